@@ -1,0 +1,91 @@
+"""One exception root for natsim, with specific subclasses.
+
+Callers catch :class:`NatsimError`; the CLI turns it into one clear line and an exit code.
+"""
+
+from __future__ import annotations
+
+
+class NatsimError(Exception):
+    """Root of every error natsim raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(NatsimError):
+    """Bad user input: a scenario file, a ``--set`` option, a duration.
+
+    ``source`` names where the value came from (a file or an option); ``line`` and
+    ``column`` are 1-based when known.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.source or ""
+        if self.source and self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}" if where else self.message
+
+    def located(self, source: str, line: int | None = None, column: int | None = None) -> ConfigError:
+        """Return a copy of this error that points at ``source``:``line``:``column``."""
+        return type(self)(self.message, source, line if line is not None else self.line,
+                          column if column is not None else self.column)
+
+
+class ScenarioError(ConfigError):
+    """A scenario file is invalid; always carries file and line."""
+
+
+class DurationError(ConfigError):
+    """A duration string is malformed or out of range."""
+
+
+class TimeScaleError(ConfigError):
+    """A scaled kernel timeout cannot be represented precisely enough."""
+
+
+class AddressError(ConfigError):
+    """An address outside the ranges a lab may use."""
+
+
+class PrivilegeError(NatsimError):
+    """The command needs root (network namespaces, nftables)."""
+
+    exit_code = 2
+
+
+class LabError(NatsimError):
+    """Bringing up, driving or tearing down a lab failed."""
+
+
+class CommandError(LabError):
+    """A command run inside a lab node failed."""
+
+    def __init__(self, node: str, argv: list[str] | str, returncode: int, output: str) -> None:
+        self.node = node
+        self.argv = argv
+        self.returncode = returncode
+        self.output = output
+        cmd = argv if isinstance(argv, str) else " ".join(argv)
+        super().__init__(f"{node}: `{cmd}` exited {returncode}: {output.strip()[:500]}")
+
+
+class ProbeError(NatsimError):
+    """A probe could not run (connection set-up failed, bad server reply)."""
+
+    exit_code = 2
+
+
+class ProxyError(NatsimError):
+    """The SSH proxy could not start or serve."""

@@ -1,0 +1,249 @@
+"""The lab: a topology brought up in network namespaces with its middleboxes applied.
+
+``with Lab("isp-bridge-cgn", {"cpe": CpeBridge()}, time_scale=TimeScale(60)) as lab:`` builds the
+nodes (Mininet, with its root-namespace tuning disabled), applies every middlebox render
+atomically inside its node, and removes everything in ``finally``: processes by PID, namespaces
+by emptying them. Interfaces are created inside the namespaces (never in the root namespace),
+so two labs never collide.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mininet.link import Link
+from mininet.net import Mininet
+
+from natsim.errors import ConfigError, LabError, PrivilegeError
+from natsim.lab.cleanup import destroy, own_netns_inodes, stop_process
+from natsim.lab.nodes import LabNode
+from natsim.lab.registry import LabRecord, ProcessEntry, netns_inode, new_lab_id, process_start_time
+from natsim.lab.runner import NamespaceRunner
+from natsim.lab.topology import ROLES_PLAIN, NodeSpec, load_topology, node_specs
+from natsim.middleboxes import build_config
+from natsim.middleboxes.base import Middlebox, Rendered, RenderContext, closest
+from natsim.units import TimeScale
+
+
+class _LabNet(Mininet):  # type: ignore[misc]
+    """Mininet without its class-wide init, which writes root-namespace sysctls (fixLimits)."""
+
+    @classmethod
+    def init(cls) -> None:
+        """Do nothing: natsim checks for root itself and never tunes the root namespace."""
+
+
+def require_root(what: str = "natsim") -> None:
+    """Raise :class:`PrivilegeError` unless running as root."""
+    if os.geteuid() != 0:
+        raise PrivilegeError(f"{what} needs root (network namespaces, nftables): run it with sudo")
+
+
+@dataclass
+class LabProcess:
+    """A process started in a lab node; a context manager that stops it."""
+
+    node: str
+    popen: subprocess.Popen[Any]
+    entry: ProcessEntry
+
+    @property
+    def pid(self) -> int:
+        """Its PID."""
+        return self.popen.pid
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Terminate it (and its process group)."""
+        stop_process(self.entry, grace)
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def __enter__(self) -> LabProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def resolve_middleboxes(specs: Mapping[str, NodeSpec],
+                        given: Mapping[str, Middlebox]) -> dict[str, Middlebox]:
+    """Every middlebox node gets its config: the given one, or the kind's defaults."""
+    for name, config in given.items():
+        if name not in specs:
+            raise ConfigError(f"no node '{name}' in this topology (nodes: {', '.join(specs)})")
+        if specs[name].role != config.kind:
+            raise ConfigError(f"node '{name}' is a {specs[name].role}, not a {config.kind}")
+    result = dict(given)
+    for name, spec in specs.items():
+        if spec.role not in ROLES_PLAIN and name not in result:
+            result[name] = build_config(spec.role, {})
+    return result
+
+
+class Lab:
+    """A running lab (use as a context manager)."""
+
+    def __init__(self, topology: str, middleboxes: Mapping[str, Middlebox] | None = None, *,
+                 time_scale: TimeScale | None = None, lab_id: str | None = None) -> None:
+        self.topology_name, self.topo = load_topology(topology)
+        self.specs = node_specs(self.topo)
+        self.time_scale = time_scale or TimeScale(1.0)
+        self.middleboxes = resolve_middleboxes(self.specs, middleboxes or {})
+        self.lab_id = lab_id or new_lab_id()
+        self.rendered: dict[str, Rendered] = {
+            name: config.render(self.context(name)) for name, config in self.middleboxes.items()}
+        self.record: LabRecord | None = None
+        self.net: Any = None
+        self.processes: list[LabProcess] = []
+
+    def context(self, node: str) -> RenderContext:
+        """Where middlebox ``node`` sits."""
+        spec = self.specs[node]
+        return RenderContext(node=node, inside=spec.inside, outside=spec.outside,
+                             time_scale=self.time_scale)
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> Lab:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Build nodes and links, configure routing, apply middleboxes; on failure, undo."""
+        require_root("natsim lab")
+        self.record = LabRecord(lab_id=self.lab_id, owner_pid=os.getpid(), topology=self.topology_name)
+        self.record.save()
+        try:
+            host = functools.partial(LabNode, lab_id=self.lab_id, on_shell=self._register_shell)
+            self.net = _LabNet(topo=self.topo, host=host, controller=None, link=Link, build=False)
+            self.net.build()
+            for name, rendered in self.rendered.items():
+                self.apply(name, rendered)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _register_shell(self, node: LabNode) -> None:
+        assert self.record is not None
+        start = process_start_time(node.pid)
+        inode = netns_inode(node.pid)
+        if start is None or inode is None:
+            raise LabError(f"node {node.name}: its shell died at start")
+        if inode in own_netns_inodes():
+            raise LabError(f"node {node.name}: its shell is not in a namespace of its own")
+        self.record.shells.append(ProcessEntry(node.pid, start, node.name, "shell"))
+        self.record.namespaces[node.name] = inode
+        self.record.save()
+
+    def stop(self) -> None:
+        """Remove every process and namespace of this lab (idempotent)."""
+        if self.record is None:
+            return
+        try:
+            report = destroy(self.record)
+        finally:
+            if self.net is not None:
+                for node in self.net.hosts:
+                    node.close_fds()
+            self.net = None
+        self.record = None
+        if report.remaining:
+            raise LabError(f"lab {self.lab_id}: processes {report.remaining} would not stop; "
+                           f"run `natsim cleanup --lab {self.lab_id}`")
+
+    # ---- nodes and commands -------------------------------------------------------------------
+    def node(self, name: str) -> LabNode:
+        """The Mininet node ``name``."""
+        if self.net is None:
+            raise LabError("the lab is not running")
+        try:
+            return self.net[name]
+        except KeyError:
+            raise LabError(f"no node '{name}' (nodes: {', '.join(self.specs)})") from None
+
+    def runner(self, name: str) -> NamespaceRunner:
+        """A runner executing inside node ``name``."""
+        return NamespaceRunner(name, self.node(name).pid)
+
+    def apply(self, name: str, rendered: Rendered) -> None:
+        """Apply a middlebox render in its node: setup commands, sysctls, then ``nft -f -``."""
+        run = self.runner(name)
+        for argv in rendered.commands:
+            run.run(argv)
+        if rendered.sysctls:
+            run.run(["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in rendered.sysctls.items())])
+        run.run(["nft", "-f", "-"], input=rendered.nft)
+
+    def popen(self, name: str, argv: Sequence[str], **kwargs: Any) -> LabProcess:
+        """Start ``argv`` in node ``name`` (own session), tracked until the lab stops."""
+        node = self.node(name)
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        popen = subprocess.Popen(["mnexec", "-da", str(node.pid), *argv], **kwargs)
+        start = process_start_time(popen.pid) or 0
+        entry = ProcessEntry(popen.pid, start, name, " ".join(argv)[:200])
+        assert self.record is not None
+        self.record.processes.append(entry)
+        self.record.save()
+        proc = LabProcess(name, popen, entry)
+        self.processes.append(proc)
+        return proc
+
+    def run(self, name: str, argv: Sequence[str] | str, *, check: bool = False,
+            timeout: float | None = 60.0) -> tuple[int, str]:
+        """Run a command in node ``name`` and return (exit code, combined output)."""
+        args = ["sh", "-c", argv] if isinstance(argv, str) else list(argv)
+        done = self.runner(name).run(args, check=check, timeout=timeout)
+        return done.returncode, done.stdout + done.stderr
+
+    def address(self, name: str) -> str:
+        """The first IPv4 address configured on node ``name``."""
+        for intf in self.node(name).intfList():
+            ip = intf.IP()
+            if ip:
+                return str(ip)
+        raise LabError(f"node {name} has no address")
+
+    # ---- description --------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """A map of the lab: nodes, interfaces, addresses, middlebox settings (real and lab time)."""
+        nodes = []
+        for name, spec in self.specs.items():
+            intfs = []
+            if self.net is not None:
+                for intf in self.node(name).intfList():
+                    if intf.name != "lo":
+                        intfs.append({"name": intf.name, "ip": intf.IP() or "",
+                                      "prefix": intf.prefixLen if intf.IP() else None})
+            entry: dict[str, Any] = {"name": name, "role": spec.role, "interfaces": intfs}
+            if name in self.middleboxes:
+                entry["settings"] = self.middleboxes[name].describe()
+                entry["kernel_timeouts"] = [t.describe() for t in self.rendered[name].timeouts]
+                entry["notes"] = list(self.rendered[name].notes)
+            nodes.append(entry)
+        return {"lab_id": self.lab_id, "topology": self.topology_name,
+                "time_scale": self.time_scale.factor, "nodes": nodes}
+
+
+def lab_from_settings(topology: str, settings: Mapping[str, Mapping[str, Any]],
+                      time_scale: TimeScale) -> Lab:
+    """Build (not start) a lab from ``{node: {setting: raw value}}`` (YAML or ``--set``)."""
+    _, topo = load_topology(topology)
+    specs = node_specs(topo)
+    configs: dict[str, Middlebox] = {}
+    for node, values in settings.items():
+        if node not in specs:
+            raise ConfigError(f"no node '{node}' in topology {topology}{closest(node, sorted(specs))}")
+        if specs[node].role in ROLES_PLAIN:
+            raise ConfigError(f"node '{node}' is a plain {specs[node].role}: it has no settings")
+        configs[node] = build_config(specs[node].role, values, prefix=f"{node}.")
+    return Lab(topology, configs, time_scale=time_scale)

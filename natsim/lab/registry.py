@@ -1,0 +1,105 @@
+"""Records of running labs, so a crashed lab's leftovers can be found by prefix + lab id.
+
+One JSON file per lab under ``/run/natsim/labs`` (tmpfs: gone after a reboot, as are namespaces).
+A record lists the namespaces natsim created (held by node shell PIDs, identified by the
+namespace inode) and every process natsim started (PID + kernel start time, so a reused PID is
+never mistaken for ours).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PREFIX = "natsim"
+REGISTRY_DIR = Path(os.environ.get("NATSIM_RUN_DIR", "/run/natsim")) / "labs"
+
+
+def new_lab_id() -> str:
+    """A short random lab id (6 hex digits)."""
+    return secrets.token_hex(3)
+
+
+def process_start_time(pid: int) -> int | None:
+    """Kernel start time (clock ticks since boot) of ``pid``, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[19])
+
+
+def netns_inode(pid: int) -> int | None:
+    """Inode of the network namespace of ``pid``, or None when it is gone."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
+@dataclass
+class ProcessEntry:
+    """A process natsim started (or a node's shell)."""
+
+    pid: int
+    start: int
+    node: str
+    what: str
+
+    def alive(self) -> bool:
+        """True when the same process (PID and start time) still runs."""
+        return process_start_time(self.pid) == self.start
+
+
+@dataclass
+class LabRecord:
+    """What one lab created; persisted after every change."""
+
+    lab_id: str
+    owner_pid: int
+    topology: str
+    namespaces: dict[str, int] = field(default_factory=dict)
+    shells: list[ProcessEntry] = field(default_factory=list)
+    processes: list[ProcessEntry] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        """Where the record lives."""
+        return REGISTRY_DIR / f"{PREFIX}-{self.lab_id}.json"
+
+    def save(self) -> None:
+        """Write the record atomically."""
+        REGISTRY_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1))
+        tmp.replace(self.path)
+
+    def remove(self) -> None:
+        """Delete the record file."""
+        self.path.unlink(missing_ok=True)
+
+    def owner_alive(self) -> bool:
+        """True while the process that built the lab still runs."""
+        return process_start_time(self.owner_pid) is not None
+
+    @classmethod
+    def load(cls, path: Path) -> LabRecord:
+        """Read a record file."""
+        data = json.loads(path.read_text())
+        data["shells"] = [ProcessEntry(**p) for p in data.get("shells", [])]
+        data["processes"] = [ProcessEntry(**p) for p in data.get("processes", [])]
+        return cls(**data)
+
+
+def all_records() -> list[LabRecord]:
+    """Every lab record on this machine (skipping unreadable files)."""
+    records = []
+    for path in sorted(REGISTRY_DIR.glob(f"{PREFIX}-*.json")):
+        try:
+            records.append(LabRecord.load(path))
+        except (OSError, ValueError, TypeError):
+            continue
+    return records

@@ -1,0 +1,79 @@
+"""Command runners: the only way natsim runs programs inside a lab node.
+
+Inject a runner instead of patching globals: :class:`NamespaceRunner` executes argv inside a
+node's network namespace (``mnexec -a PID``); :class:`FakeRunner` records argv for tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from natsim.errors import CommandError, LabError
+
+
+@dataclass(frozen=True)
+class Completed:
+    """Outcome of a command: exit code and combined text output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Runner(Protocol):
+    """Runs argv somewhere (a namespace, a recorder)."""
+
+    node: str
+
+    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
+            timeout: float | None = 30.0) -> Completed:
+        """Run ``argv``; with ``check`` a non-zero exit raises :class:`CommandError`."""
+        ...
+
+
+class NamespaceRunner:
+    """Runs argv inside the network namespace of process ``pid`` via ``mnexec -a``."""
+
+    def __init__(self, node: str, pid: int) -> None:
+        self.node = node
+        self.pid = pid
+
+    def prefix(self) -> list[str]:
+        """The argv prefix that enters the namespace."""
+        return ["mnexec", "-a", str(self.pid)]
+
+    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
+            timeout: float | None = 30.0) -> Completed:
+        """Run ``argv`` in the node's namespace and wait for it."""
+        try:
+            proc = subprocess.run([*self.prefix(), *argv], input=input, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as err:
+            raise LabError(f"{self.node}: `{' '.join(argv)}` did not finish within {timeout} s") from err
+        except FileNotFoundError as err:
+            raise LabError("mnexec not found: run `sudo make setup` (Debian package mininet)") from err
+        done = Completed(proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise CommandError(self.node, list(argv), proc.returncode, proc.stderr or proc.stdout)
+        return done
+
+
+@dataclass
+class FakeRunner:
+    """Records every call; answers from ``replies`` (argv[0] → Completed) or success."""
+
+    node: str = "fake"
+    calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+    replies: dict[str, Completed] = field(default_factory=dict)
+
+    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
+            timeout: float | None = 30.0) -> Completed:
+        """Record ``argv`` (and its stdin) and return the canned reply."""
+        self.calls.append((tuple(argv), input))
+        done = self.replies.get(argv[0], Completed(0, "", ""))
+        if check and done.returncode != 0:
+            raise CommandError(self.node, list(argv), done.returncode, done.stderr)
+        return done

@@ -1,0 +1,56 @@
+"""``cgn``: an ISP's carrier-grade NAT44 (RFC 6888), subscribers in 100.64.0.0/10."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import ClassVar
+
+from natsim.addresses import SHARED_NETWORK
+from natsim.errors import ConfigError
+from natsim.middleboxes import register
+from natsim.middleboxes.base import Rendered, RenderContext, duration_field, plain_field
+from natsim.middleboxes.conntrack import ConntrackConfig
+from natsim.middleboxes.nat import render_nat
+from natsim.units import format_duration
+
+#: RFC 5382 REQ-5: an established idle timeout of at least 2 h 4 min.
+RFC5382_ESTABLISHED = 7440.0
+#: RFC 5382 REQ-5: the transitory timeout at least 4 min.
+RFC5382_TRANSITORY = 240.0
+
+
+@register
+@dataclass(frozen=True)
+class Cgn(ConntrackConfig):
+    """Carrier-grade NAT with RFC 5382 defaults."""
+
+    kind: ClassVar[str] = "cgn"
+
+    idle_timeout: float = duration_field(RFC5382_ESTABLISHED, "established idle timeout (RFC 5382 REQ-5)")
+    transitory_timeout: float | None = duration_field(
+        RFC5382_TRANSITORY, "timeout of the non-established TCP states", optional=True)
+    subscribers: str = plain_field("100.64.0.0/10", "inside prefix that is translated", "address")
+    pool: str = plain_field("192.0.2.0/30", "public address pool (TEST-NET)", "public-prefix")
+    port_preservation: bool = plain_field(True, "keep the subscriber's source port when free", "bool")
+    port_range: tuple[int, int] = plain_field((1024, 65535), "ports a subscriber's mappings use",
+                                              "port-range")
+
+    def validate(self) -> None:
+        """Subscribers must be inside 100.64.0.0/10."""
+        net = ipaddress.ip_network(self.subscribers, strict=False)
+        if not net.subnet_of(SHARED_NETWORK):
+            raise ConfigError(f"cgn.subscribers: {self.subscribers} is outside {SHARED_NETWORK}")
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Settings in real-world units."""
+        return [*self.conntrack_settings(), ("subscribers", self.subscribers), ("pool", self.pool),
+                ("port_preservation", str(self.port_preservation).lower()),
+                ("port_range", f"{self.port_range[0]}-{self.port_range[1]}"),
+                ("rfc5382_req5", "meets" if self.idle_timeout >= RFC5382_ESTABLISHED else
+                 f"violates (< {format_duration(RFC5382_ESTABLISHED)})")]
+
+    def render(self, ctx: RenderContext) -> Rendered:
+        """SNAT to the pool plus the conntrack policy."""
+        return render_nat(self, ctx, subscribers=self.subscribers, pool=self.pool,
+                          port_range=self.port_range, port_preservation=self.port_preservation)

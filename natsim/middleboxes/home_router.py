@@ -1,0 +1,32 @@
+"""``home-router``: a consumer NAT router masquerading a LAN behind its WAN address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from natsim.middleboxes import register
+from natsim.middleboxes.base import Rendered, RenderContext, plain_field
+from natsim.middleboxes.conntrack import ConntrackConfig
+from natsim.middleboxes.nat import render_nat
+
+
+@register
+@dataclass(frozen=True)
+class HomeRouter(ConntrackConfig):
+    """Consumer NAT router (masquerade) with the shared conntrack knobs."""
+
+    kind: ClassVar[str] = "home-router"
+
+    lan: str = plain_field("192.0.2.0/24", "LAN prefix that is masqueraded", "address")
+    port_preservation: bool = plain_field(True, "keep the LAN host's source port when free", "bool")
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Settings in real-world units."""
+        return [*self.conntrack_settings(), ("lan", self.lan),
+                ("port_preservation", str(self.port_preservation).lower())]
+
+    def render(self, ctx: RenderContext) -> Rendered:
+        """Masquerade plus the conntrack policy."""
+        return render_nat(self, ctx, subscribers=self.lan, pool=None, port_range=None,
+                          port_preservation=self.port_preservation)

@@ -1,0 +1,25 @@
+"""Home NAT topology: client — router (home-router) — server.
+
+The LAN is 192.0.2.0/24 (TEST-NET-1 standing in for a private LAN), the WAN 198.51.100.0/24.
+``sudo mn --custom topologies/home_nat.py --topo home-nat --controller none`` builds it in plain
+Mininet (addresses only).
+"""
+
+from mininet.topo import Topo
+
+
+class HomeNat(Topo):
+    """One LAN host behind a consumer NAT router."""
+
+    def build(self) -> None:  # type: ignore[override]
+        client = self.addHost("client", ip=None, defaultRoute="via 192.0.2.1", natsim_role="host")
+        router = self.addHost("router", ip=None, natsim_role="home-router",
+                              natsim_inside=["router-eth0"], natsim_outside=["router-eth1"])
+        server = self.addHost("server", ip=None, defaultRoute="via 198.51.100.1", natsim_role="host")
+        self.addLink(client, router, intfName1="client-eth0", intfName2="router-eth0",
+                     params1={"ip": "192.0.2.10/24"}, params2={"ip": "192.0.2.1/24"})
+        self.addLink(router, server, intfName1="router-eth1", intfName2="server-eth0",
+                     params1={"ip": "198.51.100.1/24"}, params2={"ip": "198.51.100.10/24"})
+
+
+topos = {"home-nat": HomeNat}
