@@ -1,0 +1,1 @@
+"""One module per ``natsim`` subcommand; each defines ``register(subparsers)`` (see natsim.cli)."""

@@ -1,0 +1,1 @@
+"""Results: one schema for lab (observed), model (predicted) and field runs; tables, plots."""
