@@ -1,0 +1,68 @@
+"""pytest plugin (entry point ``pytest11``): lab fixtures for users' own probe tests.
+
+* ``@pytest.mark.netns`` tests need root and network namespaces. Without them they are skipped
+  with the reason, except under CI (``CI=true``) where a missing prerequisite fails the test.
+* ``natsim_lab`` is a factory: ``lab = natsim_lab("home-nat", {"router": HomeRouter()},
+  time_scale=60)`` returns a started :class:`natsim.lab.Lab`, torn down after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from natsim.units import TimeScale
+
+REQUIRED_BINARIES = ("mnexec", "nft", "ip", "sysctl")
+
+
+def lab_unavailable_reason() -> str | None:
+    """Why lab tests cannot run here, or None when they can."""
+    if os.geteuid() != 0:
+        return "needs root for network namespaces (run with sudo)"
+    missing = [b for b in REQUIRED_BINARIES if shutil.which(b) is None]
+    if missing:
+        return f"missing binaries {', '.join(missing)} (run `sudo make setup`)"
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register natsim's markers."""
+    config.addinivalue_line("markers", "netns: needs root and network namespaces (real kernel)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or, under CI, fail) namespace tests when prerequisites are missing."""
+    if item.get_closest_marker("netns") is None:
+        return
+    reason = lab_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but lab prerequisites are missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def natsim_lab() -> Iterator[Callable[..., Any]]:
+    """Factory fixture: start labs inside the test, stop them all afterwards."""
+    from natsim.lab import Lab
+
+    labs: list[Lab] = []
+
+    def start(topology: str, middleboxes: Mapping[str, Any] | None = None, *,
+              time_scale: float = 1.0) -> Lab:
+        lab = Lab(topology, middleboxes, time_scale=TimeScale(time_scale))
+        lab.start()
+        labs.append(lab)
+        return lab
+
+    try:
+        yield start
+    finally:
+        for lab in reversed(labs):
+            lab.stop()

@@ -1,0 +1,1 @@
+"""Shared test configuration: the natsim pytest plugin provides the netns marker handling."""
