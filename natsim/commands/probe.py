@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 #: Modules that add probe kinds.
-PROBE_MODULES: tuple[str, ...] = ()
+PROBE_MODULES: tuple[str, ...] = ("natsim.probes.tcp_cli",)
 
 
 def register(sub: Any) -> None:

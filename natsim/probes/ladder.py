@@ -1,0 +1,110 @@
+"""Options and schedule of a TCP idle-timeout probe (pure: no sockets, no clock).
+
+Connection ``i`` is tested after being idle ``first + i*step`` real-world seconds, measured from its
+own connect-complete time (an absolute deadline: no drift). The lab waits ``idle / time_scale``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from natsim.errors import ProbeError
+from natsim.probes.protocol import ECHO_PORT, MAX_SLEEP, SLEEP_PORT
+from natsim.units import TimeScale, format_duration
+
+#: Probe kinds as they appear in results, with the service each one talks to.
+KINDS = {"tcp-send": ECHO_PORT, "tcp-recv": SLEEP_PORT, "tcp-keepalive": ECHO_PORT}
+#: Most connections one probe run may open.
+MAX_CONNECTIONS = 5000
+#: Linux keepalive defaults (``net.ipv4.tcp_keepalive_intvl`` / ``tcp_keepalive_probes``).
+LINUX_KEEPALIVE_INTERVAL = 75.0
+LINUX_KEEPALIVE_COUNT = 9
+
+
+@dataclass(frozen=True)
+class TcpProbeOptions:
+    """What a TCP probe run does. Durations are real-world seconds unless named ``*_wall``."""
+
+    server: str
+    port: int | None = None                 # default: the kind's service port
+    connections: int = 130
+    step: float = 60.0
+    first: float | None = None              # idle of connection 0; default: ``step``
+    time_scale: float = 1.0
+    user_timeout: float | None = None       # TCP_USER_TIMEOUT (scaled exactly: milliseconds)
+    keepalive_interval: float | None = None  # TCP_KEEPINTVL; default: the system's
+    keepalive_count: int | None = None      # TCP_KEEPCNT; default: the system's
+    grace_wall: float = 10.0                # wait past a deadline before calling silence dead
+    connect_timeout_wall: float = 10.0
+    name: str | None = None
+    node: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.connections <= MAX_CONNECTIONS:
+            raise ProbeError(f"--connections must be 1..{MAX_CONNECTIONS}, got {self.connections}")
+        if self.step < 0 or not math.isfinite(self.step):
+            raise ProbeError(f"--step must be a duration >= 0, got {self.step}")
+        if self.first is not None and (self.first <= 0 or not math.isfinite(self.first)):
+            raise ProbeError(f"--first must be a positive duration, got {self.first}")
+        if self.idle(0) <= 0:
+            raise ProbeError("--step 0 needs a positive --first")
+        TimeScale(self.time_scale)  # validates
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise ProbeError(f"--port must be 1..65535, got {self.port}")
+        if self.user_timeout is not None and self.user_timeout <= 0:
+            raise ProbeError(f"--user-timeout must be positive, got {self.user_timeout}")
+        if self.keepalive_interval is not None and self.keepalive_interval <= 0:
+            raise ProbeError(f"--keepalive-interval must be positive, got {self.keepalive_interval}")
+        if self.keepalive_count is not None and not 1 <= self.keepalive_count <= 127:
+            raise ProbeError(f"--keepalive-count must be 1..127, got {self.keepalive_count}")
+        if self.grace_wall < 0 or self.connect_timeout_wall <= 0:
+            raise ProbeError("grace must be >= 0 and the connect timeout positive")
+
+    @property
+    def scale(self) -> TimeScale:
+        """The time scale."""
+        return TimeScale(self.time_scale)
+
+    def idle(self, index: int) -> float:
+        """Real-world idle time before connection ``index`` is tested."""
+        first = self.step if self.first is None else self.first
+        return first + index * self.step
+
+    def idles(self) -> list[float]:
+        """Idle time of every connection."""
+        return [self.idle(i) for i in range(self.connections)]
+
+    def port_for(self, kind: str) -> int:
+        """The port to connect to for probe ``kind``."""
+        return self.port if self.port is not None else KINDS[kind]
+
+    def lab_seconds(self, real: float) -> float:
+        """Wall-clock seconds standing for ``real`` real-world seconds."""
+        return real / self.time_scale
+
+    def user_timeout_ms(self) -> int | None:
+        """TCP_USER_TIMEOUT in milliseconds (scaled), or None."""
+        if self.user_timeout is None:
+            return None
+        return max(1, round(self.user_timeout / self.time_scale * 1000))
+
+
+def deadline(connected_at: float, idle: float, time_scale: float) -> float:
+    """Absolute (monotonic) time at which a connection that completed at ``connected_at`` has been
+    idle ``idle`` real-world seconds. Idle exactly equal to a timeout is past it, as in the kernel."""
+    return connected_at + idle / time_scale
+
+
+def sleep_seconds(options: TcpProbeOptions) -> list[int]:
+    """The whole seconds each recv-test connection asks the server to sleep (the wire needs integers)."""
+    result = []
+    for i, idle in enumerate(options.idles()):
+        if not float(idle).is_integer():
+            raise ProbeError(f"recv: connection {i} would sleep {idle:g} s; the sleep service takes "
+                             "whole seconds (use a whole-second --step and --first)")
+        if idle > MAX_SLEEP:
+            raise ProbeError(f"recv: connection {i} would sleep {format_duration(idle)}, above the "
+                             f"server's limit of {format_duration(MAX_SLEEP)}")
+        result.append(int(idle))
+    return result

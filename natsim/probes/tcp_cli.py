@@ -1,0 +1,105 @@
+"""``natsim probe send|recv|keepalive``: the TCP idle-timeout probes on the command line.
+
+Exit 0 when the run completed (whatever it found), 2 on usage or connection set-up errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from natsim.probes.ladder import TcpProbeOptions
+from natsim.probes.output import ProbeOutput, stdout_output
+from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.results import run_result
+from natsim.probes.tcp_keepalive import run_keepalive
+from natsim.probes.tcp_recv import run_recv
+from natsim.probes.tcp_send import run_send
+from natsim.report.schema import ProbeResult
+from natsim.units import parse_duration
+
+Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]
+
+#: CLI name → (result kind, runner, default port, help).
+PROBES: dict[str, tuple[str, Runner, int, str]] = {
+    "send": ("tcp-send", run_send, ECHO_PORT,
+             "after each idle time write 'A' and expect it back (client speaks first)"),
+    "recv": ("tcp-recv", run_recv, SLEEP_PORT,
+             "ask the server to answer after each idle time (server speaks first)"),
+    "keepalive": ("tcp-keepalive", run_keepalive, ECHO_PORT,
+                  "let TCP keepalive probe each connection after its idle time"),
+}
+
+
+def _duration(what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        return parse_duration(text, what=what)
+    return parse
+
+
+def register(sub: Any) -> None:
+    """Add ``send``, ``recv`` and ``keepalive`` to ``natsim probe``."""
+    for name, (kind, _, port, text) in PROBES.items():
+        parser = sub.add_parser(name, help=text, description=f"{kind}: {text}. Durations are real-world "
+                                "(1m, 2h4m, 90s); the lab waits duration/--time-scale.")
+        parser.add_argument("--server", required=True, help="host running `natsim serve`")
+        parser.add_argument("--port", type=int, default=None, help=f"service port (default {port})")
+        parser.add_argument("--connections", type=int, default=130, help="connections (default 130)")
+        parser.add_argument("--step", type=_duration("--step"), default=60.0,
+                            help="idle added per connection (default 1m)")
+        parser.add_argument("--first", type=_duration("--first"), default=None,
+                            help="idle of connection 0 (default: the step)")
+        parser.add_argument("--time-scale", type=float, default=1.0,
+                            help="real-world seconds per wall second (lab runs; default 1)")
+        parser.add_argument("--user-timeout", type=_duration("--user-timeout"), default=None,
+                            help="TCP_USER_TIMEOUT: give up on unacknowledged data after this long")
+        if name == "keepalive":
+            parser.add_argument("--keepalive-interval", type=_duration("--keepalive-interval"),
+                                default=None, help="TCP_KEEPINTVL (default: the system's, Linux 75s)")
+            parser.add_argument("--keepalive-count", type=int, default=None,
+                                help="TCP_KEEPCNT (default: the system's, Linux 9)")
+        parser.add_argument("--grace", type=float, default=10.0,
+                            help="wall seconds past a deadline before silence counts as dead (default 10)")
+        parser.add_argument("--connect-timeout", type=float, default=10.0,
+                            help="wall seconds allowed per connect (default 10)")
+        parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                            help="write the result (natsim result schema) to FILE")
+        parser.add_argument("--source", choices=("field", "lab"), default="field",
+                            help="what the JSON result is labelled (default field)")
+        parser.add_argument("--name", default=None, help="probe name in the result (default: the kind)")
+        parser.add_argument("--node", default=None, help="lab node the probe runs on (recorded only)")
+        parser.add_argument("--quiet", action="store_true", help="no per-connection lines")
+        parser.set_defaults(func=lambda args, name=name: run_cli(name, args))
+
+
+def options_from_args(args: argparse.Namespace) -> TcpProbeOptions:
+    """The probe options given on the command line."""
+    return TcpProbeOptions(
+        server=args.server, port=args.port, connections=args.connections, step=args.step,
+        first=args.first, time_scale=args.time_scale, user_timeout=args.user_timeout,
+        keepalive_interval=getattr(args, "keepalive_interval", None),
+        keepalive_count=getattr(args, "keepalive_count", None), grace_wall=args.grace,
+        connect_timeout_wall=args.connect_timeout, name=args.name, node=args.node)
+
+
+def run_cli(name: str, args: argparse.Namespace) -> int:
+    """Run probe ``name``; print lines, the estimate, and write JSON when asked."""
+    _, runner, _, _ = PROBES[name]
+    options = options_from_args(args)
+    if options.time_scale != 1 and options.user_timeout is None and name == "send":
+        print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "
+              "(wall-clock) to report", file=sys.stderr)
+    output = stdout_output(name)
+    if args.quiet:
+        output.out = None
+    started = time.time()
+    result = asyncio.run(runner(options, output))
+    run = run_result(args.source, options, [result], started=started, finished=time.time())
+    if args.json is not None:
+        run.save(args.json)
+    return 0

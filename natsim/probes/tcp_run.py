@@ -1,0 +1,133 @@
+"""The ladder engine shared by tcp-send, tcp-recv and tcp-keepalive.
+
+Opens every connection, runs one test per connection concurrently (each against its own absolute
+deadline), turns per-connection failures into verdicts (a reset never aborts the run), prints the
+original-style lines and returns a :class:`~natsim.report.schema.ProbeResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from natsim.probes.ladder import TcpProbeOptions, deadline
+from natsim.probes.output import ProbeOutput
+from natsim.probes.tcpsock import (
+    ProbeConnection,
+    SocketOptions,
+    classify_error,
+    connect_ladder,
+    describe_error,
+)
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.units import format_duration
+
+
+@dataclass
+class LadderRun:
+    """A running ladder: options, output, clock."""
+
+    kind: str
+    options: TcpProbeOptions
+    output: ProbeOutput
+    started: float = 0.0                       # event-loop time of the start
+    due: dict[int, float] = field(default_factory=dict)  # index → deadline, while untested
+
+    def now(self) -> float:
+        """Event-loop (monotonic) time."""
+        return asyncio.get_running_loop().time()
+
+    def elapsed(self) -> float:
+        """Real-world seconds since the start."""
+        return (self.now() - self.started) * self.options.time_scale
+
+    def deadline(self, conn: ProbeConnection) -> float:
+        """When ``conn`` has been idle for its idle time (event-loop time)."""
+        return deadline(conn.connected_at, conn.idle, self.options.time_scale)
+
+    def result(self, conn: ProbeConnection, verdict: Verdict, how: str = "",
+               detail: str = "") -> ConnectionResult:
+        """A connection result stamped with the elapsed real-world time."""
+        return ConnectionResult(index=conn.index, idle=conn.idle, verdict=verdict, how=how,
+                                elapsed=round(self.elapsed(), 3), detail=detail)
+
+    def failure(self, conn: ProbeConnection, err: OSError, how: str) -> ConnectionResult:
+        """The verdict for an OS error met while doing ``how``."""
+        return self.result(conn, classify_error(err), how, describe_error(err))
+
+    def next_due(self) -> tuple[int, float] | None:
+        """(index, wall seconds) of the next connection to be tested, for the progress line."""
+        if not self.due:
+            return None
+        index = min(self.due, key=lambda i: self.due[i])
+        return index, self.due[index] - self.now()
+
+
+Tester = Callable[[LadderRun, ProbeConnection], Awaitable[ConnectionResult]]
+Liner = Callable[[ConnectionResult], str]
+
+
+def default_line(result: ConnectionResult) -> str:
+    """``[-] Connection 59 was reset (read)`` and the like, for verdicts without a kind-specific line."""
+    how = f" ({result.how})" if result.how else ""
+    text = {Verdict.ALIVE: "worked", Verdict.DEAD: "is dead", Verdict.RESET: "was reset",
+            Verdict.EOF: "was closed by the peer", Verdict.ERROR: "failed"}.get(result.verdict, "?")
+    sign = "+" if result.verdict is Verdict.ALIVE else "-"
+    extra = f": {result.detail}" if result.detail and result.verdict is not Verdict.ALIVE else ""
+    return f"[{sign}] Connection {result.index} {text}{how}{extra}"
+
+
+async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *,
+                     socket_options: Callable[[int], SocketOptions | None], test: Tester,
+                     line: Liner = default_line,
+                     after_connect: Callable[[ProbeConnection], Awaitable[None]] | None = None,
+                     idles: list[float] | None = None,
+                     extra: dict[str, object] | None = None) -> ProbeResult:
+    """Connect the whole ladder, test every connection, return the probe result.
+
+    ``idles`` overrides the options' idle times (real-world) when the kernel rounds them.
+    """
+    run = LadderRun(kind, options, output)
+    run.started = run.now()
+    port = options.port_for(kind)
+    output.total = options.connections
+    output.next_due = run.next_due
+    output.line(f"[+] Trying to establish {options.connections} connections to {options.server}:{port} "
+                f"(idle {format_duration(options.idle(0))} .. "
+                f"{format_duration(options.idle(options.connections - 1))})")
+    conns = await connect_ladder(options.server, port, idles or options.idles(), options=socket_options,
+                                 after_connect=after_connect, timeout=options.connect_timeout_wall)
+    output.line("[+] All connections established")
+    for conn in conns:
+        run.due[conn.index] = run.deadline(conn)
+
+    async def guarded(conn: ProbeConnection) -> ConnectionResult:
+        try:
+            result = await test(run, conn)
+        except OSError as err:
+            result = run.failure(conn, err, "")
+        except Exception as err:  # a bug or an odd reply must not stop the other connections
+            result = run.result(conn, Verdict.ERROR, "", f"{type(err).__name__}: {err}")
+        finally:
+            conn.sock.close()
+            run.due.pop(conn.index, None)
+        output.record(result)
+        output.line(line(result))
+        return result
+
+    display = asyncio.ensure_future(output.run_display())
+    try:
+        results = list(await asyncio.gather(*(guarded(c) for c in conns)))
+    finally:
+        display.cancel()
+        await asyncio.gather(display, return_exceptions=True)
+        for conn in conns:
+            conn.sock.close()
+    estimate = estimate_timeout(results)
+    output.line(f"[+] Estimate: {estimate.describe()}")
+    return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{port}",
+                       node=options.node, connections=results, estimate=estimate,
+                       extra={"step": options.step, "first": options.idle(0),
+                              "time_scale": options.time_scale, "user_timeout": options.user_timeout,
+                              "grace_wall": options.grace_wall, **(extra or {})})

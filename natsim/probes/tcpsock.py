@@ -1,0 +1,185 @@
+"""Socket mechanics shared by the TCP probes: connecting a ladder of connections, TCP options,
+``TCP_INFO`` and turning OS errors into verdicts."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from natsim.errors import ProbeError
+from natsim.report.schema import Verdict
+
+#: errno values that mean "the OS gave up waiting": dead by silence.
+SILENCE_ERRNOS = frozenset({errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
+#: errno values that mean the connection was reset.
+RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
+#: Connections being set up at once.
+CONNECT_CONCURRENCY = 64
+
+_TCP_INFO_HEAD = struct.Struct("8B13I")
+
+
+def classify_error(err: OSError) -> Verdict:
+    """DEAD for a timeout (silence), RESET for a reset, ERROR for anything else."""
+    if err.errno in SILENCE_ERRNOS:
+        return Verdict.DEAD
+    if err.errno in RESET_ERRNOS:
+        return Verdict.RESET
+    return Verdict.ERROR
+
+
+def describe_error(err: OSError) -> str:
+    """``'ETIMEDOUT: Connection timed out'``."""
+    name = errno.errorcode.get(err.errno or 0, "E?")
+    return f"{name}: {err.strerror or err}"
+
+
+@dataclass(frozen=True)
+class TcpInfo:
+    """The fields of Linux ``struct tcp_info`` the probes use."""
+
+    state: int
+    probes: int                 # keepalive/zero-window probes sent and unanswered
+    unacked: int                # segments sent and not acknowledged
+    last_ack_recv_ms: int       # milliseconds since the last ACK was received
+
+
+def tcp_info(sock: socket.socket) -> TcpInfo | None:
+    """Read ``TCP_INFO`` (Linux), or None where it is not available."""
+    option = getattr(socket, "TCP_INFO", None)
+    if option is None:
+        return None
+    try:
+        raw = sock.getsockopt(socket.IPPROTO_TCP, option, 104)
+    except OSError:
+        return None
+    if len(raw) < _TCP_INFO_HEAD.size:
+        return None
+    values = _TCP_INFO_HEAD.unpack_from(raw)
+    return TcpInfo(state=values[0], probes=values[3], unacked=values[8 + 4],
+                   last_ack_recv_ms=values[8 + 12])
+
+
+@dataclass(frozen=True)
+class SocketOptions:
+    """TCP options set on every probe socket before it connects (lab values: already scaled)."""
+
+    user_timeout_ms: int | None = None
+    keepalive_idle: int | None = None       # whole seconds; enables SO_KEEPALIVE
+    keepalive_interval: int | None = None
+    keepalive_count: int | None = None
+
+    def apply(self, sock: socket.socket, keepalive_idle: int | None = None) -> None:
+        """Set the options on ``sock`` (``keepalive_idle`` overrides the shared value)."""
+        idle = keepalive_idle if keepalive_idle is not None else self.keepalive_idle
+        try:
+            if self.user_timeout_ms is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, self.user_timeout_ms)
+            if idle is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+                if self.keepalive_interval is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, self.keepalive_interval)
+                if self.keepalive_count is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, self.keepalive_count)
+        except (OSError, AttributeError) as err:
+            raise ProbeError(f"cannot set TCP options {self}: {err}") from err
+
+
+@dataclass
+class ProbeConnection:
+    """One connection of a ladder: its socket, when its connect completed, its idle (real-world)."""
+
+    index: int
+    sock: socket.socket
+    connected_at: float  # event-loop (monotonic) time
+    idle: float
+
+
+async def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
+    """(family, address) of ``host``:``port``; :class:`ProbeError` when it does not resolve."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except OSError as err:
+        raise ProbeError(f"cannot resolve {host}: {err}") from err
+    family, _, _, _, address = infos[0]
+    return int(family), (str(address[0]), int(address[1]))
+
+
+async def connect_ladder(host: str, port: int, idles: list[float], *,
+                         options: Callable[[int], SocketOptions | None],
+                         after_connect: Callable[[ProbeConnection], Awaitable[None]] | None = None,
+                         timeout: float = 10.0) -> list[ProbeConnection]:
+    """Open one connection per entry of ``idles``; all or nothing.
+
+    ``options(i)`` gives the TCP options of connection ``i`` (set before connecting);
+    ``after_connect`` runs right after each connect completes (e.g. to send a request). Any failure
+    closes every socket and raises :class:`ProbeError` (a set-up error, exit code 2).
+    """
+    loop = asyncio.get_running_loop()
+    family, address = await resolve(host, port)
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    opened: list[socket.socket] = []
+
+    async def one(index: int) -> ProbeConnection:
+        async with gate:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            opened.append(sock)
+            sock.setblocking(False)
+            opts = options(index)
+            if opts is not None:
+                opts.apply(sock)
+            try:
+                async with asyncio.timeout(timeout):
+                    await loop.sock_connect(sock, address)
+            except TimeoutError as err:
+                raise ProbeError(f"connection {index}: no answer from {host}:{port} "
+                                 f"within {timeout:g} s") from err
+            except OSError as err:
+                raise ProbeError(f"connection {index}: cannot connect to {host}:{port}: "
+                                 f"{describe_error(err)}") from err
+            conn = ProbeConnection(index, sock, loop.time(), idles[index])
+            if after_connect is not None:
+                try:
+                    await after_connect(conn)
+                except OSError as err:
+                    raise ProbeError(f"connection {index}: set-up failed: {describe_error(err)}") from err
+            return conn
+
+    tasks = [asyncio.ensure_future(one(i)) for i in range(len(idles))]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sock in opened:
+            sock.close()
+        raise
+
+
+async def recv_within(sock: socket.socket, size: int, timeout: float) -> bytes | None:
+    """``sock_recv`` bounded by ``timeout`` seconds; None when the time ran out.
+
+    OS errors (including a kernel ETIMEDOUT) propagate as :class:`OSError`.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(max(0.0, timeout)):
+            return await loop.sock_recv(sock, size)
+    except TimeoutError as err:
+        if err.errno is not None:
+            raise
+        return None
+
+
+async def sleep_until(when: float) -> None:
+    """Sleep until monotonic event-loop time ``when`` (never wakes early)."""
+    loop = asyncio.get_running_loop()
+    while (left := when - loop.time()) > 0:
+        await asyncio.sleep(left)
