@@ -1,0 +1,98 @@
+"""A library SSH client that behaves like a ``golang.org/x/crypto/ssh`` client.
+
+Banner ``SSH-2.0-Go``, Go's default key-exchange preference, password authentication, and errors
+worded like Go's (``ssh: handshake failed: EOF`` when the peer closes during the handshake), so a
+lab run reads like the incident's logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import asyncssh
+
+from natsim.report.schema import Verdict
+
+#: x/crypto/ssh's default client key exchanges (preference order).
+GO_CLIENT_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
+                 "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group14-sha256",
+                 "diffie-hellman-group14-sha1")
+GO_CLIENT_VERSION = "Go"
+
+
+@dataclass
+class GoAttempt:
+    """The outcome of one connection attempt."""
+
+    verdict: Verdict
+    error: str = ""                # Go-style error text, "" on success
+    server_banner: str = ""        # the identification line the client received
+    host_key: str = ""             # the server host key, OpenSSH public-key format
+    output: str = ""               # the command's stdout
+    exit_status: int | None = None
+    elapsed: float = 0.0           # lab seconds
+
+
+class _Recorder(asyncssh.SSHClient):
+    def __init__(self) -> None:
+        self.conn: asyncssh.SSHClientConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+        self.conn = conn
+
+
+def go_error(err: BaseException, host: str, port: int) -> tuple[Verdict, str]:
+    """Map an exception to a verdict and Go's wording of it."""
+    text = str(err)
+    if isinstance(err, ConnectionRefusedError):
+        return Verdict.RESET, f"dial tcp {host}:{port}: connect: connection refused"
+    if isinstance(err, TimeoutError):
+        return Verdict.DEAD, f"dial tcp {host}:{port}: i/o timeout"
+    if isinstance(err, asyncssh.KeyExchangeFailed):
+        return Verdict.ERROR, f"ssh: handshake failed: ssh: no common algorithm for key exchange: {text}"
+    if isinstance(err, asyncssh.PermissionDenied):
+        return Verdict.ERROR, ("ssh: handshake failed: ssh: unable to authenticate, attempted methods "
+                               "[none password], no supported methods remain")
+    if isinstance(err, ConnectionResetError) or "reset" in text.lower():
+        return Verdict.RESET, "ssh: handshake failed: read: connection reset by peer"
+    if isinstance(err, asyncssh.ConnectionLost | asyncssh.DisconnectError | ConnectionError | EOFError):
+        if isinstance(err, asyncssh.ConnectionLost) or "closed" in text.lower() or "lost" in text.lower():
+            return Verdict.EOF, "ssh: handshake failed: EOF"
+        return Verdict.ERROR, f"ssh: handshake failed: {text}"
+    if isinstance(err, OSError):
+        return Verdict.ERROR, f"dial tcp {host}:{port}: {err.strerror or text}"
+    return Verdict.ERROR, f"ssh: handshake failed: {text}"
+
+
+async def go_attempt(host: str, port: int, user: str, password: str, *, command: str = "true",
+                     timeout: float = 10.0, kex: tuple[str, ...] = GO_CLIENT_KEX) -> GoAttempt:
+    """Dial, handshake, authenticate with ``password`` and run ``command``, like a Go client."""
+    started = time.monotonic()
+    recorder = _Recorder()
+    conn: asyncssh.SSHClientConnection | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            conn = await asyncssh.connect(
+                host, port, username=user, password=password, client_factory=lambda: recorder,
+                known_hosts=None, client_keys=None, agent_path=None, config=None, gss_host=None,
+                preferred_auth=("password",), kex_algs=list(kex), client_version=GO_CLIENT_VERSION,
+                connect_timeout=None, keepalive_interval=0)
+            key = conn.get_server_host_key()
+            result = await conn.run(command, check=False)
+            output = result.stdout if isinstance(result.stdout, str) else ""
+            return GoAttempt(Verdict.OK, server_banner=str(conn.get_extra_info("server_version") or ""),
+                             host_key=key.export_public_key().decode().strip() if key else "",
+                             output=output, exit_status=result.exit_status,
+                             elapsed=time.monotonic() - started)
+    except (OSError, asyncssh.Error, TimeoutError, EOFError) as err:
+        verdict, text = go_error(err, host, port)
+        banner = ""
+        if recorder.conn is not None:
+            banner = str(recorder.conn.get_extra_info("server_version") or "")
+        return GoAttempt(verdict, error=text, server_banner=banner, elapsed=time.monotonic() - started)
+    finally:
+        if conn is not None:
+            conn.close()
+            await conn.wait_closed()

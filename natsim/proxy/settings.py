@@ -1,0 +1,75 @@
+"""The daemon's settings: the ``ssh-proxy`` middlebox config plus limits, all in lab seconds.
+
+The config is passed as JSON (``--config``) so the daemon needs no scenario file; durations in it
+are real-world and divided by the time scale here. Limits protect the daemon from bad clients.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from natsim.errors import ProxyError
+from natsim.middleboxes import build_config
+from natsim.middleboxes.ssh_proxy import SshProxy
+from natsim.units import TimeScale
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one client may cost (lab seconds, counts, bytes)."""
+
+    sniff_timeout: float = 5.0        # wait for the client's first bytes; then relay as non-SSH
+    sniff_bytes: int = 8              # bytes peeked to recognise "SSH-"
+    connect_timeout: float = 10.0     # TCP connect to the backend
+    handshake_timeout: float = 15.0   # backend key exchange, once the client asked to log in
+    login_timeout: float = 60.0       # client side: from accept to authenticated
+    fin_linger: float = 2.0           # after the FIN, how long to wait for the client to close
+    max_sessions: int = 1000          # concurrent sessions; more are closed at once
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Everything the daemon needs, in lab time."""
+
+    config: SshProxy
+    time_scale: TimeScale = field(default_factory=TimeScale)
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_json(cls, text: str, time_scale: float = 1.0, limits: Limits | None = None) -> ProxySettings:
+        """Parse ``{"ports": [2222], "bypass": "3720s-3840s", ...}`` (the middlebox settings)."""
+        try:
+            values: Any = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as err:
+            raise ProxyError(f"--config is not valid JSON: {err}") from err
+        if not isinstance(values, dict):
+            raise ProxyError(f"--config must be a JSON object, got {type(values).__name__}")
+        config = build_config("ssh-proxy", values, prefix="ssh-proxy.")
+        assert isinstance(config, SshProxy)
+        return cls(config=config, time_scale=TimeScale(time_scale), limits=limits or Limits())
+
+    @property
+    def server_version(self) -> str:
+        """The banner without its ``SSH-2.0-`` prefix (what asyncssh wants)."""
+        return self.config.banner.removeprefix("SSH-2.0-")
+
+    def intercepts(self, port: int) -> bool:
+        """Whether connections to ``port`` are intercepted (empty port list: all)."""
+        return not self.config.ports or port in self.config.ports
+
+
+class BypassDuration:
+    """Draws bypass durations uniformly from the configured range (seeded), in lab milliseconds."""
+
+    def __init__(self, settings: ProxySettings) -> None:
+        self.low, self.high = settings.config.bypass
+        self.scale = settings.time_scale
+        self.rng = random.Random(settings.config.seed)
+
+    def draw(self) -> tuple[float, int]:
+        """One draw: (real-world seconds, lab milliseconds >= 1)."""
+        real = self.rng.uniform(self.low, self.high)
+        return real, max(1, round(self.scale.to_lab(real) * 1000))
