@@ -198,6 +198,11 @@ class Lab:
         self.processes.append(proc)
         return proc
 
+    def substitute(self, command: str) -> str:
+        """Replace node names after the first word by their addresses, as Mininet's CLI does."""
+        words = command.split(" ")
+        return " ".join([words[0], *(self.address(w) if w in self.specs else w for w in words[1:])])
+
     def run(self, name: str, argv: Sequence[str] | str, *, check: bool = False,
             timeout: float | None = 60.0) -> tuple[int, str]:
         """Run a command in node ``name`` and return (exit code, combined output)."""
@@ -227,7 +232,8 @@ class Lab:
             entry: dict[str, Any] = {"name": name, "role": spec.role, "interfaces": intfs}
             if name in self.middleboxes:
                 entry["settings"] = self.middleboxes[name].describe()
-                entry["kernel_timeouts"] = [t.describe() for t in self.rendered[name].timeouts]
+                entry["kernel_timeouts"] = list(dict.fromkeys(
+                    t.describe() for t in self.rendered[name].timeouts))
                 entry["notes"] = list(self.rendered[name].notes)
             nodes.append(entry)
         return {"lab_id": self.lab_id, "topology": self.topology_name,

@@ -1,0 +1,34 @@
+"""``natsim doctor``: can this machine run natsim labs?"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from natsim.lab.doctor import run_checks
+
+
+def register(sub: Any) -> None:
+    """Add ``natsim doctor``."""
+    parser = sub.add_parser("doctor", help="check root, Python, binaries and kernel features",
+                            description="Check that this machine can run natsim labs. Kernel "
+                            "features are tried in a throw-away network namespace.")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the checks as a table; exit 1 if a required one failed."""
+    checks = run_checks()
+    table = Table(title="natsim doctor")
+    for column in ("check", "status", "detail", "fix"):
+        table.add_column(column)
+    for check in checks:
+        status = "[green]ok[/]" if check.ok else ("[red]FAIL[/]" if check.required else "[yellow]warn[/]")
+        table.add_row(check.name, status, check.detail, "" if check.ok else check.fix)
+    Console().print(table)
+    failed = [c for c in checks if c.required and not c.ok]
+    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed")
+    return 1 if failed else 0

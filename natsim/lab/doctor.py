@@ -1,0 +1,126 @@
+"""Checks that this machine can run natsim labs. Kernel features are tried inside a throw-away
+network namespace (``unshare --net``), so the root namespace is never touched."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor check and its outcome."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+SETUP = "run `sudo make setup`"
+BINARIES = {
+    "mnexec": "Debian package mininet", "nft": "Debian package nftables",
+    "conntrack": "Debian package conntrack", "ip": "Debian package iproute2",
+    "tcpdump": "Debian package tcpdump", "sshd": "Debian package openssh-server",
+    "ssh": "Debian package openssh-client", "socat": "Debian package socat",
+    "unshare": "Debian package util-linux",
+}
+
+_CT_TIMEOUT = """table inet t {
+  ct timeout c {
+    protocol tcp
+    l3proto ip
+    policy = { established: 60 }
+  }
+  chain f {
+    type filter hook forward priority filter;
+    ct state new ct timeout set "c"
+  }
+}
+"""
+_CONNTRACK = """table inet t {
+  chain f {
+    type filter hook forward priority filter;
+    ct state invalid drop
+  }
+}
+"""
+_TPROXY = """table inet t {
+  chain p {
+    type filter hook prerouting priority mangle;
+    meta l4proto tcp tproxy ip to :50022 meta mark set 1 accept
+  }
+}
+"""
+_NAT = """table inet t {
+  chain p {
+    type nat hook postrouting priority srcnat;
+    meta l4proto tcp snat ip to 192.0.2.1:1024-65535
+  }
+}
+"""
+_SET = """table inet t {
+  set s {
+    type ipv4_addr . ipv4_addr . inet_service
+    flags timeout
+  }
+}
+add element inet t s { 192.0.2.1 . 192.0.2.2 . 22 timeout 5s }
+"""
+
+
+def _in_netns(script: str, stdin: str | None = None) -> tuple[bool, str]:
+    """Run a shell snippet in a fresh, throw-away network namespace."""
+    if shutil.which("unshare") is None:
+        return False, "unshare missing"
+    try:
+        proc = subprocess.run(["unshare", "--net", "sh", "-c", script], input=stdin, capture_output=True,
+                              text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return False, str(err)
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    errors = [line for line in lines if "Error" in line]
+    return proc.returncode == 0, (errors or lines or [""])[0][-120:]
+
+
+def run_checks() -> list[Check]:
+    """All checks, in display order."""
+    checks = [Check("root", os.geteuid() == 0, f"euid {os.geteuid()}", "run natsim with sudo")]
+    version = ".".join(map(str, sys.version_info[:3]))
+    checks.append(Check("python 3.11", sys.version_info[:2] == (3, 11), version,
+                        "use Python 3.11 (Mininet needs distutils): " + SETUP))
+    for binary, package in BINARIES.items():
+        path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
+        checks.append(Check(f"binary {binary}", path is not None, path or "not found",
+                            f"{SETUP} ({package})"))
+    try:
+        import mininet.node  # noqa: F401
+        checks.append(Check("python mininet", True, "importable"))
+    except ImportError as err:
+        checks.append(Check("python mininet", False, str(err), SETUP))
+    if os.geteuid() != 0:
+        checks.append(Check("kernel features", False, "not checked without root", "run with sudo"))
+        return checks
+    kernel = [
+        ("netns + nf_tables", "nft -f -", "table inet t { }", "kernel with CONFIG_NF_TABLES"),
+        ("conntrack (ct state)", "nft -f -", _CONNTRACK, "kernel with CONFIG_NFT_CT"),
+        ("ct timeout objects", "nft -f -", _CT_TIMEOUT, "kernel with CONFIG_NFT_CT timeout support"),
+        ("NAT (snat)", "nft -f -", _NAT, "kernel with CONFIG_NFT_NAT"),
+        ("tproxy", "nft -f -", _TPROXY, "kernel with CONFIG_NFT_TPROXY"),
+        ("nft sets with timeouts", "nft -f -", _SET, "nftables >= 0.9"),
+        ("br_netfilter per namespace",
+         "ip link add b0 type bridge && sysctl -q -w net.bridge.bridge-nf-call-iptables=1", None,
+         "kernel >= 5.3 with CONFIG_BRIDGE_NETFILTER (or `modprobe br_netfilter`)"),
+        ("conntrack sysctls per namespace",
+         "sysctl -q -w net.netfilter.nf_conntrack_tcp_loose=0 net.netfilter.nf_conntrack_tcp_timeout_established=60",
+         None, "kernel with CONFIG_NF_CONNTRACK"),
+        ("veth pairs", "ip link add v0 type veth peer name v1", None, "kernel with CONFIG_VETH"),
+    ]
+    for name, script, stdin, fix in kernel:
+        ok, detail = _in_netns(script, stdin)
+        checks.append(Check(name, ok, "ok" if ok else detail, fix))
+    return checks

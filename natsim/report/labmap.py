@@ -1,0 +1,23 @@
+"""A printable map of a lab: nodes, addresses, middlebox settings in real-world and lab time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_map(description: dict[str, Any]) -> str:
+    """Render :meth:`natsim.lab.Lab.describe` as text."""
+    lines = [f"lab {description['lab_id']}  topology {description['topology']}  "
+             f"time_scale {description['time_scale']:g} (1 lab second = "
+             f"{description['time_scale']:g} real-world seconds)"]
+    for node in description["nodes"]:
+        addrs = ", ".join(f"{i['name']} {i['ip']}/{i['prefix']}" if i["ip"] else f"{i['name']} (no IP)"
+                          for i in node["interfaces"])
+        lines.append(f"  {node['name']:<8} {node['role']:<12} {addrs}")
+        for key, value in node.get("settings", []):
+            lines.append(f"      {key} = {value}")
+        for timeout in node.get("kernel_timeouts", []):
+            lines.append(f"      kernel {timeout}")
+        for note in node.get("notes", []):
+            lines.append(f"      {note}")
+    return "\n".join(lines)
