@@ -18,7 +18,7 @@ from natsim import __version__
 from natsim.errors import NatsimError
 
 #: Subcommand modules under natsim.commands, in help order.
-COMMANDS = ("doctor", "lab", "cleanup", "probe", "serve")
+COMMANDS = ("doctor", "lab", "cleanup", "probe", "serve", "analyze")
 
 
 class _Terminated(SystemExit):

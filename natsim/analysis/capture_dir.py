@@ -1,0 +1,99 @@
+"""A capture directory as the analysis sees it: links in path order, node addresses, time scale.
+
+Written by :class:`natsim.lab.capture.Capture` (``capture.json``). A directory of bare pcaps with no
+manifest is still readable: each pcap is one link and nothing is matched across links.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from natsim.analysis.segments import AnalysisError, Segment, read_segments
+
+MANIFEST = "capture.json"
+
+
+@dataclass
+class Link:
+    """One captured link; ``position`` is its index along the path (link i joins path[i], path[i+1])."""
+
+    name: str
+    file: str
+    position: int | None
+    left: str
+    right: str
+    segments: list[Segment] = field(default_factory=list)
+    packets_total: int = 0
+    cut: bool = False
+    note: str = ""
+
+
+@dataclass
+class CaptureDir:
+    """Everything the analysis needs from a capture directory."""
+
+    directory: Path
+    path: list[str]
+    links: list[Link]
+    owners: dict[str, str]
+    time_scale: float = 1.0
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start(self) -> float:
+        """Time of the first captured segment (0.0 when there is none)."""
+        times = [link.segments[0].time for link in self.links if link.segments]
+        return min(times) if times else 0.0
+
+    def link(self, name: str) -> Link:
+        """The link called ``name``."""
+        for link in self.links:
+            if link.name == name:
+                return link
+        raise AnalysisError(f"no link {name} in {self.directory}")
+
+    def index(self, node: str) -> int | None:
+        """Position of ``node`` on the path."""
+        return self.path.index(node) if node in self.path else None
+
+    def owner_index(self, address: str) -> int | None:
+        """Path position of the node that owns ``address``."""
+        owner = self.owners.get(address)
+        return self.index(owner) if owner else None
+
+
+def load_capture_dir(directory: str | Path) -> CaptureDir:
+    """Read the manifest (when present) and every pcap of ``directory``."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise AnalysisError(f"{root}: not a directory")
+    manifest_path = root / MANIFEST
+    if not manifest_path.exists():
+        files = sorted(root.glob("*.pcap"))
+        if not files:
+            raise AnalysisError(f"{root}: no capture.json and no .pcap files")
+        links = [Link(f.stem, f.name, None, f.stem, "?", read_segments(f, f.stem)) for f in files]
+        return CaptureDir(root, [], links, {})
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as err:
+        raise AnalysisError(f"{manifest_path}: unreadable: {err}") from err
+    path: list[str] = list(manifest.get("path", []))
+    owners = {ip: node for node, ips in manifest.get("addresses", {}).items() for ip in ips}
+    links = []
+    for entry in manifest.get("links", []):
+        ends = [entry["node"], entry["peer"]]
+        positions = [path.index(n) for n in ends if n in path]
+        position = min(positions) if len(positions) == 2 and abs(positions[0] - positions[1]) == 1 else None
+        left, right = (path[position], path[position + 1]) if position is not None else tuple(ends)
+        file = root / entry["file"]
+        if not file.exists():
+            raise AnalysisError(f"{file}: listed in capture.json but missing")
+        links.append(Link(entry["link"], entry["file"], position, left, right,
+                          read_segments(file, entry["link"]), int(entry.get("packets", 0)),
+                          bool(entry.get("cut")), str(entry.get("note", ""))))
+    links.sort(key=lambda lk: (lk.position is None, lk.position or 0, lk.name))
+    return CaptureDir(root, path, links, owners, float(manifest.get("time_scale", 1.0)), manifest)

@@ -1,0 +1,95 @@
+"""Ladder (sequence) diagrams of one connection across every hop, drops marked where they happened.
+
+One vertical lane per node on the path; each packet is drawn hop by hop at the times it was seen on
+each link. A packet that never came out of a middlebox ends in a red ✕ on that middlebox's lane.
+Long silences are compressed on the time axis and labelled, so an hour of idle does not hide the
+handshake. Rendered with matplotlib's Agg backend (no display needed) to PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from natsim.analysis.analyze import Analysis, ConnectionReport
+from natsim.analysis.events import classify
+from natsim.analysis.segments import AnalysisError
+
+#: Silences longer than this (lab seconds) between two packets are shaded and labelled.
+GAP = 0.2
+#: Vertical drop of an arrow across one hop, in rows (one row per packet).
+SLANT = 0.25
+_COLOURS = {"syn": "tab:blue", "syn-ack": "tab:blue", "fin": "tab:purple", "rst": "tab:red",
+            "keepalive": "tab:orange", "retransmission": "tab:brown", "data": "black", "ack": "tab:gray"}
+
+
+def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Path]:
+    """Draw connection ``conn_id``; writes ``output`` with ``.png`` and ``.svg``; returns both paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    report: ConnectionReport = analysis.connection(conn_id)
+    cap = analysis.capture
+    if not cap.path:
+        raise AnalysisError("a ladder needs capture.json (the path of the lab); this directory has none")
+    conn = report.connection
+    labels = classify(conn)
+    lanes = {node: i for i, node in enumerate(cap.path)}
+    positions = {lk.name: lk.position for lk in cap.links}
+    start = cap.start
+    rows = len(conn.transits)
+    span = max(rows + 1.0, 2.0)
+    fig, ax = plt.subplots(figsize=(2.0 + 1.8 * len(lanes), min(60.0, 2.0 + 0.32 * rows)))
+    try:
+        for node, x in lanes.items():
+            ax.plot([x, x], [-0.5, span], color="0.6", linewidth=1, zorder=1)
+            ax.text(x, -0.7, node, ha="center", va="bottom", fontsize=10, fontweight="bold")
+        previous = None
+        for row, transit in enumerate(conn.transits):
+            if previous is not None and transit.time - previous > GAP:
+                seconds = transit.time - previous
+                ax.axhspan(row - 0.45, row - 0.05, color="0.92", zorder=0)
+                real = f" (real {seconds * cap.time_scale:.0f} s)" if cap.time_scale != 1.0 else ""
+                ax.text((len(lanes) - 1) / 2, row - 0.25, f"idle {seconds:.3f} s{real}", fontsize=7,
+                        va="center", ha="center", color="0.3",
+                        bbox={"facecolor": "0.92", "edgecolor": "none", "pad": 1})
+            previous = transit.time
+            label = labels.get((transit.first.link, transit.first.index), "ack")
+            colour = _COLOURS.get(label, "black")
+            step = 1 if transit.rightward else -1
+            y = float(row)
+            for n, seg in enumerate(transit.hops):
+                pos = positions[seg.link]
+                if pos is None:
+                    continue
+                x0 = pos if transit.rightward else pos + 1
+                y = row + n * SLANT / 2
+                ax.annotate("", xy=(x0 + step * 0.97, y + SLANT / 2), xytext=(x0, y),
+                            arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.0}, zorder=2)
+                if n == 0:
+                    ax.text(x0 + step * 0.5, y - 0.05, f"{label}: {seg.describe()}"[:52], fontsize=6,
+                            ha="center", va="bottom", color=colour)
+            ax.text(-0.45, row, f"{transit.time - start:.3f}", fontsize=6, va="center", color="0.3")
+            if transit.lost_at is not None:
+                y_lost = y + SLANT / 2
+                ax.plot([lanes[transit.lost_at]], [y_lost], marker="x", color="red", markersize=9,
+                        markeredgewidth=2.5, zorder=3)
+                ax.text(lanes[transit.lost_at] + 0.06, y_lost + 0.1, f"lost at {transit.lost_at}",
+                        fontsize=6, color="red", va="top")
+        ax.set_xlim(-0.5, len(lanes) - 0.5)
+        ax.set_ylim(span, -1.4)
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_ylabel("one row per packet; left: lab seconds since capture start")
+        ax.set_title(f"{conn.id}: {conn.initiator} → {conn.responder} — {report.outcome}", fontsize=9)
+        fig.tight_layout()
+        out = Path(output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        base = out.with_suffix("") if out.suffix in (".png", ".svg") else out
+        paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
+        fig.savefig(paths[0], dpi=110)
+        fig.savefig(paths[1])
+    finally:
+        plt.close(fig)
+    return paths

@@ -1,0 +1,58 @@
+"""Plain-text rendering of an :class:`~natsim.analysis.analyze.Analysis`."""
+
+from __future__ import annotations
+
+from natsim.analysis.analyze import Analysis, ConnectionReport
+from natsim.analysis.ssh import KEXINIT_LISTS, SshSide
+from natsim.units import format_duration
+
+
+def _real(seconds: float, scale: float) -> str:
+    return format_duration(round(seconds * scale, 3)) if scale != 1.0 else ""
+
+
+def render_connection(report: ConnectionReport, scale: float) -> list[str]:
+    """Lines for one connection: header, outcome, event table, SSH lists."""
+    conn = report.connection
+    lines = [f"{conn.id}  {conn.initiator} → {conn.responder}   {report.outcome}"]
+    for link, (a, b) in conn.endpoints.items():
+        lines.append(f"    on {link:<12} {a} → {b}")
+    c_i, c_r = report.counters["initiator"], report.counters["responder"]
+    lines.append(f"    packets {c_i.packets}/{c_r.packets}  bytes {c_i.bytes}/{c_r.bytes}  "
+                 f"retransmissions {c_i.retransmissions}/{c_r.retransmissions}  "
+                 f"keepalives {c_i.keepalives}/{c_r.keepalives}  (initiator/responder)")
+    header = f"    {'time(s)':>9} {'real' if scale != 1.0 else '':>8}  {'event':<15}{'by':<9}{'at':<8}detail"
+    lines.append(header)
+    for e in report.events:
+        lines.append(f"    {e.time:9.3f} {_real(e.time, scale):>8}  {e.kind:<15}{e.by:<9}{e.at:<8}{e.detail}")
+    if report.ssh is not None:
+        for label, side in (("client", report.ssh.client), ("server", report.ssh.server)):
+            lines.extend(_ssh_side(label, side))
+    return lines
+
+
+def _ssh_side(label: str, side: SshSide) -> list[str]:
+    lines = [f"    SSH offered by {label}: {side.banner or '(no banner)'}"]
+    if side.error:
+        lines.append(f"      ({side.error})")
+    for name in KEXINIT_LISTS:
+        if name in side.kexinit:
+            lines.append(f"      {name:<30} {','.join(side.kexinit[name]) or '-'}")
+    return lines
+
+
+def render_text(analysis: Analysis) -> str:
+    """The whole analysis as text."""
+    cap = analysis.capture
+    lines = [f"capture {cap.directory}  time_scale {cap.time_scale:g}"
+             + (f"  path {' — '.join(cap.path)}" if cap.path else "")]
+    for link in cap.links:
+        note = f"  ({link.note})" if link.note else ""
+        lines.append(f"  link {link.name:<12} {link.left} — {link.right}: "
+                     f"{len(link.segments)} TCP segments{note}")
+    if not analysis.connections:
+        lines.append("no TCP connections")
+    for report in analysis.connections:
+        lines.append("")
+        lines.extend(render_connection(report, cap.time_scale))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,111 @@
+"""Pure pieces of the analysis: sequence arithmetic, SSH parsing, flows, chain paths, ladders."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from natsim.analysis import AnalysisError, analyze_directory, draw_ladder
+from natsim.analysis.capture_dir import Link
+from natsim.analysis.connections import link_flows
+from natsim.analysis.events import seq_after
+from natsim.analysis.segments import Segment, flag_text
+from natsim.analysis.ssh import KEXINIT_LISTS, parse_side, stream
+from natsim.lab.capture import LinkPoint, chain_path
+
+PCAPS = Path(__file__).parents[1] / "golden" / "pcaps"
+
+
+def seg(seq: int, payload: bytes = b"", flags: str = "PA", *, sport: int = 40000, index: int = 0,
+        time: float = 0.0) -> Segment:
+    return Segment(link="l", index=index, time=time, src="100.64.1.10", sport=sport, dst="203.0.113.10",
+                   dport=22, flags=flags, seq=seq, ack=1, length=len(payload), ip_id=index, tsval=None,
+                   payload=payload)
+
+
+def test_seq_after_wraps_around() -> None:
+    assert seq_after(5, 0xFFFFFFF0)
+    assert not seq_after(0xFFFFFFF0, 5)
+    assert not seq_after(7, 7)
+
+
+def test_flag_text() -> None:
+    assert flag_text(0x12) == "SA"
+    assert flag_text(0x11) == "FA"
+    assert flag_text(0x04) == "R"
+
+
+def kexinit(lists: dict[str, str]) -> bytes:
+    body = bytes([20]) + b"C" * 16
+    for name in KEXINIT_LISTS:
+        text = lists.get(name, "").encode()
+        body += struct.pack(">I", len(text)) + text
+    body += b"\x00" + b"\x00\x00\x00\x00"
+    padding = 4
+    return struct.pack(">IB", len(body) + padding + 1, padding) + body + b"\x00" * padding
+
+
+def test_parse_side_reads_banner_and_lists() -> None:
+    data = b"SSH-2.0-Test_1.0\r\n" + kexinit({"kex_algorithms": "curve25519-sha256,ext-info-c",
+                                               "server_host_key_algorithms": "ssh-ed25519"})
+    side = parse_side(data)
+    assert side.banner == "SSH-2.0-Test_1.0"
+    assert side.kexinit["kex_algorithms"] == ["curve25519-sha256", "ext-info-c"]
+    assert side.kexinit["languages_server_to_client"] == []
+    assert side.error is None
+
+
+def test_parse_side_reports_truncation() -> None:
+    data = b"SSH-2.0-Test_1.0\r\n" + kexinit({"kex_algorithms": "a" * 100})[:60]
+    assert parse_side(data).error is not None
+    assert parse_side(b"HTTP/1.1 200 OK\r\n").error == "no SSH identification line"
+
+
+def test_stream_drops_duplicates_and_stops_at_a_hole() -> None:
+    segments = [seg(100, b"abc"), seg(103, b"def"), seg(100, b"abc"), seg(110, b"xyz")]
+    assert stream(segments) == b"abcdef"
+    # across the 32-bit wrap
+    assert stream([seg(0xFFFFFFFE, b"ab"), seg(0, b"cd")]) == b"abcd"
+
+
+def test_link_flows_split_on_a_new_syn_for_the_same_ports() -> None:
+    link = Link("l", "l.pcap", 0, "a", "b", [
+        seg(10, flags="S", index=0), seg(11, b"x", index=1), seg(500, flags="S", index=2),
+        seg(12, b"y", sport=40001, index=3)])
+    flows = link_flows(link)
+    assert [[s.index for s in f] for f in flows] == [[0, 1], [2], [3]]
+
+
+def test_chain_path_orders_nodes_and_rejects_branches() -> None:
+    points = [LinkPoint("cpe-eth1", "cpe", "cpe-eth1", "cgn", "cgn-eth0"),
+              LinkPoint("cpe-eth0", "cpe", "cpe-eth0", "client", "client-eth0"),
+              LinkPoint("cgn-eth1", "cgn", "cgn-eth1", "server", "server-eth0")]
+    assert chain_path(points) in (["client", "cpe", "cgn", "server"], ["server", "cgn", "cpe", "client"])
+    star = [LinkPoint(f"fw-eth{i}", "fw", f"fw-eth{i}", peer, f"{peer}-eth0")
+            for i, peer in enumerate("abc")]
+    assert chain_path(star) == []
+
+
+def test_ladder_writes_png_and_svg_with_the_drop(tmp_path: Path) -> None:
+    analysis = analyze_directory(PCAPS / "cpe-silent-drop")
+    png, svg = draw_ladder(analysis, "c1", tmp_path / "ladder")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    text = svg.read_text()
+    assert "lost at cpe" in text and "cgn" in text
+
+
+def test_unknown_connection_and_missing_directory_are_errors(tmp_path: Path) -> None:
+    analysis = analyze_directory(PCAPS / "clean-close")
+    with pytest.raises(AnalysisError, match="no connection 'c9'"):
+        analysis.connection("c9")
+    with pytest.raises(AnalysisError, match=r"no capture\.json and no \.pcap"):
+        analyze_directory(tmp_path)
+
+
+def test_bare_pcaps_without_manifest_are_analysed_per_link(tmp_path: Path) -> None:
+    (tmp_path / "cpe-eth0.pcap").write_bytes((PCAPS / "clean-close" / "cpe-eth0.pcap").read_bytes())
+    [conn] = analyze_directory(tmp_path).connections
+    assert conn.drops() == []
+    assert [e.kind for e in conn.events][:1] == ["handshake"]
