@@ -150,10 +150,7 @@ def parse_value(what: str, spec: Mapping[str, Any], raw: Any) -> Any:
         items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
         return tuple(str(i).strip() for i in items if str(i).strip())
     if kind in ("address", "public-prefix"):
-        try:
-            return check_lab_address(str(raw), what=what, public=kind == "public-prefix")
-        except ConfigError as err:
-            raise ConfigError(err.message) from err
+        return check_lab_address(str(raw), what=what, public=kind == "public-prefix")
     if kind == "str":
         return str(raw)
     raise AssertionError(f"unknown field parser {kind}")

@@ -1,0 +1,58 @@
+"""Golden files of every middlebox render (no root needed).
+
+Regenerate after an intended change with ``NATSIM_UPDATE_GOLDEN=1 pytest tests/unit/test_render_golden.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from natsim.middleboxes import build_config
+from natsim.middleboxes.base import RenderContext
+from natsim.units import TimeScale
+
+GOLDEN = Path(__file__).parents[1] / "golden" / "render"
+CASES = {
+    "cpe-bridge-default-x60": ("cpe-bridge", {}, ("cpe-eth0",), ("cpe-eth1",), 60),
+    "cpe-bridge-pickup-in": ("cpe-bridge", {"untracked_inbound": "pickup"}, ("cpe-eth0",), ("cpe-eth1",), 60),
+    "cgn-default-x60": ("cgn", {}, ("cgn-eth0",), ("cgn-eth1",), 60),
+    "cgn-loose-reset-random": ("cgn", {"untracked_outbound": "pickup", "untracked_inbound": "reset",
+                                       "port_preservation": "false", "pool": "192.0.2.8/29"},
+                               ("cgn-eth0",), ("cgn-eth1",), 1),
+    "home-router-default": ("home-router", {"idle_timeout": "1d"}, ("router-eth0",), ("router-eth1",), 1),
+    "ssh-proxy-default-x60": ("ssh-proxy", {}, ("fw-eth0", "fw-eth1"), ("fw-eth2", "fw-eth3"), 60),
+    "ssh-proxy-ports": ("ssh-proxy", {"ports": "22,2222"}, ("fw-eth0",), ("fw-eth2",), 1),
+}
+
+
+def render_text(case: str) -> str:
+    kind, values, inside, outside, scale = CASES[case]
+    config = build_config(kind, values)
+    rendered = config.render(RenderContext(node=kind, inside=inside, outside=outside,
+                                           time_scale=TimeScale(scale)))
+    meta = {"sysctls": dict(rendered.sysctls), "commands": [list(c) for c in rendered.commands]}
+    return f"# {kind} {values} x{scale}\n# {json.dumps(meta, sort_keys=True)}\n{rendered.nft}"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_render_matches_golden(case: str) -> None:
+    path = GOLDEN / f"{case}.nft"
+    text = render_text(case)
+    if os.environ.get("NATSIM_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.exists(), f"missing golden file {path}; run with NATSIM_UPDATE_GOLDEN=1"
+    assert text == path.read_text()
+
+
+def test_render_is_pure_and_deterministic() -> None:
+    assert render_text("cgn-default-x60") == render_text("cgn-default-x60")
+
+
+def test_scaled_timeout_appears_in_the_ruleset() -> None:
+    assert "established: 60" in render_text("cpe-bridge-default-x60")
+    assert "established: 124" in render_text("cgn-default-x60")
