@@ -12,7 +12,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from natsim.lab.registry import LabRecord, ProcessEntry, all_records, netns_inode
+from natsim.lab.registry import LabRecord, ProcessEntry, all_records, netns_inode, running
 
 
 @dataclass
@@ -54,21 +54,6 @@ def _signal(entry: ProcessEntry, sig: signal.Signals) -> bool:
     return True
 
 
-def running(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (our own zombies are reaped here)."""
-    try:
-        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 (tiny procfs read)
-    except OSError:
-        return False
-    if stat[stat.rindex(")") + 2] != "Z":
-        return True
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-    return False
-
-
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
     alive = [p for p in pids if running(p)]
@@ -107,6 +92,7 @@ def destroy(record: LabRecord, grace: float = 0.5) -> CleanupReport:
         left = _wait_gone(pids_in_namespaces(inodes), 1.0 + attempt)
         if not left:
             break
+    _wait_gone([e.pid for e in [*record.shells, *record.processes]], 1.0)  # reaps our zombies
     report.remaining = pids_in_namespaces(inodes)
     if not report.remaining:
         record.remove()

@@ -32,6 +32,21 @@ def process_start_time(pid: int) -> int | None:
     return int(stat[stat.rindex(")") + 2:].split()[19])
 
 
+def running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (our own zombies are reaped here)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat[stat.rindex(")") + 2] != "Z":
+        return True
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    return False
+
+
 def netns_inode(pid: int) -> int | None:
     """Inode of the network namespace of ``pid``, or None when it is gone."""
     try:
@@ -51,7 +66,7 @@ class ProcessEntry:
 
     def alive(self) -> bool:
         """True when the same process (PID and start time) still runs."""
-        return process_start_time(self.pid) == self.start
+        return process_start_time(self.pid) == self.start and running(self.pid)
 
 
 @dataclass
