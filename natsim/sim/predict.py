@@ -1,0 +1,108 @@
+"""``predict(scenario)``: run every probe of a scenario through the model; pure, no I/O.
+
+The scenario is read through the small :class:`ScenarioLike` protocol (``natsim.scenario.Scenario``
+provides it), so the model does not depend on how scenarios are loaded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from natsim.errors import ConfigError
+from natsim.middleboxes.base import closest
+from natsim.report.schema import RunResult
+from natsim.sim.probes import KeepaliveProbe, ProbeSpecLike, RecvProbe, SendProbe, TcpProbe
+from natsim.sim.timers import LabTiming
+from natsim.sim.world import World
+
+
+class ProbeModel(Protocol):
+    """A probe's model: started before the run, asked for its result after."""
+
+    def start(self) -> None:
+        """Start its processes."""
+        ...
+
+    def result(self) -> Any:
+        """Its :class:`~natsim.report.schema.ProbeResult`."""
+        ...
+
+
+class ScenarioLike(Protocol):
+    """The attributes :func:`predict` reads from a scenario."""
+
+    name: str
+    topology: str
+    middleboxes: Mapping[str, Any]
+    chain: tuple[str, ...]
+    time_scale: Any            # natsim.units.TimeScale (``.factor``) or a number
+    probes: tuple[ProbeSpecLike, ...]
+    seed: int
+
+
+def _ssh(kind: str) -> Callable[[World, ProbeSpecLike], ProbeModel]:
+    def make(world: World, spec: ProbeSpecLike) -> ProbeModel:
+        from natsim.sim import ssh
+        return ssh.PROBES[kind](world, spec)  # type: ignore[no-any-return]
+    return make
+
+
+#: probe kind → model class.
+PROBE_MODELS: dict[str, Callable[[World, ProbeSpecLike], ProbeModel]] = {
+    "tcp-send": SendProbe,
+    "tcp-recv": RecvProbe,
+    "tcp-keepalive": KeepaliveProbe,
+    **{k: _ssh(k) for k in ("ssh-idle", "ssh-first-connect", "ssh-bypass-timer", "ssh-kex")},
+}
+
+
+def scale_of(scenario: ScenarioLike) -> float:
+    """The scenario's time scale as a number."""
+    scale = scenario.time_scale
+    return float(getattr(scale, "factor", scale) or 1.0)
+
+
+def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
+          packets: bool = False) -> tuple[World, list[ProbeModel]]:
+    """The world and probe models of ``scenario`` (not yet run); for tests and sweeps."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed must be a whole number, got {seed!r}")
+    timing = LabTiming(scale_of(scenario) if as_lab else 1.0)
+    base_seed = getattr(scenario, "seed", 0) or 0
+    world = World(scenario.middleboxes, tuple(getattr(scenario, "chain", ()) or ()), timing,
+                  seed=seed + base_seed, packets=packets)
+    models: list[ProbeModel] = []
+    for spec in scenario.probes:
+        make = PROBE_MODELS.get(spec.kind)
+        if make is None:
+            raise ConfigError(f"probe {spec.name}: no model for kind '{spec.kind}'"
+                              f"{closest(spec.kind, sorted(PROBE_MODELS))}; "
+                              f"known: {', '.join(sorted(PROBE_MODELS))}")
+        models.append(make(world, spec))
+    return world, models
+
+
+def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> RunResult:
+    """Predict every probe of ``scenario``: a :class:`RunResult` with ``source="model"``.
+
+    With ``as_lab`` (default) timers a lab cannot scale (TCP RTO, conntrack's unacknowledged
+    timeout) keep kernel speed and scaled timeouts are whole lab seconds, so the prediction matches
+    ``natsim run``; ``as_lab=False`` predicts a real network with the same settings.
+    """
+    t0 = time.time()
+    world, models = build(scenario, seed, as_lab=as_lab)
+    for model in models:
+        model.start()
+    world.env.run()
+    probes = [m.result() for m in models]
+    result = RunResult(source="model", time_scale=scale_of(scenario), scenario=scenario.name,
+                       started=t0, finished=time.time(), probes=probes,
+                       unscaled=world.timing.notes(),
+                       notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s"])
+    result.complete = all(p.complete for p in probes)
+    return result
+
+
+__all__ = ["PROBE_MODELS", "ProbeSpecLike", "ScenarioLike", "TcpProbe", "build", "predict"]

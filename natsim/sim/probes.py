@@ -1,0 +1,310 @@
+"""The TCP probes (tcp-send, tcp-recv, tcp-keepalive) with their exact schedules.
+
+``flavour: natsim`` — every connection opens at the probe's start; connection *i* is tested when
+idle ``first + i*step`` measured from its own connect (absolute deadlines, no drift).
+``flavour: original`` — the NAT-TCP-test tools: connect all, then ``sleep(step)`` and test one
+connection at a time with blocking calls, so a dead connection delays every later test by its
+timeout (drift); tcp-recv reads the connections in order with a blocking ``read()``, so a reply that
+never comes stops the run (later connections are reported ``skipped``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, Protocol
+
+import simpy
+
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.sim.options import Options
+from natsim.sim.tcp import Socket, TcpError
+from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings
+from natsim.sim.world import World, summarise
+
+ECHO_PORT = 31415
+SLEEP_PORT = 27182
+Gen = Generator[simpy.Event, Any, None]
+
+
+class ProbeSpecLike(Protocol):
+    """What a probe model reads from a scenario's probe (see ``natsim.sim.predict.ProbeSpecLike``)."""
+
+    name: str
+    kind: str
+    client: str
+    server: str
+    start: float
+    options: Any
+
+
+def verdict_of(err: TcpError) -> Verdict:
+    """ETIMEDOUT → dead; a reset or refusal → reset."""
+    return Verdict.DEAD if err.errno == "ETIMEDOUT" else Verdict.RESET
+
+
+def echo_app(sock: Socket) -> Gen:
+    """The echo service: read once (up to 64 bytes), echo, close."""
+    data = yield sock.read()
+    if data:
+        sock.send(data[:64], fin=True)
+    else:
+        sock.close()
+
+
+def sleep_app(sock: Socket) -> Gen:
+    """The sleep service: read a number of seconds, sleep it, send the same bytes back, close."""
+    line = yield sock.read()
+    try:
+        seconds = float(line.strip())
+    except ValueError:
+        sock.close()
+        return
+    if not 0 <= seconds <= 86400:
+        sock.close()
+        return
+    yield sock.env.timeout(seconds)
+    sock.send(line, fin=True)
+
+
+class TcpProbe:
+    """Shared machinery: options, per-connection results, explanations."""
+
+    port = ECHO_PORT
+
+    def __init__(self, world: World, spec: ProbeSpecLike) -> None:
+        self.world = world
+        self.env = world.env
+        self.spec = spec
+        opts = Options(spec.name, spec.options or {})
+        self.opts = opts
+        self.n = opts.integer("connections", 130, maximum=100_000)
+        self.first = opts.seconds("first", 60.0)
+        self.step = opts.seconds("step", 60.0)
+        self.flavour = opts.choice("flavour", "natsim", ("natsim", "original"))
+        self.port = opts.integer("port", self.port, maximum=65535)
+        self.user_timeout = opts.number("user_timeout", None)
+        self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
+        self.results: dict[int, ConnectionResult] = {}
+        self.connected: dict[int, float] = {}
+        self.complete = True
+        self.route = world.route(spec.client, spec.server)
+        world.listen(spec.server, self.port, type(self).server_app, TcpSettings.for_lab(world.timing))
+
+    @staticmethod
+    def server_app(sock: Socket) -> Gen:
+        """The service the probe talks to (echo by default)."""
+        yield from echo_app(sock)
+
+    def idle(self, i: int) -> float:
+        """The scheduled idle time of connection ``i``."""
+        return self.first + i * self.step
+
+    def conn(self, i: int) -> str:
+        """Trace label of connection ``i``."""
+        return f"{self.spec.name}#{i}"
+
+    def open(self, i: int) -> Socket:
+        """A client socket for connection ``i``."""
+        return self.world.socket(self.spec.client, self.spec.server, self.port, self.conn(i), self.settings)
+
+    def record(self, i: int, idle: float, verdict: Verdict, how: str, detail: str, outcome: str,
+               *, at: float | None = None) -> None:
+        """Store connection ``i``'s result (decided at ``at``, default now) with its explanation."""
+        since = self.connected.get(i, self.spec.start)
+        notes = summarise(self.world.notes(self.conn(i), since))
+        if not notes:
+            limits = self.world.limits(self.route)
+            notes = (f"idle {idle:.6g} s < " + ", ".join(f"{n} established timeout {t:.6g} s"
+                                                          for n, t in limits)
+                     if limits else "no stateful middlebox on the path")
+        self.results[i] = ConnectionResult(
+            index=i, idle=idle, verdict=verdict, how=how,
+            elapsed=(self.env.now if at is None else at) - self.spec.start,
+            detail=detail, explanation=f"connection {i}: {notes}; {outcome}")
+
+    def connect(self, i: int, sock: Socket) -> Generator[simpy.Event, Any, bool]:
+        """Connect connection ``i``; record an error and return False when it fails."""
+        try:
+            yield sock.connect()
+        except TcpError as err:
+            self.record(i, 0.0, Verdict.ERROR, "connect", str(err), f"connect failed: {err}")
+            return False
+        self.connected[i] = self.env.now
+        return True
+
+    def start(self) -> None:
+        """Start the probe's processes."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Called when the simulation ran out of events: settle connections still waiting."""
+
+    def result(self) -> ProbeResult:
+        """The probe's result in the shared schema."""
+        self.finish()
+        conns = [self.results[i] for i in sorted(self.results)]
+        return ProbeResult(name=self.spec.name, kind=self.spec.kind,
+                           target=f"{self.spec.server}:{self.port}", node=self.spec.client,
+                           connections=conns, estimate=estimate_timeout(conns),
+                           extra={"flavour": self.flavour}, complete=self.complete)
+
+
+class SendProbe(TcpProbe):
+    """tcp-send: write "A", read the echo."""
+
+    def start(self) -> None:
+        """All connections open at the start; tests follow the flavour's schedule."""
+        if self.flavour == "natsim":
+            for i in range(self.n):
+                self.env.process(self._natsim(i))
+        else:
+            self.env.process(self._original())
+
+    def _natsim(self, i: int) -> Gen:
+        yield self.env.timeout(self.spec.start)
+        sock = self.open(i)
+        if (yield from self.connect(i, sock)):
+            yield self.env.timeout(self.connected[i] + self.idle(i) - self.env.now)
+            yield from self.test(i, sock)
+
+    def _original(self) -> Gen:
+        yield self.env.timeout(self.spec.start)
+        socks = {}
+        for i in range(self.n):
+            sock = self.open(i)
+            if (yield from self.connect(i, sock)):
+                socks[i] = sock
+        for i in range(self.n):
+            yield self.env.timeout(self.first if i == 0 else self.step)
+            if i in socks:
+                yield from self.test(i, socks[i])
+
+    def test(self, i: int, sock: Socket) -> Gen:
+        """Write one byte and wait for its echo (blocking)."""
+        idle = self.env.now - self.connected[i]
+        how = "write"
+        try:
+            sock.send("A")
+            how = "read"
+            data = yield sock.read()
+        except TcpError as err:
+            self.record(i, idle, verdict_of(err), how, err.errno, f"{how}: {err}")
+            return
+        if data:
+            self.record(i, idle, Verdict.ALIVE, "", data, "the echo came back")
+        else:
+            self.record(i, idle, Verdict.EOF, "read", "EOF", "the server closed (EOF)")
+        sock.close()
+
+
+class RecvProbe(TcpProbe):
+    """tcp-recv: ask the server to reply after the idle time, wait for the reply."""
+
+    port = SLEEP_PORT
+
+    def __init__(self, world: World, spec: ProbeSpecLike) -> None:
+        super().__init__(world, spec)
+        self.read_timeout = self.opts.number("read_timeout", None)
+        self.waiting: dict[int, float] = {}
+
+    @staticmethod
+    def server_app(sock: Socket) -> Gen:
+        """The sleep service."""
+        yield from sleep_app(sock)
+
+    def start(self) -> None:
+        """Connect all, send each its number, then read (in parallel or in order)."""
+        self.env.process(self._run())
+
+    def _run(self) -> Gen:
+        yield self.env.timeout(self.spec.start)
+        socks = {}
+        for i in range(self.n):
+            sock = self.open(i)
+            if (yield from self.connect(i, sock)):
+                sock.send(f"{self.idle(i):.0f}\n")
+                socks[i] = sock
+        if self.flavour == "natsim":
+            for i, sock in socks.items():
+                self.env.process(self._read(i, sock))
+        else:
+            for i, sock in socks.items():
+                yield from self._read(i, sock)
+
+    def _read(self, i: int, sock: Socket) -> Gen:
+        self.waiting[i] = self.idle(i)
+        event = sock.read()
+        try:
+            if self.read_timeout is not None:
+                deadline = self.connected[i] + self.idle(i) + self.read_timeout
+                yield event | self.env.timeout(deadline - self.env.now)
+                if not event.triggered:
+                    del self.waiting[i]
+                    self.record(i, self.idle(i), Verdict.DEAD, "read", "read timeout",
+                                f"no reply {self.read_timeout:.6g} s after it was due")
+                    return
+            data = yield event
+        except TcpError as err:
+            del self.waiting[i]
+            self.record(i, self.idle(i), verdict_of(err), "read", err.errno, f"read: {err}")
+            return
+        del self.waiting[i]
+        took = self.env.now - self.connected[i]
+        if data:
+            self.record(i, self.idle(i), Verdict.ALIVE, "", data.strip(),
+                        f"returned after {int(took // 60)}m {took % 60:.0f}s")
+        else:
+            self.record(i, self.idle(i), Verdict.EOF, "read", "EOF", "the server closed without reply")
+
+    def finish(self) -> None:
+        """Reads still blocked when nothing more can happen: their reply is lost for good."""
+        blocked = sorted(self.waiting)
+        for i in blocked:
+            notes = self.world.notes(self.conn(i), self.connected.get(i, 0.0))
+            last = notes[-1].time if notes else self.env.now
+            outcome = ("the original tool blocks in read() forever here" if self.flavour == "original"
+                       else "no reply ever arrives: a blocking read() would wait forever")
+            self.record(i, self.idle(i), Verdict.DEAD, "read", "no reply", outcome, at=last)
+        self.waiting.clear()
+        for i in range(self.n):
+            if i not in self.results:
+                self.complete = False
+                self.results[i] = ConnectionResult(
+                    index=i, idle=self.idle(i), verdict=Verdict.SKIPPED,
+                    explanation=f"connection {i}: never read; the tool blocks forever on connection "
+                                f"{blocked[0] if blocked else '?'}")
+        if blocked and self.flavour == "original":
+            self.complete = False
+
+
+class KeepaliveProbe(TcpProbe):
+    """tcp-keepalive: SO_KEEPALIVE with idle ``first + i*step``, never sends data."""
+
+    def __init__(self, world: World, spec: ProbeSpecLike) -> None:
+        super().__init__(world, spec)
+        self.interval = self.opts.seconds("keepalive_interval", KEEPALIVE_INTVL)
+        self.count = self.opts.integer("keepalive_count", KEEPALIVE_PROBES, maximum=127)
+
+    def start(self) -> None:
+        """One process per connection (the original behaves the same: no drift possible)."""
+        for i in range(self.n):
+            self.env.process(self._conn(i))
+
+    def _conn(self, i: int) -> Gen:
+        yield self.env.timeout(self.spec.start)
+        sock = self.open(i)
+        whole = self.world.timing.whole   # the kernel takes whole (lab) seconds
+        sock.set_keepalive(whole(self.idle(i)), whole(self.interval), self.count)
+        if not (yield from self.connect(i, sock)):
+            return
+        assert sock.settings.keepalive is not None
+        idle, interval, count = sock.settings.keepalive
+        deadline = self.connected[i] + idle + (count + 1) * interval
+        yield sock.failed | self.env.timeout(deadline - self.env.now)
+        if sock.error is not None:
+            err = sock.error
+            self.record(i, self.idle(i), verdict_of(err), "keepalive", err.errno, f"keepalive: {err}")
+        else:
+            self.record(i, self.idle(i), Verdict.ALIVE, "", "",
+                        f"keepalive probes answered (idle {idle:.6g} s)")
+        sock.close()

@@ -1,0 +1,112 @@
+"""Kernel timers the model needs, and how a time-scaled lab distorts them.
+
+Every time in :mod:`natsim.sim` is a real-world second. A lab running at ``time_scale`` S divides
+the timeouts it *can* scale by S (whole seconds only) but cannot scale TCP's retransmission timer
+(200 ms minimum, 120 s maximum): those run at lab speed and therefore last S times longer in
+real-world terms. :class:`LabTiming` states both conversions so the model predicts what the lab
+observes; ``LabTiming(1.0)`` is a real network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Linux TCP constants (seconds, kernel time).
+RTO_MIN = 0.2
+RTO_MAX = 120.0
+TCP_RETRIES2 = 15
+TCP_SYN_RETRIES = 6
+KEEPALIVE_TIME = 7200.0
+KEEPALIVE_INTVL = 75.0
+KEEPALIVE_PROBES = 9
+#: conntrack's timeout for an entry picked up mid-stream until it sees a reply (not in the
+#: ``ct timeout`` policy natsim renders, so never scaled by the lab).
+CT_UNACKNOWLEDGED = 300.0
+
+
+@dataclass(frozen=True)
+class LabTiming:
+    """Real-world length of kernel timers in a lab at ``scale`` (1.0: a real network)."""
+
+    scale: float = 1.0
+
+    def unscaled(self, kernel_seconds: float) -> float:
+        """A timer the lab cannot scale (RTO, conntrack's unacknowledged timeout), in real-world s."""
+        return kernel_seconds * self.scale
+
+    def whole(self, real_seconds: float) -> float:
+        """A real-world duration set as whole kernel seconds (keepalive, conntrack timeouts)."""
+        return max(1, round(real_seconds / self.scale)) * self.scale
+
+    def notes(self) -> list[str]:
+        """The timers that keep kernel speed, for ``RunResult.unscaled``."""
+        if self.scale == 1.0:
+            return []
+        return [f"TCP RTO {RTO_MIN:g}..{RTO_MAX:g} s and the tcp_retries2 give-up run at lab speed: "
+                f"x{self.scale:g} in real-world time",
+                f"conntrack unacknowledged timeout {CT_UNACKNOWLEDGED:g} s (picked-up entries) "
+                f"runs at lab speed: x{self.scale:g}"]
+
+
+def backoff_schedule(limit: float, *, rto: float = RTO_MIN, rto_max: float = RTO_MAX) -> list[float]:
+    """Offsets (from the first transmission) at which the retransmission timer fires before ``limit``.
+
+    The timer starts at ``rto`` and doubles up to ``rto_max``; the connection is aborted when it
+    fires at or after ``limit`` (Linux clamps the last interval so the abort lands on ``limit``).
+    """
+    if rto <= 0 or limit <= 0:
+        raise ValueError(f"rto and limit must be positive, got rto={rto} limit={limit}")
+    offsets: list[float] = []
+    at, step = 0.0, rto
+    while True:
+        at = round(at + step, 9)
+        if at >= limit:
+            return offsets
+        offsets.append(at)
+        step = min(step * 2, rto_max)
+
+
+def retries_limit(retries: int = TCP_RETRIES2, *, rto: float = RTO_MIN, rto_max: float = RTO_MAX) -> float:
+    """Linux ``retransmits_timed_out``: the give-up time for ``retries`` (924.6 s for 15)."""
+    if retries < 0:
+        raise ValueError(f"negative retries {retries}")
+    total, step = 0.0, rto
+    for _ in range(retries + 1):
+        total += step
+        step = min(step * 2, rto_max)
+    return round(total, 9)
+
+
+def syn_limit(retries: int = TCP_SYN_RETRIES, *, rto: float = 1.0) -> float:
+    """Give-up time of ``connect()`` (initial RTO 1 s, doubling: 127 s for 6 retries)."""
+    return retries_limit(retries, rto=rto, rto_max=RTO_MAX)
+
+
+@dataclass(frozen=True)
+class TcpSettings:
+    """A socket's timers in real-world seconds (see :meth:`for_lab`)."""
+
+    rto: float = RTO_MIN
+    rto_max: float = RTO_MAX
+    give_up: float = 924.6              # tcp_retries2 (or TCP_USER_TIMEOUT) in real-world seconds
+    syn_rto: float = 1.0
+    syn_give_up: float = 127.0
+    keepalive: tuple[float, float, int] | None = None   # idle, interval, count
+
+    @classmethod
+    def for_lab(cls, timing: LabTiming, *, user_timeout: float | None = None,
+                keepalive: tuple[float, float, int] | None = None,
+                retries2: int = TCP_RETRIES2) -> TcpSettings:
+        """Settings of a socket in a lab at ``timing``.
+
+        ``user_timeout`` (TCP_USER_TIMEOUT, milliseconds in the kernel) is scaled exactly;
+        keepalive idle and interval are whole kernel seconds; RTO is not scaled.
+        """
+        give_up = user_timeout if user_timeout is not None else \
+            timing.unscaled(retries_limit(retries2))
+        ka = None
+        if keepalive is not None:
+            idle, interval, count = keepalive
+            ka = (timing.whole(idle), timing.whole(interval), count)
+        return cls(rto=timing.unscaled(RTO_MIN), rto_max=timing.unscaled(RTO_MAX), give_up=give_up,
+                   syn_rto=timing.unscaled(1.0), syn_give_up=timing.unscaled(syn_limit()), keepalive=ka)

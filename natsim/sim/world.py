@@ -1,0 +1,112 @@
+"""The simulated network of one scenario: hosts, middlebox models in path order, routes, servers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any
+
+import simpy
+
+from natsim.sim.middleboxes import Stateful, build_model
+from natsim.sim.network import Host, MiddleboxModel, Note, Route, Segment, Trace
+from natsim.sim.tcp import Socket, TcpError
+from natsim.sim.timers import LabTiming, TcpSettings
+
+App = Callable[[Socket], Generator[simpy.Event, Any, None]]
+
+#: First ephemeral port handed to client sockets (deterministic, unlike a real kernel).
+EPHEMERAL_BASE = 40000
+
+
+class World:
+    """Everything one simulation run shares: clock, trace, middleboxes, hosts and servers.
+
+    :param middleboxes: node name → middlebox config (the scenario's).
+    :param chain: node names along the client→server path; middlebox nodes are taken in this order.
+    """
+
+    def __init__(self, middleboxes: Mapping[str, Any], chain: Sequence[str], timing: LabTiming,
+                 *, seed: int = 0, packets: bool = False) -> None:
+        self.env = simpy.Environment()
+        self.trace = Trace(packets=packets)
+        self.timing = timing
+        self.rng = random.Random(seed)
+        self.configs = dict(middleboxes)
+        order = [n for n in chain if n in middleboxes] + [n for n in middleboxes if n not in chain]
+        self.models: dict[str, MiddleboxModel] = {
+            n: build_model(n, middleboxes[n], timing, seed) for n in order}
+        self.hosts: dict[str, Host] = {}
+        self._routes: dict[tuple[str, str], Route] = {}
+        self._ports: dict[str, int] = {}
+
+    def host(self, name: str) -> Host:
+        """The host called ``name`` (created on first use)."""
+        if name not in self.hosts:
+            self.hosts[name] = Host(self.env, name, self.trace)
+        return self.hosts[name]
+
+    def route(self, client: str, server: str) -> Route:
+        """The path from ``client`` to ``server`` through every middlebox in chain order."""
+        key = (client, server)
+        if key not in self._routes:
+            boxes = [m for n, m in self.models.items() if n not in (client, server)]
+            self._routes[key] = Route(self.env, self.host(client), boxes, self.host(server), self.trace)
+        return self._routes[key]
+
+    def ephemeral_port(self, host: str) -> int:
+        """The next client port of ``host``."""
+        port = self._ports.get(host, EPHEMERAL_BASE)
+        self._ports[host] = port + 1
+        return port
+
+    def socket(self, client: str, server: str, port: int, conn: str, settings: TcpSettings) -> Socket:
+        """A client socket from ``client`` to ``server``:``port`` (not yet connected)."""
+        route = self.route(client, server)
+        local = (client, self.ephemeral_port(client))
+        return Socket(route.client, route, local, (server, port), settings, conn, outbound=True)
+
+    def listen(self, server: str, port: int, app: App, settings: TcpSettings) -> None:
+        """Serve ``app`` on ``server``:``port``; each accepted socket runs it as a process."""
+        host = self.host(server)
+        if port in host.listeners:
+            return
+
+        def accept(seg: Segment, route: Route) -> Socket:
+            sock = Socket(host, route, seg.dst, seg.src, settings, seg.conn, outbound=False)
+            self.env.process(_guard(app(sock)))
+            return sock
+
+        host.listeners[port] = accept
+
+    def limits(self, route: Route) -> list[tuple[str, float]]:
+        """(node, established timeout) of each stateful middlebox on ``route``."""
+        return [(m.name, m.established_timeout) for m in route.middleboxes if isinstance(m, Stateful)]
+
+    def notes(self, conn: str, since: float = float("-inf")) -> list[Note]:
+        """Trace notes of ``conn`` from ``since``."""
+        return self.trace.for_conn(conn, since)
+
+
+def _guard(gen: Generator[simpy.Event, Any, None]) -> Generator[simpy.Event, Any, None]:
+    """Run a server app; a connection error ends it quietly (the client side reports)."""
+    try:
+        yield from gen
+    except TcpError:
+        return
+
+
+def summarise(notes: list[Note]) -> str:
+    """Join notes, folding consecutive ones with the same node and outcome into one with a count."""
+    groups: list[list[Any]] = []
+    for note in notes:
+        why, _, action = note.text.rpartition("; ")
+        if groups and groups[-1][0] == note.node and groups[-1][2] == action:
+            groups[-1][3] += 1
+            continue
+        groups.append([note.node, why, action, 1])
+    parts = []
+    for _, why, action, count in groups:
+        text = f"{why}; {action}" if why else action
+        parts.append(text + (f" ({count} times)" if count > 1 else ""))
+    return "; ".join(parts)

@@ -1,0 +1,127 @@
+"""predict(): the incident's expectations, explanations, flavours, determinism and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from natsim.errors import ConfigError
+from natsim.middleboxes.base import Untracked
+from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.report.schema import RunResult, Verdict
+from natsim.sim.predict import predict
+from natsim.units import TimeScale
+from tests.unit.sim_scenarios import Probe, Scenario, incident_cpe, isp, ladder
+
+LONG_CGN = Cgn(idle_timeout=4 * 3600.0)
+
+
+def verdicts(result: RunResult, probe: str) -> list[Verdict]:
+    return [c.verdict for c in result.probe(probe).connections]
+
+
+def test_incident_send_dies_from_60_min_recv_survives_keepalive_dies() -> None:
+    result = predict(isp(cgn=LONG_CGN))
+    assert result.source == "model"
+    assert verdicts(result, "send") == [Verdict.ALIVE] * 59 + [Verdict.DEAD] * 71
+    assert verdicts(result, "recv") == [Verdict.ALIVE] * 130
+    assert verdicts(result, "keepalive") == [Verdict.ALIVE] * 59 + [Verdict.DEAD] * 71
+    send = result.probe("send").connections
+    assert [c.idle for c in send[:3]] == [60.0, 120.0, 180.0]
+    assert send[59].explanation.startswith(
+        "connection 59: idle 3600 s ≥ cpe established timeout 3600 s; "
+        "outbound data segment dropped as untracked")
+    assert send[58].explanation == ("connection 58: idle 3540 s < cpe established timeout 3600 s, "
+                                    "cgn established timeout 14400 s; the echo came back")
+    assert "inbound data segment with FIN picked up by cpe" in \
+        result.probe("recv").connections[59].explanation
+    assert result.probe("keepalive").connections[59].how == "keepalive"
+    assert result.probe("send").estimate is not None
+    assert result.probe("send").estimate.describe() == "idle timeout between 59m and 1h"
+
+
+def test_rfc_cgn_kills_recv_beyond_2h4m_in_the_incident_topology() -> None:
+    result = predict(isp())
+    recv = result.probe("recv").connections
+    assert [c.verdict for c in recv] == [Verdict.ALIVE] * 123 + [Verdict.DEAD] * 7
+    assert recv[123].idle == 7440.0
+    assert recv[123].explanation.startswith("connection 123: idle 7440 s ≥ cgn established timeout "
+                                            "7440 s; inbound data segment with FIN dropped")
+
+
+def test_drop_both_ways_recv_fails_from_60_min() -> None:
+    result = predict(isp(cpe=incident_cpe(inbound=Untracked.DROP), cgn=LONG_CGN))
+    assert verdicts(result, "recv") == [Verdict.ALIVE] * 59 + [Verdict.DEAD] * 71
+    dead = result.probe("recv").connections[59]
+    assert dead.how == "read"
+    # the server retransmits its reply at kernel speed (x60) and gives up after 924.6 lab seconds
+    assert dead.elapsed == pytest.approx(3600 + 924.6 * 60)
+
+
+def test_cgn_pickup_out_drop_in_fails_only_recv() -> None:
+    cgn = Cgn(idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP, untracked_inbound=Untracked.DROP)
+    scenario = Scenario("cgn", {"cgn": cgn}, ladder(), chain=("client", "cgn", "server"),
+                        time_scale=TimeScale(1))
+    result = predict(scenario)
+    assert verdicts(result, "send") == [Verdict.ALIVE] * 130
+    assert verdicts(result, "keepalive") == [Verdict.ALIVE] * 130
+    assert verdicts(result, "recv") == [Verdict.ALIVE] * 59 + [Verdict.DEAD] * 71
+    assert "re-mapped to the same port" in result.probe("send").connections[59].explanation
+
+
+def test_rfc_compliant_middleboxes_keep_every_idle_below_2h4m() -> None:
+    result = predict(isp(cpe=CpeBridge(idle_timeout=7440.0), cgn=Cgn(), connections=124))
+    for probe in ("send", "recv", "keepalive"):
+        assert verdicts(result, probe) == [Verdict.ALIVE] * 123 + [Verdict.DEAD], probe
+
+
+def test_user_timeout_shortens_the_dead_verdict() -> None:
+    result = predict(isp(cgn=LONG_CGN, user_timeout=30.0))
+    dead = result.probe("send").connections[59]
+    assert dead.verdict is Verdict.DEAD
+    assert dead.elapsed == pytest.approx(3630.0)
+
+
+def test_original_flavour_drifts_after_a_dead_connection() -> None:
+    scenario = isp(cgn=LONG_CGN, flavour="original")
+    result = predict(scenario)
+    send = result.probe("send").connections
+    assert [c.idle for c in send[57:60]] == [3480.0, 3540.0, 3600.0]
+    # connection 59 blocks in read() until ETIMEDOUT (924.6 lab s = 55476 s), then sleep(60)
+    assert send[60].idle == pytest.approx(3660.0 + 924.6 * 60)
+    assert send[60].verdict is Verdict.DEAD
+
+
+def test_original_recv_blocks_forever_on_a_lost_reply() -> None:
+    scenario = isp(cpe=incident_cpe(inbound=Untracked.DROP), cgn=LONG_CGN, flavour="original")
+    recv = predict(scenario).probe("recv")
+    assert recv.complete is False
+    assert [c.verdict for c in recv.connections[58:61]] == [Verdict.ALIVE, Verdict.DEAD, Verdict.SKIPPED]
+
+
+def test_deterministic_and_seeded() -> None:
+    first = predict(isp(cgn=LONG_CGN)).to_dict()
+    second = predict(isp(cgn=LONG_CGN)).to_dict()
+    for run in (first, second):
+        run.pop("started"), run.pop("finished")
+    assert first == second
+
+
+def test_real_network_mode_uses_kernel_timers_unscaled() -> None:
+    result = predict(isp(cgn=LONG_CGN), as_lab=False)
+    assert result.probe("send").connections[59].elapsed == pytest.approx(3600 + 924.6)
+    assert result.unscaled == []
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ConfigError, match="seed must be a whole number"):
+        predict(isp(), seed="1")  # type: ignore[arg-type]
+    bad = Scenario("x", {"cpe": incident_cpe()}, (Probe("p", "tcp-snd"),))
+    with pytest.raises(ConfigError, match="did you mean 'tcp-send'"):
+        predict(bad)
+    bad = Scenario("x", {"cpe": incident_cpe()}, (Probe("p", "tcp-send", options={"step": -1.0}),))
+    with pytest.raises(ConfigError, match="option step: must be > 0"):
+        predict(bad)
+    bad = Scenario("x", {"cpe": incident_cpe()}, (Probe("p", "tcp-send", options={"flavour": "x"}),))
+    with pytest.raises(ConfigError, match="flavour"):
+        predict(bad)

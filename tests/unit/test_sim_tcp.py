@@ -1,0 +1,193 @@
+"""TCP endpoints through a middlebox: exact event logs (simpy style)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from natsim.middleboxes.base import Untracked
+from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.sim.network import Drop, Route, Segment
+from natsim.sim.probes import echo_app
+from natsim.sim.tcp import Socket, TcpError
+from natsim.sim.timers import LabTiming, TcpSettings
+from natsim.sim.world import World
+
+
+def world(**cpe: Any) -> World:
+    config = CpeBridge(idle_timeout=10.0, **cpe)
+    return World({"cpe": config}, ("client", "cpe", "server"), LabTiming(1.0), packets=True)
+
+
+def hold_app(sock: Socket) -> Generator[Any, Any, None]:
+    """A server that never answers (waits for data forever)."""
+    yield sock.read()
+
+
+def rounded(log: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [(round(t, 6), *rest) for t, *rest in log]
+
+
+def test_dropped_segment_is_retransmitted_until_user_timeout() -> None:
+    w = world()
+    settings = TcpSettings.for_lab(w.timing, user_timeout=3.0)
+    w.listen("server", 7, echo_app, settings)
+    log: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        sock = w.socket("client", "server", 7, "c", settings)
+        yield sock.connect()
+        log.append((w.env.now, "connected"))
+        yield w.env.timeout(10)
+        sock.send("A")
+        try:
+            yield sock.read()
+        except TcpError as err:
+            log.append((w.env.now, err.errno))
+            assert sock.retransmissions == 3
+
+    w.env.process(client())
+    w.env.run()
+    assert log == [(0, "connected"), (13.0, "ETIMEDOUT")]
+    dropped = "outbound data segment dropped as untracked"
+    assert rounded(w.trace.log) == [
+        (0, "cpe", "c", "SYN forwarded"),
+        (0, "cpe", "c", "SYN-ACK forwarded"),
+        (0, "cpe", "c", "ACK forwarded"),
+        (10, "cpe", "c", f"idle 10 s ≥ cpe established timeout 10 s; {dropped}"),
+        (10.2, "cpe", "c", f"cpe has no entry for this outbound data segment; {dropped}"),
+        (10.6, "cpe", "c", f"cpe has no entry for this outbound data segment; {dropped}"),
+        (11.4, "cpe", "c", f"cpe has no entry for this outbound data segment; {dropped}"),
+    ]
+
+
+def test_echo_within_timeout_and_eof_after() -> None:
+    w = world()
+    settings = TcpSettings.for_lab(w.timing)
+    w.listen("server", 7, echo_app, settings)
+    log: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        sock = w.socket("client", "server", 7, "c", settings)
+        yield sock.connect()
+        yield w.env.timeout(9.999)
+        sock.send("A")
+        log.append((w.env.now, (yield sock.read())))
+        log.append((w.env.now, (yield sock.read())))
+
+    w.env.process(client())
+    w.env.run()
+    assert log == [(9.999, "A"), (9.999, "")]
+    assert [e[3] for e in w.trace.log] == ["SYN forwarded", "SYN-ACK forwarded", "ACK forwarded",
+                                           "data segment forwarded", "ACK forwarded",
+                                           "data segment with FIN forwarded", "ACK forwarded"]
+
+
+def test_keepalive_keeps_entry_fresh_then_dies_when_dropped() -> None:
+    # keepalive every 6 s keeps a 10 s entry alive; at t=20 the modem's timeout drops to 5 s, which
+    # applies from the next refresh (t=24): the probe at t=30 finds the entry expired
+    w = world()
+    settings = TcpSettings.for_lab(w.timing)
+    w.listen("server", 7, hold_app, settings)
+    log: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        sock = w.socket("client", "server", 7, "c", settings)
+        sock.set_keepalive(6, 2, 3)
+        yield sock.connect()
+        yield w.env.timeout(20)
+        w.models["cpe"].table.timeouts["established"] = 5.0   # the modem gets stricter
+        err = yield sock.failed
+        log.append((w.env.now, err.errno))
+
+    w.env.process(client())
+    w.env.run()
+    probes = [(round(t, 6), text) for t, node, c, text in w.trace.log if "keepalive" in text]
+    dropped = "outbound keepalive probe dropped as untracked"
+    assert probes == [
+        (6, "keepalive probe forwarded"),
+        (12, "keepalive probe forwarded"),
+        (18, "keepalive probe forwarded"),
+        (24, "keepalive probe forwarded"),
+        (30, "idle 6 s ≥ cpe established timeout 5 s; outbound keepalive probe dropped as untracked"),
+        (32, f"cpe has no entry for this outbound keepalive probe; {dropped}"),
+        (34, f"cpe has no entry for this outbound keepalive probe; {dropped}"),
+    ]
+    assert log == [(36, "ETIMEDOUT")]
+
+
+def test_rst_from_server_is_econnreset() -> None:
+    # pickup re-creates the modem's entry, but the server forgot the connection: it answers RST
+    w = world(untracked_outbound=Untracked.PICKUP)
+    settings = TcpSettings.for_lab(w.timing)
+    w.listen("server", 7, hold_app, settings)
+    log: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        sock = w.socket("client", "server", 7, "c", settings)
+        yield sock.connect()
+        w.hosts["server"].sockets.clear()
+        yield w.env.timeout(30)
+        sock.send("A")
+        try:
+            yield sock.read()
+        except TcpError as err:
+            log.append((w.env.now, err.errno))
+        with pytest.raises(TcpError):
+            sock.send("B")
+
+    w.env.process(client())
+    w.env.run()
+    assert log == [(30, "ECONNRESET")]
+    assert [e[3] for e in w.trace.log[3:]] == [
+        "idle 30 s ≥ cpe established timeout 10 s; outbound data segment picked up by cpe (new entry)",
+        "server has no socket for client:40000 -> :7; its stack answers the data segment with RST",
+        "RST forwarded",
+    ]
+
+
+class BlackHole:
+    """A middlebox model that drops everything."""
+
+    name = "hole"
+
+    def handle(self, seg: Segment, outbound: bool, now: float) -> Drop:
+        return Drop(f"{seg.what()} dropped")
+
+
+def test_connect_times_out_without_syn_ack() -> None:
+    w = world()
+    route = Route(w.env, w.host("client"), [BlackHole()], w.host("server"), w.trace)
+    sock = Socket(w.host("client"), route, ("client", 1), ("server", 9), TcpSettings(), "c",
+                  outbound=True)
+    log: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        try:
+            yield sock.connect()
+        except TcpError as err:
+            log.append((w.env.now, err.errno))
+
+    w.env.process(client())
+    w.env.run()
+    assert log == [(127.0, "ETIMEDOUT")]
+    assert [(t, text) for t, _, _, text in w.trace.log] == [
+        (t, "SYN dropped") for t in (0, 1, 3, 7, 15, 31, 63)]
+
+
+def test_connect_refused_without_listener() -> None:
+    w = world()
+    sock = w.socket("client", "server", 9, "c", TcpSettings())
+    log: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        try:
+            yield sock.connect()
+        except TcpError as err:
+            log.append((w.env.now, err.errno))
+
+    w.env.process(client())
+    w.env.run()
+    assert log == [(0, "ECONNREFUSED")]
