@@ -73,3 +73,10 @@ class BypassDuration:
         """One draw: (real-world seconds, lab milliseconds >= 1)."""
         real = self.rng.uniform(self.low, self.high)
         return real, max(1, round(self.scale.to_lab(real) * 1000))
+
+
+def config_json(config: SshProxy) -> str:
+    """The ``--config`` JSON that makes the daemon use ``config`` (inverse of :meth:`from_json`)."""
+    return json.dumps({"ports": list(config.ports), "banner": config.banner, "kex": list(config.kex),
+                       "bypass": f"{config.bypass[0]:g}s-{config.bypass[1]:g}s",
+                       "listen_port": config.listen_port, "seed": config.seed})

@@ -1,0 +1,129 @@
+"""OpenSSH ``sshd`` in a lab node, with a throw-away config, host key and credentials.
+
+``with openssh_server(lab, "sshd", authorized_keys=[pub], password="natsim") as sshd:`` starts
+``/usr/sbin/sshd -D -e -f CONFIG`` through :meth:`Lab.popen` (so lab teardown stops it too) and
+waits until it listens. Nothing on the host is written outside a private temp directory:
+
+* sshd runs in a private mount namespace (``unshare --mount``) where a tmpfs covers ``/run`` (its
+  privilege-separation directory ``/run/sshd`` and utmp live there) and ``/var/log`` (wtmp, lastlog);
+* for password logins, a private copy of a shadow file holding only ``root``'s throw-away hash is
+  bind-mounted over ``/etc/shadow`` inside that namespace only (``UsePAM no``, so sshd reads it).
+  The file on disk is never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from natsim.errors import LabError
+
+SSHD = "/usr/sbin/sshd"
+
+
+@dataclass(frozen=True)
+class SshdHandle:
+    """A running sshd: where it listens and its throw-away files."""
+
+    node: str
+    port: int
+    workdir: Path
+    host_key_pub: str          # "type base64 comment"
+    process: Any               # natsim.lab.lab.LabProcess
+
+    @property
+    def log(self) -> Path:
+        """sshd's stderr (``-e``)."""
+        return self.workdir / "sshd.log"
+
+
+def render_config(workdir: Path, port: int, *, password: bool, options: Mapping[str, str]) -> str:
+    """The sshd_config text (pure)."""
+    settings = {
+        "Port": str(port), "ListenAddress": "0.0.0.0",
+        "HostKey": str(workdir / "ssh_host_ed25519_key"), "PidFile": str(workdir / "sshd.pid"),
+        "AuthorizedKeysFile": str(workdir / "authorized_keys"), "StrictModes": "no",
+        "UsePAM": "no", "PermitRootLogin": "yes",
+        "PasswordAuthentication": "yes" if password else "no",
+        "KbdInteractiveAuthentication": "no", "PubkeyAuthentication": "yes",
+        "UseDNS": "no", "PrintMotd": "no", "PrintLastLog": "no", "LogLevel": "VERBOSE",
+        "TCPKeepAlive": "no", "ClientAliveInterval": "0",
+        "MaxStartups": "200:30:400", "MaxSessions": "200", "MaxAuthTries": "6",
+        "Subsystem": "sftp internal-sftp",
+    }
+    settings.update(options)
+    return "".join(f"{k} {v}\n" for k, v in settings.items())
+
+
+def shadow_line(password: str) -> str:
+    """A shadow entry for root with a SHA-512 crypt hash of ``password``."""
+    done = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise LabError(f"openssl passwd failed: {done.stderr.strip()}")
+    return f"root:{done.stdout.strip()}:19000:0:99999:7:::\n"
+
+
+def start_script(config: Path, shadow: Path | None) -> str:
+    """The shell run inside the private mount namespace before exec'ing sshd."""
+    steps = ["set -e", "mount -t tmpfs -o mode=755 natsim-run /run", "mkdir -m 755 /run/sshd",
+             "mount -t tmpfs -o mode=755 natsim-log /var/log"]
+    if shadow is not None:
+        steps.append(f"mount --bind '{shadow}' /etc/shadow")
+    steps.append(f"exec {SSHD} -D -e -f '{config}'")
+    return "; ".join(steps)
+
+
+@contextmanager
+def openssh_server(lab: Any, node: str, *, port: int = 22, authorized_keys: Sequence[str] = (),
+                   password: str | None = None, options: Mapping[str, str] | None = None,
+                   ready_timeout: float = 10.0) -> Iterator[SshdHandle]:
+    """Run sshd in ``node`` for the duration of the block (``root`` logs in by key or ``password``)."""
+    workdir = Path(tempfile.mkdtemp(prefix="natsim-sshd-"))
+    proc = None
+    try:
+        key = workdir / "ssh_host_ed25519_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"natsim-{node}",
+                        "-f", str(key)],
+                       check=True, capture_output=True)
+        (workdir / "authorized_keys").write_text("".join(k.strip() + "\n" for k in authorized_keys))
+        config = workdir / "sshd_config"
+        config.write_text(render_config(workdir, port, password=password is not None, options=options or {}))
+        shadow = None
+        if password is not None:
+            shadow = workdir / "shadow"
+            shadow.write_text(shadow_line(password))
+            shadow.chmod(0o600)
+        test = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True, check=False)
+        if test.returncode != 0 and "privilege separation" not in test.stderr.lower():
+            raise LabError(f"sshd rejects its config: {test.stderr.strip()}")
+        with open(workdir / "sshd.log", "w") as log:
+            proc = lab.popen(node, ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                    start_script(config, shadow)], stdout=log, stderr=subprocess.STDOUT)
+        wait_listening(lab, node, port, proc, ready_timeout, workdir / "sshd.log")
+        yield SshdHandle(node, port, workdir, (key.with_suffix(".pub")).read_text().strip(), proc)
+    finally:
+        if proc is not None:
+            proc.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def wait_listening(lab: Any, node: str, port: int, proc: Any, timeout: float, log: Path) -> None:
+    """Poll ``ss`` in ``node`` until something listens on TCP ``port``; :class:`LabError` if not."""
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        _, out = lab.run(node, ["ss", "-ltnH", f"sport = :{port}"])
+        if f":{port}" in out:
+            return
+        if proc.popen.poll() is not None:
+            break
+        time.sleep(0.05)
+    text = log.read_text(errors="replace")[-600:] if log.exists() else ""
+    raise LabError(f"{node}: nothing listens on port {port} after {timeout:g} s: {text.strip()}")

@@ -1,0 +1,104 @@
+"""``ssh-bypass-timer``: how long an intercepting firewall lets a failed tuple pass unproxied.
+
+As the incident's script did: a failed (intercepted) login starts the clock; logins are then tried at
+offsets that grow by ``step`` until one is intercepted again, and the bracket is bisected down to
+``resolution``. A bypassed login does not restart the clock; an intercepted one does (the firewall
+draws a new duration), so every observation is an offset from the latest interception. All
+durations are real-world; the probe sleeps duration / time_scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from natsim.errors import ProbeError
+from natsim.probes.ssh_login import LoginOutcome, SshLogin, login_once
+from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict
+from natsim.units import TimeScale
+
+KIND = "ssh-bypass-timer"
+
+
+@dataclass(frozen=True)
+class TimerPlan:
+    """Schedule of the measurement (real-world seconds)."""
+
+    step: float = 600.0
+    resolution: float = 30.0
+    max_wait: float = 4 * 3600.0
+
+    def __post_init__(self) -> None:
+        if self.step <= 0 or self.resolution <= 0 or self.max_wait < self.step:
+            raise ProbeError(f"ssh-bypass-timer: bad schedule {self}")
+
+
+def intercepted(outcome: LoginOutcome) -> bool:
+    """An attempt the firewall cut (EOF/reset during the handshake)."""
+    return outcome.verdict in (Verdict.EOF, Verdict.RESET)
+
+
+async def bypass_timer(host: str, port: int, *, login: SshLogin | None = None, plan: TimerPlan | None = None,
+                       time_scale: TimeScale | None = None, name: str | None = None,
+                       node: str | None = None) -> ProbeResult:
+    """Measure the bypass duration; ``estimate`` is the bracket (longest bypassed, shortest cut)."""
+    login = login or SshLogin()
+    plan = plan or TimerPlan()
+    scale = time_scale or TimeScale(1.0)
+    result = ProbeResult(name=name or KIND, kind=KIND, target=f"{host}:{port}", node=node)
+    started = time.monotonic()
+
+    async def attempt(offset_from: float | None) -> tuple[LoginOutcome, float, float]:
+        begin = time.monotonic()
+        outcome = await login_once(host, port, login)
+        offset = scale.to_real(begin - offset_from) if offset_from is not None else 0.0
+        cut = intercepted(outcome)
+        if not cut and outcome.verdict is not Verdict.OK:
+            raise ProbeError(f"ssh-bypass-timer: attempt failed in an unexpected way: {outcome.detail()}")
+        result.connections.append(ConnectionResult(
+            index=len(result.connections), idle=round(offset, 3), verdict=outcome.verdict,
+            how="intercepted" if cut else "bypassed", elapsed=round(scale.to_real(begin - started), 3),
+            detail=outcome.detail()))
+        return outcome, offset, time.monotonic()
+
+    async def at(clock: float, offset: float) -> None:
+        delay = clock + scale.to_lab(offset) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    # start the clock: the first interception
+    outcome, _, clock = await attempt(None)
+    waited = 0.0
+    while not intercepted(outcome):
+        waited += plan.step
+        if waited > plan.max_wait:
+            raise ProbeError(f"{host}:{port} was never intercepted within {plan.max_wait:g} s")
+        await asyncio.sleep(scale.to_lab(plan.step))
+        outcome, _, clock = await attempt(None)
+    lower, upper = 0.0, None
+    offset = plan.step
+    while upper is None:   # growing offsets
+        if offset > plan.max_wait:
+            break
+        await at(clock, offset)
+        outcome, real_offset, end = await attempt(clock)
+        if intercepted(outcome):
+            upper, clock = real_offset, end
+        else:
+            lower = max(lower, real_offset)
+            offset += plan.step
+    while upper is not None and upper - lower > plan.resolution:   # bisection
+        mid = (lower + upper) / 2
+        await at(clock, mid)
+        outcome, real_offset, end = await attempt(clock)
+        if intercepted(outcome):
+            upper, clock = min(upper, real_offset), end
+        else:
+            lower = max(lower, real_offset)
+    result.estimate = Estimate(lower=round(lower, 3), upper=round(upper, 3) if upper is not None else None)
+    result.complete = upper is not None
+    result.extra = {"step": plan.step, "resolution": plan.resolution, "client": login.client,
+                    "time_scale": scale.factor,
+                    "bracket": [result.estimate.lower, result.estimate.upper]}
+    return result

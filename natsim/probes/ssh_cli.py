@@ -1,0 +1,209 @@
+"""``natsim probe ssh-first-connect|ssh-bypass-timer|ssh-kex|ssh-idle``: the SSH probes on the command line.
+
+Each prints a table and, with ``--json FILE``, writes a :class:`~natsim.report.schema.RunResult`
+holding one probe. ``python -m natsim.probes.ssh_cli KIND ...`` is the same without the rest of the
+``natsim`` command (what lab nodes run). Exit 0 when the probe ran, 2 on usage or set-up errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from natsim.errors import NatsimError
+from natsim.probes.ssh_bypass_timer import TimerPlan, bypass_timer
+from natsim.probes.ssh_first_connect import first_connect
+from natsim.probes.ssh_idle import DEFAULT_VARIANTS, IdleVariant, ssh_idle
+from natsim.probes.ssh_kex import kex_scan
+from natsim.probes.ssh_login import CLIENTS, SshLogin, parse_target
+from natsim.probes.ssh_openssh import OpenSshClient
+from natsim.report.schema import ProbeResult, RunResult
+from natsim.units import TimeScale, format_duration, parse_duration
+
+
+def _duration(what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        return parse_duration(text, what=what)
+    return parse
+
+
+def _common(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
+    if target:
+        parser.add_argument("--target", required=True, metavar="HOST:PORT", help="the SSH server")
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="real-world seconds per wall second (lab runs; default 1)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                        help="write the result (natsim result schema) to FILE")
+    parser.add_argument("--source", choices=("field", "lab"), default="field",
+                        help="what the JSON result is labelled (default field)")
+    parser.add_argument("--name", default=None, help="probe name in the result (default: the kind)")
+    parser.add_argument("--node", default=None, help="lab node the probe runs on (recorded only)")
+
+
+def _login(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--client", choices=CLIENTS, default="go",
+                        help="go: library client behaving like golang.org/x/crypto/ssh; openssh: ssh")
+    parser.add_argument("--user", default="natsim")
+    parser.add_argument("--password", default="natsim", help="password (OpenSSH: fed by SSH_ASKPASS)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="OpenSSH state (throw-away keys and known_hosts; default: a new temp dir)")
+    parser.add_argument("--command", default="true", help="command run after login (default true)")
+
+
+def register(sub: Any) -> None:
+    """Add the SSH probe kinds to ``natsim probe``."""
+    p = sub.add_parser("ssh-first-connect", help="log in N times; banner, kex and outcome per attempt",
+                       description="Log in N times in a row (the 'first ssh always fails' check).")
+    _common(p)
+    _login(p)
+    p.add_argument("--attempts", type=int, default=3)
+    p.add_argument("--interval", type=_duration("--interval"), default=0.0,
+                   help="real-world wait between attempts (default 0)")
+    p.set_defaults(func=lambda args: _run(args, _first_connect))
+
+    p = sub.add_parser("ssh-bypass-timer", help="measure how long a firewall bypasses a failed tuple",
+                       description="Growing waits by --step after an interception, then bisection "
+                                   "down to --resolution; the bracket is in real-world seconds.")
+    _common(p)
+    _login(p)
+    p.add_argument("--step", type=_duration("--step"), default=600.0, help="default 10m")
+    p.add_argument("--resolution", type=_duration("--resolution"), default=30.0, help="default 30s")
+    p.add_argument("--max-wait", type=_duration("--max-wait"), default=4 * 3600.0, help="default 4h")
+    p.set_defaults(func=lambda args: _run(args, _bypass_timer))
+
+    p = sub.add_parser("ssh-kex", help="server banner and key-exchange list; names known proxies",
+                       description="Read the SSH banner and KEXINIT without logging in.")
+    _common(p)
+    p.add_argument("--timeout", type=float, default=10.0, help="wall seconds (default 10)")
+    p.set_defaults(func=lambda args: _run(args, _kex))
+
+    p = sub.add_parser("ssh-idle", help="OpenSSH sessions left idle (ServerAliveInterval/TCPKeepAlive)",
+                       description="Idle OpenSSH sessions; each --variant is IDLE[,Option=value...] "
+                                   "or NAME=IDLE[,...], e.g. '2h,ServerAliveInterval=300'.")
+    _common(p)
+    p.add_argument("--user", default="root")
+    p.add_argument("--password", default=None, help="password (default: the throw-away key in --workdir)")
+    p.add_argument("--workdir", type=Path, default=None, help="holds id_ed25519 (the throw-away key)")
+    p.add_argument("--variant", action="append", type=IdleVariant.parse, default=None,
+                   help="repeatable; default: 61m plain, 2h ServerAliveInterval=300, 2h20m TCPKeepAlive")
+    p.add_argument("--reply-timeout", type=float, default=5.0,
+                   help="wall seconds to wait for the echo after the idle time (default 5)")
+    p.set_defaults(func=lambda args: _run(args, _idle))
+
+
+# ---- runners --------------------------------------------------------------------------------------
+
+def _make_login(args: argparse.Namespace) -> SshLogin:
+    openssh = OpenSshClient(args.workdir) if args.workdir else None
+    return SshLogin(user=args.user, password=args.password, client=args.client, command=args.command,
+                    openssh=openssh)
+
+
+async def _first_connect(args: argparse.Namespace) -> ProbeResult:
+    host, port = parse_target(args.target)
+    return await first_connect(host, port, attempts=args.attempts, login=_make_login(args),
+                               interval=args.interval, time_scale=TimeScale(args.time_scale),
+                               name=args.name, node=args.node)
+
+
+async def _bypass_timer(args: argparse.Namespace) -> ProbeResult:
+    host, port = parse_target(args.target)
+    plan = TimerPlan(step=args.step, resolution=args.resolution, max_wait=args.max_wait)
+    return await bypass_timer(host, port, login=_make_login(args), plan=plan,
+                              time_scale=TimeScale(args.time_scale), name=args.name, node=args.node)
+
+
+async def _kex(args: argparse.Namespace) -> ProbeResult:
+    host, port = parse_target(args.target)
+    return await kex_scan(host, port, timeout=args.timeout, name=args.name, node=args.node)
+
+
+async def _idle(args: argparse.Namespace) -> ProbeResult:
+    host, port = parse_target(args.target)
+    client = OpenSshClient(args.workdir) if args.workdir else OpenSshClient()
+    return await ssh_idle(host, port, user=args.user, variants=args.variant or DEFAULT_VARIANTS,
+                          client=client, password=args.password, time_scale=TimeScale(args.time_scale),
+                          reply_timeout=args.reply_timeout, name=args.name, node=args.node)
+
+
+def _run(args: argparse.Namespace,
+         probe: Callable[[argparse.Namespace], Coroutine[Any, Any, ProbeResult]]) -> int:
+    started = time.time()
+    result = asyncio.run(probe(args))
+    print(format_table(result))
+    if args.json is not None:
+        run = RunResult(source=args.source, time_scale=args.time_scale, started=started,
+                        finished=time.time(), probes=[result], complete=result.complete)
+        run.save(args.json)
+    return 0
+
+
+# ---- output ---------------------------------------------------------------------------------------
+
+def format_table(result: ProbeResult) -> str:
+    """A plain-text table of one SSH probe result, with its summary line."""
+    rows = [("#", "idle/offset", "verdict", "how", "at", "detail")]
+    for c in result.connections:
+        rows.append((str(c.index), format_duration(c.idle) if c.idle else "0",
+                     c.verdict.value, c.how or "-",
+                     format_duration(round(c.elapsed)) if c.elapsed else "0", c.detail))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [f"{result.kind} {result.target}" + (f" (node {result.node})" if result.node else "")]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5])
+    lines.extend(summary(result))
+    return "\n".join(lines)
+
+
+def summary(result: ProbeResult) -> list[str]:
+    """Closing lines: the proxy seen, the bypass bracket, the kex list, survivors."""
+    extra = result.extra
+    out = []
+    if extra.get("proxy"):
+        out.append(f"intercepting proxy: {extra['proxy']}")
+    if result.kind == "ssh-kex" and extra.get("banner"):
+        out.append(f"banner: {extra['banner']}")
+        out.append(f"kex: {', '.join(extra.get('kex', []))}")
+    if result.kind == "ssh-bypass-timer" and result.estimate is not None:
+        lo, hi = result.estimate.lower, result.estimate.upper
+        if hi is None:
+            out.append(f"bypass lasted longer than {format_duration(lo or 0)} (no expiry seen)")
+        else:
+            out.append(f"bypass lasts between {lo:g} s and {hi:g} s "
+                       f"({format_duration(lo or 0)} .. {format_duration(hi)})")
+    if result.kind == "ssh-idle":
+        alive = [c.detail.split(":")[0] for c in result.connections if c.verdict.value == "alive"]
+        out.append(f"survived: {', '.join(alive) or 'none'}")
+    return out
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m natsim.probes.ssh_cli KIND ...``."""
+    parser = argparse.ArgumentParser(prog="python -m natsim.probes.ssh_cli",
+                                     description="natsim's SSH probes")
+    register(parser.add_subparsers(dest="kind", metavar="KIND", required=True))
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return int(args.func(args) or 0)
+    except NatsimError as err:
+        print(f"natsim: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("natsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

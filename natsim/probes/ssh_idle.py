@@ -1,0 +1,172 @@
+"""``ssh-idle``: real OpenSSH sessions left idle, with ``ServerAliveInterval``/``TCPKeepAlive`` variants.
+
+Each variant opens ``ssh -T HOST cat`` (key authentication), checks that a line comes back, stays
+silent for its idle time, then sends another line. It *survived* when the line comes back within
+``reply_timeout``; it *died* when ``ssh`` exited during the idle time (its diagnostic says how:
+``Timeout, server not responding``, ``Connection timed out``, ``Broken pipe``) or when the line never
+came back (``no reply``: the middlebox dropped it). Durations are real-world; option values that are
+durations (``ServerAliveInterval``) are divided by the time scale and rounded to whole seconds, which
+the result lists as rounded timers. ``TCPKeepAlive`` uses the OS keepalive timers of the client's
+namespace: a lab scales those with sysctls (see :mod:`natsim.probes.ssh_lab`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from natsim.errors import ProbeError
+from natsim.probes.ssh_openssh import OpenSshClient, classify_ssh_error
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.units import TimeScale, format_duration, parse_duration
+
+KIND = "ssh-idle"
+#: ssh options whose values are seconds (scaled by the time scale).
+DURATION_OPTIONS = ("ServerAliveInterval", "ConnectTimeout")
+
+
+@dataclass(frozen=True)
+class IdleVariant:
+    """One session: how long it stays idle and the ssh options it uses."""
+
+    name: str
+    idle: float                                     # real-world seconds
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> IdleVariant:
+        """``"2h,ServerAliveInterval=300"`` or ``"name=2h,TCPKeepAlive=yes"``."""
+        head, *rest = [p.strip() for p in text.split(",") if p.strip()] or [""]
+        name, _, duration = head.rpartition("=") if "=" in head else ("", "", head)
+        options: dict[str, str] = {}
+        for item in rest:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ProbeError(f"--variant {text!r}: expected Option=value, got {item!r}")
+            options[key] = value
+        idle = parse_duration(duration, what="--variant idle")
+        label = name or "-".join([format_duration(idle)] + [f"{k}={v}" for k, v in options.items()])
+        return cls(label, idle, options)
+
+
+#: The incident's variants (issue 3): plain, ServerAliveInterval 300, TCPKeepAlive only.
+DEFAULT_VARIANTS = (
+    IdleVariant("idle-61m", 61 * 60, {"TCPKeepAlive": "no"}),
+    IdleVariant("serveralive-300", 2 * 3600, {"ServerAliveInterval": "300", "TCPKeepAlive": "no"}),
+    IdleVariant("tcpkeepalive-only", 2 * 3600 + 20 * 60, {"TCPKeepAlive": "yes"}),
+)
+
+
+def scaled_options(options: Mapping[str, str], scale: TimeScale) -> tuple[dict[str, str], list[str]]:
+    """Options with durations divided by the scale (whole seconds, ≥ 1) and notes on rounding."""
+    result, notes = dict(options), []
+    for key in DURATION_OPTIONS:
+        if key in result and result[key] not in ("0", ""):
+            real = parse_duration(result[key], what=key)
+            exact = scale.to_lab(real)
+            lab = max(1, round(exact))
+            result[key] = str(lab)
+            if abs(lab - exact) > 1e-9:
+                notes.append(f"{key} {format_duration(real)} -> {lab} s (exact {exact:.3f} s, rounded)")
+    return result, notes
+
+
+async def _readline(stream: asyncio.StreamReader, timeout: float) -> bytes | None:
+    try:
+        return await asyncio.wait_for(stream.readline(), timeout)
+    except TimeoutError:
+        return None
+
+
+async def idle_session(client: OpenSshClient, host: str, port: int, user: str, variant: IdleVariant, *,
+                       index: int, scale: TimeScale, reply_timeout: float, started: float,
+                       password: str | None = None) -> ConnectionResult:
+    """Run one variant; its result row (``idle`` real-world, ``elapsed`` real-world)."""
+    options, _ = scaled_options(variant.options, scale)
+    argv = client.argv(host, port, user, "cat", password=password is not None, options=options,
+                       known_hosts=client.new_known_hosts())
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=client.env(password), start_new_session=True)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    errors = asyncio.ensure_future(proc.stderr.read())
+
+    def row(verdict: Verdict, how: str, detail: str) -> ConnectionResult:
+        return ConnectionResult(index, variant.idle, verdict, how,
+                                round(scale.to_real(time.monotonic() - started), 3),
+                                f"{variant.name}: {detail}")
+
+    async def died(how: str) -> ConnectionResult:
+        code = await proc.wait()
+        diag = (await errors).decode(errors="replace")
+        verdict, line = classify_ssh_error(code, diag)
+        if verdict is Verdict.OK:
+            verdict = Verdict.EOF
+        return row(verdict, how, line or f"ssh exited {code}")
+
+    try:
+        proc.stdin.write(b"hello\n")
+        await proc.stdin.drain()
+        if await _readline(proc.stdout, 20.0) != b"hello\n":
+            if proc.returncode is not None or proc.stdout.at_eof():
+                result = await died("setup")
+                return ConnectionResult(index, variant.idle, Verdict.ERROR, "setup", result.elapsed,
+                                        result.detail)
+            return row(Verdict.ERROR, "setup", "no echo from the fresh session")
+        wait = asyncio.ensure_future(proc.wait())
+        done, _ = await asyncio.wait([wait], timeout=scale.to_lab(variant.idle))
+        if done:
+            return await died("idle")
+        wait.cancel()
+        try:
+            proc.stdin.write(b"ping\n")
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            return await died("write")
+        line = await _readline(proc.stdout, reply_timeout)
+        if line == b"ping\n":
+            return row(Verdict.ALIVE, "", "echo came back")
+        if line is None:
+            return row(Verdict.DEAD, "read", f"no reply within {reply_timeout:g} s (lab)")
+        return await died("read")
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        errors.cancel()
+        with contextlib.suppress(BaseException):
+            await errors
+
+
+async def ssh_idle(host: str, port: int, *, user: str = "root",
+                   variants: Sequence[IdleVariant] = DEFAULT_VARIANTS,
+                   client: OpenSshClient | None = None, password: str | None = None,
+                   time_scale: TimeScale | None = None, reply_timeout: float = 5.0,
+                   name: str | None = None, node: str | None = None) -> ProbeResult:
+    """Run every variant at once; one row per variant. ``reply_timeout`` is in lab seconds."""
+    if not variants:
+        raise ProbeError("ssh-idle: no variants")
+    scale = time_scale or TimeScale(1.0)
+    client = client or OpenSshClient()
+    started = time.monotonic()
+    rows = await asyncio.gather(*(idle_session(client, host, port, user, v, index=i, scale=scale,
+                                               reply_timeout=reply_timeout, started=started,
+                                               password=password)
+                                  for i, v in enumerate(variants)))
+    notes = sorted({n for v in variants for n in scaled_options(v.options, scale)[1]})
+    plain = [r for r, v in zip(rows, variants, strict=True)
+             if not any(k in v.options and v.options[k] not in ("0", "no") for k in
+                        ("ServerAliveInterval", "TCPKeepAlive"))]
+    result = ProbeResult(name=name or KIND, kind=KIND, target=f"{host}:{port}", node=node,
+                         connections=list(rows))
+    result.estimate = estimate_timeout(plain) if plain else None
+    result.extra = {"variants": [{"name": v.name, "idle": v.idle, "options": dict(v.options)}
+                                 for v in variants],
+                    "rounded": notes, "reply_timeout_lab": reply_timeout, "time_scale": scale.factor,
+                    "unscaled": ["TCP retransmission timeout (200 ms minimum)",
+                                 "TCPKeepAlive uses the namespace's net.ipv4.tcp_keepalive_* sysctls"]}
+    return result
