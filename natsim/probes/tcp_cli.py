@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from natsim.errors import DurationError
 from natsim.probes.ladder import TcpProbeOptions
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
@@ -38,7 +39,10 @@ PROBES: dict[str, tuple[str, Runner, int, str]] = {
 
 def _duration(what: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
-        return parse_duration(text, what=what)
+        try:
+            return parse_duration(text, what=what)
+        except DurationError as err:  # argparse turns this into a usage error (exit 2)
+            raise argparse.ArgumentTypeError(str(err)) from err
     return parse
 
 

@@ -1,0 +1,155 @@
+"""Running the probe server and the TCP probes inside lab nodes.
+
+Everything runs through :meth:`natsim.lab.Lab.popen`, so processes live in the nodes' namespaces
+and are stopped with the lab. The probes run as ``python -m natsim.probes`` (the same code as
+``natsim probe``) and hand their result back as a JSON file in natsim's result schema.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from natsim.errors import ProbeError
+from natsim.lab.lab import Lab, LabProcess
+from natsim.probes.ladder import TcpProbeOptions
+from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp_keepalive import TIMER_SLACK
+from natsim.probes.tcp_send import read_guard
+from natsim.report.schema import ProbeResult, RunResult
+
+#: How lab nodes start the probe tools.
+PROBE_COMMAND = (sys.executable, "-m", "natsim.probes")
+#: ``natsim probe`` kind name for each result kind.
+CLI_KIND = {"tcp-send": "send", "tcp-recv": "recv", "tcp-keepalive": "keepalive"}
+
+
+def _cli_kind(kind: str) -> str:
+    if kind in CLI_KIND:
+        return CLI_KIND[kind]
+    if kind in CLI_KIND.values():
+        return kind
+    raise ProbeError(f"unknown TCP probe kind {kind!r} (one of {', '.join(CLI_KIND)})")
+
+
+def start_server(lab: Lab, node: str = "server", *, log: Path | None = None,
+                 ready_timeout: float = 10.0) -> LabProcess:
+    """Start ``natsim serve`` in ``node`` at the lab's time scale; return once both ports listen."""
+    out: IO[Any] | int = open(log, "a") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        argv = [*PROBE_COMMAND, "serve", "--time-scale", f"{lab.time_scale.factor:g}"]
+        if log is None:
+            argv.append("--quiet")
+        proc = lab.popen(node, argv, stdout=out, stderr=out)
+    finally:
+        if not isinstance(out, int):
+            out.close()
+    give_up = time.monotonic() + ready_timeout
+    while time.monotonic() < give_up:
+        _, listening = lab.run(node, ["ss", "-ltnH"])
+        if f":{ECHO_PORT} " in listening and f":{SLEEP_PORT} " in listening:
+            return proc
+        if proc.popen.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.stop()
+    raise ProbeError(f"{node}: the probe server did not start listening within {ready_timeout:g} s"
+                     + (f" (log: {log})" if log else ""))
+
+
+def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
+    """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``."""
+    cli = _cli_kind(kind)
+    argv = [*PROBE_COMMAND, cli, "--server", options.server, "--connections", str(options.connections),
+            "--step", f"{options.step:g}s", "--time-scale", f"{options.time_scale:g}",
+            "--grace", f"{options.grace_wall:g}", "--connect-timeout", f"{options.connect_timeout_wall:g}",
+            "--json", str(json_path), "--source", "lab"]
+    if options.port is not None:
+        argv += ["--port", str(options.port)]
+    if options.first is not None:
+        argv += ["--first", f"{options.first:g}s"]
+    if options.user_timeout is not None:
+        argv += ["--user-timeout", f"{options.user_timeout:g}s"]
+    if cli == "keepalive":
+        if options.keepalive_interval is not None:
+            argv += ["--keepalive-interval", f"{options.keepalive_interval:g}s"]
+        if options.keepalive_count is not None:
+            argv += ["--keepalive-count", str(options.keepalive_count)]
+    if options.name:
+        argv += ["--name", options.name]
+    if options.node:
+        argv += ["--node", options.node]
+    return argv
+
+
+def expected_wall(kind: str, options: TcpProbeOptions) -> float:
+    """Upper bound of a probe's wall-clock run time (connect, longest idle, verdict, grace)."""
+    longest = max(options.idles()) / options.time_scale
+    cli = _cli_kind(kind)
+    if cli == "send":
+        tail = read_guard(options)
+    elif cli == "keepalive":
+        interval = (options.keepalive_interval or 75.0) / options.time_scale
+        tail = longest * TIMER_SLACK + max(1.0, interval) * ((options.keepalive_count or 9) + 1)
+        tail += options.grace_wall
+    else:
+        tail = options.grace_wall
+    return options.connect_timeout_wall + longest + tail + 5.0
+
+
+@dataclass
+class RunningProbe:
+    """A probe started in a lab node; :meth:`wait` returns its result."""
+
+    kind: str
+    node: str
+    options: TcpProbeOptions
+    process: LabProcess
+    json_path: Path
+    log_path: Path
+
+    def wait(self, timeout: float | None = None) -> ProbeResult:
+        """Wait for the probe to finish and load its result; :class:`ProbeError` when it failed."""
+        limit = timeout if timeout is not None else expected_wall(self.kind, self.options)
+        try:
+            code = self.process.popen.wait(timeout=limit)
+        except subprocess.TimeoutExpired as err:
+            self.process.stop()
+            raise ProbeError(f"{self.node}: {self.kind} did not finish within {limit:.0f} s "
+                             f"(output: {self.log_path})") from err
+        if code != 0 or not self.json_path.exists():
+            tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
+            raise ProbeError(f"{self.node}: {self.kind} exited {code}: {tail.strip()}")
+        run = RunResult.load(self.json_path)
+        return run.probes[0]
+
+    @property
+    def lines(self) -> str:
+        """What the probe printed (the original-style lines)."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
+                workdir: Path | None = None) -> RunningProbe:
+    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's)."""
+    if options.time_scale != lab.time_scale.factor:
+        raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
+                         f"{lab.time_scale.factor:g}")
+    directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-probe-"))
+    stem = f"{node}-{_cli_kind(kind)}-{options.name or 'probe'}"
+    json_path, log_path = directory / f"{stem}.json", directory / f"{stem}.log"
+    json_path.unlink(missing_ok=True)
+    with open(log_path, "w") as log:
+        proc = lab.popen(node, probe_argv(kind, options, json_path), stdout=log, stderr=subprocess.STDOUT)
+    return RunningProbe(kind, node, options, proc, json_path, log_path)
+
+
+def run_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
+              workdir: Path | None = None, timeout: float | None = None) -> ProbeResult:
+    """Run probe ``kind`` in ``node`` to completion and return its result."""
+    return start_probe(lab, node, kind, options, workdir=workdir).wait(timeout)

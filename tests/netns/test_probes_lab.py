@@ -1,0 +1,123 @@
+"""The TCP probes against the lab at time scale 60 (1 min → 1 s): the ISP incident and a CGN.
+
+Hypothesis of the incident: the bridge-mode cable modem tracks connections with a 1 h idle timeout
+and drops packets of unknown connections arriving from the inside, but picks up ones arriving from
+the outside. So a connection idle ≥ 1 h dies when the client speaks first (send-test, keepalive) and
+survives when the server speaks first (recv-test). With ``drop`` both ways recv-test fails as well.
+
+Margins come from the kernel: conntrack expiry is precise to a tick, so the send/recv ladders sit
+right at the boundary (idle 60 min is dead, as the kernel does it); a keepalive timer fires up to 1/8
+of its idle late (timer wheel), so keepalive idles of 58–59 min may go either way and are not asserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from natsim.lab import Lab
+from natsim.middleboxes.base import Untracked
+from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.probes.labrun import start_probe, start_server
+from natsim.probes.ladder import TcpProbeOptions
+from natsim.report.schema import ProbeResult, Verdict
+
+pytestmark = pytest.mark.netns
+SCALE = 60.0
+SERVER = "203.0.113.10"
+MIN = 60.0
+INCIDENT_CPE = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP,
+                         untracked_inbound=Untracked.PICKUP)
+#: A CGN that is out of the CPE's way (the incident's CGN kept connections longer than 2h10m).
+LONG_CGN = Cgn(idle_timeout=4 * 3600.0)
+
+LabFactory = Callable[..., Lab]
+
+
+def ladder(first_min: int, count: int, **kwargs: Any) -> TcpProbeOptions:
+    """Idles first_min, first_min+1, ... minutes; dead connections give up after 2 min (2 s)."""
+    return TcpProbeOptions(server=SERVER, connections=count, step=MIN, first=first_min * MIN,
+                           time_scale=SCALE, user_timeout=2 * MIN, grace_wall=5.0, **kwargs)
+
+
+def by_minute(result: ProbeResult) -> dict[int, Verdict]:
+    """Idle minutes → verdict."""
+    return {round(c.idle / MIN): c.verdict for c in result.connections}
+
+
+def incident_lab(natsim_lab: LabFactory, tmp_path: Path, cpe: CpeBridge = INCIDENT_CPE,
+                 cgn: Cgn = LONG_CGN) -> Lab:
+    lab = natsim_lab("isp-bridge-cgn", {"cpe": cpe, "cgn": cgn}, time_scale=SCALE)
+    start_server(lab, log=tmp_path / "server.log")
+    return lab
+
+
+def test_incident_send_dies_from_one_hour(natsim_lab: LabFactory, tmp_path: Path) -> None:
+    lab = incident_lab(natsim_lab, tmp_path)
+    probe = start_probe(lab, "client", "tcp-send", ladder(58, 4), workdir=tmp_path)
+    result = probe.wait()
+    assert by_minute(result) == {58: Verdict.ALIVE, 59: Verdict.ALIVE, 60: Verdict.DEAD, 61: Verdict.DEAD}
+    dead = [c for c in result.connections if c.verdict is Verdict.DEAD]
+    assert all(c.how == "read" and "ETIMEDOUT" in c.detail for c in dead)  # silence, not a reset
+    assert result.estimate is not None
+    assert (result.estimate.lower, result.estimate.upper) == (59 * MIN, 60 * MIN)
+    assert "[+] Connection 1 worked" in probe.lines
+    assert "[-] Connection 2 is dead (read)" in probe.lines
+
+
+def test_incident_recv_every_connection_returns(natsim_lab: LabFactory, tmp_path: Path) -> None:
+    lab = incident_lab(natsim_lab, tmp_path)
+    result = start_probe(lab, "client", "tcp-recv", ladder(58, 4), workdir=tmp_path).wait()
+    assert by_minute(result) == {58: Verdict.ALIVE, 59: Verdict.ALIVE, 60: Verdict.ALIVE, 61: Verdict.ALIVE}
+    assert [c.detail for c in result.connections] == ["3480", "3540", "3600", "3660"]
+
+
+def test_incident_keepalive_dies_from_one_hour(natsim_lab: LabFactory, tmp_path: Path) -> None:
+    lab = incident_lab(natsim_lab, tmp_path)
+    result = start_probe(lab, "client", "tcp-keepalive", ladder(56, 6), workdir=tmp_path).wait()
+    verdicts = by_minute(result)
+    assert (verdicts[56], verdicts[57]) == (Verdict.ALIVE, Verdict.ALIVE)
+    assert (verdicts[60], verdicts[61]) == (Verdict.DEAD, Verdict.DEAD)
+    assert result.estimate is not None and result.estimate.upper is not None
+    assert 58 * MIN <= result.estimate.upper <= 60 * MIN
+
+
+def test_cpe_dropping_both_ways_fails_recv_from_one_hour(natsim_lab: LabFactory, tmp_path: Path) -> None:
+    cpe = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP, untracked_inbound=Untracked.DROP)
+    lab = incident_lab(natsim_lab, tmp_path, cpe=cpe)
+    result = start_probe(lab, "client", "tcp-recv", ladder(58, 4), workdir=tmp_path).wait()
+    assert by_minute(result) == {58: Verdict.ALIVE, 59: Verdict.ALIVE, 60: Verdict.DEAD, 61: Verdict.DEAD}
+
+
+def test_cgn_picking_up_outbound_only_fails_recv_alone(natsim_lab: LabFactory, tmp_path: Path) -> None:
+    """Field observation: "some CGN implementations only fail the tcp-recv-test"."""
+    cpe = CpeBridge(idle_timeout=86400.0, untracked_outbound=Untracked.PICKUP,
+                    untracked_inbound=Untracked.PICKUP)
+    cgn = Cgn(idle_timeout=10 * MIN, untracked_outbound=Untracked.PICKUP, untracked_inbound=Untracked.DROP)
+    lab = incident_lab(natsim_lab, tmp_path, cpe=cpe, cgn=cgn)
+    send = start_probe(lab, "client", "tcp-send", ladder(8, 4, name="send"), workdir=tmp_path)
+    recv = start_probe(lab, "client", "tcp-recv", ladder(8, 4, name="recv"), workdir=tmp_path)
+    alive, dead = Verdict.ALIVE, Verdict.DEAD
+    assert by_minute(send.wait()) == {8: alive, 9: alive, 10: alive, 11: alive}
+    assert by_minute(recv.wait()) == {8: alive, 9: alive, 10: dead, 11: dead}
+
+
+@pytest.mark.slow
+def test_incident_full_ladder_of_all_three_probes(natsim_lab: LabFactory, tmp_path: Path) -> None:
+    """The original tools' 130-connection ladders (1..130 min), run in parallel."""
+    lab = incident_lab(natsim_lab, tmp_path)
+    running = {kind: start_probe(lab, "client", kind, TcpProbeOptions(
+        server=SERVER, time_scale=SCALE, user_timeout=2 * MIN, grace_wall=5.0, name=kind), workdir=tmp_path)
+        for kind in ("tcp-send", "tcp-recv", "tcp-keepalive")}
+    results = {kind: probe.wait() for kind, probe in running.items()}
+    send, recv, keep = (by_minute(results[k]) for k in ("tcp-send", "tcp-recv", "tcp-keepalive"))
+    # the original's report: connections 0..58 worked, 59.. dead
+    assert [m for m, v in send.items() if v is Verdict.ALIVE] == list(range(1, 60))
+    assert all(send[m] is Verdict.DEAD for m in range(60, 131))
+    assert all(v is Verdict.ALIVE for v in recv.values()) and len(recv) == 130
+    assert all(keep[m] is Verdict.ALIVE for m in range(1, 58))
+    assert all(keep[m] is Verdict.DEAD for m in range(60, 131))
