@@ -172,11 +172,8 @@ class Socket:
             self._start_keepalive()
 
     def _wake(self) -> None:
-        if not (self.rx or self.peer_fin):
-            return
-        readers, self._readers = self._readers, []
-        for event in readers:
-            event.succeed("".join(self.rx))
+        while self._readers and (self.rx or self.peer_fin):
+            self._readers.pop(0).succeed("".join(self.rx))
             self.rx.clear()
 
     def _abort(self, errno: str, detail: str) -> None:
