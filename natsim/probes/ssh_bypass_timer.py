@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
@@ -41,9 +42,14 @@ def intercepted(outcome: LoginOutcome) -> bool:
 
 async def bypass_timer(host: str, port: int, *, login: SshLogin | None = None, plan: TimerPlan | None = None,
                        time_scale: TimeScale | None = None, name: str | None = None,
-                       node: str | None = None) -> ProbeResult:
-    """Measure the bypass duration; ``estimate`` is the bracket (longest bypassed, shortest cut)."""
+                       node: str | None = None,
+                       attempt_fn: Callable[[], Awaitable[LoginOutcome]] | None = None) -> ProbeResult:
+    """Measure the bypass duration; ``estimate`` is the bracket (longest bypassed, shortest cut).
+
+    ``attempt_fn`` replaces the real login (tests drive the schedule against a fake firewall).
+    """
     login = login or SshLogin()
+    log_in = attempt_fn or (lambda: login_once(host, port, login))
     plan = plan or TimerPlan()
     scale = time_scale or TimeScale(1.0)
     result = ProbeResult(name=name or KIND, kind=KIND, target=f"{host}:{port}", node=node)
@@ -51,7 +57,7 @@ async def bypass_timer(host: str, port: int, *, login: SshLogin | None = None, p
 
     async def attempt(offset_from: float | None) -> tuple[LoginOutcome, float, float]:
         begin = time.monotonic()
-        outcome = await login_once(host, port, login)
+        outcome = await log_in()
         offset = scale.to_real(begin - offset_from) if offset_from is not None else 0.0
         cut = intercepted(outcome)
         if not cut and outcome.verdict is not Verdict.OK:

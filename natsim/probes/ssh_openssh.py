@@ -49,7 +49,7 @@ def classify_ssh_error(returncode: int, stderr: str) -> tuple[Verdict, str]:
     text = stderr.lower()
     if "connection reset" in text:
         return Verdict.RESET, last
-    if "timed out" in text or "server not responding" in text:
+    if "timed out" in text or "not responding" in text:
         return Verdict.DEAD, last
     if "broken pipe" in text:
         return Verdict.DEAD, last

@@ -1,0 +1,99 @@
+"""The SSH probes' pure parts: targets, variants, option scaling, ssh diagnostics, sshd config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from natsim.errors import ProbeError
+from natsim.lab.sshd import render_config, start_script
+from natsim.probes.ssh_cli import format_table
+from natsim.probes.ssh_goclient import go_error
+from natsim.probes.ssh_idle import IdleVariant, scaled_options
+from natsim.probes.ssh_login import parse_target
+from natsim.probes.ssh_openssh import OpenSshClient, classify_ssh_error, same_key
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
+from natsim.units import TimeScale
+
+
+def test_parse_target() -> None:
+    assert parse_target("203.0.113.20:2222") == ("203.0.113.20", 2222)
+    assert parse_target("example.org") == ("example.org", 22)
+    for bad in (":22", "host:x", "host:70000"):
+        with pytest.raises(ProbeError):
+            parse_target(bad)
+
+
+def test_idle_variant_parsing() -> None:
+    v = IdleVariant.parse("2h,ServerAliveInterval=300")
+    assert (v.idle, dict(v.options), v.name) == (7200.0, {"ServerAliveInterval": "300"},
+                                                   "2h-ServerAliveInterval=300")
+    named = IdleVariant.parse("plain=61m,TCPKeepAlive=no")
+    assert (named.name, named.idle) == ("plain", 3660.0)
+    with pytest.raises(ProbeError):
+        IdleVariant.parse("1h,ServerAliveInterval")
+
+
+def test_duration_options_are_scaled_to_whole_seconds() -> None:
+    opts, notes = scaled_options({"ServerAliveInterval": "300", "TCPKeepAlive": "yes"}, TimeScale(60))
+    assert opts == {"ServerAliveInterval": "5", "TCPKeepAlive": "yes"} and notes == []
+    opts, notes = scaled_options({"ServerAliveInterval": "75"}, TimeScale(60))
+    assert opts["ServerAliveInterval"] == "1" and "rounded" in notes[0]
+    assert scaled_options({"ServerAliveInterval": "0"}, TimeScale(60))[0] == {"ServerAliveInterval": "0"}
+
+
+@pytest.mark.parametrize(("code", "stderr", "verdict"), [
+    (0, "", Verdict.OK),
+    (255, "Connection closed by 203.0.113.20 port 2222\r\n", Verdict.EOF),
+    (255, "kex_exchange_identification: read: Connection reset by peer\r\n", Verdict.RESET),
+    (255, "Timeout, server 203.0.113.10 not responding.\r\n", Verdict.DEAD),
+    (255, "client_loop: send disconnect: Broken pipe\r\n", Verdict.DEAD),
+    (255, "root@203.0.113.130: Permission denied (publickey).\r\n", Verdict.ERROR),
+])
+def test_classify_ssh_error(code: int, stderr: str, verdict: Verdict) -> None:
+    assert classify_ssh_error(code, "debug1: noise\n" + stderr)[0] is verdict
+
+
+def test_go_style_errors() -> None:
+    assert go_error(asyncssh.ConnectionLost("Connection lost"), "h", 1) == (
+        Verdict.EOF, "ssh: handshake failed: EOF")
+    assert go_error(ConnectionRefusedError(), "203.0.113.20", 2222) == (
+        Verdict.RESET, "dial tcp 203.0.113.20:2222: connect: connection refused")
+    assert "unable to authenticate" in go_error(asyncssh.PermissionDenied("x"), "h", 1)[1]
+
+
+def test_openssh_argv_password_and_key(tmp_path: Path) -> None:
+    client = OpenSshClient(tmp_path / "w", prefix=("mnexec", "-a", "1"))
+    argv = client.argv("203.0.113.20", 2222, "natsim", "true", password=True,
+                       options={"ServerAliveInterval": "5"}, known_hosts=tmp_path / "kh")
+    assert argv[:3] == ["mnexec", "-a", "1"] and argv[-2:] == ["203.0.113.20", "true"]
+    assert "BatchMode=no" in argv and "ServerAliveInterval=5" in argv and "-T" in argv
+    env = client.env("secret")
+    assert env["SSH_ASKPASS_REQUIRE"] == "force" and env["NATSIM_SSH_PASSWORD"] == "secret"
+    keyed = client.argv("h", 22, "root", None, password=False)
+    assert "BatchMode=yes" in keyed and f"IdentityFile={client.identity}" in keyed
+    assert client.public_key().startswith("ssh-ed25519 ")
+    assert same_key("ssh-ed25519 AAAA x", "ssh-ed25519 AAAA") and not same_key("", "")
+
+
+def test_sshd_config_is_private(tmp_path: Path) -> None:
+    text = render_config(tmp_path, 22, password=True, options={"TCPKeepAlive": "yes"})
+    lines = dict(line.split(" ", 1) for line in text.splitlines())
+    assert lines["PidFile"] == str(tmp_path / "sshd.pid")
+    assert lines["HostKey"].startswith(str(tmp_path))
+    assert lines["UsePAM"] == "no" and lines["PasswordAuthentication"] == "yes"
+    assert lines["TCPKeepAlive"] == "yes"
+    script = start_script(tmp_path / "sshd_config", tmp_path / "shadow")
+    assert "mount --bind" in script and script.endswith(f"-D -e -f '{tmp_path / 'sshd_config'}'")
+    assert "/etc/shadow" not in start_script(tmp_path / "c", None)
+
+
+def test_table_shows_rows_and_bracket() -> None:
+    result = ProbeResult("t", "ssh-first-connect", "203.0.113.20:2222", connections=[
+        ConnectionResult(0, 0.0, Verdict.EOF, "handshake", 1.0, "ssh: handshake failed: EOF"),
+        ConnectionResult(1, 0.0, Verdict.OK, "", 2.0, "login ok")],
+        extra={"proxy": "Palo Alto Networks firewall"})
+    table = format_table(result)
+    assert "ssh: handshake failed: EOF" in table and "intercepting proxy: Palo Alto" in table
