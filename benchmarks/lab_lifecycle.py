@@ -6,6 +6,7 @@ Usage: sudo .venv/bin/python benchmarks/lab_lifecycle.py [RUNS]
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import sys
 import time
@@ -25,7 +26,7 @@ class Chain(Topo):
 
     def build(self) -> None:  # type: ignore[override]
         names = [self.addHost(f"n{i}", ip=None) for i in range(5)]
-        for a, b in zip(names, names[1:], strict=False):
+        for a, b in itertools.pairwise(names):
             self.addLink(a, b)
 
 

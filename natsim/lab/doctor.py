@@ -116,7 +116,8 @@ def run_checks() -> list[Check]:
          "ip link add b0 type bridge && sysctl -q -w net.bridge.bridge-nf-call-iptables=1", None,
          "kernel >= 5.3 with CONFIG_BRIDGE_NETFILTER (or `modprobe br_netfilter`)"),
         ("conntrack sysctls per namespace",
-         "sysctl -q -w net.netfilter.nf_conntrack_tcp_loose=0 net.netfilter.nf_conntrack_tcp_timeout_established=60",
+         "sysctl -q -w net.netfilter.nf_conntrack_tcp_loose=0 "
+         "net.netfilter.nf_conntrack_tcp_timeout_established=60",
          None, "kernel with CONFIG_NF_CONNTRACK"),
         ("veth pairs", "ip link add v0 type veth peer name v1", None, "kernel with CONFIG_VETH"),
     ]

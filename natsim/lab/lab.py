@@ -26,7 +26,7 @@ from natsim.lab.registry import LabRecord, ProcessEntry, netns_inode, new_lab_id
 from natsim.lab.runner import NamespaceRunner
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, load_topology, node_specs
 from natsim.middleboxes import build_config
-from natsim.middleboxes.base import Middlebox, Rendered, RenderContext, closest
+from natsim.middleboxes.base import Middlebox, RenderContext, Rendered, closest
 from natsim.units import TimeScale
 
 
@@ -166,9 +166,10 @@ class Lab:
         if self.net is None:
             raise LabError("the lab is not running")
         try:
-            return self.net[name]
+            node: LabNode = self.net[name]
         except KeyError:
             raise LabError(f"no node '{name}' (nodes: {', '.join(self.specs)})") from None
+        return node
 
     def runner(self, name: str) -> NamespaceRunner:
         """A runner executing inside node ``name``."""

@@ -25,9 +25,9 @@ class LabNode(Node):  # type: ignore[misc]
         self.on_shell = on_shell
         super().__init__(name, inNamespace=True, **params)
 
-    def startShell(self, mnopts: str | None = None) -> None:  # noqa: N802 (Mininet API)
+    def startShell(self, mnopts: str | None = None) -> None:
         """Start the node's shell like Mininet does, tagged with the lab id."""
-        if self.shell:
+        if getattr(self, "shell", None):
             return
         cmd = ["mnexec", "-cdn", "env", "PS1=" + chr(127), "bash", "--norc", "--noediting",
                "-is", f"natsim:{self.lab_id}:{self.name}"]

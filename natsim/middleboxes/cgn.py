@@ -9,7 +9,7 @@ from typing import ClassVar
 from natsim.addresses import SHARED_NETWORK
 from natsim.errors import ConfigError
 from natsim.middleboxes import register
-from natsim.middleboxes.base import Rendered, RenderContext, duration_field, plain_field
+from natsim.middleboxes.base import RenderContext, Rendered, duration_field, plain_field
 from natsim.middleboxes.conntrack import ConntrackConfig
 from natsim.middleboxes.nat import render_nat
 from natsim.units import format_duration
@@ -38,8 +38,8 @@ class Cgn(ConntrackConfig):
 
     def validate(self) -> None:
         """Subscribers must be inside 100.64.0.0/10."""
-        net = ipaddress.ip_network(self.subscribers, strict=False)
-        if not net.subnet_of(SHARED_NETWORK):
+        net = ipaddress.IPv4Network(self.subscribers, strict=False)
+        if not net.subnet_of(SHARED_NETWORK):  # type: ignore[arg-type]
             raise ConfigError(f"cgn.subscribers: {self.subscribers} is outside {SHARED_NETWORK}")
 
     def describe(self) -> list[tuple[str, str]]:

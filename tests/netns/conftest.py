@@ -20,7 +20,7 @@ def start_server(lab: Lab, node: str = "server", user_timeout_ms: int = 3000) ->
     """Start the idle tool's server in ``node`` and wait until it listens."""
     proc = lab.popen(node, [sys.executable, TOOL, "server", str(PORT), str(user_timeout_ms)])
     for _ in range(200):
-        code, out = lab.run(node, ["ss", "-ltnH", f"sport = :{PORT}"])
+        _, out = lab.run(node, ["ss", "-ltnH", f"sport = :{PORT}"])
         if str(PORT) in out:
             return proc
         time.sleep(0.02)
@@ -40,5 +40,5 @@ def run_client(lab: Lab, target: str, specs: list[str], *, node: str = "client",
 
 def connect_once(lab: Lab, node: str, target: str, port: int) -> str:
     """One connection attempt from ``node``; its verdict (connected, refused, silent, ...)."""
-    code, out = lab.run(node, [sys.executable, TOOL, "connect", target, str(port)])
+    _, out = lab.run(node, [sys.executable, TOOL, "connect", target, str(port)])
     return str(json.loads(out.strip().splitlines()[-1])["verdict"])

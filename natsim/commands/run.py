@@ -1,0 +1,77 @@
+"""``natsim run SCENARIO``: run a scenario in the lab, write its report, check its expectations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from natsim.commands.common import add_time_scale
+from natsim.errors import ConfigError
+from natsim.lab.lab import require_root
+from natsim.scenario import load_scenario
+
+
+def register(sub: Any) -> None:
+    """Add ``natsim run``."""
+    parser = sub.add_parser(
+        "run", help="run a scenario in the lab and check its expectations",
+        description="Build the scenario's lab, run its probes as declared, capture every link, write "
+        "DIR/result.json, DIR/summary.txt and DIR/survival.png, then check `expect:`. Exit 0 when every "
+        "expectation holds, 1 when one fails, 2 on error, 130 when interrupted (what was measured is "
+        "still written).",
+        epilog="example: sudo natsim run isp-modem-bridge-1h --out out/modem")
+    parser.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    add_time_scale(parser)
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="output directory (default: natsim-out/NAME-TIME)")
+    parser.add_argument("--json", action="store_true", help="print result.json instead of the summary")
+    parser.add_argument("--probe-cmd", nargs=2, action="append", metavar=("NODE", "CMD"),
+                        help="also run your own probe CMD on NODE; its exit code must be 0 (repeatable)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also predict with the model and show both side by side; disagreement exits 1")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load (nothing is created when invalid), then run."""
+    from natsim.runner import run_scenario
+
+    scale = None
+    if args.time_scale is not None:
+        try:
+            scale = float(args.time_scale)
+        except ValueError:
+            raise ConfigError(f"--time-scale: expected a number, got {args.time_scale!r}") from None
+    scenario = load_scenario(args.scenario, time_scale=scale)
+    extra = {}
+    expect = dict(scenario.expect)
+    for i, (node, command) in enumerate(args.probe_cmd or [], start=1):
+        if node not in scenario.roles:
+            raise ConfigError(f"--probe-cmd: no node '{node}' (nodes: {', '.join(scenario.roles)})")
+        name = f"probe-cmd-{i}"
+        extra[name] = (node, command)
+        expect[name] = {"exit_code": 0}
+    if extra:
+        from dataclasses import replace
+        scenario = replace(scenario, expect=expect)
+    require_root("natsim run")
+    out = args.out or Path("natsim-out") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        outcome = run_scenario(scenario, out, extra=extra)
+    except KeyboardInterrupt:
+        print(f"natsim: interrupted; partial result in {out}/", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(outcome.result.to_dict(), indent=2))
+    else:
+        print((out / "summary.txt").read_text(), end="")
+    code = 0 if outcome.ok else 1
+    if args.compare:
+        from natsim.compare import compare_with_model
+        code = max(code, compare_with_model(scenario, outcome.result))
+    print(f"report: {out}/summary.txt, {out}/result.json, {out}/survival.png")
+    return code

@@ -1,0 +1,65 @@
+"""Predicted (model) vs observed (lab) results, side by side. A disagreement is a bug in one of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from natsim.report.schema import RunResult, Verdict
+from natsim.units import format_duration
+
+
+@dataclass(frozen=True)
+class Row:
+    """One connection of one probe, as observed and as predicted."""
+
+    probe: str
+    index: int
+    idle: float
+    observed: Verdict | None
+    predicted: Verdict | None
+    explanation: str
+
+    @property
+    def agrees(self) -> bool:
+        """Same verdict on both sides."""
+        return self.observed is not None and self.observed == self.predicted
+
+
+def compare(observed: RunResult, predicted: RunResult) -> list[Row]:
+    """Pair connections by probe name and index."""
+    rows = []
+    for probe in observed.probes:
+        try:
+            model = {c.index: c for c in predicted.probe(probe.name).connections}
+        except KeyError:
+            model = {}
+        seen = {c.index: c for c in probe.connections}
+        for index in sorted(set(seen) | set(model)):
+            obs, pred = seen.get(index), model.get(index)
+            idle = (obs or pred).idle  # type: ignore[union-attr]
+            rows.append(Row(probe.name, index, idle, obs.verdict if obs else None,
+                            pred.verdict if pred else None, pred.explanation if pred else ""))
+    return rows
+
+
+def format_comparison(rows: list[Row]) -> str:
+    """A text table; disagreements are marked."""
+    lines = [f"{'probe':<14}{'#':>4}  {'idle':>8}  {'observed':<9}{'predicted':<10} why (model)"]
+    for row in rows:
+        mark = "" if row.agrees else "  <-- DISAGREE"
+        lines.append(f"{row.probe:<14}{row.index:>4}  {format_duration(row.idle):>8}  "
+                     f"{row.observed.value if row.observed else '-':<9}"
+                     f"{row.predicted.value if row.predicted else '-':<10} {row.explanation}{mark}")
+    bad = sum(not r.agrees for r in rows)
+    lines.append(f"{len(rows) - bad} of {len(rows)} connections agree")
+    return "\n".join(lines)
+
+
+def compare_with_model(scenario: object, observed: RunResult) -> int:
+    """Predict ``scenario``, print the comparison, return 1 on any disagreement."""
+    from natsim.sim.predict import predict
+
+    predicted = predict(scenario, seed=getattr(scenario, "seed", 0))  # type: ignore[arg-type]
+    rows = compare(observed, predicted)
+    print(format_comparison(rows))
+    return 0 if rows and all(r.agrees for r in rows) else 1

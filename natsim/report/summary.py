@@ -1,0 +1,42 @@
+"""A text summary of a run in real-world units: per probe, verdicts and the estimated timeout."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from natsim.expect import Check
+from natsim.report.schema import RunResult, estimate_timeout
+from natsim.units import format_duration
+
+
+def format_summary(result: RunResult, checks: Sequence[Check] = ()) -> str:
+    """Table of probes (kind, node, counts per verdict, estimate) and the expectation checks."""
+    lines = [f"natsim {result.source} result" + (f" — scenario {result.scenario}" if result.scenario else "")
+             + f" (time_scale {result.time_scale:g}; all times real-world)"]
+    if not result.complete:
+        lines.append("INCOMPLETE: the run was stopped early; results below are what was measured.")
+    lines.append(f"{'probe':<18}{'kind':<19}{'node':<10}{'verdicts':<34}estimate")
+    for probe in result.probes:
+        counts = Counter(c.verdict.value for c in probe.connections)
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "-"
+        estimate = (probe.estimate or estimate_timeout(probe.connections)).describe()
+        if probe.extra.get("bracket"):
+            lo, hi = probe.extra["bracket"]
+            estimate = f"bypass between {format_duration(lo)} and {format_duration(hi)}"
+        lines.append(f"{probe.name:<18}{probe.kind:<19}{probe.node or '-':<10}{verdicts:<34}{estimate}")
+    for probe in result.probes:
+        lines.append(f"\n{probe.name}:")
+        for conn in sorted(probe.connections, key=lambda c: c.index):
+            how = f" ({conn.how})" if conn.how else ""
+            why = f" — {conn.explanation}" if conn.explanation else ""
+            idle = format_duration(conn.idle)
+            lines.append(f"  #{conn.index:<4} idle {idle:>8}  {conn.verdict.value}{how}{why}")
+    if result.unscaled:
+        lines.append("\nnot scaled by the lab (real-world values differ): " + "; ".join(result.unscaled))
+    if checks:
+        lines.append("\nexpectations:")
+        lines.extend("  " + c.describe() for c in checks)
+        failed = sum(not c.ok for c in checks)
+        lines.append(f"{len(checks) - failed} of {len(checks)} expectations hold")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,320 @@
+"""``natsim run``: bring a scenario's lab up, run its probes as declared, capture, report, check.
+
+The runner knows probes only through :data:`DRIVERS` (kind → driver): a driver names the servers it
+needs and starts a probe, returning a handle whose ``wait()`` gives a :class:`ProbeResult`. Results
+are written in the schema the model uses (``result.json``), with ``summary.txt`` and ``survival.png``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from natsim.errors import NatsimError, ProbeError
+from natsim.expect import Check, check_expectations
+from natsim.lab.lab import Lab, LabProcess
+from natsim.report.plot import plot_survival
+from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
+from natsim.report.summary import format_summary
+from natsim.scenario import ProbeSpec, Scenario
+from natsim.units import format_duration
+
+
+class Handle(Protocol):
+    """A started probe."""
+
+    def wait(self, timeout: float | None = None) -> ProbeResult:
+        """Block until the probe ends; its result."""
+        ...
+
+    def stop(self) -> None:
+        """Stop it early."""
+        ...
+
+
+@dataclass
+class Context:
+    """What a driver may use: the lab, the scenario, the output directory, started servers."""
+
+    lab: Lab
+    scenario: Scenario
+    out: Path
+    servers: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def server(self, node: str, service: str, start: Callable[[], Any]) -> Any:
+        """Start ``service`` on ``node`` once; later calls return the same handle."""
+        key = (node, service)
+        if key not in self.servers:
+            self.servers[key] = start()
+        return self.servers[key]
+
+
+Driver = Callable[[Context, ProbeSpec], Handle]
+DRIVERS: dict[str, Driver] = {}
+
+
+def driver(*kinds: str) -> Callable[[Driver], Driver]:
+    """Register a driver for probe ``kinds``."""
+    def wrap(func: Driver) -> Driver:
+        for kind in kinds:
+            DRIVERS[kind] = func
+        return func
+    return wrap
+
+
+# ---- built-in drivers --------------------------------------------------------------------------
+
+@dataclass
+class _TcpHandle:
+    running: Any
+
+    def wait(self, timeout: float | None = None) -> ProbeResult:
+        return self.running.wait(timeout)  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self.running.process.stop()
+
+
+@driver("tcp-send", "tcp-recv", "tcp-keepalive")
+def _tcp_driver(ctx: Context, spec: ProbeSpec) -> Handle:
+    from natsim.probes.labrun import start_probe, start_server
+    from natsim.probes.ladder import TcpProbeOptions
+
+    ctx.server(spec.server, "natsim-serve",
+               lambda: start_server(ctx.lab, spec.server, log=ctx.out / f"serve-{spec.server}.log"))
+    opts = dict(spec.options)
+    opts.pop("flavour", None)
+    options = TcpProbeOptions(server=ctx.lab.address(spec.server), time_scale=ctx.scenario.time_scale.factor,
+                              name=spec.name, node=spec.client, **opts)
+    return _TcpHandle(start_probe(ctx.lab, spec.client, spec.kind, options, workdir=ctx.out))
+
+
+@dataclass
+class _CommandHandle:
+    spec: ProbeSpec
+    process: LabProcess
+    log: Path
+    started: float
+    time_scale: float
+
+    def wait(self, timeout: float | None = None) -> ProbeResult:
+        default = self.spec.options.get("timeout", 3600.0) / self.time_scale
+        limit = timeout if timeout is not None else default
+        try:
+            code = self.process.popen.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            self.process.stop()
+            code = None
+        elapsed = (time.monotonic() - self.started) * self.time_scale
+        verdict = Verdict.OK if code == 0 else Verdict.ERROR
+        detail = "timed out" if code is None else f"exit {code}"
+        return ProbeResult(name=self.spec.name, kind="command", target=self.spec.server,
+                           node=self.spec.client, connections=[ConnectionResult(0, 0.0, verdict, "exit", elapsed, detail)],
+                           extra={"exit_code": code, "argv": self.spec.options.get("argv", ""),
+                                  "output": str(self.log)})
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+@driver("command")
+def _command_driver(ctx: Context, spec: ProbeSpec) -> Handle:
+    argv = ctx.lab.substitute(str(spec.options.get("argv", "")))
+    if not argv.strip():
+        raise ProbeError(f"probe {spec.name}: options.argv is empty")
+    log = ctx.out / f"{spec.name}.out"
+    with open(log, "w") as out:
+        proc = ctx.lab.popen(spec.client, ["sh", "-c", argv], stdout=out, stderr=subprocess.STDOUT,
+                             env={"NATSIM_TIME_SCALE": f"{ctx.scenario.time_scale.factor:g}",
+                                  "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+    return _CommandHandle(spec, proc, log, time.monotonic(), ctx.scenario.time_scale.factor)
+
+
+def _load_plugins() -> None:
+    """Drivers that live with their probes register on import."""
+    for module in ("natsim.probes.ssh_drivers",):
+        try:
+            __import__(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+@dataclass
+class RunOutcome:
+    """What ``run_scenario`` produced."""
+
+    result: RunResult
+    checks: list[Check]
+    out: Path
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """All expectations hold and the run completed."""
+        return self.result.complete and all(c.ok for c in self.checks)
+
+
+class Progress:
+    """Prints elapsed lab time, the real-world time it stands for, and probes done."""
+
+    def __init__(self, scenario: Scenario, total: int, stream: Any = None, every: float = 10.0) -> None:
+        self.scenario, self.total = scenario, total
+        self.stream = stream or sys.stderr
+        self.every = every if not self.stream.isatty() else 1.0
+        self.started = time.monotonic()
+        self.done = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def line(self) -> str:
+        """The current progress line."""
+        lab = time.monotonic() - self.started
+        real = self.scenario.time_scale.to_real(lab)
+        return (f"[natsim] {self.scenario.name}: lab {lab:6.1f} s = real-world "
+                f"{format_duration(round(real))}, probes done {self.done}/{self.total}")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            end = "\r" if self.stream.isatty() else "\n"
+            print(self.line(), end=end, file=self.stream, flush=True)
+
+    def __enter__(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        print(self.line(), file=self.stream, flush=True)
+
+
+def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
+    lines = {}
+    for node, config in scenario.middleboxes.items():
+        idle = getattr(config, "idle_timeout", None)
+        if idle:
+            lines[f"{node} idle {format_duration(idle)}"] = float(idle)
+    return lines
+
+
+def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
+    """result.json, summary.txt, survival.png in the output directory."""
+    outcome.result.save(outcome.out / "result.json")
+    (outcome.out / "summary.txt").write_text(format_summary(outcome.result, outcome.checks))
+    try:
+        plot_survival(outcome.result, outcome.out / "survival.png", _timeouts_for_plot(scenario))
+    except Exception as err:  # a plot must never lose the measured result
+        outcome.result.notes.append(f"survival.png not written: {err}")
+        outcome.result.save(outcome.out / "result.json")
+
+
+def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str, str]] | None = None,
+                 progress_stream: Any = None) -> RunOutcome:
+    """Run ``scenario`` in a lab, write the outputs in ``out``, check the expectations.
+
+    ``extra`` adds command probes (name → (node, command)), as ``--probe-cmd`` does. On Ctrl-C or
+    SIGTERM the probes are stopped, what was measured is written, and the exception propagates.
+    """
+    _load_plugins()
+    out.mkdir(parents=True, exist_ok=True)
+    probes = list(scenario.probes)
+    for name, (node, command) in (extra or {}).items():
+        probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
+                                options={"argv": command}))
+    for spec in probes:
+        if spec.kind not in DRIVERS:
+            raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
+    result = RunResult(source="lab", time_scale=scenario.time_scale.factor, scenario=scenario.name,
+                       started=time.time())
+    outcome = RunOutcome(result, [], out)
+    results: dict[str, ProbeResult] = {}
+    errors: dict[str, str] = {}
+    handles: dict[str, Handle] = {}
+    try:
+        with Lab(scenario.topology, scenario.middleboxes, time_scale=scenario.time_scale) as lab:
+            ctx = Context(lab, scenario, out)
+            capture = None
+            if scenario.captures:
+                from natsim.lab.capture import Capture
+                capture = Capture(lab, out / "pcap")
+                capture.start()
+            try:
+                with Progress(scenario, len(probes), progress_stream) as progress:
+                    _run_probes(ctx, probes, handles, results, errors, progress)
+            finally:
+                if capture is not None:
+                    capture.stop()
+    except BaseException:
+        outcome.interrupted = True
+        result.complete = False
+        for handle in handles.values():
+            try:
+                handle.stop()
+            except NatsimError:
+                pass
+        raise
+    finally:
+        result.finished = time.time()
+        for spec in probes:
+            if spec.name in results:
+                probe = results[spec.name]
+                probe.name = spec.name
+                probe.node = spec.client
+                if probe.estimate is None and probe.connections:
+                    probe.estimate = estimate_timeout(probe.connections)
+                result.probes.append(probe)
+                for timer in probe.extra.get("unscaled", []):
+                    if timer not in result.unscaled:
+                        result.unscaled.append(timer)
+            else:
+                result.probes.append(ProbeResult(name=spec.name, kind=spec.kind, target=spec.server,
+                                                 node=spec.client, complete=False,
+                                                 extra={"error": errors.get(spec.name, "not finished")}))
+                if spec.name in errors:
+                    result.notes.append(f"{spec.name}: {errors[spec.name]}")
+        outcome.checks = check_expectations(result, scenario.expect)
+        write_outputs(outcome, scenario)
+    return outcome
+
+
+def _run_probes(ctx: Context, probes: list[ProbeSpec], handles: dict[str, Handle],
+                results: dict[str, ProbeResult], errors: dict[str, str], progress: Progress) -> None:
+    """Start each probe at its offset, wait for all (threads block on the probe processes)."""
+    started = time.monotonic()
+    lock = threading.Lock()
+
+    def one(spec: ProbeSpec) -> None:
+        delay = started + ctx.scenario.time_scale.to_lab(spec.start) - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            with lock:
+                handles[spec.name] = DRIVERS[spec.kind](ctx, spec)
+            results[spec.name] = handles[spec.name].wait()
+        except NatsimError as err:
+            errors[spec.name] = str(err)
+        finally:
+            progress.done += 1
+
+    threads = [threading.Thread(target=one, args=(spec,), daemon=True) for spec in probes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)  # short joins keep Ctrl-C and SIGTERM responsive
+
+
+def describe_command(spec: ProbeSpec) -> str:
+    """Human-readable one-liner of a probe (for dry runs)."""
+    options = " ".join(f"{k}={v}" for k, v in spec.options.items())
+    return f"{spec.name}: {spec.kind} {spec.client} -> {spec.server} at +{format_duration(spec.start)} " \
+           f"{shlex.quote(options) if options else ''}"

@@ -1,0 +1,294 @@
+"""Scenarios: one YAML file describes an experiment (topology, middleboxes, probes, expectations).
+
+Loading is pure (no kernel access): the file is parsed with positions, every key is checked against
+the schema (unknown keys are refused with the closest valid key), middlebox settings are parsed by
+their config classes, durations are real-world seconds, and every error names file:line:column.
+The same :class:`Scenario` drives the lab (``natsim run``) and the model (``natsim predict``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from natsim.errors import ConfigError, ScenarioError
+from natsim.lab.topology import ROLES_PLAIN, load_topology, node_specs
+from natsim.middleboxes import build_config
+from natsim.middleboxes.base import Middlebox, closest, parse_value
+from natsim.report.schema import Verdict
+from natsim.units import TimeScale
+from natsim.yamlpos import Located, load_file, load_located
+
+TOP_KEYS = ("name", "description", "topology", "time_scale", "seed", "middleboxes", "probes",
+            "captures", "expect")
+PROBE_KEYS = ("name", "kind", "client", "server", "start", "options")
+
+_TCP: dict[str, dict[str, Any]] = {
+    "connections": {"parse": "int"}, "first": {"parse": "duration"}, "step": {"parse": "duration"},
+    "user_timeout": {"parse": "duration"}, "keepalive_interval": {"parse": "duration"},
+        "keepalive_count": {"parse": "int"}, "port": {"parse": "int"},
+        "flavour": {"parse": "choice", "choices": ("natsim", "original")}}
+#: Probe kind → its options (parsed like middlebox settings).
+PROBE_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "tcp-send": _TCP, "tcp-recv": _TCP, "tcp-keepalive": _TCP,
+    "ssh-idle": {"idle": {"parse": "duration-list"}, "server_alive_interval": {"parse": "duration"},
+                 "server_alive_count_max": {"parse": "int"}, "tcp_keepalive": {"parse": "bool"},
+                 "port": {"parse": "int"}},
+    "ssh-first-connect": {"attempts": {"parse": "int"}, "port": {"parse": "int"},
+                          "client_impl": {"parse": "choice", "choices": ("openssh", "go")},
+                          "backend": {"parse": "choice", "choices": ("go-ssh", "sshd")}},
+    "ssh-bypass-timer": {"port": {"parse": "int"}, "step": {"parse": "duration"},
+                         "max_wait": {"parse": "duration"}, "resolution": {"parse": "duration"},
+                         "backend": {"parse": "choice", "choices": ("go-ssh", "sshd")}},
+    "ssh-kex": {"port": {"parse": "int"}, "backend": {"parse": "choice", "choices": ("go-ssh", "sshd")}},
+    "command": {"argv": {"parse": "str"}, "timeout": {"parse": "duration"}},
+}
+#: Expectation key → how its value is parsed.
+EXPECT_KEYS: dict[str, dict[str, Any]] = {
+    "first_dead": {"parse": "int-or-null"}, "dead_from": {"parse": "duration"},
+    "all_alive": {"parse": "bool"}, "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
+    "bypass_bracket_within": {"parse": "duration-range"}, "exit_code": {"parse": "int"},
+}
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One probe of a scenario; durations in ``options`` are real-world seconds."""
+
+    name: str
+    kind: str
+    client: str
+    server: str
+    start: float = 0.0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario (pure data)."""
+
+    name: str
+    path: Path | None
+    description: str
+    topology: str
+    middleboxes: Mapping[str, Middlebox]
+    time_scale: TimeScale
+    probes: tuple[ProbeSpec, ...]
+    expect: Mapping[str, Mapping[str, Any]]
+    captures: bool = True
+    seed: int = 0
+    links: tuple[tuple[str, str], ...] = ()
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+    def path_between(self, client: str, server: str) -> tuple[str, ...]:
+        """Node names along the path from ``client`` to ``server`` (both included)."""
+        graph: dict[str, set[str]] = {}
+        for a, b in self.links:
+            graph.setdefault(a, set()).add(b)
+            graph.setdefault(b, set()).add(a)
+        previous: dict[str, str | None] = {client: None}
+        queue = deque([client])
+        while queue:
+            node = queue.popleft()
+            for nxt in sorted(graph.get(node, ())):
+                if nxt not in previous:
+                    previous[nxt] = node
+                    queue.append(nxt)
+        if server not in previous:
+            raise ConfigError(f"no path from {client} to {server} in topology {self.topology}")
+        path = [server]
+        while previous[path[-1]] is not None:
+            path.append(previous[path[-1]])  # type: ignore[arg-type]
+        return tuple(reversed(path))
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The path of the first probe (client → server)."""
+        if not self.probes:
+            return ()
+        return self.path_between(self.probes[0].client, self.probes[0].server)
+
+    def with_time_scale(self, factor: float) -> Scenario:
+        """The same scenario at another time scale (re-validates the kernel timeouts)."""
+        from dataclasses import replace
+        scenario = replace(self, time_scale=TimeScale(factor))
+        _check_scaling(scenario)
+        return scenario
+
+
+def _parse_option(doc: Located, path: tuple[str | int, ...], spec: Mapping[str, Any], raw: Any) -> Any:
+    what = ".".join(str(p) for p in path)
+    kind = spec["parse"]
+    try:
+        if kind == "choice":
+            if str(raw) not in spec["choices"]:
+                raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(spec['choices'])}")
+            return str(raw)
+        if kind == "duration-list":
+            items = raw if isinstance(raw, list) else [raw]
+            return tuple(parse_value(what, {"parse": "duration"}, item) for item in items)
+        if kind == "int-or-null":
+            return None if raw is None else parse_value(what, {"parse": "int"}, raw)
+        if kind == "verdicts":
+            values = [m.value for m in Verdict]
+            if not isinstance(raw, list) or any(str(v) not in values for v in raw):
+                raise ConfigError(f"{what}: expected a list of verdicts ({', '.join(values)}), got {raw!r}")
+            return tuple(Verdict(str(v)) for v in raw)
+        return parse_value(what, spec, raw)
+    except ConfigError as err:
+        raise doc.error(path, err.message) from err
+
+
+def _check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: tuple[str, ...] | list[str],
+                what: str) -> dict[str, Any]:
+    if not isinstance(mapping, dict):
+        raise doc.error(path, f"{what} must be a mapping, got {type(mapping).__name__}")
+    for key in mapping:
+        if key not in valid:
+            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
+                            f"valid: {', '.join(valid)}")
+    return mapping
+
+
+def _check_scaling(scenario: Scenario) -> None:
+    """Render every middlebox at the scenario's time scale so rounding problems surface at load."""
+    from natsim.middleboxes.base import RenderContext
+    for node, config in scenario.middleboxes.items():
+        config.render(RenderContext(node=node, inside=("in0",), outside=("out0",),
+                                    time_scale=scenario.time_scale))
+
+
+def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path | None = None) -> Scenario:
+    """Validate a parsed document into a :class:`Scenario`."""
+    data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
+    for required in ("topology", "probes"):
+        if required not in data:
+            raise doc.error((), f"missing required key '{required}'")
+    try:
+        topology_name, topo = load_topology(str(data["topology"]))
+        specs = node_specs(topo)
+    except ConfigError as err:
+        raise doc.error(("topology",), err.message) from err
+    try:
+        scale = TimeScale(data.get("time_scale", 1))
+    except ConfigError as err:
+        raise doc.error(("time_scale",), err.message) from err
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise doc.error(("seed",), f"seed must be an integer, got {seed!r}")
+
+    middleboxes: dict[str, Middlebox] = {}
+    raw_boxes = _check_keys(doc, ("middleboxes",), data.get("middleboxes") or {}, list(specs), "middleboxes")
+    for node, values in raw_boxes.items():
+        if specs[node].role in ROLES_PLAIN:
+            raise doc.error(("middleboxes", node), f"node '{node}' is a plain {specs[node].role}: "
+                            "it has no settings")
+        values = values or {}
+        if not isinstance(values, dict):
+            raise doc.error(("middleboxes", node), f"settings of '{node}' must be a mapping")
+        for key in values:
+            try:
+                build_config(specs[node].role, {key: values[key]}, prefix=f"{node}.")
+            except ConfigError as err:
+                raise doc.error(("middleboxes", node, key), err.message) from err
+        try:
+            middleboxes[node] = build_config(specs[node].role, values, prefix=f"{node}.")
+        except ConfigError as err:
+            raise doc.error(("middleboxes", node), err.message) from err
+    for node, spec in specs.items():
+        if spec.role not in ROLES_PLAIN and node not in middleboxes:
+            middleboxes[node] = build_config(spec.role, {})
+
+    raw_probes = data["probes"]
+    if not isinstance(raw_probes, list) or not raw_probes:
+        raise doc.error(("probes",), "probes must be a non-empty list")
+    probes: list[ProbeSpec] = []
+    for i, raw in enumerate(raw_probes):
+        where = ("probes", i)
+        item = _check_keys(doc, where, raw, PROBE_KEYS, "a probe")
+        kind = str(item.get("kind", ""))
+        if kind not in PROBE_OPTIONS:
+            hint = closest(kind, list(PROBE_OPTIONS))
+            raise doc.error((*where, "kind"), f"unknown probe kind '{kind}'{hint}; "
+                            f"known: {', '.join(PROBE_OPTIONS)}")
+        name = str(item.get("name", kind))
+        if any(p.name == name for p in probes):
+            raise doc.error((*where, "name"), f"duplicate probe name '{name}' (give each probe a name)")
+        nodes = {}
+        for role_key, default in (("client", "client"), ("server", "server")):
+            node = str(item.get(role_key, default))
+            if node not in specs:
+                raise doc.error((*where, role_key), f"no node '{node}' in topology {topology_name}"
+                                f"{closest(node, list(specs))}")
+            nodes[role_key] = node
+        start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, item["start"]) \
+            if item.get("start") not in (None, 0, "0", "0s") else 0.0
+        option_specs = PROBE_OPTIONS[kind]
+        raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(option_specs),
+                                  f"options of {kind}")
+        options = {key: _parse_option(doc, (*where, "options", key), option_specs[key], value)
+                   for key, value in raw_options.items()}
+        probes.append(ProbeSpec(name=name, kind=kind, client=nodes["client"], server=nodes["server"],
+                                start=start, options=options))
+
+    names = [p.name for p in probes]
+    expect: dict[str, dict[str, Any]] = {}
+    for probe_name, raw in _check_keys(doc, ("expect",), data.get("expect") or {}, names, "expect").items():
+        checks = _check_keys(doc, ("expect", probe_name), raw or {}, list(EXPECT_KEYS),
+                             f"expectations of {probe_name}")
+        expect[probe_name] = {key: _parse_option(doc, ("expect", probe_name, key), EXPECT_KEYS[key], value)
+                              for key, value in checks.items()}
+    captures = data.get("captures", True)
+    if not isinstance(captures, bool):
+        raise doc.error(("captures",), f"captures must be true or false, got {captures!r}")
+    description = data.get("description", "")
+    scenario = Scenario(name=str(data.get("name", default_name)), path=path, description=str(description),
+                        topology=topology_name, middleboxes=middleboxes, time_scale=scale,
+                        probes=tuple(probes), expect=expect, captures=captures, seed=seed,
+                        links=tuple((a, b) for a, b in topo.links()),
+                        roles={n: s.role for n, s in specs.items()})
+    try:
+        _check_scaling(scenario)
+    except ConfigError as err:
+        raise doc.error(("time_scale",), err.message) from err
+    return scenario
+
+
+def load_scenario(path: str | Path, *, time_scale: float | None = None) -> Scenario:
+    """Load and validate a scenario file (a path, or a shipped scenario's name)."""
+    file = resolve_scenario(path)
+    scenario = parse_scenario(load_file(file), default_name=file.stem, path=file)
+    if time_scale is not None:
+        try:
+            scenario = scenario.with_time_scale(time_scale)
+        except ConfigError as err:
+            raise ScenarioError(f"--time-scale {time_scale:g}: {err.message}", str(file)) from err
+    return scenario
+
+
+def load_scenario_text(text: str, source: str = "<text>") -> Scenario:
+    """Load a scenario from YAML text (tests, the pytest plugin)."""
+    return parse_scenario(load_located(text, source), path=None)
+
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Name → file of the scenarios shipped in ``scenarios/``."""
+    return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.yaml"))}
+
+
+def resolve_scenario(name_or_path: str | Path) -> Path:
+    """A scenario file from a path or a shipped scenario's name."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    shipped = shipped_scenarios()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    raise ScenarioError(f"no scenario file '{name_or_path}'{closest(str(name_or_path), list(shipped))}; "
+                        f"shipped: {', '.join(shipped)}")
