@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from natsim.errors import ConfigError
 from natsim.middleboxes import register
-from natsim.middleboxes.base import Rendered, RenderContext, Untracked
+from natsim.middleboxes.base import RenderContext, Rendered, Untracked
 from natsim.middleboxes.conntrack import ConntrackConfig, render_ct_timeout, untracked_rules
 
 BRIDGE = "br0"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from natsim.middleboxes import register
-from natsim.middleboxes.base import Rendered, RenderContext, plain_field
+from natsim.middleboxes.base import RenderContext, Rendered, plain_field
 from natsim.middleboxes.conntrack import ConntrackConfig
 from natsim.middleboxes.nat import render_nat
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from natsim.middleboxes.base import Rendered, RenderContext
+from natsim.middleboxes.base import RenderContext, Rendered
 from natsim.middleboxes.conntrack import ConntrackConfig, render_ct_timeout, untracked_rules
 
 
