@@ -10,7 +10,7 @@ or :class:`Answer` (a segment sent back towards the sender, e.g. an RST).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import simpy
@@ -56,11 +56,11 @@ class Segment:
 
     def with_src(self, src: Addr) -> Segment:
         """Copy with a rewritten source (SNAT)."""
-        return replace(self, src=src)
+        return Segment(src, self.dst, self.flags, self.conn, self.seq, self.ack, self.data, self.keepalive)
 
     def with_dst(self, dst: Addr) -> Segment:
         """Copy with a rewritten destination (reverse NAT)."""
-        return replace(self, dst=dst)
+        return Segment(self.src, dst, self.flags, self.conn, self.seq, self.ack, self.data, self.keepalive)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,11 @@ class ProbeModel(Protocol):
 
 
 class ScenarioLike(Protocol):
-    """The attributes :func:`predict` reads from a scenario."""
+    """The attributes :func:`predict` reads from a scenario.
+
+    Optional: ``path_between(client, server) -> tuple[str, ...]``; when present each probe's route
+    crosses exactly the middleboxes on its own path (else every middlebox, in ``chain`` order).
+    """
 
     name: str
     topology: str
@@ -72,7 +76,7 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
     timing = LabTiming(scale_of(scenario) if as_lab else 1.0)
     base_seed = getattr(scenario, "seed", 0) or 0
     world = World(scenario.middleboxes, tuple(getattr(scenario, "chain", ()) or ()), timing,
-                  seed=seed + base_seed, packets=packets)
+                  seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None))
     models: list[ProbeModel] = []
     for spec in scenario.probes:
         make = PROBE_MODELS.get(spec.kind)

@@ -101,7 +101,7 @@ class SshLoginProbe:
         kex, self.backend_banner, default_port = BACKENDS[self.backend]
         self.backend_kex = self.opts.strings("server_kex", kex)
         self.port = self.opts.integer("port", default_port, maximum=65535)
-        self.client_kind = self.opts.choice("client", "openssh", ("openssh", "go"))
+        self.client_kind = self.opts.choice("client_impl", "openssh", ("openssh", "go"))
         route = world.route(spec.client, spec.server)
         proxies = [m for m in route.middleboxes if isinstance(m, ProxyRouter)]
         self.proxy = proxies[0] if proxies else None

@@ -10,6 +10,7 @@ observes; ``LabTiming(1.0)`` is a real network.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Linux TCP constants (seconds, kernel time).
 RTO_MIN = 0.2
@@ -48,7 +49,8 @@ class LabTiming:
                 f"runs at lab speed: x{self.scale:g}"]
 
 
-def backoff_schedule(limit: float, *, rto: float = RTO_MIN, rto_max: float = RTO_MAX) -> list[float]:
+@lru_cache(maxsize=256)
+def backoff_schedule(limit: float, *, rto: float = RTO_MIN, rto_max: float = RTO_MAX) -> tuple[float, ...]:
     """Offsets (from the first transmission) at which the retransmission timer fires before ``limit``.
 
     The timer starts at ``rto`` and doubles up to ``rto_max``; the connection is aborted when it
@@ -61,7 +63,7 @@ def backoff_schedule(limit: float, *, rto: float = RTO_MIN, rto_max: float = RTO
     while True:
         at = round(at + step, 9)
         if at >= limit:
-            return offsets
+            return tuple(offsets)
         offsets.append(at)
         step = min(step * 2, rto_max)
 

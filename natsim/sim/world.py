@@ -24,10 +24,13 @@ class World:
 
     :param middleboxes: node name → middlebox config (the scenario's).
     :param chain: node names along the client→server path; middlebox nodes are taken in this order.
+    :param path: optional ``(client, server) → node names`` (the scenario's ``path_between``); when
+        given, a route crosses exactly the middleboxes on that path, in its order.
     """
 
     def __init__(self, middleboxes: Mapping[str, Any], chain: Sequence[str], timing: LabTiming,
-                 *, seed: int = 0, packets: bool = False) -> None:
+                 *, seed: int = 0, packets: bool = False,
+                 path: Callable[[str, str], Sequence[str]] | None = None) -> None:
         self.env = simpy.Environment()
         self.trace = Trace(packets=packets)
         self.timing = timing
@@ -39,6 +42,7 @@ class World:
         self.hosts: dict[str, Host] = {}
         self._routes: dict[tuple[str, str], Route] = {}
         self._ports: dict[str, int] = {}
+        self._path = path
 
     def host(self, name: str) -> Host:
         """The host called ``name`` (created on first use)."""
@@ -50,7 +54,10 @@ class World:
         """The path from ``client`` to ``server`` through every middlebox in chain order."""
         key = (client, server)
         if key not in self._routes:
-            boxes = [m for n, m in self.models.items() if n not in (client, server)]
+            if self._path is not None:
+                boxes = [self.models[n] for n in self._path(client, server) if n in self.models]
+            else:
+                boxes = [m for n, m in self.models.items() if n not in (client, server)]
             self._routes[key] = Route(self.env, self.host(client), boxes, self.host(server), self.trace)
         return self._routes[key]
 

@@ -28,7 +28,7 @@ def test_negotiation_picks_the_clients_first_supported() -> None:
 
 def test_first_connect_to_go_ssh_fails_once_then_bypassed() -> None:
     probe = Probe("first", "ssh-first-connect", client="client1", server="gossh",
-                  options={"attempts": 4, "interval": 60.0, "client": "go"})
+                  options={"attempts": 4, "interval": 60.0, "client_impl": "go"})
     rows = predict(dc(probe)).probe("first").connections
     assert [(r.verdict, r.detail) for r in rows] == [
         (Verdict.EOF, "ssh: handshake failed: EOF"), (Verdict.OK, "SSH-2.0-Go"),

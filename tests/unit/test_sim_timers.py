@@ -20,7 +20,7 @@ def test_backoff_doubles_from_200ms_to_120s() -> None:
 
 def test_user_timeout_clamps_the_schedule() -> None:
     assert backoff_schedule(30.0) == pytest.approx([0.2, 0.6, 1.4, 3.0, 6.2, 12.6, 25.4])
-    assert backoff_schedule(0.1) == []
+    assert backoff_schedule(0.1) == ()
 
 
 def test_connect_gives_up_after_127_seconds() -> None:

@@ -1,0 +1,95 @@
+"""``natsim predict SCENARIO [--json] [--seed N]``: the model's result, with an explanation per verdict.
+
+Needs no root and touches no kernel state. The output uses the schema ``natsim run`` writes, so
+``--json`` output compares directly with a lab result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from natsim.errors import ConfigError
+from natsim.report.schema import ProbeResult, RunResult
+
+
+def parse_seed(text: str) -> int:
+    """``--seed`` as a whole number, or :class:`ConfigError`."""
+    try:
+        return int(text, 10)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--seed: expected a whole number, got {text!r}") from None
+
+
+def load(path: str, time_scale: float | None = None) -> Any:
+    """The scenario at ``path`` (``natsim.scenario`` is imported only when needed)."""
+    try:
+        from natsim.scenario import load_scenario
+    except ImportError as err:   # pragma: no cover - only before natsim.scenario exists
+        raise ConfigError(f"cannot load scenarios: {err}") from err
+    return load_scenario(path, time_scale=time_scale) if time_scale else load_scenario(path)
+
+
+def register(sub: Any) -> None:
+    """Add ``natsim predict``."""
+    parser = sub.add_parser("predict", help="predict a scenario's outcome with the simpy model",
+                            description="Run a scenario's probes through the model (no root needed) "
+                            "and explain every verdict.")
+    parser.add_argument("scenario", help="scenario file or shipped scenario name")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--seed", default="0", help="seed for random choices (default 0)")
+    parser.add_argument("--out", type=Path, help="also write the JSON result to this file")
+    parser.add_argument("--real-world", action="store_true",
+                        help="predict a real network: no lab distortions (unscaled RTO, whole lab seconds)")
+    parser.add_argument("--all", action="store_true", help="explain every connection, not just changes")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict and print."""
+    from natsim.sim.predict import predict
+    seed = parse_seed(args.seed)
+    scenario = load(args.scenario)
+    result = predict(scenario, seed, as_lab=not args.real_world)
+    if args.out:
+        result.save(args.out)
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=2)
+        print()
+    else:
+        print(render(result, every=args.all))
+    return 0
+
+
+def render(result: RunResult, *, every: bool = False) -> str:
+    """Plain-text report: per probe its verdict counts, estimate and the explanations where the
+    verdict changes (all of them with ``every``)."""
+    lines = [f"prediction for {result.scenario} (model, time scale {result.time_scale:g}; "
+             "all times real-world seconds)"]
+    for probe in result.probes:
+        lines.extend(_probe_lines(probe, every))
+    if result.unscaled:
+        lines.append("timers the lab does not scale (included in the prediction):")
+        lines.extend(f"  {u}" for u in result.unscaled)
+    return "\n".join(lines)
+
+
+def _probe_lines(probe: ProbeResult, every: bool) -> list[str]:
+    counts: dict[str, int] = {}
+    for c in probe.connections:
+        counts[c.verdict.value] = counts.get(c.verdict.value, 0) + 1
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items())
+    out = [f"\n{probe.name} ({probe.kind} -> {probe.target}): {summary}"
+           + ("" if probe.complete else " [incomplete]")]
+    if probe.estimate is not None:
+        out.append(f"  estimate: {probe.estimate.describe()}")
+    previous = None
+    for c in probe.connections:
+        if every or c.verdict != previous:
+            elapsed = f"{c.elapsed:.6g}" if c.elapsed is not None else "-"
+            out.append(f"  [{c.verdict.value:>7}] idle {c.idle:>8.6g} s  at {elapsed:>8} s  {c.explanation}")
+        previous = c.verdict
+    return out

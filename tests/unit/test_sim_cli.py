@@ -1,0 +1,65 @@
+"""``natsim predict`` and ``natsim sweep`` on the shipped incident scenario; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from natsim.cli import main
+from natsim.commands.predict import parse_seed, render
+from natsim.errors import ConfigError
+from natsim.sim.predict import predict
+from tests.unit.sim_scenarios import isp
+
+pytest.importorskip("natsim.scenario")
+SCENARIO = str(Path(__file__).resolve().parents[2] / "scenarios" / "isp-modem-bridge-1h.yaml")
+
+
+def test_parse_seed() -> None:
+    assert parse_seed("7") == 7
+    with pytest.raises(ConfigError, match=r"--seed: expected a whole number, got '1\.5'"):
+        parse_seed("1.5")
+
+
+def test_render_shows_changes_and_unscaled_timers() -> None:
+    text = render(predict(isp(connections=62)))
+    assert "send (tcp-send -> server:31415): 59 alive, 3 dead" in text
+    assert "[   dead] idle     3600 s" in text
+    assert "TCP RTO" in text
+
+
+def test_predict_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["predict", SCENARIO, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["source"] == "model"
+    send = next(p for p in data["probes"] if p["name"] == "send")
+    verdicts = [c["verdict"] for c in send["connections"]]
+    assert verdicts.index("dead") == 59
+    assert send["connections"][59]["explanation"].startswith(
+        "connection 59: idle 3600 s ≥ cpe established timeout 3600 s; outbound data segment dropped")
+
+
+@pytest.mark.parametrize("argv", [
+    ["predict", SCENARIO, "--seed", "abc"],
+    ["sweep", SCENARIO, "--param", "cpe.idle_timeout=30m..3h:1m", "--max-points", "10", "--out", "X"],
+    ["sweep", SCENARIO, "--param", "cpe.idle_timeout=0s..1h:30m", "--out", "X"],
+    ["sweep", SCENARIO, "--param", "modem.idle_timeout=1h", "--out", "X"],
+    ["sweep", SCENARIO, "--param", "cpe.idle_timeout=1h", "--seed", "x", "--out", "X"],
+])
+def test_bad_input_exits_2(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(tmp_path / "out") if a == "X" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("natsim: error: ") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_sweep_writes_csv_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sweep"
+    assert main(["sweep", SCENARIO, "--param", "cpe.idle_timeout=30m..1h:30m", "--workers", "1",
+                 "--out", str(out)]) == 0
+    assert "2 points x 3 probes" in capsys.readouterr().out
+    assert (out / "sweep.csv").read_text().count("\n") == 1 + 2 * 3
+    assert (out / "sweep.png").stat().st_size > 1000
