@@ -149,7 +149,7 @@ def _check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: 
     for key in mapping:
         if key not in valid:
             raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
-                            f"valid: {', '.join(valid)}")
+                            f"valid: {', '.join(valid)}", key=True)
     return mapping
 
 
@@ -185,7 +185,7 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     for node, values in raw_boxes.items():
         if specs[node].role in ROLES_PLAIN:
             raise doc.error(("middleboxes", node), f"node '{node}' is a plain {specs[node].role}: "
-                            "it has no settings")
+                            "it has no settings", key=True)
         values = values or {}
         if not isinstance(values, dict):
             raise doc.error(("middleboxes", node), f"settings of '{node}' must be a mapping")
@@ -193,7 +193,8 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
             try:
                 build_config(specs[node].role, {key: values[key]}, prefix=f"{node}.")
             except ConfigError as err:
-                raise doc.error(("middleboxes", node, key), err.message) from err
+                unknown = err.message.startswith("unknown setting")
+                raise doc.error(("middleboxes", node, key), err.message, key=unknown) from err
         try:
             middleboxes[node] = build_config(specs[node].role, values, prefix=f"{node}.")
         except ConfigError as err:

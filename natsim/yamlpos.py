@@ -20,21 +20,25 @@ class Located:
     data: Any
     source: str
     marks: dict[Path_, tuple[int, int]]
+    key_marks: dict[Path_, tuple[int, int]]
 
-    def where(self, path: Path_) -> tuple[int | None, int | None]:
-        """Line and column of ``path`` (or of its closest parent)."""
+    def where(self, path: Path_, *, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column of the value at ``path`` (its key with ``key``), or of its closest parent."""
+        if key and path in self.key_marks:
+            return self.key_marks[path]
         while path not in self.marks and path:
             path = path[:-1]
         line, col = self.marks.get(path, (None, None))
         return line, col
 
-    def error(self, path: Path_, message: str) -> ScenarioError:
-        """A :class:`ScenarioError` pointing at ``path``."""
-        line, col = self.where(path)
+    def error(self, path: Path_, message: str, *, key: bool = False) -> ScenarioError:
+        """A :class:`ScenarioError` pointing at the value at ``path`` (or at its key)."""
+        line, col = self.where(path, key=key)
         return ScenarioError(message, self.source, line, col)
 
 
-def _convert(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]], source: str) -> Any:
+def _convert(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]],
+             key_marks: dict[Path_, tuple[int, int]], source: str) -> Any:
     marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -46,12 +50,11 @@ def _convert(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]], 
             if key in result:
                 raise ScenarioError(f"duplicate key '{key}'", source, key_node.start_mark.line + 1,
                                     key_node.start_mark.column + 1)
-            marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _convert(value_node, (*path, key), marks, source)
-            marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            key_marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _convert(value_node, (*path, key), marks, key_marks, source)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), marks, source) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), marks, key_marks, source) for i, item in enumerate(node.value)]
     return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
@@ -66,7 +69,8 @@ def load_located(text: str, source: str) -> Located:
     if node is None:
         raise ScenarioError("the file is empty", source, 1)
     marks: dict[Path_, tuple[int, int]] = {}
-    return Located(_convert(node, (), marks, source), source, marks)
+    key_marks: dict[Path_, tuple[int, int]] = {}
+    return Located(_convert(node, (), marks, key_marks, source), source, marks, key_marks)
 
 
 def load_file(path: Path) -> Located:

@@ -1,0 +1,86 @@
+"""JSON Schema of scenario files, generated from the loader's own tables (for editor completion).
+
+``scenarios/scenario.schema.json`` is this output; a unit test keeps the two identical. Regenerate with
+``python -m natsim.scenario_schema > scenarios/scenario.schema.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from natsim.middleboxes import config_class, kinds
+from natsim.scenario import EXPECT_KEYS, PROBE_KEYS, PROBE_OPTIONS
+
+DURATION = {"type": ["string", "number"], "description": "real-world duration: 90, '1h', '2h4m', '3720s'"}
+
+
+def _value(spec: dict[str, Any]) -> dict[str, Any]:
+    kind = spec["parse"]
+    if kind == "duration":
+        return dict(DURATION)
+    if kind in ("duration-list", "duration-range"):
+        return {"type": ["array", "string"], "items": DURATION}
+    if kind == "enum":
+        return {"enum": [m.value for m in spec["enum"]]}
+    if kind == "choice":
+        return {"enum": list(spec["choices"])}
+    if kind == "bool":
+        return {"type": "boolean"}
+    if kind in ("int", "int-or-null"):
+        return {"type": ["integer", "null"] if kind == "int-or-null" else "integer", "minimum": 0}
+    if kind == "verdicts":
+        return {"type": "array", "items": {"enum": ["alive", "dead", "reset", "eof", "ok", "error", "skipped"]}}
+    if kind == "ports":
+        return {"type": ["array", "string", "integer"]}
+    if kind == "str-list":
+        return {"type": ["array", "string"], "items": {"type": "string"}}
+    return {"type": "string"}
+
+
+def _middlebox(kind: str) -> dict[str, Any]:
+    props = {}
+    for f in dataclasses.fields(config_class(kind)):
+        if "parse" in f.metadata:
+            props[f.name] = {**_value(dict(f.metadata)), "description": f.metadata.get("doc", "")}
+    return {"type": "object", "additionalProperties": False, "properties": props,
+            "description": f"settings of a {kind} node"}
+
+
+def json_schema() -> dict[str, Any]:
+    """The scenario JSON Schema (draft 2020-12)."""
+    probe_variants = []
+    for kind, options in PROBE_OPTIONS.items():
+        probe_variants.append({
+            "if": {"properties": {"kind": {"const": kind}}},
+            "then": {"properties": {"options": {"type": "object", "additionalProperties": False,
+                                                "properties": {k: _value(v) for k, v in options.items()}}}}})
+    probe = {"type": "object", "additionalProperties": False, "required": ["kind"],
+             "properties": {"name": {"type": "string"}, "kind": {"enum": list(PROBE_OPTIONS)},
+                            "client": {"type": "string"}, "server": {"type": "string"},
+                            "start": DURATION, "options": {"type": "object"}},
+             "allOf": probe_variants}
+    assert set(probe["properties"]) == set(PROBE_KEYS)  # type: ignore[arg-type]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "natsim scenario",
+        "type": "object", "additionalProperties": False, "required": ["topology", "probes"],
+        "properties": {
+            "name": {"type": "string"}, "description": {"type": "string"},
+            "topology": {"type": "string", "description": "topology name or FILE.py[:NAME]"},
+            "time_scale": {"type": "number", "exclusiveMinimum": 0,
+                           "description": "real-world seconds per lab second"},
+            "seed": {"type": "integer"}, "captures": {"type": "boolean"},
+            "middleboxes": {"type": "object", "description": "node name -> settings of its kind",
+                            "additionalProperties": {"anyOf": [_middlebox(k) for k in kinds()]}},
+            "probes": {"type": "array", "minItems": 1, "items": probe},
+            "expect": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": False,
+                "properties": {k: _value(v) for k, v in EXPECT_KEYS.items()}}},
+        },
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), indent=2))
