@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name),
                        help=f"lab seconds (default {getattr(defaults, name):g})")
     p.add_argument("--max-sessions", type=int, default=defaults.max_sessions)
+    p.add_argument("--debug", action="store_true", help="asyncssh debug logging")
     return p
 
 
@@ -106,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers.append(logging.FileHandler(args.log))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s natsim-proxy %(message)s",
                         handlers=handlers)
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    logging.getLogger("asyncssh").setLevel(logging.DEBUG if args.debug else logging.WARNING)
+    if args.debug:
+        asyncssh.set_debug_level(2)
     try:
         asyncio.run(run(args))
     except NatsimError as err:

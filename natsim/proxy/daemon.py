@@ -27,7 +27,7 @@ from natsim.proxy.mitm import MitmSession
 from natsim.proxy.relay import relay
 from natsim.proxy.settings import BypassDuration, ProxySettings
 from natsim.proxy.sniff import Kind, sniff
-from natsim.proxy.sockets import Upstream, connect_backend, listener, send_fin
+from natsim.proxy.sockets import Upstream, connect_backend, listener
 
 log = logging.getLogger("natsim.proxy")
 
@@ -181,7 +181,6 @@ class ProxyServer:
             except Exception as err:
                 entry.extra["bypass"] = f"failed: {err}"
                 log.error("session %d: bypass failed: %s", entry.number, err)
-            send_fin(client)
 
         session = MitmSession(self.settings, self.host_key, open_backend, on_disagree)
         try:

@@ -25,7 +25,10 @@ from typing import Any
 
 import asyncssh
 
+from natsim.errors import ProbeError
+from natsim.probes.ssh_wire import SSH_MSG_KEXINIT, decode_kexinit
 from natsim.proxy.settings import ProxySettings
+from natsim.proxy.sockets import send_fin
 
 KbdChallenge = tuple[str, str, str, Sequence[tuple[str, bool]]]
 
@@ -58,7 +61,8 @@ class MitmSession:
         self.settings = settings
         self.host_key = host_key
         self.open_backend = open_backend      # connects a socket to the backend
-        self.on_disagree = on_disagree        # adds the bypass and sends the client a FIN
+        self.on_disagree = on_disagree        # adds the bypass (before the FIN goes out)
+        self.client_sock: socket.socket | None = None
         self.outcome: Outcome | None = None
         self.reason = ""
         self.username = ""
@@ -66,6 +70,7 @@ class MitmSession:
         self.backend_software = ""
         self.channels = 0
         self.backend: asyncssh.SSHClientConnection | None = None
+        self.backend_attempt: asyncssh.SSHClientConnection | None = None   # before it authenticated
         self.client: asyncssh.SSHServerConnection | None = None
         self.disagreed = asyncio.Event()
         self._ready: asyncio.Future[bool] | None = None   # backend kex done: True (auth needed)
@@ -78,6 +83,7 @@ class MitmSession:
     # ---- lifecycle -----------------------------------------------------------------------------
     async def run(self, client_sock: socket.socket) -> Outcome:
         """Serve the client on ``client_sock`` until the session ends; return how it ended."""
+        self.client_sock = client_sock
         limits = self.settings.limits
         server = asyncio.ensure_future(asyncssh.run_server(
             client_sock, server_factory=lambda: _ClientFacing(self),
@@ -126,6 +132,19 @@ class MitmSession:
         """End the session (the backend connection is gone)."""
         self._done.set()
 
+    async def hang_up(self) -> None:
+        """Close the client side with a FIN (never a RST) and wait for the client to close.
+
+        Nothing more is written to the client (this runs inside ``begin_auth``, which asyncssh
+        awaits before answering), and the socket is only closed after the client's own FIN, or
+        after ``fin_linger`` — so unread data never turns the close into a reset.
+        """
+        if self.client_sock is not None:
+            send_fin(self.client_sock)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), self.settings.limits.fin_linger)
+        self.finish()
+
     # ---- backend connection --------------------------------------------------------------------
     async def start_backend(self, username: str) -> bool:
         """Connect to the backend as ``username``; True when it wants authentication.
@@ -150,7 +169,8 @@ class MitmSession:
                 agent_path=None, config=None, gss_host=None, preferred_auth=("keyboard-interactive",
                                                                              "password"),
                 encoding=None, connect_timeout=None, login_timeout=None, keepalive_interval=0)
-        except BaseException as err:
+        except BaseException as caught:
+            err = self._refined(caught)
             if not self._ready.done():
                 self._ready.set_exception(err if isinstance(err, Exception) else ConnectionError(str(err)))
             if isinstance(err, asyncssh.KeyExchangeFailed):
@@ -175,6 +195,33 @@ class MitmSession:
         if self.client is not None:
             self.client.close()
         self.finish()
+
+    def _refined(self, err: BaseException) -> BaseException:
+        """``err``, or :class:`asyncssh.KeyExchangeFailed` when the backend's KEXINIT shows no overlap.
+
+        When both sides detect the mismatch at once, the backend's DISCONNECT can surface as a plain
+        "Connection lost"; the backend's KEXINIT (kept by asyncssh) tells what really happened.
+        """
+        if isinstance(err, asyncssh.KeyExchangeFailed | asyncio.CancelledError):
+            return err
+        offered = self.backend_kex()
+        if offered is not None and not set(offered) & set(self.settings.config.kex):
+            return asyncssh.KeyExchangeFailed(
+                f"No matching key exchange algorithm found, sent {','.join(self.settings.config.kex)} "
+                f"and received {','.join(offered)}")
+        return err
+
+    def backend_kex(self) -> tuple[str, ...] | None:
+        """The key exchanges the backend offered, if its KEXINIT arrived."""
+        conn = self.backend_attempt
+        payload = getattr(conn, "_server_kexinit", None) if conn is not None else None
+        if not payload:
+            return None
+        data = bytes(payload)
+        try:
+            return decode_kexinit(data if data[0] == SSH_MSG_KEXINIT else bytes([SSH_MSG_KEXINIT]) + data).kex
+        except ProbeError:
+            return None
 
     def backend_wants_auth(self) -> None:
         """Called by the backend client at its first auth prompt: key exchange succeeded."""
@@ -253,15 +300,12 @@ class _ClientFacing(asyncssh.SSHServer):
             session._fail(Outcome.DISAGREED, _describe(err))
             session.disagreed.set()
             await session.on_disagree()
-            loop = asyncio.get_running_loop()
-            loop.call_later(session.settings.limits.fin_linger, session.finish)
         except (asyncssh.Error, OSError, TimeoutError, ConnectionError) as err:
             session._fail(Outcome.BACKEND_FAILED, _describe(err))
-            session.finish()
         except Exception as err:  # the proxy's own bug: log it, never crash the daemon
             session._fail(Outcome.BACKEND_FAILED, f"internal: {err!r}")
-            session.finish()
-        return True  # the client waits for auth; the caller closes it
+        await session.hang_up()
+        return True  # never reached by a live client: it has been hung up on
 
     def password_auth_supported(self) -> bool:
         return True
@@ -291,6 +335,9 @@ class _BackendFacing(asyncssh.SSHClient):
 
     def __init__(self, session: MitmSession) -> None:
         self.session = session
+
+    def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+        self.session.backend_attempt = conn
 
     async def kbdint_auth_requested(self) -> str | None:
         session = self.session

@@ -48,3 +48,28 @@ def test_wrong_password_is_relayed_as_failure() -> None:
             assert "unable to authenticate" in attempt.error
             assert byp.added == []
     asyncio.run(scenario())
+
+
+def test_connection_lost_with_a_disjoint_backend_kexinit_counts_as_mismatch() -> None:
+    """Both sides may detect the mismatch at once; the backend's KEXINIT decides, not the race."""
+    import asyncssh
+
+    from natsim.probes.ssh_wire import GO_SERVER_KEX, encode_kexinit
+    from natsim.proxy.mitm import MitmSession
+    from natsim.proxy.settings import ProxySettings
+
+    class Conn:
+        _server_kexinit = encode_kexinit(GO_SERVER_KEX)
+
+    async def never() -> object:
+        raise AssertionError
+
+    session = MitmSession(ProxySettings.from_json("{}"), asyncssh.generate_private_key("ssh-ed25519"),
+                          never, never)  # type: ignore[arg-type]
+    lost = asyncssh.ConnectionLost("Connection lost")
+    assert session._refined(lost) is lost                  # no KEXINIT seen: stays a plain loss
+    session.backend_attempt = Conn()  # type: ignore[assignment]
+    assert session.backend_kex() == GO_SERVER_KEX
+    assert isinstance(session._refined(lost), asyncssh.KeyExchangeFailed)
+    Conn._server_kexinit = encode_kexinit(("diffie-hellman-group-exchange-sha256",))
+    assert session._refined(lost) is lost                  # overlap: a real loss, no bypass

@@ -1,0 +1,207 @@
+"""The Palo Alto incident in the lab (dc-ssh-proxy, time scale 60): "the first ssh always fails"."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from natsim.lab import Lab
+from natsim.lab.sshd import openssh_server
+from natsim.middleboxes.ssh_proxy import SshProxy
+from natsim.probes.ssh_lab import ProxyHandle, run_ssh_probe, start_go_ssh, start_proxy
+from natsim.probes.ssh_openssh import same_key
+from natsim.report.schema import Verdict
+from natsim.units import TimeScale
+
+pytestmark = pytest.mark.netns
+
+SCALE = 60.0
+GO = "203.0.113.20:2222"
+SSHD = "203.0.113.130:22"
+#: Short bypass (5-6 lab seconds at scale 60) for tests that watch it expire.
+SHORT = SshProxy(ports=(22, 2222, 2223), bypass=(300.0, 360.0))
+INCIDENT = SshProxy(ports=(22, 2222, 2223))
+
+
+@pytest.fixture
+def lab_factory() -> Iterator[Any]:
+    labs: list[Lab] = []
+
+    def start(config: SshProxy) -> tuple[Lab, ProxyHandle]:
+        lab = Lab("dc-ssh-proxy", {"fw": config}, time_scale=TimeScale(SCALE))
+        lab.start()
+        labs.append(lab)
+        start_go_ssh(lab)
+        return lab, start_proxy(lab)
+
+    try:
+        yield start
+    finally:
+        for lab in labs:
+            lab.stop()
+
+
+def verdicts(result: Any) -> list[Verdict]:
+    return [c.verdict for c in result.connections]
+
+
+def bypass_elements(lab: Lab) -> str:
+    return lab.run("fw", ["nft", "list", "set", "inet", "natsim", "bypass"])[1]
+
+
+def test_go_ssh_first_attempt_fails_with_eof_then_bypassed(lab_factory: Any) -> None:
+    lab, proxy = lab_factory(INCIDENT)
+    go = run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "4"])
+    assert verdicts(go) == [Verdict.EOF, Verdict.OK, Verdict.OK, Verdict.OK]
+    assert go.connections[0].detail.startswith("ssh: handshake failed: EOF")
+    attempts = go.extra["attempts"]
+    assert attempts[0]["banner"] == "SSH-2.0-PaloAltoNetworks_0.2"
+    assert {a["banner"] for a in attempts[1:]} == {"SSH-2.0-Go"}
+    assert "Palo Alto" in go.extra["proxy"]
+    openssh = run_ssh_probe(lab, "client2", "ssh-first-connect",
+                            ["--target", GO, "--attempts", "3", "--client", "openssh"])
+    assert verdicts(openssh) == [Verdict.EOF, Verdict.OK, Verdict.OK]
+    assert openssh.connections[0].detail.startswith("Connection closed by 203.0.113.20 port 2222")
+    elements = bypass_elements(lab)
+    assert "192.0.2.10 . 203.0.113.20 . 2222" in elements
+    assert "198.51.100.10 . 203.0.113.20 . 2222" in elements
+    mismatches = [ln for ln in proxy.lines() if "outcome=kex-mismatch" in ln]
+    assert len(mismatches) == 2 and all("bypass=" in ln for ln in mismatches)
+
+
+def _sshd_attempts(lab_factory: Any, attempts: int) -> None:
+    lab, proxy = lab_factory(INCIDENT)
+    with openssh_server(lab, "sshd", password="natsim") as sshd:
+        result = run_ssh_probe(lab, "client1", "ssh-first-connect",
+                               ["--target", SSHD, "--attempts", str(attempts), "--client", "openssh",
+                                "--user", "root", "--command", "echo relayed"], timeout=240)
+        assert verdicts(result) == [Verdict.OK] * attempts
+        keys = {a["host_key"] for a in result.extra["attempts"]}
+        assert len(keys) == 1
+        key = keys.pop()
+        assert same_key(key, proxy.host_key_pub) and not same_key(key, sshd.host_key_pub)
+    assert "192.0.2.10" not in bypass_elements(lab)
+    assert sum("outcome=relayed" in ln and "203.0.113.130:22" in ln for ln in proxy.lines()) == attempts
+
+
+def test_sshd_behind_proxy_always_succeeds_with_the_proxy_key(lab_factory: Any) -> None:
+    _sshd_attempts(lab_factory, 5)
+
+
+@pytest.mark.slow
+def test_sshd_behind_proxy_20_of_20(lab_factory: Any) -> None:
+    _sshd_attempts(lab_factory, 20)
+
+
+def test_bypass_expires_and_a_second_client_is_intercepted(lab_factory: Any) -> None:
+    lab, _ = lab_factory(SHORT)
+    first = run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "2"])
+    failed_at = time.monotonic()
+    assert verdicts(first) == [Verdict.EOF, Verdict.OK]
+    other = run_ssh_probe(lab, "client2", "ssh-first-connect", ["--target", GO, "--attempts", "1"])
+    assert verdicts(other) == [Verdict.EOF]          # client1 is bypassed, client2 is not
+    still = run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "1"])
+    assert time.monotonic() - failed_at < 300 / SCALE, "too slow to test inside the bypass"
+    assert verdicts(still) == [Verdict.OK]
+    time.sleep(max(0.0, failed_at + 360 / SCALE + 0.3 - time.monotonic()))   # past the longest bypass
+    again = run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "2"])
+    assert verdicts(again) == [Verdict.EOF, Verdict.OK]
+
+
+def test_ssh_kex_sees_the_pan_banner_only_when_intercepted(lab_factory: Any) -> None:
+    lab, _ = lab_factory(INCIDENT)
+    before = run_ssh_probe(lab, "client1", "ssh-kex", ["--target", GO])
+    assert before.extra["banner"] == "SSH-2.0-PaloAltoNetworks_0.2" and before.extra["proxy"]
+    assert not before.extra["go_server_kex"]
+    run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "1"])
+    after = run_ssh_probe(lab, "client1", "ssh-kex", ["--target", GO])
+    assert after.extra["banner"] == "SSH-2.0-Go" and after.extra["proxy"] is None
+    assert after.extra["go_server_kex"]               # exactly the Go server's list
+    other = run_ssh_probe(lab, "client2", "ssh-kex", ["--target", GO])
+    assert other.extra["banner"] == "SSH-2.0-PaloAltoNetworks_0.2"
+
+
+def test_bypass_timer_brackets_a_short_bypass(lab_factory: Any) -> None:
+    lab, _ = lab_factory(SHORT)
+    result = run_ssh_probe(lab, "client1", "ssh-bypass-timer",
+                           ["--target", GO, "--step", "100s", "--resolution", "10s", "--max-wait", "20m"])
+    assert result.estimate is not None and result.complete
+    lower, upper = result.estimate.lower, result.estimate.upper
+    assert lower is not None and upper is not None
+    assert 300 - 2 <= lower < upper <= 360 + 2
+    assert upper - lower <= 10
+
+
+@pytest.mark.slow
+def test_bypass_timer_reports_the_incident_bracket(lab_factory: Any) -> None:
+    lab, _ = lab_factory(INCIDENT)
+    result = run_ssh_probe(lab, "client1", "ssh-bypass-timer",
+                           ["--target", GO, "--step", "2m", "--resolution", "30s"], timeout=600)
+    assert result.estimate is not None
+    lower, upper = result.estimate.lower, result.estimate.upper
+    assert lower is not None and upper is not None
+    assert 3720 - 5 <= lower < upper <= 3840 + 5      # 5 s real = 83 ms of scheduling at scale 60
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+STALL_SERVER = """
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 2223))
+s.listen()
+held = []
+while True:
+    held.append(s.accept())   # accept, never speak
+"""
+
+BAD_CLIENTS = """
+import socket, time
+def send(data, port=2222):
+    s = socket.create_connection(("203.0.113.20", port))
+    s.sendall(data)
+    return s
+held = [send(b"GET / HTTP/1.0\\r\\n\\r\\n"), send(b"SSH-2.0-" + b"x" * 1000000), send(b""),
+        send(b"SSH-2.0-Go\\r\\n")]
+time.sleep(60)
+"""
+
+
+def test_bad_clients_and_a_stalled_backend_do_not_hurt_others() -> None:
+    lab = Lab("dc-ssh-proxy", {"fw": INCIDENT}, time_scale=TimeScale(SCALE))
+    with lab:
+        start_go_ssh(lab)
+        proxy = start_proxy(lab, extra_args=("--handshake-timeout", "2"))
+        stall = lab.popen("gossh", [sys.executable, "-c", STALL_SERVER])
+        warm = run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "1"])
+        assert verdicts(warm) == [Verdict.EOF]
+        time.sleep(0.5)
+        before = _open_fds(proxy.process.pid)
+        bad = lab.popen("client2", [sys.executable, "-c", BAD_CLIENTS])
+        time.sleep(0.5)
+        stalled = run_ssh_probe(lab, "client2", "ssh-first-connect",
+                                ["--target", "203.0.113.20:2223", "--attempts", "1"])
+        assert verdicts(stalled) == [Verdict.EOF]      # the proxy gave up on the silent backend
+        good = run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "1"])
+        assert verdicts(good) == [Verdict.OK]          # client1 is bypassed and unaffected
+        other = run_ssh_probe(lab, "client2", "ssh-first-connect", ["--target", GO, "--attempts", "2"])
+        assert verdicts(other) == [Verdict.EOF, Verdict.OK]   # client2 still intercepted and served
+        bad.stop()
+        stall.stop()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _open_fds(proxy.process.pid) > before:
+            time.sleep(0.2)
+        assert _open_fds(proxy.process.pid) <= before
+        lines = proxy.lines()
+        assert any("outcome=client-failed" in ln and "Banner line too long" in ln for ln in lines)
+        assert any("kind=other" in ln and "outcome=relayed" in ln for ln in lines)
+        assert any(":2223" in ln and "outcome=backend-failed" in ln for ln in lines)
+        assert proxy.process.popen.poll() is None
