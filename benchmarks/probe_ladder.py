@@ -40,9 +40,11 @@ def main() -> int:
     with Lab("isp-bridge-cgn", {"cpe": cpe, "cgn": cgn}, time_scale=TimeScale(args.scale)) as lab:
         start_server(lab, log=workdir / "server.log")
         start = time.monotonic()
-        running = {kind: start_probe(lab, "client", kind, TcpProbeOptions(
-            server=SERVER, connections=args.connections, time_scale=args.scale, user_timeout=120.0,
-            grace_wall=5.0, name=kind), workdir=workdir) for kind in KINDS}
+        running = {}
+        for kind in KINDS:
+            options = TcpProbeOptions(server=SERVER, connections=args.connections, time_scale=args.scale,
+                                      grace_wall=5.0, name=kind)
+            running[kind] = start_probe(lab, "client", kind, options, workdir=workdir)
         for kind, probe in running.items():
             result = probe.wait()
             counts = Counter(c.verdict.value for c in result.connections)

@@ -7,6 +7,7 @@ and are stopped with the lab. The probes run as ``python -m natsim.probes`` (the
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,9 @@ from natsim.report.schema import ProbeResult, RunResult
 
 #: How lab nodes start the probe tools.
 PROBE_COMMAND = (sys.executable, "-m", "natsim.probes")
+#: TCP_USER_TIMEOUT (real-world) given to lab send/recv probes that set none: a dead connection then
+#: reports in seconds of lab time instead of the kernel's ~15 wall-clock minutes (tcp_retries2).
+LAB_USER_TIMEOUT = 120.0
 #: ``natsim probe`` kind name for each result kind.
 CLI_KIND = {"tcp-send": "send", "tcp-recv": "recv", "tcp-keepalive": "keepalive"}
 
@@ -136,7 +140,13 @@ class RunningProbe:
 
 def start_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
                 workdir: Path | None = None) -> RunningProbe:
-    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's)."""
+    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's).
+
+    send and recv probes without a user timeout get :data:`LAB_USER_TIMEOUT`; keepalive keeps the
+    kernel's probe count (TCP_USER_TIMEOUT would override it).
+    """
+    if options.user_timeout is None and _cli_kind(kind) != "keepalive":
+        options = dataclasses.replace(options, user_timeout=LAB_USER_TIMEOUT)
     if options.time_scale != lab.time_scale.factor:
         raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
                          f"{lab.time_scale.factor:g}")

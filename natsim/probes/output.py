@@ -38,6 +38,7 @@ class ProbeOutput:
         self.label = label
         self.total = 0
         self.counts: Counter[Verdict] = Counter()
+        self.results: list[ConnectionResult] = []
         self.next_due: Callable[[], tuple[int, float] | None] | None = None
         self._shown = False
 
@@ -57,8 +58,9 @@ class ProbeOutput:
             self.out.flush()
 
     def record(self, result: ConnectionResult) -> None:
-        """Count a verdict (for the progress line)."""
+        """Keep a connection's result (for the progress line and for a partial result)."""
         self.counts[result.verdict] += 1
+        self.results.append(result)
 
     def status(self) -> str:
         """The progress text: ``'send 12/130 tested: 10 alive, 2 dead | next #12 in 45s (idle 13m)'``."""

@@ -21,7 +21,7 @@ from natsim.probes.results import run_result
 from natsim.probes.tcp_keepalive import run_keepalive
 from natsim.probes.tcp_recv import run_recv
 from natsim.probes.tcp_send import run_send
-from natsim.report.schema import ProbeResult
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import parse_duration
 
 Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]
@@ -102,8 +102,26 @@ def run_cli(name: str, args: argparse.Namespace) -> int:
     if args.quiet:
         output.out = None
     started = time.time()
-    result = asyncio.run(runner(options, output))
+    try:
+        result = asyncio.run(runner(options, output))
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: keep what was measured
+        if args.json is not None:
+            partial = partial_result(PROBES[name][0], options, output.results)
+            run_result(args.source, options, [partial], started=started, finished=time.time()).save(args.json)
+        raise
     run = run_result(args.source, options, [result], started=started, finished=time.time())
     if args.json is not None:
         run.save(args.json)
     return 0
+
+
+def partial_result(kind: str, options: TcpProbeOptions, done: list[ConnectionResult]) -> ProbeResult:
+    """The result of an interrupted run: the verdicts so far, the rest ``skipped``, ``complete=False``."""
+    tested = {c.index for c in done}
+    connections = sorted(done, key=lambda c: c.index) + [
+        ConnectionResult(index=i, idle=options.idle(i), verdict=Verdict.SKIPPED, detail="run interrupted")
+        for i in range(options.connections) if i not in tested]
+    connections.sort(key=lambda c: c.index)
+    return ProbeResult(name=options.name or kind, kind=kind,
+                       target=f"{options.server}:{options.port_for(kind)}", node=options.node,
+                       connections=connections, estimate=estimate_timeout(done), complete=False)

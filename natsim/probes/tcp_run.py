@@ -74,7 +74,9 @@ def default_line(result: ConnectionResult) -> str:
     text = {Verdict.ALIVE: "worked", Verdict.DEAD: "is dead", Verdict.RESET: "was reset",
             Verdict.EOF: "was closed by the peer", Verdict.ERROR: "failed"}.get(result.verdict, "?")
     sign = "+" if result.verdict is Verdict.ALIVE else "-"
-    extra = f": {result.detail}" if result.detail and result.verdict is not Verdict.ALIVE else ""
+    # dead lines stay exactly the original's (scripts grep them); the detail is in the JSON result
+    quiet = result.verdict in (Verdict.ALIVE, Verdict.DEAD)
+    extra = f": {result.detail}" if result.detail and not quiet else ""
     return f"[{sign}] Connection {result.index} {text}{how}{extra}"
 
 

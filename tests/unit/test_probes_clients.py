@@ -11,7 +11,11 @@ import errno
 import io
 import json
 import re
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -242,3 +246,35 @@ def test_progress_line_and_stamp() -> None:
     output.show()
     assert err.getvalue().endswith("send 0/130 tested | next #12 in 45s")
     assert stamp(1732250000.5) == "[1732250000.500000]"
+
+
+def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        echo = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "natsim.probes", "serve", "--bind", "127.0.0.1",
+                               "--echo-port", str(echo), "--sleep-port", "0", "--quiet"])
+    path = tmp_path / "send.json"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", echo), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        client = subprocess.Popen([sys.executable, "-m", "natsim.probes", "send", "--server", "127.0.0.1",
+                                   "--port", str(echo), "--connections", "4", "--first", "1m",
+                                   "--step", "1h", "--time-scale", str(SCALE), "--json", str(path)],
+                                  stdout=subprocess.PIPE, text=True)
+        assert client.stdout is not None
+        for line in client.stdout:  # connection 0 is tested after 0.1 s, connection 1 after 6.1 s
+            if "Connection 0 worked" in line:
+                break
+        client.terminate()
+        assert client.wait(timeout=10) == 128 + signal.SIGTERM
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    run = RunResult.load(path)
+    assert not run.complete and not run.probes[0].complete
+    assert verdicts(run.probes[0]) == [Verdict.ALIVE] + [Verdict.SKIPPED] * 3
