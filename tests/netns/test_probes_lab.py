@@ -121,3 +121,15 @@ def test_incident_full_ladder_of_all_three_probes(natsim_lab: LabFactory, tmp_pa
     assert all(v is Verdict.ALIVE for v in recv.values()) and len(recv) == 130
     assert all(keep[m] is Verdict.ALIVE for m in range(1, 58))
     assert all(keep[m] is Verdict.DEAD for m in range(60, 131))
+
+
+def test_cgn_resetting_unknown_outbound_is_reported_as_reset(natsim_lab: LabFactory, tmp_path: Path) -> None:
+    """A reset is told apart from silence, and it does not stop the run."""
+    cpe = CpeBridge(idle_timeout=86400.0, untracked_outbound=Untracked.PICKUP,
+                    untracked_inbound=Untracked.PICKUP)
+    cgn = Cgn(idle_timeout=10 * MIN, untracked_outbound=Untracked.RESET)
+    lab = incident_lab(natsim_lab, tmp_path, cpe=cpe, cgn=cgn)
+    probe = start_probe(lab, "client", "tcp-send", ladder(9, 3), workdir=tmp_path)
+    result = probe.wait()
+    assert by_minute(result) == {9: Verdict.ALIVE, 10: Verdict.RESET, 11: Verdict.RESET}
+    assert "[-] Connection 1 was reset" in probe.lines
