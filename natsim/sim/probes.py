@@ -21,6 +21,8 @@ from natsim.sim.tcp import Socket, TcpError
 from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings
 from natsim.sim.world import World, summarise
 
+#: Wall seconds natsim's probes wait past a deadline before calling silence dead.
+GRACE_WALL = 10.0
 ECHO_PORT = 31415
 SLEEP_PORT = 27182
 Gen = Generator[simpy.Event, Any, None]
@@ -78,12 +80,14 @@ class TcpProbe:
         opts = Options(spec.name, spec.options or {})
         self.opts = opts
         self.n = opts.integer("connections", 130, maximum=100_000)
-        self.first = opts.seconds("first", 60.0)
         self.step = opts.seconds("step", 60.0)
+        self.first = opts.seconds("first", self.step)
         self.flavour = opts.choice("flavour", "natsim", ("natsim", "original"))
         self.port = opts.integer("port", self.port, maximum=65535)
         self.user_timeout = opts.number("user_timeout", None)
         self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
+        #: how long natsim's probe waits past a deadline before calling silence dead (10 lab seconds)
+        self.grace = opts.seconds("grace", world.timing.unscaled(GRACE_WALL))
         self.results: dict[int, ConnectionResult] = {}
         self.connected: dict[int, float] = {}
         self.complete = True
@@ -186,7 +190,16 @@ class SendProbe(TcpProbe):
         try:
             sock.send("A")
             how = "read"
-            data = yield sock.read()
+            event = sock.read()
+            if self.flavour == "natsim":   # natsim's probe gives up after the kernel's time + grace
+                yield event | self.env.timeout(self.settings.give_up + self.grace)
+                if not event.triggered:
+                    acked = not sock.unacked
+                    self.record(i, idle, Verdict.ERROR if acked else Verdict.DEAD, "read", "no answer",
+                                "the server acknowledged the byte but never answered" if acked else
+                                "no answer and no error from the OS")
+                    return
+            data = yield event
         except TcpError as err:
             self.record(i, idle, verdict_of(err), how, err.errno, f"{how}: {err}")
             return
@@ -204,7 +217,8 @@ class RecvProbe(TcpProbe):
 
     def __init__(self, world: World, spec: ProbeSpecLike) -> None:
         super().__init__(world, spec)
-        self.read_timeout = self.opts.number("read_timeout", None)
+        default = self.grace if self.flavour == "natsim" else None   # the original blocks forever
+        self.read_timeout = self.opts.number("read_timeout", default)
         self.waiting: dict[int, float] = {}
 
     @staticmethod
@@ -299,12 +313,15 @@ class KeepaliveProbe(TcpProbe):
             return
         assert sock.settings.keepalive is not None
         idle, interval, count = sock.settings.keepalive
-        deadline = self.connected[i] + idle + (count + 1) * interval
-        yield sock.failed | self.env.timeout(deadline - self.env.now)
+        deadline = self.connected[i] + idle + (count + 1) * interval + self.grace
+        yield sock.failed | sock.keepalive_answered | self.env.timeout(deadline - self.env.now)
         if sock.error is not None:
             err = sock.error
             self.record(i, self.idle(i), verdict_of(err), "keepalive", err.errno, f"keepalive: {err}")
+        elif sock.keepalive_answered.triggered:
+            self.record(i, self.idle(i), Verdict.ALIVE, "", "keepalive probe answered",
+                        f"the keepalive probe after {idle:.6g} s was answered")
         else:
-            self.record(i, self.idle(i), Verdict.ALIVE, "", "",
-                        f"keepalive probes answered (idle {idle:.6g} s)")
+            self.record(i, self.idle(i), Verdict.ERROR, "keepalive", "no answer, no error",
+                        "neither an answered probe nor an error from the OS")
         sock.close()

@@ -64,6 +64,9 @@ class Socket:
         self._connected: simpy.Event | None = None
         #: succeeds with the :class:`TcpError` that ended the connection
         self.failed: simpy.Event = self.env.event()
+        #: succeeds (with the time) when a segment arrives after a keepalive probe was sent
+        self.keepalive_answered: simpy.Event = self.env.event()
+        self._probed = False
         host.sockets[(local, remote)] = self
 
     # ---- application interface -------------------------------------------------------------
@@ -132,6 +135,8 @@ class Socket:
                 self._transmit("SA")
             return
         self.last_rx = self.env.now
+        if self._probed and not self.keepalive_answered.triggered and "R" not in seg.flags:
+            self.keepalive_answered.succeed(self.env.now)
         if "R" in seg.flags:
             errno = "ECONNREFUSED" if self.state == "syn_sent" else "ECONNRESET"
             self._abort(errno, f"RST received from {seg.src[0]}")
@@ -244,6 +249,7 @@ class Socket:
                 continue
             for _ in range(count):
                 sent = self.env.now
+                self._probed = True
                 self._transmit("A", seq=0, keepalive=True)
                 yield self.env.timeout(interval)
                 if gen != self._ka_gen:

@@ -54,8 +54,10 @@ def test_drop_both_ways_recv_fails_from_60_min() -> None:
     assert verdicts(result, "recv") == [Verdict.ALIVE] * 59 + [Verdict.DEAD] * 71
     dead = result.probe("recv").connections[59]
     assert dead.how == "read"
-    # the server retransmits its reply at kernel speed (x60) and gives up after 924.6 lab seconds
-    assert dead.elapsed == pytest.approx(3600 + 924.6 * 60)
+    # natsim's probe calls silence dead 10 lab seconds (600 s at time scale 60) after the deadline
+    assert dead.elapsed == pytest.approx(3600 + 10 * 60)
+    assert dead.explanation.startswith("connection 59: idle 3600 s ≥ cpe established timeout 3600 s; "
+                                       "inbound data segment with FIN dropped as untracked")
 
 
 def test_cgn_pickup_out_drop_in_fails_only_recv() -> None:
@@ -90,6 +92,17 @@ def test_original_flavour_drifts_after_a_dead_connection() -> None:
     # connection 59 blocks in read() until ETIMEDOUT (924.6 lab s = 55476 s), then sleep(60)
     assert send[60].idle == pytest.approx(3660.0 + 924.6 * 60)
     assert send[60].verdict is Verdict.DEAD
+
+
+def test_first_defaults_to_step() -> None:
+    result = predict(isp(cgn=LONG_CGN, step=120.0, connections=3))
+    assert [c.idle for c in result.probe("send").connections] == [120.0, 240.0, 360.0]
+
+
+def test_keepalive_alive_is_decided_when_the_probe_is_answered() -> None:
+    keepalive = predict(isp(cgn=LONG_CGN, connections=3)).probe("keepalive").connections
+    assert [(c.verdict, c.elapsed) for c in keepalive] == [
+        (Verdict.ALIVE, 60.0), (Verdict.ALIVE, 120.0), (Verdict.ALIVE, 180.0)]
 
 
 def test_original_recv_blocks_forever_on_a_lost_reply() -> None:
