@@ -191,7 +191,7 @@ class Route:
             if isinstance(action, Forward):
                 if action.note:
                     self.trace.note(now, box.name, seg.conn, action.note)
-                else:
+                elif self.trace.packets:
                     self.trace.hop(now, box.name, seg.conn, f"{seg.what()} forwarded")
                 seg = action.segment
             elif isinstance(action, Drop):
