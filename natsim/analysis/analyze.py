@@ -74,6 +74,7 @@ def _connection_dict(report: ConnectionReport) -> dict[str, Any]:
         "id": conn.id,
         "initiator": conn.initiator,
         "responder": conn.responder,
+        "path": conn.path,
         "addresses": {link: {"initiator": a, "responder": b} for link, (a, b) in conn.endpoints.items()},
         "start": round(report.start, 6),
         "end": round(report.end, 6),

@@ -41,6 +41,10 @@ class CaptureDir:
     owners: dict[str, str]
     time_scale: float = 1.0
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: link name → the two nodes it joins (empty without a manifest)
+    ends: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: middlebox node → kind
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def start(self) -> float:
@@ -55,14 +59,33 @@ class CaptureDir:
                 return link
         raise AnalysisError(f"no link {name} in {self.directory}")
 
-    def index(self, node: str) -> int | None:
-        """Position of ``node`` on the path."""
-        return self.path.index(node) if node in self.path else None
+    def node_path(self, start: str, goal: str) -> list[str]:
+        """The nodes from ``start`` to ``goal`` over the captured links (``[]`` when unconnected)."""
+        neighbours: dict[str, list[str]] = {}
+        for a, b in self.ends.values():
+            neighbours.setdefault(a, []).append(b)
+            neighbours.setdefault(b, []).append(a)
+        previous: dict[str, str] = {start: start}
+        queue = [start]
+        while queue:
+            node = queue.pop(0)
+            if node == goal:
+                path = [goal]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return path[::-1]
+            for nxt in neighbours.get(node, []):
+                if nxt not in previous:
+                    previous[nxt] = node
+                    queue.append(nxt)
+        return []
 
-    def owner_index(self, address: str) -> int | None:
-        """Path position of the node that owns ``address``."""
-        owner = self.owners.get(address)
-        return self.index(owner) if owner else None
+    def link_between(self, a: str, b: str) -> str | None:
+        """The captured link joining nodes ``a`` and ``b``."""
+        for name, ends in self.ends.items():
+            if set(ends) == {a, b}:
+                return name
+        return None
 
 
 def load_capture_dir(directory: str | Path) -> CaptureDir:
@@ -85,10 +108,10 @@ def load_capture_dir(directory: str | Path) -> CaptureDir:
     owners = {ip: node for node, ips in manifest.get("addresses", {}).items() for ip in ips}
     links = []
     for entry in manifest.get("links", []):
-        ends = [entry["node"], entry["peer"]]
-        positions = [path.index(n) for n in ends if n in path]
+        pair = (str(entry["node"]), str(entry["peer"]))
+        positions = [path.index(n) for n in pair if n in path]
         position = min(positions) if len(positions) == 2 and abs(positions[0] - positions[1]) == 1 else None
-        left, right = (path[position], path[position + 1]) if position is not None else tuple(ends)
+        left, right = (path[position], path[position + 1]) if position is not None else pair
         file = root / entry["file"]
         if not file.exists():
             raise AnalysisError(f"{file}: listed in capture.json but missing")
@@ -96,4 +119,7 @@ def load_capture_dir(directory: str | Path) -> CaptureDir:
                           read_segments(file, entry["link"]), int(entry.get("packets", 0)),
                           bool(entry.get("cut")), str(entry.get("note", ""))))
     links.sort(key=lambda lk: (lk.position is None, lk.position or 0, lk.name))
-    return CaptureDir(root, path, links, owners, float(manifest.get("time_scale", 1.0)), manifest)
+    ends = {str(e["link"]): (str(e["node"]), str(e["peer"])) for e in manifest.get("links", [])}
+    kinds = {name: str(info.get("kind", "")) for name, info in manifest.get("middleboxes", {}).items()}
+    return CaptureDir(root, path, links, owners, float(manifest.get("time_scale", 1.0)), manifest,
+                      ends, kinds)

@@ -8,12 +8,15 @@ sent it (an endpoint, or a middlebox that generated it), where it stops tells wh
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from natsim.analysis.capture_dir import CaptureDir, Link
 from natsim.analysis.segments import Segment
 
+#: Middlebox kinds that terminate TCP (an L7 proxy): a connection may end inside them.
+TERMINATING = ("ssh-proxy",)
 #: A packet may appear on the next link this long before it appears on the previous one
 #: (two tcpdumps, two clocks reading the same clock source: a few microseconds in practice).
 CLOCK_SLACK = 0.005
@@ -50,6 +53,10 @@ class Connection:
     initiator_left: bool = True
     endpoints: dict[str, tuple[str, str]] = field(default_factory=dict)
     transits: list[Transit] = field(default_factory=list)
+    #: the nodes this connection runs through, and each captured link's index along them
+    #: (link i joins path[i] and path[i + 1]); empty when the capture has no topology
+    path: list[str] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)
 
     @property
     def start(self) -> float:
@@ -109,7 +116,7 @@ def group_connections(capture: CaptureDir) -> list[Connection]:
     for number, flow in enumerate(flows):
         uf.find(number)
         for seg in flow:
-            if capture.path:
+            if capture.ends:
                 other = seen.setdefault(seg.fingerprint, number)
                 if other != number:
                     uf.union(number, other)
@@ -127,39 +134,69 @@ def group_connections(capture: CaptureDir) -> list[Connection]:
     return connections
 
 
-def _rightward(seg: Segment, capture: CaptureDir, link: Link) -> bool:
-    """Whether ``seg`` travels from path[position] to path[position + 1]."""
-    if link.position is None:
-        return True
-    src, dst = capture.owner_index(seg.src), capture.owner_index(seg.dst)
+def _index(conn: Connection, capture: CaptureDir, address: str) -> int | None:
+    owner = capture.owners.get(address)
+    return conn.path.index(owner) if owner in conn.path else None
+
+
+def _rightward(seg: Segment, conn: Connection, capture: CaptureDir) -> bool:
+    """Whether ``seg`` travels from path[i] to path[i + 1] (i: its link's position)."""
+    position = conn.positions.get(seg.link)
+    if position is None:
+        return seg.source == conn.endpoints.get(seg.link, (seg.source,))[0]
+    src, dst = _index(conn, capture, seg.src), _index(conn, capture, seg.dst)
     if src is not None:
-        return src <= link.position
+        return src <= position
     if dst is not None:
-        return dst > link.position
+        return dst > position
     return True
 
 
+def route(conn: Connection, capture: CaptureDir, first: Segment) -> None:
+    """Find the nodes ``conn`` runs through: from the owner of its first packet's source to the owner
+    of its destination, cut short at an L7 proxy it does not cross."""
+    used = {s.link for s in conn.segments}
+    start, goal = capture.owners.get(first.src), capture.owners.get(first.dst)
+    path = capture.node_path(start, goal) if start and goal and start != goal else []
+    if not path and capture.path:
+        path = list(capture.path)
+    if not path:
+        path = list(capture.ends.get(first.link, ()))
+    links = [capture.link_between(a, b) for a, b in itertools.pairwise(path)]
+    for i, node in enumerate(path[1:-1], 1):
+        if capture.kinds.get(node) in TERMINATING:
+            before, after = set(links[:i]) & used, set(links[i:]) & used
+            if before and not after:
+                path, links = path[: i + 1], links[:i]
+                break
+            if after and not before:
+                path, links = path[i:], links[i:]
+                break
+    conn.path = path
+    conn.positions = {name: i for i, name in enumerate(links) if name is not None}
+
+
 def _orient(conn: Connection, capture: CaptureDir) -> None:
-    """Find the initiator (the bare SYN's sender, else the first sender) and each link's endpoints."""
+    """Route the connection, find its initiator (the bare SYN's sender, else the first sender) and
+    each link's endpoint addresses."""
     first = next((s for s in conn.segments if s.flags == "S"), conn.segments[0])
-    if not capture.path:
+    if not capture.ends:
         conn.initiator, conn.responder = first.source, first.destination
         conn.endpoints = {first.link: (first.source, first.destination)}
         return
-    link = capture.link(first.link)
-    conn.initiator_left = _rightward(first, capture, link)
+    route(conn, capture, first)
+    conn.endpoints[first.link] = (first.source, first.destination)
+    conn.initiator_left = _rightward(first, conn, capture) if first.link in conn.positions else True
     for seg in conn.segments:
-        lk = capture.link(seg.link)
-        if seg.link in conn.endpoints:
-            continue
-        from_initiator = _rightward(seg, capture, lk) == conn.initiator_left
-        pair = (seg.source, seg.destination) if from_initiator else (seg.destination, seg.source)
-        conn.endpoints[seg.link] = pair
-    positions = sorted(p for p in {capture.link(s.link).position for s in conn.segments} if p is not None)
-    init_addr, resp_addr = (e.rsplit(":", 1)[0] for e in conn.endpoints[first.link])
-    left, right = capture.path[positions[0]], capture.path[positions[-1] + 1]
-    conn.initiator = capture.owners.get(init_addr) or (left if conn.initiator_left else right)
-    conn.responder = capture.owners.get(resp_addr) or (right if conn.initiator_left else left)
+        if seg.link not in conn.endpoints:
+            from_initiator = _rightward(seg, conn, capture) == conn.initiator_left
+            conn.endpoints[seg.link] = (seg.source, seg.destination) if from_initiator \
+                else (seg.destination, seg.source)
+    conn.initiator, conn.responder = (conn.path[0], conn.path[-1]) if conn.initiator_left \
+        else (conn.path[-1], conn.path[0])
+
+
+Fingerprint = tuple[int, int, int, str, int, int | None]
 
 
 def trace(conn: Connection, capture: CaptureDir) -> list[Transit]:
@@ -167,54 +204,76 @@ def trace(conn: Connection, capture: CaptureDir) -> list[Transit]:
     by_link: dict[str, list[Segment]] = defaultdict(list)
     for seg in conn.segments:
         by_link[seg.link].append(seg)
-    ordered = [lk for lk in capture.links if lk.name in by_link]
-    if not capture.path or any(lk.position is None for lk in ordered):
-        # no path: one link per connection, sides told apart by address
+    ordered = sorted((lk for lk in capture.links if lk.name in conn.positions),
+                     key=lambda lk: conn.positions[lk.name])
+    if not ordered:
+        # no topology: one link per connection, sides told apart by address
         return [Transit([s], s.source == conn.initiator, s.source) for s in conn.segments]
-    positions = [lk.position for lk in ordered]
-    low, high = min(p for p in positions if p is not None), max(p for p in positions if p is not None)
+    positions = [conn.positions[lk.name] for lk in ordered]
+    low, high = min(positions), max(positions)
     transits: list[Transit] = []
     for rightward in (True, False):
-        chain_order = ordered if rightward else list(reversed(ordered))
-        pools = {lk.name: [s for s in by_link[lk.name] if _rightward(s, capture, lk) == rightward]
-                 for lk in chain_order}
+        chain = ordered if rightward else list(reversed(ordered))
+        index: dict[str, dict[Fingerprint, list[Segment]]] = {}
+        for lk in chain:
+            index[lk.name] = defaultdict(list)
+            for seg in by_link[lk.name]:
+                if _rightward(seg, conn, capture) == rightward:
+                    index[lk.name][seg.fingerprint].append(seg)
         used: set[tuple[str, int]] = set()
-        for start_at, link in enumerate(chain_order):
-            for seg in pools[link.name]:
-                if (seg.link, seg.index) in used:
+        for start_at, link in enumerate(chain):
+            for seg in by_link[link.name]:
+                if (seg.link, seg.index) in used or _rightward(seg, conn, capture) != rightward:
                     continue
-                hops, last = [seg], link
-                used.add((seg.link, seg.index))
-                for nxt in chain_order[start_at + 1:]:
-                    if abs((nxt.position or 0) - (last.position or 0)) != 1:
-                        break
-                    match = next((s for s in pools[nxt.name] if (s.link, s.index) not in used
-                                  and s.fingerprint == hops[-1].fingerprint
-                                  and s.time >= hops[-1].time - CLOCK_SLACK), None)
-                    if match is None:
-                        break
-                    hops.append(match)
-                    used.add((match.link, match.index))
-                    last = nxt
-                pos_first, pos_last = link.position or 0, last.position or 0
-                origin = capture.path[pos_first] if rightward else capture.path[pos_first + 1]
-                expected = _expected_end(hops[-1], rightward, capture, low, high)
-                lost_at = None
-                if rightward and pos_last < expected:
-                    lost_at = capture.path[pos_last + 1]
-                elif not rightward and pos_last > expected:
-                    lost_at = capture.path[pos_last]
-                transits.append(Transit(hops, rightward, origin, lost_at))
+                hops, last = _follow(seg, chain[start_at:], conn.positions, index, used)
+                transits.append(_transit(hops, conn.positions[link.name], conn.positions[last.name],
+                                         rightward, conn, capture, low, high))
     transits.sort(key=lambda t: t.time)
     return transits
 
 
-def _expected_end(seg: Segment, rightward: bool, capture: CaptureDir, low: int, high: int) -> int:
+def _follow(seg: Segment, chain: list[Link], positions: dict[str, int],
+            index: dict[str, dict[Fingerprint, list[Segment]]],
+            used: set[tuple[str, int]]) -> tuple[list[Segment], Link]:
+    """The hops of the packet first seen as ``seg`` on ``chain[0]``, as far as it went."""
+    hops, last = [seg], chain[0]
+    used.add((seg.link, seg.index))
+    for nxt in chain[1:]:
+        if abs(positions[nxt.name] - positions[last.name]) != 1:
+            break
+        candidates = index[nxt.name].get(hops[-1].fingerprint, [])
+        match = next((s for s in candidates if (s.link, s.index) not in used
+                      and s.time >= hops[-1].time - CLOCK_SLACK), None)
+        if match is None:
+            break
+        hops.append(match)
+        used.add((match.link, match.index))
+        last = nxt
+    return hops, last
+
+
+def _transit(hops: list[Segment], pos_first: int, pos_last: int, rightward: bool, conn: Connection,
+             capture: CaptureDir, low: int, high: int) -> Transit:
+    """Who sent the packet (the node before its first link) and where it was lost, if it was."""
+    path = conn.path
+    origin = path[pos_first] if rightward else path[pos_first + 1]
+    expected = _expected_end(hops[-1], rightward, conn, capture, low, high)
+    lost_at = None
+    if rightward and pos_last < expected:
+        lost_at = path[pos_last + 1]
+    elif not rightward and pos_last > expected:
+        lost_at = path[pos_last]
+    return Transit(hops, rightward, origin, lost_at)
+
+
+def _expected_end(seg: Segment, rightward: bool, conn: Connection, capture: CaptureDir, low: int,
+                  high: int) -> int:
     """The position of the last link this packet should cross: up to its destination's node, and
     through every link the connection uses (a NAT forwards what is addressed to itself)."""
-    owner = capture.owner_index(seg.dst)
+    last_link = len(conn.path) - 2
+    owner = _index(conn, capture, seg.dst)
     if rightward:
-        by_address = owner - 1 if owner is not None else len(capture.path) - 2
-        return min(max(by_address, high), len(capture.path) - 2)
+        by_address = owner - 1 if owner is not None else last_link
+        return min(max(by_address, high), last_link)
     by_address = owner if owner is not None else 0
     return max(min(by_address, low), 0)

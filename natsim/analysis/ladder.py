@@ -31,12 +31,12 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Pa
 
     report: ConnectionReport = analysis.connection(conn_id)
     cap = analysis.capture
-    if not cap.path:
-        raise AnalysisError("a ladder needs capture.json (the path of the lab); this directory has none")
     conn = report.connection
+    if not conn.positions:
+        raise AnalysisError("a ladder needs capture.json (the lab's links); this directory has none")
     labels = classify(conn)
-    lanes = {node: i for i, node in enumerate(cap.path)}
-    positions = {lk.name: lk.position for lk in cap.links}
+    lanes = {node: i for i, node in enumerate(conn.path)}
+    positions = conn.positions
     start = cap.start
     rows = len(conn.transits)
     span = max(rows + 1.0, 2.0)
@@ -60,7 +60,7 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Pa
             step = 1 if transit.rightward else -1
             y = float(row)
             for n, seg in enumerate(transit.hops):
-                pos = positions[seg.link]
+                pos = positions.get(seg.link)
                 if pos is None:
                     continue
                 x0 = pos if transit.rightward else pos + 1

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from natsim.analysis import AnalysisError, analyze_directory, draw_ladder
-from natsim.analysis.capture_dir import Link
-from natsim.analysis.connections import link_flows
+from natsim.analysis.capture_dir import CaptureDir, Link
+from natsim.analysis.connections import group_connections, link_flows
 from natsim.analysis.events import seq_after
 from natsim.analysis.segments import Segment, flag_text
 from natsim.analysis.ssh import KEXINIT_LISTS, parse_side, stream
@@ -109,3 +109,63 @@ def test_bare_pcaps_without_manifest_are_analysed_per_link(tmp_path: Path) -> No
     [conn] = analyze_directory(tmp_path).connections
     assert conn.drops() == []
     assert [e.kind for e in conn.events][:1] == ["handshake"]
+
+
+def test_fast_header_parser_agrees_with_scapy_dissection() -> None:
+    from scapy.layers.inet import IP, TCP
+    from scapy.utils import rdpcap
+
+    from natsim.analysis.segments import read_segments
+
+    for pcap in sorted(PCAPS.glob("*/*.pcap")):
+        ours = read_segments(pcap)
+        theirs = [p for p in rdpcap(str(pcap)) if IP in p and TCP in p]
+        assert len(ours) == len(theirs), pcap
+        for seg, pkt in zip(ours, theirs, strict=True):
+            tsval = dict((o[0], o[1]) for o in pkt[TCP].options).get("Timestamp", (None,))[0]
+            assert (seg.src, seg.sport, seg.dst, seg.dport) == (pkt[IP].src, pkt[TCP].sport, pkt[IP].dst,
+                                                                pkt[TCP].dport)
+            assert (seg.seq, seg.ack, seg.ip_id, seg.tsval) == (pkt[TCP].seq, pkt[TCP].ack, pkt[IP].id, tsval)
+            assert seg.flags == flag_text(int(pkt[TCP].flags))
+            assert seg.payload == bytes(pkt[TCP].payload)[: seg.length]
+            assert abs(seg.time - float(pkt.time)) < 1e-6
+
+
+def _proxy_capture(segments: list[Segment]) -> CaptureDir:
+    links = [Link(name, f"{name}.pcap", None, "fw", peer, [s for s in segments if s.link == name])
+             for name, peer in (("fw-eth0", "client1"), ("fw-eth3", "sshd"))]
+    return CaptureDir(Path("."), [], links, {"192.0.2.10": "client1", "203.0.113.130": "sshd",
+                                             "192.0.2.1": "fw", "203.0.113.129": "fw"},
+                      ends={"fw-eth0": ("fw", "client1"), "fw-eth3": ("fw", "sshd")},
+                      kinds={"fw": "ssh-proxy"})
+
+
+def _pseg(link: str, index: int, flags: str, seq: int, *, reply: bool = False, time: float = 0.0) -> Segment:
+    client, server = ("192.0.2.10", 40000), ("203.0.113.130", 22)
+    (src, sport), (dst, dport) = (server, client) if reply else (client, server)
+    return Segment(link=link, index=index, time=time, src=src, sport=sport, dst=dst, dport=dport,
+                   flags=flags, seq=seq, ack=0, length=0, ip_id=index, tsval=None, payload=b"")
+
+
+def test_a_connection_ending_in_an_l7_proxy_is_routed_to_it() -> None:
+    # The proxy answers the client itself (spoofing the server's address) and later sends a FIN
+    # that never came from the server: the FIN is the proxy's, not the server's.
+    capture = _proxy_capture([
+        _pseg("fw-eth0", 0, "S", 100), _pseg("fw-eth0", 1, "SA", 900, reply=True),
+        _pseg("fw-eth0", 2, "A", 101), _pseg("fw-eth0", 3, "FA", 901, reply=True, time=5.0)])
+    [conn] = group_connections(capture)
+    assert conn.path == ["client1", "fw"]
+    assert (conn.initiator, conn.responder) == ("client1", "fw")
+    fin = next(t for t in conn.transits if "F" in t.first.flags)
+    assert fin.origin == "fw" and fin.lost_at is None
+
+
+def test_a_routed_connection_through_a_star_topology_finds_its_branch() -> None:
+    capture = _proxy_capture([
+        _pseg("fw-eth0", 0, "S", 100, time=0.0), _pseg("fw-eth3", 0, "S", 100, time=0.001),
+        _pseg("fw-eth3", 1, "R", 900, reply=True, time=0.002)])
+    [conn] = group_connections(capture)
+    assert conn.path == ["client1", "fw", "sshd"]
+    rst = next(t for t in conn.transits if t.first.flags == "R")
+    # the server's RST left the sshd link and never came out of the firewall
+    assert (rst.origin, rst.lost_at) == ("sshd", "fw")
