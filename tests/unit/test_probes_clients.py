@@ -278,3 +278,20 @@ def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Pat
     run = RunResult.load(path)
     assert not run.complete and not run.probes[0].complete
     assert verdicts(run.probes[0]) == [Verdict.ALIVE] + [Verdict.SKIPPED] * 3
+
+
+def test_result_lines_are_the_original_tools_lines() -> None:
+    from natsim.probes.tcp_keepalive import keepalive_line
+    from natsim.probes.tcp_recv import recv_line
+    from natsim.probes.tcp_send import send_line
+    from natsim.report.schema import ConnectionResult
+
+    dead = ConnectionResult(59, 3600.0, Verdict.DEAD, "read", 3602.0, "ETIMEDOUT: Connection timed out")
+    assert send_line(ConnectionResult(58, 3540.0, Verdict.ALIVE)) == "[+] Connection 58 worked"
+    assert send_line(dead) == "[-] Connection 59 is dead (read)"
+    assert send_line(ConnectionResult(3, 240.0, Verdict.RESET, "write", 240.0, "ECONNRESET: x")) == \
+        "[-] Connection 3 was reset (write): ECONNRESET: x"
+    assert recv_line(ConnectionResult(3, 240.0, Verdict.ALIVE, "", 241.5, "240")) == \
+        "[+] Connection 3 returned after 4m 1s: 240"
+    assert keepalive_line(ConnectionResult(60, 3660.0, Verdict.DEAD, "keepalive")) == \
+        "[+] TCP connection died: Connection 60, keepalivetime: 61m 0s"
