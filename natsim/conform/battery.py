@@ -27,6 +27,7 @@ from natsim.conform.verdict import (
     lifetime_bounds,
 )
 from natsim.errors import ConfigError
+from natsim.lab.capture import node_addresses
 from natsim.units import TimeScale
 
 ESTABLISHED = 7440.0   # RFC 5382 REQ-5: 2 h 4 min
@@ -79,7 +80,8 @@ def _tcp_pair(ctx: Context, name: str, server_port: int, listener: str,
 
 
 def _is_nat(ctx: Context) -> bool:
-    return ctx.external_ip is not None and ctx.external_ip != ctx.target.lab.address(ctx.target.inside_host)
+    """The target itself translates: the server sees one of the target's own addresses."""
+    return ctx.external_ip is not None and ctx.external_ip in node_addresses(ctx.target.lab, ctx.target.node)
 
 
 def _discover(ctx: Context) -> None:
@@ -98,7 +100,7 @@ def tcp_mapping(ctx: Context) -> Verdict:
     """RFC 5382 REQ-1: endpoint-independent mapping for TCP."""
     title = "RFC 5382 REQ-1 TCP endpoint-independent mapping"
     if not _is_nat(ctx):
-        return Verdict("rfc5382-req1", title, Outcome.UNTESTABLE, "not a NAT (no translation seen)")
+        return Verdict("rfc5382-req1", title, Outcome.UNTESTABLE, "not a NAT (no translation by the target)")
     port, local = ctx.port(), ctx.port()
     ctx.outside("tcp_listen", name="eim-l", port=port)
     seen = {}
@@ -115,7 +117,9 @@ def tcp_mapping(ctx: Context) -> Verdict:
 def unsolicited_syn(ctx: Context) -> Verdict:
     """RFC 5382 REQ-4: no reply to an unsolicited inbound SYN for 6 s."""
     title = "RFC 5382 REQ-4 unsolicited inbound SYN not answered for 6 s"
-    dst = ctx.external_ip if _is_nat(ctx) else ctx.target.lab.address(ctx.target.inside_host)
+    if not _is_nat(ctx):
+        return Verdict("rfc5382-req4", title, Outcome.UNTESTABLE, "not a NAT (no translation by the target)")
+    dst = ctx.external_ip
     # Whether and how fast a middlebox answers is not a timer natsim scales: wait and judge in
     # unscaled seconds.
     port = ctx.port()
@@ -185,7 +189,7 @@ def hairpin(ctx: Context) -> Verdict:
     """RFC 5382 REQ-8: TCP hairpinning through the external mapping."""
     title = "RFC 5382 REQ-8 TCP hairpinning"
     if not _is_nat(ctx):
-        return Verdict("rfc5382-req8", title, Outcome.UNTESTABLE, "not a NAT (no translation seen)")
+        return Verdict("rfc5382-req8", title, Outcome.UNTESTABLE, "not a NAT (no translation by the target)")
     port, local = ctx.port(), ctx.port()
     ctx.outside("tcp_listen", name="hp-srv", port=port)
     c = ctx.inside("tcp_connect", name="hp-out", host=ctx.target.server_ip, port=port, local_port=local,
@@ -238,7 +242,7 @@ def udp_mapping(ctx: Context) -> Verdict:
     """RFC 4787 REQ-1: endpoint-independent mapping for UDP."""
     title = "RFC 4787 REQ-1 UDP endpoint-independent mapping"
     if not _is_nat(ctx):
-        return Verdict("rfc4787-req1", title, Outcome.UNTESTABLE, "not a NAT (no translation seen)")
+        return Verdict("rfc4787-req1", title, Outcome.UNTESTABLE, "not a NAT (no translation by the target)")
     port, local = ctx.port(), ctx.port()
     ctx.outside("udp_bind", name="ueim-s", port=port)
     ctx.inside("udp_bind", name="ueim", port=local)

@@ -185,7 +185,7 @@ class Capture:
         """Start every tcpdump and wait until all of them listen."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.points = link_points(self.lab)
-        self.addresses = {name: _node_ips(self.lab, name) for name in self.lab.specs}
+        self.addresses = {name: node_addresses(self.lab, name) for name in self.lab.specs}
         try:
             for point in self.points:
                 argv = ["tcpdump", "-i", point.iface, "-U", "--immediate-mode", "-n",
@@ -256,8 +256,8 @@ def _touches(point: LinkPoint, node: str, ifaces: tuple[str, ...]) -> bool:
             or (point.peer == node and point.peer_iface in ifaces))
 
 
-def _node_ips(lab: Lab, node: str) -> list[str]:
-    """Every IPv4 address of ``node`` (including NAT pool addresses added after start)."""
+def node_addresses(lab: Lab, node: str) -> list[str]:
+    """Every IPv4 address of ``node`` except loopback (NAT pool addresses included)."""
     _, out = lab.run(node, ["ip", "-4", "-o", "addr", "show"])
     ips = []
     for line in out.splitlines():

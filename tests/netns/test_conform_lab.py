@@ -60,3 +60,13 @@ def test_no_lab_middlebox_hairpins() -> None:
     [verdict] = report.verdicts
     assert verdict.outcome is Outcome.FAIL
     assert "ECONNREFUSED" in verdict.measured
+
+
+def test_the_incident_modem_bridge_fails_req5_and_is_no_nat() -> None:
+    report = run_battery("isp-bridge-cgn:cpe", {"cpe": {"idle_timeout": "1h"}}, time_scale=240,
+                         only=["rfc5382-req1", "rfc5382-req5-established"])
+    mapping, established = report.verdicts
+    assert mapping.outcome is Outcome.UNTESTABLE  # the CGN translates, not the bridge
+    assert established.outcome is Outcome.FAIL
+    assert any("silently dropped" in e for e in established.evidence)
+    assert any("cgn (cgn) made transparent" in n for n in report.notes)
