@@ -16,9 +16,7 @@ from pathlib import Path
 
 from natsim.lab import Lab
 from natsim.lab.capture import Capture
-from natsim.middleboxes.base import Untracked
-from natsim.middleboxes.cgn import Cgn
-from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.lab.lab import lab_from_settings
 from natsim.units import TimeScale
 from tests.lab_traffic import events, run_connector, start_listener
 
@@ -59,45 +57,71 @@ def clean_close(lab: Lab) -> None:
     print(client, events(server, 10))
 
 
+def _start_sshd(lab: Lab, node: str, tmp: Path) -> object:
+    """OpenSSH's sshd in ``node`` with a fresh host key; it wants /run/sshd, so it gets a private
+    tmpfs /run in a mount namespace of its own (nothing outside the lab changes)."""
+    key = tmp / "host_ed25519"
+    lab.run(node, ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    sshd = lab.popen(node, [
+        "unshare", "--mount", "--propagation", "private", "sh", "-c",
+        f"mount -t tmpfs natsim-sshd /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e "
+        f"-f /dev/null -h {key} -o PidFile=none -p 22"])
+    time.sleep(0.5)
+    return sshd
+
+
+def _ssh_attempt(lab: Lab, node: str, server: str) -> None:
+    code, out = lab.run(node, ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                               "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
+                               f"nobody@{server}", "true"], timeout=20)
+    print(code, out[-300:])
+    time.sleep(0.3)
+
+
 def ssh_kex(lab: Lab) -> None:
     """OpenSSH client against sshd: banners and both KEXINITs (authentication is refused)."""
     tmp = Path(tempfile.mkdtemp(prefix="natsim-golden-ssh-"))
     try:
-        key = tmp / "host_ed25519"
-        lab.run("server", ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        # sshd wants /run/sshd: give it a private tmpfs /run in a mount namespace of its own
-        sshd = lab.popen("server", [
-            "unshare", "--mount", "--propagation", "private", "sh", "-c",
-            f"mount -t tmpfs natsim-sshd /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e "
-            f"-f /dev/null -h {key} -o PidFile=none -p 22"])
-        time.sleep(0.5)
-        code, out = lab.run("client", ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                                       "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
-                                       f"nobody@{SERVER}", "true"], timeout=20)
-        print(code, out[-300:])
-        time.sleep(0.3)
-        sshd.stop()
+        _start_sshd(lab, "server", tmp)
+        _ssh_attempt(lab, "client", SERVER)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-CASES: dict[str, tuple[dict[str, object], float, Callable[[Lab], None]]] = {
-    "cpe-silent-drop": ({"cpe": CpeBridge(idle_timeout=120.0)}, 60.0, cpe_silent_drop),
-    "cpe-keepalive-drop": ({"cpe": CpeBridge(idle_timeout=120.0)}, 60.0, cpe_keepalive_drop),
-    "cgn-reset": ({"cpe": CpeBridge(idle_timeout=86400.0),
-                   "cgn": Cgn(idle_timeout=120.0, untracked_inbound=Untracked.RESET)}, 60.0, cgn_reset),
-    "clean-close": ({}, 1.0, clean_close),
-    "ssh-kex": ({}, 1.0, ssh_kex),
+def pan_proxy_kex(lab: Lab) -> None:
+    """OpenSSH client → the intercepting firewall (ssh-proxy daemon) → sshd: two TCP connections,
+    the client sees the proxy's banner and key exchange, the proxy offers its own to sshd."""
+    from natsim.probes.ssh_lab import start_proxy
+
+    tmp = Path(tempfile.mkdtemp(prefix="natsim-golden-pan-"))
+    try:
+        _start_sshd(lab, "sshd", tmp)
+        start_proxy(lab, "fw", workdir=tmp)
+        _ssh_attempt(lab, "client1", "203.0.113.130")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+ISP = "isp-bridge-cgn"
+#: case → (topology, {node: settings}, time scale, traffic)
+CASES: dict[str, tuple[str, dict[str, dict[str, str]], float, Callable[[Lab], None]]] = {
+    "cpe-silent-drop": (ISP, {"cpe": {"idle_timeout": "2m"}}, 60.0, cpe_silent_drop),
+    "cpe-keepalive-drop": (ISP, {"cpe": {"idle_timeout": "2m"}}, 60.0, cpe_keepalive_drop),
+    "cgn-reset": (ISP, {"cpe": {"idle_timeout": "1d"},
+                        "cgn": {"idle_timeout": "2m", "untracked_inbound": "reset"}}, 60.0, cgn_reset),
+    "clean-close": (ISP, {}, 1.0, clean_close),
+    "ssh-kex": (ISP, {}, 1.0, ssh_kex),
+    "pan-proxy-kex": ("dc-ssh-proxy", {"fw": {"ports": "22"}}, 1.0, pan_proxy_kex),
 }
 
 
 def make(name: str, out: Path) -> Path:
     """Run case ``name`` in a fresh lab and capture it into ``out/name``."""
-    middleboxes, scale, run = CASES[name]
+    topology, settings, scale, run = CASES[name]
     directory = out / name
     shutil.rmtree(directory, ignore_errors=True)
-    with Lab("isp-bridge-cgn", middleboxes, time_scale=TimeScale(scale)) as lab,  \
-            Capture(lab, directory, max_packets=200):
+    with lab_from_settings(topology, settings, TimeScale(scale)) as lab, \
+            Capture(lab, directory, max_packets=300):
         run(lab)
         time.sleep(0.2)
     return directory

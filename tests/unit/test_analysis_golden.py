@@ -20,7 +20,8 @@ CASES = sorted(p.name for p in PCAPS.iterdir() if p.is_dir())
 
 
 def test_every_case_is_present() -> None:
-    assert set(CASES) >= {"cpe-silent-drop", "cpe-keepalive-drop", "cgn-reset", "clean-close", "ssh-kex"}
+    assert set(CASES) >= {"cpe-silent-drop", "cpe-keepalive-drop", "cgn-reset", "clean-close", "ssh-kex",
+                          "pan-proxy-kex"}
 
 
 def test_silent_drop_is_located_at_the_cpe() -> None:
@@ -84,6 +85,21 @@ def test_ssh_banners_and_kexinit_lists() -> None:
     assert "chacha20-poly1305@openssh.com" in client.kexinit["encryption_client_to_server"]
     data = conn.ssh.to_dict()
     assert set(data) == {"offered by client", "offered by server"}
+
+
+def test_intercepting_proxy_splits_the_connection_and_shows_both_key_exchanges() -> None:
+    client_leg, backend_leg = analyze_directory(PCAPS / "pan-proxy-kex").connections
+    # the client talks to the firewall, which answers as the server: its FIN is the firewall's
+    assert (client_leg.connection.initiator, client_leg.connection.responder) == ("client1", "fw")
+    assert [e.by for e in client_leg.of_kind("fin")] == ["client1", "fw"]
+    assert client_leg.connection.endpoints["fw-eth0"][1] == "203.0.113.130:22"
+    assert client_leg.ssh is not None and backend_leg.ssh is not None
+    assert client_leg.ssh.server.banner == "SSH-2.0-PaloAltoNetworks_0.2"
+    # towards the real server the firewall is the client, offering its own key exchanges
+    assert (backend_leg.connection.initiator, backend_leg.connection.responder) == ("fw", "sshd")
+    assert backend_leg.ssh.client.kexinit["kex_algorithms"][0] == "diffie-hellman-group-exchange-sha256"
+    assert backend_leg.ssh.server.banner is not None and "OpenSSH" in backend_leg.ssh.server.banner
+    assert client_leg.drops() == [] and backend_leg.drops() == []
 
 
 @pytest.mark.parametrize("case", CASES)
