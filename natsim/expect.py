@@ -52,6 +52,12 @@ def _check_one(probe: ProbeResult, key: str, expected: Any) -> Check:
                  if (c.idle >= expected) != (c.verdict in FAILED)]
         return Check(probe.name, key, f"dead from idle {format_duration(expected)}, alive below",
                      "as expected" if not wrong else "mismatch: " + ", ".join(wrong), not wrong)
+    if key == "dead_between":
+        lo, hi = expected
+        wrong = [f"{c.index} (idle {format_duration(c.idle)}: {c.verdict.value})" for c in conns
+                 if (c.idle < lo and c.verdict in FAILED) or (c.idle >= hi and c.verdict not in FAILED)]
+        return Check(probe.name, key, f"alive below {format_duration(lo)}, dead from {format_duration(hi)}",
+                     "as expected" if not wrong else "mismatch: " + ", ".join(wrong), not wrong)
     if key in ("verdicts", "attempts"):
         want = tuple(Verdict(v) for v in expected)
         return Check(probe.name, key, ", ".join(v.value for v in want), ", ".join(v.value for v in verdicts),

@@ -4,6 +4,11 @@
   with the reason, except under CI (``CI=true``) where a missing prerequisite fails the test.
 * ``natsim_lab`` is a factory: ``lab = natsim_lab("home-nat", {"router": HomeRouter()},
   time_scale=60)`` returns a started :class:`natsim.lab.Lab`, torn down after the test.
+* ``natsim_scenario`` is a factory: ``outcome = natsim_scenario("isp-modem-bridge-1h",
+  probe_cmds={"mine": ("client", "my-probe 203.0.113.10")})`` runs a shipped or own scenario
+  (as ``natsim run`` does, output in the test's tmp_path) and returns its
+  :class:`natsim.runner.RunOutcome` (``.ok``, ``.result``, ``.checks``, ``.out``). A probe command's
+  exit code is expected to be 0.
 """
 
 from __future__ import annotations
@@ -66,3 +71,23 @@ def natsim_lab() -> Iterator[Callable[..., Any]]:
     finally:
         for lab in reversed(labs):
             lab.stop()
+
+
+@pytest.fixture
+def natsim_scenario(tmp_path: Any) -> Callable[..., Any]:
+    """Factory fixture: run a scenario in a lab and return its outcome."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from natsim.runner import run_scenario
+    from natsim.scenario import load_scenario
+
+    def run(scenario: str | Path, *, time_scale: float | None = None,
+            probe_cmds: Mapping[str, tuple[str, str]] | None = None, out: Path | None = None) -> Any:
+        loaded = load_scenario(scenario, time_scale=time_scale)
+        extra = dict(probe_cmds or {})
+        if extra:
+            loaded = replace(loaded, expect={**loaded.expect, **{n: {"exit_code": 0} for n in extra}})
+        return run_scenario(loaded, out or Path(tmp_path) / loaded.name, extra=extra)
+
+    return run

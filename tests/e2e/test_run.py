@@ -1,0 +1,110 @@
+"""``natsim run`` end to end: shipped scenarios (short variants), failing expectations, Ctrl-C, plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from natsim.lab.registry import all_records
+from natsim.scenario import shipped_scenarios
+
+pytestmark = [pytest.mark.netns, pytest.mark.e2e]
+SHORT = Path(__file__).with_name("short")
+NATSIM = [sys.executable, "-m", "natsim.cli"]
+TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
+
+
+def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*NATSIM, "run", *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.mark.parametrize("name", TCP_SHORT)
+def test_short_variant_of_shipped_scenario_passes(name: str, tmp_path: Path) -> None:
+    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["source"] == "lab" and result["complete"]
+    assert (tmp_path / "survival.png").stat().st_size > 1000
+    assert "expectations hold" in (tmp_path / "summary.txt").read_text()
+    assert sorted(p.name for p in (tmp_path / "pcap").glob("*.pcap"))
+
+
+def test_failing_expectation_exits_1_with_the_reason(tmp_path: Path) -> None:
+    scenario = tmp_path / "wrong.yaml"
+    scenario.write_text((SHORT / "home-nat-command.yaml").read_text().replace("exit_code: 0", "exit_code: 3"))
+    done = natsim_run(str(scenario), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "reach.exit_code: expected 3, observed 0 — FAILED" in done.stdout
+
+
+def test_probe_cmd_runs_the_users_tool_and_checks_its_exit_code(tmp_path: Path) -> None:
+    done = natsim_run(str(SHORT / "home-nat-command.yaml"), "--out", str(tmp_path),
+                      "--probe-cmd", "client", "ping -c 1 -W 1 198.51.100.99")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "probe-cmd-1.exit_code: expected 0, observed 1 — FAILED" in done.stdout
+    assert "PING 198.51.100.99" in (tmp_path / "probe-cmd-1.out").read_text()
+
+
+def test_invalid_scenario_creates_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("topology: home-nat\nprobes:\n  - kind: tcp-send\n    options: {connections: many}\n")
+    run_dir = tmp_path / "run"  # a private lab registry: any lab brought up would create run/labs
+    done = subprocess.run([*NATSIM, "run", str(bad)], capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "NATSIM_RUN_DIR": str(run_dir)})
+    assert done.returncode == 2
+    assert f"{bad}:4:28: probes.0.options.connections: expected a whole number" in done.stderr
+    assert not (run_dir / "labs").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_a_partial_result(tmp_path: Path) -> None:
+    proc = subprocess.Popen([*NATSIM, "run", str(SHORT / "isp-modem-bridge-1h.yaml"), "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob("client-*.log")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["complete"] is False
+    assert {p["name"] for p in result["probes"]} == {"send", "recv", "keepalive"}
+    assert not [r for r in all_records() if r.owner_pid == proc.pid]
+
+
+def test_pytest_plugin_from_a_test_outside_the_package(tmp_path: Path) -> None:
+    test = tmp_path / "test_mine.py"
+    scenario = SHORT / "home-nat-command.yaml"
+    test.write_text(textwrap.dedent(f"""
+        import pytest
+
+        @pytest.mark.netns
+        def test_my_probe(natsim_scenario):
+            outcome = natsim_scenario({str(scenario)!r}, probe_cmds={{"mine": ("client", "true")}})
+            assert outcome.ok
+            assert outcome.result.probe("mine").extra["exit_code"] == 0
+
+        @pytest.mark.netns
+        def test_lab(natsim_lab):
+            lab = natsim_lab("home-nat")
+            assert lab.run("client", "ping -c1 -W2 198.51.100.10")[0] == 0
+    """))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(shipped_scenarios()))
+def test_full_shipped_scenario(name: str, tmp_path: Path) -> None:
+    done = natsim_run(name, "--out", str(tmp_path), timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr
