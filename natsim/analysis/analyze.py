@@ -64,12 +64,17 @@ class Analysis:
             "path": cap.path,
             "links": [{"link": lk.name, "file": lk.file, "between": [lk.left, lk.right],
                        "segments": len(lk.segments), "cut": lk.cut, "note": lk.note} for lk in cap.links],
-            "connections": [_connection_dict(r) for r in self.connections],
+            "connections": [_connection_dict(r, cap.time_scale) for r in self.connections],
         }
 
 
-def _connection_dict(report: ConnectionReport) -> dict[str, Any]:
+def _connection_dict(report: ConnectionReport, scale: float) -> dict[str, Any]:
     conn = report.connection
+    events = []
+    for event in report.events:
+        data = event.to_dict()
+        data["time_real"] = round(event.time * scale, 3)
+        events.append(data)
     return {
         "id": conn.id,
         "initiator": conn.initiator,
@@ -80,7 +85,7 @@ def _connection_dict(report: ConnectionReport) -> dict[str, Any]:
         "end": round(report.end, 6),
         "outcome": report.outcome,
         "counters": {side: vars(c) for side, c in report.counters.items()},
-        "events": [e.to_dict() for e in report.events],
+        "events": events,
         "ssh": report.ssh.to_dict() if report.ssh else None,
     }
 

@@ -30,6 +30,12 @@ class Link:
     cut: bool = False
     note: str = ""
 
+    @property
+    def captured_until(self) -> float | None:
+        """For a capture cut at its packet limit, the time of its last packet (later packets on this
+        link are unknown, not missing); None when the capture is complete."""
+        return self.segments[-1].time if self.cut and self.segments else None
+
 
 @dataclass
 class CaptureDir:

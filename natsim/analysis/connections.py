@@ -263,6 +263,12 @@ def _transit(hops: list[Segment], pos_first: int, pos_last: int, rightward: bool
         lost_at = path[pos_last + 1]
     elif not rightward and pos_last > expected:
         lost_at = path[pos_last]
+    if lost_at is not None:
+        next_position = pos_last + 1 if rightward else pos_last - 1
+        name = next((n for n, p in conn.positions.items() if p == next_position), None)
+        until = capture.link(name).captured_until if name else None
+        if until is not None and hops[-1].time >= until - CLOCK_SLACK:
+            lost_at = None  # the next link's capture had already stopped: unknown, not lost
     return Transit(hops, rightward, origin, lost_at)
 
 

@@ -169,3 +169,24 @@ def test_a_routed_connection_through_a_star_topology_finds_its_branch() -> None:
     rst = next(t for t in conn.transits if t.first.flags == "R")
     # the server's RST left the sshd link and never came out of the firewall
     assert (rst.origin, rst.lost_at) == ("sshd", "fw")
+
+
+def test_a_cut_capture_makes_later_packets_unknown_not_lost(tmp_path: Path) -> None:
+    import json
+
+    from scapy.utils import rdpcap, wrpcap
+
+    source = PCAPS / "cpe-silent-drop"
+    for pcap in source.glob("*.pcap"):
+        packets = rdpcap(str(pcap))
+        # cpe-eth1 stops after the opening exchange, as if it had hit its packet limit there
+        wrpcap(str(tmp_path / pcap.name), packets[:7] if pcap.name == "cpe-eth1.pcap" else packets)
+    manifest = json.loads((source / "capture.json").read_text())
+    for link in manifest["links"]:
+        if link["link"] == "cpe-eth1":
+            link.update(cut=True, packets=7, note="cut: reached the limit of 7 packets")
+    (tmp_path / "capture.json").write_text(json.dumps(manifest))
+    [conn] = analyze_directory(tmp_path).connections
+    assert conn.drops() == []  # the late data and the FIN may well have crossed: nobody was looking
+    [complete] = analyze_directory(source).connections
+    assert len(complete.drops()) == 7
