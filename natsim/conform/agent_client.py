@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 from typing import Any
@@ -23,9 +24,12 @@ class Agent:
         if not hello.get("ready"):
             raise LabError(f"conformance agent in {node} did not start: {hello}")
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self, timeout: float = 60.0) -> dict[str, Any]:
         stdout = self.proc.popen.stdout
         assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        if not ready:
+            raise LabError(f"conformance agent in {self.node} did not answer within {timeout:g} s")
         line = stdout.readline()
         if not line:
             raise LabError(f"conformance agent in {self.node} exited (code {self.proc.popen.poll()})")

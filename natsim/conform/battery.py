@@ -146,11 +146,8 @@ def _idle_tcp(ctx: Context, requirement: str, title: str, threshold: float, half
         if half_close:
             ctx.inside("tcp_shutdown", name=key)
             ctx.outside("tcp_recv", name=key, timeout=2.0)  # EOF; the server's ACK closes the exchange
-        slots.append(Slot(key, idle))
-    time.sleep(0.05)  # let the last ACKs pass
-    opened = time.monotonic()
-    for slot in slots:  # all opened within a few ms; the schedule uses one start
-        slot.opened = opened
+        # idle counts from the connection's last packet, which the last call has just seen
+        slots.append(Slot(key, idle, opened=time.monotonic()))
 
     def probe(slot: Slot) -> None:
         ctx.outside("tcp_send", name=slot.key, data="ping")
@@ -272,16 +269,17 @@ def _udp_lifetime(ctx: Context) -> tuple[Verdict, tuple[float | None, float | No
     got = ctx.outside("udp_recv", name="ut-s", timeout=1.0)["datagrams"]
     time.sleep(0.05)
     got += ctx.outside("udp_recv", name="ut-s", timeout=0.1)["datagrams"]
+    by_key = {slot.key: slot for slot in slots}
     for d in got:
+        if d["data"] not in by_key:
+            continue
         peers[d["data"]] = d["from"]
         host, p = d["from"].rsplit(":", 1)
         ctx.outside("udp_send", name="ut-s", host=host, port=int(p), data="reply")
+        by_key[d["data"]].opened = time.monotonic()  # the reply is the mapping's last packet
     for slot in slots:
         ctx.inside("udp_recv", name=slot.key, timeout=0.2)
-    opened = time.monotonic()
     slots = [s for s in slots if s.key in peers]
-    for slot in slots:
-        slot.opened = opened
 
     def probe(slot: Slot) -> None:
         host, p = peers[slot.key].rsplit(":", 1)
