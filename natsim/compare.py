@@ -42,10 +42,12 @@ def compare(observed: RunResult, predicted: RunResult) -> list[Row]:
     return rows
 
 
-def format_comparison(rows: list[Row]) -> str:
-    """A text table; disagreements are marked."""
+def format_comparison(rows: list[Row], *, only_disagreements: bool = False) -> str:
+    """A text table; disagreements are marked (``only_disagreements``: the rest is left out)."""
     lines = [f"{'probe':<14}{'#':>4}  {'idle':>8}  {'observed':<9}{'predicted':<10} why (model)"]
     for row in rows:
+        if only_disagreements and row.agrees:
+            continue
         mark = "" if row.agrees else "  <-- DISAGREE"
         lines.append(f"{row.probe:<14}{row.index:>4}  {format_duration(row.idle):>8}  "
                      f"{row.observed.value if row.observed else '-':<9}"
@@ -55,11 +57,11 @@ def format_comparison(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def compare_with_model(scenario: object, observed: RunResult) -> int:
+def compare_with_model(scenario: object, observed: RunResult, *, brief: bool = False) -> int:
     """Predict ``scenario``, print the comparison, return 1 on any disagreement."""
     from natsim.sim.predict import predict
 
     predicted = predict(scenario, seed=getattr(scenario, "seed", 0))  # type: ignore[arg-type]
     rows = compare(observed, predicted)
-    print(format_comparison(rows))
+    print(format_comparison(rows, only_disagreements=brief))
     return 0 if rows and all(r.agrees for r in rows) else 1

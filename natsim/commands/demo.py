@@ -36,8 +36,10 @@ def run(args: argparse.Namespace) -> int:
           f"{scenario.time_scale.factor:g}: about {130 * 60 / scenario.time_scale.factor / 60:.0f} minutes.",
           flush=True)
     outcome = run_scenario(scenario, out)
-    print((out / "summary.txt").read_text(), end="")
-    print("\nThe model's prediction beside the lab's observation:")
-    compare_with_model(scenario, outcome.result)
+    from natsim.report.summary import format_summary
+
+    print(format_summary(outcome.result, outcome.checks, connections=False), end="")
+    print("\nThe model's prediction beside the lab's observation (disagreements only):")
+    compare_with_model(scenario, outcome.result, brief=True)
     print(f"\nreport: {out.resolve()}/ (summary.txt, result.json, survival.png, pcap/)")
     return 0 if outcome.ok else 1

@@ -10,8 +10,9 @@ from natsim.report.schema import RunResult, estimate_timeout
 from natsim.units import format_duration
 
 
-def format_summary(result: RunResult, checks: Sequence[Check] = ()) -> str:
-    """Table of probes (kind, node, counts per verdict, estimate) and the expectation checks."""
+def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connections: bool = True) -> str:
+    """Table of probes (kind, node, counts per verdict, estimate), each connection (unless
+    ``connections`` is false) and the expectation checks."""
     lines = [f"natsim {result.source} result" + (f" — scenario {result.scenario}" if result.scenario else "")
              + f" (time_scale {result.time_scale:g}; all times real-world)"]
     if not result.complete:
@@ -25,7 +26,7 @@ def format_summary(result: RunResult, checks: Sequence[Check] = ()) -> str:
             lo, hi = probe.extra["bracket"]
             estimate = f"bypass between {format_duration(lo)} and {format_duration(hi)}"
         lines.append(f"{probe.name:<18}{probe.kind:<19}{probe.node or '-':<10}{verdicts:<34}{estimate}")
-    for probe in result.probes:
+    for probe in result.probes if connections else []:
         lines.append(f"\n{probe.name}:")
         for conn in sorted(probe.connections, key=lambda c: c.index):
             how = f" ({conn.how})" if conn.how else ""
