@@ -50,6 +50,18 @@ def cgn_reset(lab: Lab) -> None:
     print(client, events(server, 30))
 
 
+def cgn_pickup(lab: Lab) -> None:
+    """cgn idle 1 min at scale 60, untracked_outbound=pickup: after 1.5 s idle the client's data is
+    picked up and re-mapped; after another 1.5 s its FIN is not (conntrack calls a lone mid-stream FIN
+    invalid, and an invalid packet is forwarded without NAT: the subscriber address leaks)."""
+    server = start_listener(lab, "server", 5005, [["recv"], ["send", "pong"], ["recv"], ["send", "pong2"],
+                                                   ["wait_dead", 5]])
+    client = run_connector(lab, "client", SERVER, 5005, [
+        ["send", "ping"], ["recv"], ["user_timeout", 1500], ["sleep", 1.5], ["send", "late"],
+        ["recv", 2.5], ["sleep", 1.5], ["close"]], timeout=30)
+    print(client, events(server, 30))
+
+
 def clean_close(lab: Lab) -> None:
     """A short exchange closed by the client with FIN."""
     server = start_listener(lab, "server", 5003, [["recv"], ["send", "pong"], ["wait_dead", 3]])
@@ -109,6 +121,8 @@ CASES: dict[str, tuple[str, dict[str, dict[str, str]], float, Callable[[Lab], No
     "cpe-keepalive-drop": (ISP, {"cpe": {"idle_timeout": "2m"}}, 60.0, cpe_keepalive_drop),
     "cgn-reset": (ISP, {"cpe": {"idle_timeout": "1d"},
                         "cgn": {"idle_timeout": "2m", "untracked_inbound": "reset"}}, 60.0, cgn_reset),
+    "cgn-pickup": (ISP, {"cpe": {"idle_timeout": "1d"},
+                         "cgn": {"idle_timeout": "1m", "untracked_outbound": "pickup"}}, 60.0, cgn_pickup),
     "clean-close": (ISP, {}, 1.0, clean_close),
     "ssh-kex": (ISP, {}, 1.0, ssh_kex),
     "pan-proxy-kex": ("dc-ssh-proxy", {"fw": {"ports": "22"}}, 1.0, pan_proxy_kex),

@@ -21,7 +21,7 @@ CASES = sorted(p.name for p in PCAPS.iterdir() if p.is_dir())
 
 def test_every_case_is_present() -> None:
     assert set(CASES) >= {"cpe-silent-drop", "cpe-keepalive-drop", "cgn-reset", "clean-close", "ssh-kex",
-                          "pan-proxy-kex"}
+                          "pan-proxy-kex", "cgn-pickup"}
 
 
 def test_silent_drop_is_located_at_the_cpe() -> None:
@@ -63,6 +63,18 @@ def test_reset_generated_by_the_cgn() -> None:
     # the NAT translation is visible per link
     assert conn.connection.endpoints["cpe-eth0"][0].startswith("100.64.1.10:")
     assert conn.connection.endpoints["cgn-eth1"][0].startswith("192.0.2.1:")
+
+
+def test_picked_up_fin_leaks_untranslated_and_the_reset_is_lost_at_inet() -> None:
+    [conn] = analyze_directory(PCAPS / "cgn-pickup").connections
+    # the data after the first idle period was picked up and re-mapped: no event for it
+    assert conn.of_kind("untranslated")
+    leak = conn.of_kind("untranslated")[0]
+    assert (leak.by, leak.at, leak.link) == ("client", "cgn", "cgn-eth1")
+    assert "100.64.1.10:" in leak.detail and "FA" in leak.detail
+    # the server answers the leaked subscriber address, which the internet router cannot route
+    rst_drops = [d for d in conn.drops() if d.detail.startswith("rst")]
+    assert rst_drops and all((d.by, d.at) == ("server", "inet") for d in rst_drops)
 
 
 def test_clean_close_has_no_drops() -> None:
