@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from natsim.middleboxes import config_class, kinds
+from natsim.report.schema import Verdict
 from natsim.scenario import EXPECT_KEYS, PROBE_KEYS, PROBE_OPTIONS
 
 DURATION = {"type": ["string", "number"], "description": "real-world duration: 90, '1h', '2h4m', '3720s'"}
@@ -31,7 +32,7 @@ def _value(spec: dict[str, Any]) -> dict[str, Any]:
     if kind in ("int", "int-or-null"):
         return {"type": ["integer", "null"] if kind == "int-or-null" else "integer", "minimum": 0}
     if kind == "verdicts":
-        return {"type": "array", "items": {"enum": ["alive", "dead", "reset", "eof", "ok", "error", "skipped"]}}
+        return {"type": "array", "items": {"enum": [v.value for v in Verdict]}}
     if kind == "ports":
         return {"type": ["array", "string", "integer"]}
     if kind == "str-list":
@@ -56,12 +57,12 @@ def json_schema() -> dict[str, Any]:
             "if": {"properties": {"kind": {"const": kind}}},
             "then": {"properties": {"options": {"type": "object", "additionalProperties": False,
                                                 "properties": {k: _value(v) for k, v in options.items()}}}}})
-    probe = {"type": "object", "additionalProperties": False, "required": ["kind"],
+    probe: dict[str, Any] = {"type": "object", "additionalProperties": False, "required": ["kind"],
              "properties": {"name": {"type": "string"}, "kind": {"enum": list(PROBE_OPTIONS)},
                             "client": {"type": "string"}, "server": {"type": "string"},
                             "start": DURATION, "options": {"type": "object"}},
              "allOf": probe_variants}
-    assert set(probe["properties"]) == set(PROBE_KEYS)  # type: ignore[arg-type]
+    assert set(probe["properties"]) == set(PROBE_KEYS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "natsim scenario",

@@ -23,7 +23,8 @@ TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 
 
 def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*NATSIM, "run", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run([*NATSIM, "run", *args], capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 @pytest.mark.parametrize("name", TCP_SHORT)
