@@ -116,7 +116,8 @@ class _CommandHandle:
         verdict = Verdict.OK if code == 0 else Verdict.ERROR
         detail = "timed out" if code is None else f"exit {code}"
         return ProbeResult(name=self.spec.name, kind="command", target=self.spec.server,
-                           node=self.spec.client, connections=[ConnectionResult(0, 0.0, verdict, "exit", elapsed, detail)],
+                           node=self.spec.client,
+                           connections=[ConnectionResult(0, 0.0, verdict, "exit", elapsed, detail)],
                            extra={"exit_code": code, "argv": self.spec.options.get("argv", ""),
                                   "output": str(self.log)})
 

@@ -49,7 +49,8 @@ PROBE_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
 #: Expectation key → how its value is parsed.
 EXPECT_KEYS: dict[str, dict[str, Any]] = {
     "first_dead": {"parse": "int-or-null"}, "dead_from": {"parse": "duration"},
-    "dead_between": {"parse": "duration-range"}, "all_alive": {"parse": "bool"}, "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
+    "dead_between": {"parse": "duration-range"}, "all_alive": {"parse": "bool"},
+    "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
     "bypass_bracket_within": {"parse": "duration-range"}, "exit_code": {"parse": "int"},
 }
 

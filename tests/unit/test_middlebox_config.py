@@ -67,5 +67,5 @@ def test_ssh_proxy_settings() -> None:
     assert config.ports == (22, 2222) and config.bypass == (120, 180)
     with pytest.raises(ConfigError, match="lower end above"):
         build_config("ssh-proxy", {"bypass": "3m-2m"})
-    with pytest.raises(ConfigError, match="must start with 'SSH-2.0-'"):
+    with pytest.raises(ConfigError, match=r"must start with 'SSH-2\.0-'"):
         build_config("ssh-proxy", {"banner": "hello"})
