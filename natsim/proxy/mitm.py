@@ -89,7 +89,7 @@ class MitmSession:
             client_sock, server_factory=lambda: _ClientFacing(self),
             server_host_keys=[self.host_key], server_version=self.settings.server_version,
             login_timeout=limits.login_timeout, connect_timeout=limits.login_timeout,
-            encoding=None, allow_pty=True, agent_forwarding=False, x11_forwarding=False,
+            encoding=None, allow_pty=True, line_editor=False, agent_forwarding=False, x11_forwarding=False,
             keepalive_interval=0))
         done = asyncio.ensure_future(self._done.wait())
         try:
@@ -386,6 +386,7 @@ class _ClientChannel(asyncssh.SSHServerSession[bytes]):
         self.peer: asyncssh.SSHClientChannel[bytes] | None = None
         self.pty: tuple[str, tuple[int, int, int, int], Mapping[int, int]] | None = None
         self.early_eof = False
+        self.early_data: list[tuple[bytes, int | None]] = []
         self.opening: asyncio.Future[None] | None = None
 
     def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
@@ -428,6 +429,9 @@ class _ClientChannel(asyncssh.SSHServerSession[bytes]):
             self.chan.exit(255)
             return
         self.peer = peer
+        for data, datatype in self.early_data:
+            peer.write(data, datatype)
+        self.early_data.clear()
         if self.early_eof:
             peer.write_eof()
         self.chan.resume_reading()
@@ -435,6 +439,8 @@ class _ClientChannel(asyncssh.SSHServerSession[bytes]):
     def data_received(self, data: bytes, datatype: int | None) -> None:
         if self.peer is not None:
             self.peer.write(data, datatype)
+        else:   # arrived before the backend session was open (asyncssh may resume reading early)
+            self.early_data.append((data, datatype))
 
     def eof_received(self) -> bool:
         if self.peer is not None:
@@ -443,10 +449,11 @@ class _ClientChannel(asyncssh.SSHServerSession[bytes]):
             self.early_eof = True
         return True
 
-    def window_change_requested(self, width: int, height: int, pixwidth: int, pixheight: int) -> bool:
+    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
         if self.peer is not None:
             self.peer.change_terminal_size(width, height, pixwidth, pixheight)
-        return True
+        elif self.pty is not None:   # before the backend session exists: open it with the new size
+            self.pty = (self.pty[0], (width, height, pixwidth, pixheight), self.pty[2])
 
     def signal_received(self, signal: str) -> None:
         if self.peer is not None:
