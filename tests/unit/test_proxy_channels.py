@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import ClassVar
 
 import asyncssh
 
@@ -63,15 +64,15 @@ def _connect(port: int, **kwargs: object) -> object:
 
 def test_pty_window_change_and_exit_status(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with sftp_backend(tmp_path) as bport, proxy(bport) as (_srv, _byp, pport):
-            async with _connect(pport, password="pw") as conn:  # type: ignore[attr-defined]
-                proc = await conn.create_process(term_type="xterm-256color", term_size=(80, 24))
-                first = await proc.stdout.readline()
-                assert first.strip() == "term=xterm-256color size=80x24"
-                proc.change_terminal_size(132, 40)
-                assert (await proc.stdout.readline()).strip() == "resized=132x40"
-                await proc.wait_closed()
-                assert proc.exit_status == 7
+        async with sftp_backend(tmp_path) as bport, proxy(bport) as (_srv, _byp, pport), \
+                _connect(pport, password="pw") as conn:  # type: ignore[attr-defined]
+            proc = await conn.create_process(term_type="xterm-256color", term_size=(80, 24))
+            first = await proc.stdout.readline()
+            assert first.strip() == "term=xterm-256color size=80x24"
+            proc.change_terminal_size(132, 40)
+            assert (await proc.stdout.readline()).strip() == "resized=132x40"
+            await proc.wait_closed()
+            assert proc.exit_status == 7
     asyncio.run(scenario())
 
 
@@ -80,7 +81,7 @@ class _Answer(asyncssh.SSHClient):
 
     answer = "2222"
     tries = 2
-    challenges: list[list[tuple[str, bool]]] = []
+    challenges: ClassVar[list[list[tuple[str, bool]]]] = []
 
     def kbdint_auth_requested(self) -> str:
         return ""
@@ -93,11 +94,11 @@ class _Answer(asyncssh.SSHClient):
 
 def test_keyboard_interactive_is_relayed(tmp_path: Path) -> None:
     class Right(_Answer):
-        challenges: list[list[tuple[str, bool]]] = []
+        challenges: ClassVar[list[list[tuple[str, bool]]]] = []
 
     class Wrong(_Answer):
         answer = "22"
-        challenges: list[list[tuple[str, bool]]] = []
+        challenges: ClassVar[list[list[tuple[str, bool]]]] = []
 
     async def scenario() -> None:
         async with sftp_backend(tmp_path) as bport, proxy(bport) as (_srv, _byp, pport):
@@ -121,12 +122,12 @@ def test_sftp_and_scp_through_the_proxy(tmp_path: Path) -> None:
         payload = bytes(range(256)) * 8192        # 2 MiB
         local = tmp_path / "local.bin"
         local.write_bytes(payload)
-        async with sftp_backend(root) as bport, proxy(bport) as (_srv, _byp, pport):
-            async with _connect(pport, password="pw") as conn:  # type: ignore[attr-defined]
-                async with conn.start_sftp_client() as sftp:
-                    await sftp.put(str(local), "up.bin")
-                    await sftp.get("up.bin", str(tmp_path / "back.bin"))
-                await asyncssh.scp(str(local), (conn, "scp.bin"))
+        async with sftp_backend(root) as bport, proxy(bport) as (_srv, _byp, pport), \
+                _connect(pport, password="pw") as conn:  # type: ignore[attr-defined]
+            async with conn.start_sftp_client() as sftp:
+                await sftp.put(str(local), "up.bin")
+                await sftp.get("up.bin", str(tmp_path / "back.bin"))
+            await asyncssh.scp(str(local), (conn, "scp.bin"))
         assert (root / "up.bin").read_bytes() == payload
         assert (tmp_path / "back.bin").read_bytes() == payload
         assert (root / "scp.bin").read_bytes() == payload
