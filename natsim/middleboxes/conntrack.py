@@ -75,13 +75,17 @@ def render_ct_timeout(name: str, timeouts: list[tuple[str, ScaledTimeout]]) -> s
             f"\t\tpolicy = {{ {policy} }}\n\t}}\n")
 
 
-def untracked_rules(match: str, policy: Untracked, *, can_reset: bool) -> list[str]:
+def untracked_rules(match: str, policy: Untracked, *, can_reset: bool,
+                    translates: bool = False) -> list[str]:
     """Forward-chain rules for untracked TCP packets matched by ``match`` (a direction match).
 
-    ``pickup`` needs no rule: with ``nf_conntrack_tcp_loose=1`` the kernel creates an entry.
+    ``pickup`` needs no rule for what conntrack can pick up (``nf_conntrack_tcp_loose=1``: an ACK or
+    data segment creates an entry). A lone FIN or RST cannot be picked up: conntrack calls it invalid,
+    and a NAT (``translates``) would forward it untranslated, leaking the inside address, so a NAT
+    drops invalid packets even with ``pickup``.
     """
     if policy is Untracked.PICKUP:
-        return []
+        return [f"{match} meta l4proto tcp ct state invalid drop"] if translates else []
     if policy is Untracked.RESET and not can_reset:
         raise ConfigError("'reset' needs a middlebox with an IP address on the data path")
     verdict = "drop" if policy is Untracked.DROP else "reject with tcp reset"

@@ -28,8 +28,8 @@ def render_nat(config: ConntrackConfig, ctx: RenderContext, *, subscribers: str,
     inside_match, outside_match = f"iifname {{ {ins} }}", f"iifname {{ {outs} }}"
     forward = [
         "meta l4proto tcp ct state new ct timeout set \"tcp-idle\"",
-        *untracked_rules(inside_match, config.untracked_outbound, can_reset=True),
-        *untracked_rules(outside_match, config.untracked_inbound, can_reset=True),
+        *untracked_rules(inside_match, config.untracked_outbound, can_reset=True, translates=True),
+        *untracked_rules(outside_match, config.untracked_inbound, can_reset=True, translates=True),
     ]
     inbound_local = []
     verdict = {"drop": "drop", "reset": "reject with tcp reset"}.get(config.untracked_inbound.value)
