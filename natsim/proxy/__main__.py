@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncssh
 
 from natsim.errors import NatsimError, ProxyError
+from natsim.proxy import fastdh
 from natsim.proxy.bypass import Bypass, NftBypass, RecordingBypass
 from natsim.proxy.daemon import ProxyServer
 from natsim.proxy.settings import Limits, ProxySettings
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"lab seconds (default {getattr(defaults, name):g})")
     p.add_argument("--max-sessions", type=int, default=defaults.max_sessions)
     p.add_argument("--debug", action="store_true", help="asyncssh debug logging")
+    p.add_argument("--pyca-dh", action="store_true",
+                   help="keep asyncssh's own finite-field DH (slow for group exchange; see fastdh)")
     return p
 
 
@@ -83,6 +86,8 @@ def upstream_from_args(value: str | None) -> Upstream:
 async def run(args: argparse.Namespace) -> None:
     """Start the daemon and serve until SIGTERM/SIGINT."""
     settings = settings_from_args(args)
+    if not args.pyca_dh:
+        fastdh.install()
     bypass: Bypass = RecordingBypass() if args.no_nft else NftBypass()
     server = ProxyServer(settings, load_host_key(args.host_key), upstream_from_args(args.upstream), bypass)
     await server.start(args.listen, args.port if args.port is not None else settings.config.listen_port)
