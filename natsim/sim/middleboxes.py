@@ -66,7 +66,8 @@ def _fmt(seconds: float) -> str:
 class Stateful:
     """Conntrack policy of any stateful middlebox; no address translation (a bridge)."""
 
-    can_reset = True
+    #: a NAT rewrites addresses, so it must never pass an untracked packet
+    translates = False
 
     def __init__(self, name: str, config: ConntrackConfig, timing: LabTiming) -> None:
         self.name = name
@@ -100,14 +101,29 @@ class Stateful:
         if seg.flags == "S":
             return self.open(seg, outbound, now)
         policy = self.config.untracked_outbound if outbound else self.config.untracked_inbound
-        if "R" in seg.flags:
-            return Drop(f"{why}; {direction} RST of no known connection dropped as invalid")
+        if "R" in seg.flags or "F" in seg.flags or "S" in seg.flags:
+            return self.invalid(seg, policy, direction, why)
         if policy is Untracked.DROP:
             return Drop(f"{why}; {direction} {seg.what()} dropped as untracked")
         if policy is Untracked.RESET:
             rst = Segment(seg.dst, seg.src, "R", seg.conn)
             return Answer(rst, f"{why}; {direction} {seg.what()} answered with RST by {self.name}")
         return self.pickup(seg, outbound, now, why)
+
+    def invalid(self, seg: Segment, policy: Untracked, direction: str, why: str) -> Action:
+        """FIN, RST or SYN-ACK of no known connection: conntrack cannot pick it up (invalid).
+
+        ``drop``/``reset`` render ``ct state invalid drop|reject``; under ``pickup`` a bridge has no
+        rule and passes it untracked (no entry is created); a NAT drops it (``translates``).
+        """
+        what = seg.what()
+        if policy is Untracked.PICKUP and not self.translates:
+            return Forward(seg, f"{why}; {direction} {what} passes untracked ({self.name} cannot pick "
+                                "up a FIN/RST: invalid, no entry)")
+        if policy is Untracked.RESET and "R" not in seg.flags:
+            rst = Segment(seg.dst, seg.src, "R", seg.conn)
+            return Answer(rst, f"{why}; {direction} {what} (invalid) answered with RST by {self.name}")
+        return Drop(f"{why}; {direction} {what} of no known connection dropped as invalid")
 
     def open(self, seg: Segment, outbound: bool, now: float) -> Action:
         """A new connection (bare SYN)."""

@@ -24,6 +24,8 @@ from natsim.sim.timers import LabTiming
 class Nat(Stateful):
     """A NAT44 with conntrack policy, port mapping, per-subscriber port limit and hold-down."""
 
+    translates = True
+
     def __init__(self, name: str, config: Any, timing: LabTiming, *, public: str,
                  port_range: tuple[int, int] = (1024, 65535), port_preservation: bool = True,
                  ports_per_subscriber: int | None = None, hold_down: float = 0.0, seed: int = 0) -> None:

@@ -48,7 +48,8 @@ def echo_app(sock: Socket) -> Gen:
     """The echo service: read once (up to 64 bytes), echo, close."""
     data = yield sock.read()
     if data:
-        sock.send(data[:64], fin=True)
+        sock.send(data[:64])
+        sock.close()
     else:
         sock.close()
 
@@ -65,7 +66,8 @@ def sleep_app(sock: Socket) -> Gen:
         sock.close()
         return
     yield sock.env.timeout(seconds)
-    sock.send(line, fin=True)
+    sock.send(line)
+    sock.close()
 
 
 class TcpProbe:

@@ -104,16 +104,18 @@ def _guard(gen: Generator[simpy.Event, Any, None]) -> Generator[simpy.Event, Any
 
 
 def summarise(notes: list[Note]) -> str:
-    """Join notes, folding consecutive ones with the same node and outcome into one with a count."""
-    groups: list[list[Any]] = []
+    """Join notes in order of first appearance, folding those with the same node and outcome into
+    one with a count (retransmissions meet the same fate as the original)."""
+    groups: dict[tuple[str, str], list[Any]] = {}
     for note in notes:
         why, _, action = note.text.rpartition("; ")
-        if groups and groups[-1][0] == note.node and groups[-1][2] == action:
-            groups[-1][3] += 1
-            continue
-        groups.append([note.node, why, action, 1])
+        key = (note.node, action)
+        if key in groups:
+            groups[key][1] += 1
+        else:
+            groups[key] = [why, 1]
     parts = []
-    for _, why, action, count in groups:
+    for (_, action), (why, count) in groups.items():
         text = f"{why}; {action}" if why else action
         parts.append(text + (f" ({count} times)" if count > 1 else ""))
     return "; ".join(parts)

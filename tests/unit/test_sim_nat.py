@@ -113,3 +113,19 @@ def test_without_preservation_ports_are_random_but_seeded() -> None:
     assert ports(1) == ports(1)
     assert ports(1) != ports(2)
     assert all(p != 40000 + i for i, p in enumerate(ports(1)))
+
+
+def test_a_lone_fin_cannot_be_picked_up() -> None:
+    from natsim.middleboxes.cpe_bridge import CpeBridge
+
+    fin = Segment(SERVER, ("192.0.2.1", 40000), "FA", "c", seq=2)
+    assert nat().handle(fin, False, 0.0) == Drop(
+        "cgn has no entry for this inbound FIN; inbound FIN of no known connection dropped as invalid")
+    bridge = build_model("cpe", CpeBridge(untracked_inbound=Untracked.PICKUP), LabTiming())
+    seg = Segment(SERVER, ("100.64.1.10", 40000), "FA", "c", seq=2)
+    action = bridge.handle(seg, False, 0.0)
+    assert isinstance(action, Forward) and "passes untracked" in action.note
+    assert bridge.handle(seg.with_src(SERVER), False, 1.0) == action   # still no entry: not tracked
+    reset = Nat("cgn", Cgn(untracked_inbound=Untracked.RESET), LabTiming(), public="192.0.2.1")
+    answer = reset.handle(fin, False, 0.0)
+    assert isinstance(answer, Answer) and answer.segment.flags == "R"
