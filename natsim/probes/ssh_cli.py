@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -30,8 +31,18 @@ from natsim.units import TimeScale, format_duration, parse_duration
 
 def _duration(what: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
-        return parse_duration(text, what=what)
+        try:
+            return parse_duration(text, what=what)
+        except NatsimError as err:
+            raise argparse.ArgumentTypeError(str(err)) from err
     return parse
+
+
+def _variant(text: str) -> IdleVariant:
+    try:
+        return IdleVariant.parse(text)
+    except NatsimError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _common(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
@@ -91,7 +102,7 @@ def register(sub: Any) -> None:
     p.add_argument("--user", default="root")
     p.add_argument("--password", default=None, help="password (default: the throw-away key in --workdir)")
     p.add_argument("--workdir", type=Path, default=None, help="holds id_ed25519 (the throw-away key)")
-    p.add_argument("--variant", action="append", type=IdleVariant.parse, default=None,
+    p.add_argument("--variant", action="append", type=_variant, default=None,
                    help="repeatable; default: 61m plain, 2h ServerAliveInterval=300, 2h20m TCPKeepAlive")
     p.add_argument("--reply-timeout", type=float, default=5.0,
                    help="wall seconds to wait for the echo after the idle time (default 5)")
@@ -136,7 +147,10 @@ async def _idle(args: argparse.Namespace) -> ProbeResult:
 def _run(args: argparse.Namespace,
          probe: Callable[[argparse.Namespace], Coroutine[Any, Any, ProbeResult]]) -> int:
     started = time.time()
-    result = asyncio.run(probe(args))
+    with tempfile.TemporaryDirectory(prefix="natsim-ssh-") as scratch:
+        if getattr(args, "workdir", "-") is None:   # throw-away keys and known_hosts, removed after
+            args.workdir = Path(scratch)
+        result = asyncio.run(probe(args))
     print(format_table(result))
     if args.json is not None:
         run = RunResult(source=args.source, time_scale=args.time_scale, started=started,

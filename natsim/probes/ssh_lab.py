@@ -99,10 +99,16 @@ def scale_os_keepalive(lab: Any, node: str) -> list[str]:
 
 def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: float = 300.0,
                   workdir: Path | None = None) -> ProbeResult:
-    """Run ``natsim probe KIND ARGS`` inside ``node`` at the lab's time scale; return its result."""
-    directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-sshprobe-"))
+    """Run ``natsim probe KIND ARGS`` inside ``node`` at the lab's time scale; return its result.
+
+    The JSON result and the probe's output go to ``workdir`` (kept), or to a temporary directory that
+    is removed afterwards (a failure's output is quoted in the :class:`ProbeError`).
+    """
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="natsim-sshprobe-") as scratch:
+            return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch))
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
-    json_path, log_path = directory / f"{stamp}.json", directory / f"{stamp}.log"
+    json_path, log_path = workdir / f"{stamp}.json", workdir / f"{stamp}.log"
     argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", "--json", str(json_path),
             "--source", "lab", "--node", node]
     with open(log_path, "w") as out:
@@ -111,7 +117,8 @@ def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: f
         code = proc.popen.wait(timeout=timeout)
     except subprocess.TimeoutExpired as err:
         proc.stop()
-        raise ProbeError(f"{node}: {kind} did not finish within {timeout:g} s (log {log_path})") from err
+        raise ProbeError(f"{node}: {kind} did not finish within {timeout:g} s: "
+                         f"{log_path.read_text(errors='replace')[-800:]}") from err
     if code != 0 or not json_path.exists():
         raise ProbeError(f"{node}: {kind} exited {code}: {log_path.read_text(errors='replace')[-800:]}")
     return RunResult.load(json_path).probes[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ pytestmark = pytest.mark.netns
 CPE = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP, untracked_inbound=Untracked.PICKUP)
 
 
-def test_ssh_idle_variants_through_the_cpe() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="natsim-sshidle-"))
+def test_ssh_idle_variants_through_the_cpe(tmp_path: Path) -> None:
+    workdir = tmp_path / "client"
     client = OpenSshClient(workdir)
     with Lab("isp-bridge-cgn", {"cpe": CPE}, time_scale=TimeScale(60)) as lab:
         notes = scale_os_keepalive(lab, "client")        # OS default 7200 s -> 120 s

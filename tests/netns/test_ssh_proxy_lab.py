@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,15 +30,15 @@ INCIDENT = SshProxy(ports=(22, 2222, 2223))
 
 
 @pytest.fixture
-def lab_factory() -> Iterator[Any]:
+def lab_factory(tmp_path: Path) -> Iterator[Any]:
     labs: list[Lab] = []
 
     def start(config: SshProxy) -> tuple[Lab, ProxyHandle]:
         lab = Lab("dc-ssh-proxy", {"fw": config}, time_scale=TimeScale(SCALE))
         lab.start()
         labs.append(lab)
-        start_go_ssh(lab)
-        return lab, start_proxy(lab)
+        start_go_ssh(lab, workdir=tmp_path)
+        return lab, start_proxy(lab, workdir=tmp_path)
 
     try:
         yield start
@@ -175,11 +176,11 @@ time.sleep(60)
 """
 
 
-def test_bad_clients_and_a_stalled_backend_do_not_hurt_others() -> None:
+def test_bad_clients_and_a_stalled_backend_do_not_hurt_others(tmp_path: Path) -> None:
     lab = Lab("dc-ssh-proxy", {"fw": INCIDENT}, time_scale=TimeScale(SCALE))
     with lab:
-        start_go_ssh(lab)
-        proxy = start_proxy(lab, extra_args=("--handshake-timeout", "2"))
+        start_go_ssh(lab, workdir=tmp_path)
+        proxy = start_proxy(lab, workdir=tmp_path, extra_args=("--handshake-timeout", "2"))
         stall = lab.popen("gossh", [sys.executable, "-c", STALL_SERVER])
         warm = run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "1"])
         assert verdicts(warm) == [Verdict.EOF]
