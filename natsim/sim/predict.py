@@ -62,6 +62,10 @@ PROBE_MODELS: dict[str, Callable[[World, ProbeSpecLike], ProbeModel]] = {
 }
 
 
+#: probe kinds the model cannot predict (a user's own program); skipped with a note.
+UNMODELLED = frozenset({"command"})
+
+
 def scale_of(scenario: ScenarioLike) -> float:
     """The scenario's time scale as a number."""
     scale = scenario.time_scale
@@ -79,6 +83,8 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
                   seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None))
     models: list[ProbeModel] = []
     for spec in scenario.probes:
+        if spec.kind in UNMODELLED:
+            continue
         make = PROBE_MODELS.get(spec.kind)
         if make is None:
             raise ConfigError(f"probe {spec.name}: no model for kind '{spec.kind}'"
@@ -104,7 +110,9 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
     result = RunResult(source="model", time_scale=scale_of(scenario), scenario=scenario.name,
                        started=t0, finished=time.time(), probes=probes,
                        unscaled=world.timing.notes(),
-                       notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s"])
+                       notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s",
+                              *(f"probe {p.name} ({p.kind}) is not modelled" for p in scenario.probes
+                                if p.kind in UNMODELLED)])
     result.complete = all(p.complete for p in probes)
     return result
 

@@ -126,6 +126,14 @@ def test_real_network_mode_uses_kernel_timers_unscaled() -> None:
     assert result.unscaled == []
 
 
+def test_user_commands_are_skipped_with_a_note() -> None:
+    scenario = Scenario("x", {"cpe": incident_cpe()}, (Probe("mine", "command"),
+                                                       Probe("send", "tcp-send", options={"connections": 1})))
+    result = predict(scenario)
+    assert [p.name for p in result.probes] == ["send"]
+    assert "probe mine (command) is not modelled" in result.notes
+
+
 def test_bad_input() -> None:
     with pytest.raises(ConfigError, match="seed must be a whole number"):
         predict(isp(), seed="1")  # type: ignore[arg-type]

@@ -103,3 +103,11 @@ def test_dask_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ConfigError, match=r"pip install 'natsim\[dask\]'"):
         sweep.run_dask(scenario(), [], [], address="local")
+
+
+def test_dask_local_cluster_equals_the_local_pool() -> None:
+    pytest.importorskip("dask.distributed")
+    s = scenario()
+    p = sweep.parse_param("cpe.idle_timeout=30m..1h:30m", s.middleboxes)  # type: ignore[attr-defined]
+    points = sweep.grid([p])
+    assert sweep.run_dask(s, [p], points, address="local") == sweep.run_local(s, [p], points, workers=1)
