@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3.11
 VENV := .venv
-APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client socat mininet \
+APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
                 python3.11 python3.11-venv make iputils-ping
 # Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
 WORKERS ?= 8
