@@ -110,7 +110,12 @@ def main() -> int:
     p.add_argument("--size-mb", type=int, default=100)
     p.add_argument("--concurrent", type=int, default=100)
     args = p.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="natsim-bench-"))
+    with tempfile.TemporaryDirectory(prefix="natsim-sshbench-") as scratch:
+        return run(args, Path(scratch))
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
+    """The measurements, with scratch files in ``work``."""
     source = work / "payload.bin"
     with open(source, "wb") as out:
         for _ in range(args.size_mb):
