@@ -300,6 +300,25 @@ class KeepaliveProbe(TcpProbe):
         super().__init__(world, spec)
         self.interval = self.opts.seconds("keepalive_interval", KEEPALIVE_INTVL)
         self.count = self.opts.integer("keepalive_count", KEEPALIVE_PROBES, maximum=127)
+        self.uncertain: list[int] = []
+
+    def _flag_late_timer(self, i: int, idle: float) -> None:
+        """The kernel may fire the keepalive timer up to 1/8 of ``idle`` late: flag a connection
+        whose first probe would then meet an expired entry (the lab may call it dead)."""
+        late = self.world.timing.wheel_late(idle)
+        close = [(n, t) for n, t in self.world.limits(self.route) if idle < t <= idle + late]
+        if close:
+            name, timeout = close[0]
+            self.uncertain.append(i)
+            result = self.results[i]
+            result.explanation += (f"; but the kernel's timer wheel may fire it up to {late:.6g} s late, "
+                                   f"past {name}'s {timeout:.6g} s timeout: it may die instead")
+
+    def result(self) -> ProbeResult:
+        """The result; ``extra["uncertain"]`` lists connections a late keepalive timer may kill."""
+        result = super().result()
+        result.extra["uncertain"] = sorted(self.uncertain)
+        return result
 
     def start(self) -> None:
         """One process per connection (the original behaves the same: no drift possible)."""
@@ -323,6 +342,7 @@ class KeepaliveProbe(TcpProbe):
         elif sock.keepalive_answered.triggered:
             self.record(i, self.idle(i), Verdict.ALIVE, "", "keepalive probe answered",
                         f"the keepalive probe after {idle:.6g} s was answered")
+            self._flag_late_timer(i, idle)
         else:
             self.record(i, self.idle(i), Verdict.ERROR, "keepalive", "no answer, no error",
                         "neither an answered probe nor an error from the OS")

@@ -20,6 +20,8 @@ TCP_SYN_RETRIES = 6
 KEEPALIVE_TIME = 7200.0
 KEEPALIVE_INTVL = 75.0
 KEEPALIVE_PROBES = 9
+#: The kernel's tick rate (Debian 12: CONFIG_HZ=250).
+KERNEL_HZ = 250
 #: conntrack's timeout for an entry picked up mid-stream until it sees a reply (not in the
 #: ``ct timeout`` policy natsim renders, so never scaled by the lab).
 CT_UNACKNOWLEDGED = 300.0
@@ -38,6 +40,19 @@ class LabTiming:
     def whole(self, real_seconds: float) -> float:
         """A real-world duration set as whole kernel seconds (keepalive, conntrack timeouts)."""
         return max(1, round(real_seconds / self.scale)) * self.scale
+
+    def wheel_late(self, real_seconds: float, hz: int = KERNEL_HZ) -> float:
+        """How late (at most, real-world s) a timer-wheel timer armed ``real_seconds`` ahead fires.
+
+        Linux's timer wheel (kernel/time/timer.c: 64 buckets per level, 8x coarser per level) files
+        a timer ``delta`` ticks ahead in the first level whose range holds it and fires it at that
+        level's next bucket boundary: up to 1/8 of ``delta`` late. Keepalive timers use it.
+        """
+        ticks = real_seconds / self.scale * hz
+        level = 0
+        while level < 8 and ticks >= 63 << (3 * level):
+            level += 1
+        return float(8 ** level) / hz * self.scale
 
     def notes(self) -> list[str]:
         """The timers that keep kernel speed, for ``RunResult.unscaled``."""

@@ -94,6 +94,15 @@ def test_original_flavour_drifts_after_a_dead_connection() -> None:
     assert send[60].verdict is Verdict.DEAD
 
 
+def test_keepalive_close_to_the_timeout_is_flagged_uncertain() -> None:
+    # 59 lab seconds of keepalive idle sit in a timer-wheel level of 2.048 lab s granularity
+    keepalive = predict(isp(cgn=LONG_CGN)).probe("keepalive")
+    assert keepalive.extra["uncertain"] == [57, 58]     # 58 + 2.048 and 59 + 2.048 lab s > 60
+    assert keepalive.connections[58].verdict is Verdict.ALIVE
+    assert keepalive.connections[58].explanation.endswith(
+        "may fire it up to 122.88 s late, past cpe's 3600 s timeout: it may die instead")
+
+
 def test_first_defaults_to_step() -> None:
     result = predict(isp(cgn=LONG_CGN, step=120.0, connections=3))
     assert [c.idle for c in result.probe("send").connections] == [120.0, 240.0, 360.0]

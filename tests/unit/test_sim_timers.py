@@ -51,3 +51,11 @@ def test_settings_for_lab() -> None:
     assert lab.give_up == 120.0
     assert lab.rto == pytest.approx(12.0)
     assert lab.keepalive == (3600, 60, 9)
+
+
+def test_timer_wheel_lateness() -> None:
+    lab = LabTiming(60)
+    assert lab.wheel_late(59 * 60) == pytest.approx(2.048 * 60)    # level 3: 512 ticks of 4 ms
+    assert lab.wheel_late(60) == pytest.approx(0.032 * 60)         # 1 s: level 1, 8 ticks
+    assert LabTiming().wheel_late(3540) == pytest.approx(131.072)   # level 5
+    assert LabTiming().wheel_late(0.1) == pytest.approx(0.004)     # level 0: one tick

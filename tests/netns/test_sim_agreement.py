@@ -1,0 +1,64 @@
+"""Model vs lab: for shipped scenarios, the prediction equals the lab's observation.
+
+Same verdict per connection; times within the kernel's precision and the scenario's time-scale
+quantisation (half a lab second each way for connect and test skew, plus the keepalive timer
+wheel's up to 1/8 of the idle for keepalive verdicts).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from natsim.report.schema import RunResult, Verdict
+from natsim.runner import run_scenario
+from natsim.scenario import load_scenario, shipped_scenarios
+from natsim.sim.predict import predict
+
+pytestmark = [pytest.mark.netns, pytest.mark.e2e]
+SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
+TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
+
+
+def disagreements(observed: RunResult, predicted: RunResult, scale: float) -> list[str]:
+    """Every connection whose verdict differs or whose time is off by more than the tolerance."""
+    problems = []
+    for probe in observed.probes:
+        predicted_probe = predicted.probe(probe.name)
+        model = {c.index: c for c in predicted_probe.connections}
+        uncertain = set(predicted_probe.extra.get("uncertain", ()))
+        for lab in probe.connections:
+            pred = model.get(lab.index)
+            if lab.index in uncertain:   # a late keepalive timer decides: either verdict is right
+                assert lab.verdict in (pred.verdict if pred else None, Verdict.DEAD)
+                continue
+            if pred is None or pred.verdict != lab.verdict:
+                said = f"{pred.verdict.value} ({pred.explanation})" if pred else "missing"
+                problems.append(f"{probe.name}#{lab.index}: lab {lab.verdict.value}, model {said}")
+                continue
+            tolerance = 1.0 * scale + (lab.idle / 8 if probe.kind == "tcp-keepalive" else 0.0)
+            if lab.elapsed is not None and pred.elapsed is not None and \
+                    abs(lab.elapsed - pred.elapsed) > tolerance:
+                problems.append(f"{probe.name}#{lab.index}: lab at {lab.elapsed:.1f} s, model at "
+                                f"{pred.elapsed:.1f} s (tolerance {tolerance:.1f} s)")
+    return problems
+
+
+def check(path: Path | str, tmp_path: Path) -> None:
+    scenario = load_scenario(path)
+    outcome = run_scenario(scenario, tmp_path / scenario.name)
+    assert outcome.result.complete
+    predicted = predict(scenario)
+    assert disagreements(outcome.result, predicted, scenario.time_scale.factor) == []
+
+
+@pytest.mark.parametrize("name", TCP_SHORT)
+def test_model_agrees_with_lab_short(name: str, tmp_path: Path) -> None:
+    check(SHORT / f"{name}.yaml", tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(shipped_scenarios()))
+def test_model_agrees_with_lab_full(name: str, tmp_path: Path) -> None:
+    check(name, tmp_path)
