@@ -11,6 +11,7 @@ OpenSSH's ``ServerAliveInterval``/``ServerAliveCountMax`` and ``TCPKeepAlive``.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Generator
 from typing import Any
 
@@ -50,7 +51,6 @@ class ProxyRouter:
     """The ``ssh-proxy`` node: routes TCP probes; intercepts SSH logins (:meth:`attempt`)."""
 
     def __init__(self, name: str, config: SshProxy, seed: int = 0) -> None:
-        import random
         self.name = name
         self.config = config
         self.rng = random.Random(f"{seed}:{name}:{config.seed}")
@@ -140,9 +140,8 @@ class SshLoginProbe:
         self.env.process(self.run())
 
     def run(self) -> Gen:
-        """The probe's schedule."""
-        raise NotImplementedError
-        yield
+        """The probe's schedule (each login probe defines its own)."""
+        raise NotImplementedError(type(self).__name__)
 
     def result(self) -> ProbeResult:
         """The probe's result in the shared schema."""
