@@ -71,6 +71,9 @@ def render(result: RunResult, *, every: bool = False) -> str:
              "all times real-world seconds)"]
     for probe in result.probes:
         lines.extend(_probe_lines(probe, every))
+    skipped = [n for n in result.notes if n.endswith("is not modelled")]
+    if skipped:
+        lines.append("\n" + "\n".join(skipped))
     if result.unscaled:
         lines.append("timers the lab does not scale (included in the prediction):")
         lines.extend(f"  {u}" for u in result.unscaled)
