@@ -203,3 +203,42 @@ def test_bad_clients_and_a_stalled_backend_do_not_hurt_others(tmp_path: Path) ->
         assert any("kind=other" in ln and "outcome=relayed" in ln for ln in lines)
         assert any(":2223" in ln and "outcome=backend-failed" in ln for ln in lines)
         assert proxy.process.popen.poll() is None
+
+
+PEER_SERVER = """
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7000))
+s.listen()
+while True:
+    c, peer = s.accept()
+    data = c.recv(100)
+    c.sendall(f"{peer[0]} said {data.decode()}".encode())
+    c.close()
+"""
+
+PEER_CLIENT = """
+import socket
+s = socket.create_connection(("203.0.113.20", 7000), timeout=5)
+s.sendall(b"hello")
+print(s.recv(200).decode())
+"""
+
+
+def test_every_port_is_intercepted_transparently(tmp_path: Path) -> None:
+    """ports=() diverts all TCP: non-SSH is relayed byte-for-byte and servers see the client's address."""
+    with Lab("dc-ssh-proxy", {"fw": SshProxy()}, time_scale=TimeScale(SCALE)) as lab:
+        start_go_ssh(lab, workdir=tmp_path)
+        proxy = start_proxy(lab, workdir=tmp_path, extra_args=("--sniff-timeout", "1"))
+        lab.popen("gossh", [sys.executable, "-c", PEER_SERVER])
+        time.sleep(0.5)
+        code, out = lab.run("client1", [sys.executable, "-c", PEER_CLIENT])
+        assert code == 0 and out.strip() == "192.0.2.10 said hello"
+        run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "1"])
+        lines = proxy.lines()
+        assert any("server=203.0.113.20:7000 kind=other outcome=relayed" in ln for ln in lines)
+        assert any("server=203.0.113.20:2222 kind=ssh outcome=kex-mismatch" in ln for ln in lines)
+        go_log = (tmp_path / "go-ssh-gossh.log").read_text()
+        assert "connection from 192.0.2.10:" in go_log      # the backend saw the client, not the proxy
+        assert "203.0.113.1:" not in go_log
