@@ -154,7 +154,9 @@ def _run(args: argparse.Namespace,
     print(format_table(result))
     if args.json is not None:
         run = RunResult(source=args.source, time_scale=args.time_scale, started=started,
-                        finished=time.time(), probes=[result], complete=result.complete)
+                        finished=time.time(), probes=[result], complete=result.complete,
+                        unscaled=list(result.extra.get("unscaled", [])),
+                        notes=list(result.extra.get("rounded", [])))
         run.save(args.json)
     return 0
 
