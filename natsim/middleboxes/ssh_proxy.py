@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from natsim.errors import ConfigError
 from natsim.middleboxes import register
-from natsim.middleboxes.base import Rendered, RenderContext, plain_field
+from natsim.middleboxes.base import RenderContext, Rendered, plain_field
 from natsim.units import format_duration
 
 PAN_BANNER = "SSH-2.0-PaloAltoNetworks_0.2"
@@ -76,5 +76,6 @@ class SshProxy:
         )
         sysctls = {"net.ipv4.ip_forward": "1"}
         lo, hi = (ctx.time_scale.to_lab(b) for b in self.bypass)
-        note = f"bypass {format_duration(self.bypass[0])}..{format_duration(self.bypass[1])} -> {lo:g}..{hi:g} s"
+        real = f"{format_duration(self.bypass[0])}..{format_duration(self.bypass[1])}"
+        note = f"bypass {real} -> {lo:g}..{hi:g} s"
         return Rendered(nft=nft, sysctls=sysctls, commands=commands, notes=(note,))
