@@ -2,14 +2,19 @@
 
 A connection whose probe is answered is alive (seen in ``TCP_INFO``: an ACK arrived after the idle
 time); one whose probes go unanswered dies with ETIMEDOUT after ``count`` probes ``interval`` apart.
-Kernel keepalive settings are whole seconds, so in a scaled lab they are rounded, and the kernel's
-timer wheel fires a keepalive timer up to 1/8 of its value late; both are listed as unscaled.
+Kernel keepalive settings are whole seconds, so in a scaled lab they are rounded (listed as unscaled).
+
+The kernel's timer wheel rounds a long timer up by as much as 1/8 of its length (at HZ=250 a 59 s
+timer may fire at 61 s, a 59 min one at 61 min). So that connection ``i`` is probed after exactly its
+idle time, the probe re-sets ``TCP_KEEPIDLE`` shortly before the deadline (see :func:`rearm`): the
+kernel then re-arms the timer for the short remainder, which the wheel keeps precise to milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +23,15 @@ from natsim.probes.output import ProbeOutput, minutes_seconds
 from natsim.probes.tcp_run import LadderRun, default_line, run_ladder
 from natsim.probes.tcpsock import ProbeConnection, SocketOptions, tcp_info
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
-from natsim.units import TimeScale, format_duration
+from natsim.units import TimeScale
 
 KIND = "tcp-keepalive"
 #: How often a waiting connection looks at TCP_INFO (wall seconds).
 POLL_WALL = 0.1
 #: The timer wheel rounds a timer up by at most 1/8 of its length (plus a tick).
 TIMER_SLACK = 1 / 8
+#: Wall seconds before the deadline at which the keepalive timer is re-armed (short timers are precise).
+REARM_LEAD = 1.0
 
 
 def _system_value(name: str, default: float) -> float:
@@ -46,7 +53,7 @@ class KeepaliveSettings:
 
 
 def keepalive_settings(options: TcpProbeOptions) -> KeepaliveSettings:
-    """Scale idle and interval to whole seconds; note every rounding and the timer-wheel slack."""
+    """Scale idle and interval to whole seconds; note every rounding."""
     scale = TimeScale(options.time_scale)
     unscaled = []
     idles = []
@@ -65,11 +72,6 @@ def keepalive_settings(options: TcpProbeOptions) -> KeepaliveSettings:
         unscaled.append(f"TCP_KEEPINTVL is whole seconds: {interval.describe()}")
     count = (options.keepalive_count if options.keepalive_count is not None
              else int(_system_value("tcp_keepalive_probes", LINUX_KEEPALIVE_COUNT)))
-    if options.time_scale != 1:
-        unscaled.append("keepalive timers fire up to 1/8 of their idle late (kernel timer wheel); "
-                        f"at time scale {options.time_scale:g} that is up to "
-                        f"{format_duration(round(max(idles) * TIMER_SLACK * options.time_scale))} "
-                        "real-world for the longest idle")
     return KeepaliveSettings(idles, interval.lab, count, interval.lab * options.time_scale, unscaled)
 
 
@@ -88,6 +90,10 @@ async def test_keepalive(run: LadderRun, conn: ProbeConnection,
                + run.options.grace_wall)
     reader = asyncio.ensure_future(loop.sock_recv(conn.sock, 1))
     try:
+        if idle_lab > REARM_LEAD:
+            done, _ = await asyncio.wait({reader}, timeout=max(0.0, probes_due - REARM_LEAD - run.now()))
+            if not done:
+                rearm(conn, idle_lab)
         while True:
             wait = (probes_due if run.now() < probes_due else run.now() + POLL_WALL) - run.now()
             done, _ = await asyncio.wait({reader}, timeout=max(0.0, min(wait, give_up - run.now())))
@@ -113,6 +119,18 @@ async def test_keepalive(run: LadderRun, conn: ProbeConnection,
         reader.cancel()
         with contextlib.suppress(BaseException):
             await reader
+
+
+def rearm(conn: ProbeConnection, idle_lab: int) -> None:
+    """Re-arm the keepalive timer for the short time left until the idle deadline.
+
+    Setting ``TCP_KEEPIDLE`` re-arms the timer at "last received + idle". With the same value the
+    expiry is unchanged and ``mod_timer`` keeps the coarse bucket, so the idle is first set one
+    second longer (a different expiry: the timer moves to a short, precise bucket) and then back.
+    """
+    with contextlib.suppress(OSError):  # a socket that died meanwhile reports through the reader
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle_lab + 1)
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle_lab)
 
 
 def keepalive_line(result: ConnectionResult) -> str:
