@@ -122,7 +122,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
             out.write(os.urandom(1_000_000))
     client = OpenSshClient(work / "client")
     rows = []
-    with Lab("dc-ssh-proxy", {"fw": SshProxy(ports=(22,))}, time_scale=TimeScale(1)) as lab:
+    with Lab("dc-ssh-proxy", {"fw": SshProxy(ports=(22,))}, time_scale=TimeScale(1), runtimes=False) as lab:
         start_proxy(lab, workdir=work)
         with openssh_server(lab, "sshd", password=PASSWORD,
                             options={"MaxStartups": "1000:30:2000", "MaxSessions": "1000"}):

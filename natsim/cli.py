@@ -18,7 +18,10 @@ from natsim import __version__
 from natsim.errors import NatsimError
 
 #: Subcommand modules under natsim.commands, in help order.
-COMMANDS = ("demo", "doctor", "lab", "cleanup", "run", "probe", "serve", "analyze", "conform", "predict", "sweep")
+COMMANDS = (
+    "demo", "doctor", "lab", "cleanup", "run", "probe",
+    "serve", "analyze", "conform", "predict", "sweep",
+)
 
 
 class _Terminated(SystemExit):

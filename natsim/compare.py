@@ -18,11 +18,14 @@ class Row:
     observed: Verdict | None
     predicted: Verdict | None
     explanation: str
+    uncertain: bool = False  # the model says either verdict is possible (a late kernel timer)
 
     @property
     def agrees(self) -> bool:
-        """Same verdict on both sides."""
-        return self.observed is not None and self.observed == self.predicted
+        """Same verdict on both sides, or any verdict where the model is uncertain."""
+        if self.observed is None:
+            return False
+        return self.uncertain or self.observed == self.predicted
 
 
 def compare(observed: RunResult, predicted: RunResult) -> list[Row]:
@@ -30,15 +33,18 @@ def compare(observed: RunResult, predicted: RunResult) -> list[Row]:
     rows = []
     for probe in observed.probes:
         try:
-            model = {c.index: c for c in predicted.probe(probe.name).connections}
+            predicted_probe = predicted.probe(probe.name)
+            model = {c.index: c for c in predicted_probe.connections}
+            uncertain = set(predicted_probe.extra.get("uncertain", []))
         except KeyError:
-            model = {}
+            model, uncertain = {}, set()
         seen = {c.index: c for c in probe.connections}
         for index in sorted(set(seen) | set(model)):
             obs, pred = seen.get(index), model.get(index)
             idle = (obs or pred).idle  # type: ignore[union-attr]
             rows.append(Row(probe.name, index, idle, obs.verdict if obs else None,
-                            pred.verdict if pred else None, pred.explanation if pred else ""))
+                            pred.verdict if pred else None, pred.explanation if pred else "",
+                            index in uncertain))
     return rows
 
 
@@ -46,9 +52,9 @@ def format_comparison(rows: list[Row], *, only_disagreements: bool = False) -> s
     """A text table; disagreements are marked (``only_disagreements``: the rest is left out)."""
     lines = [f"{'probe':<14}{'#':>4}  {'idle':>8}  {'observed':<9}{'predicted':<10} why (model)"]
     for row in rows:
-        if only_disagreements and row.agrees:
+        if only_disagreements and row.agrees and not row.uncertain:
             continue
-        mark = "" if row.agrees else "  <-- DISAGREE"
+        mark = "  (model: either verdict)" if row.uncertain else ("" if row.agrees else "  <-- DISAGREE")
         lines.append(f"{row.probe:<14}{row.index:>4}  {format_duration(row.idle):>8}  "
                      f"{row.observed.value if row.observed else '-':<9}"
                      f"{row.predicted.value if row.predicted else '-':<10} {row.explanation}{mark}")

@@ -7,6 +7,7 @@ are written in the schema the model uses (``result.json``), with ``summary.txt``
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import subprocess
 import sys
@@ -47,6 +48,7 @@ class Context:
     scenario: Scenario
     out: Path
     servers: dict[tuple[str, str], Any] = field(default_factory=dict)
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def server(self, node: str, service: str, start: Callable[[], Any]) -> Any:
         """Start ``service`` on ``node`` once; later calls return the same handle."""
@@ -241,7 +243,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     errors: dict[str, str] = {}
     handles: dict[str, Handle] = {}
     try:
-        with Lab(scenario.topology, scenario.middleboxes, time_scale=scenario.time_scale) as lab:
+        with Lab(scenario.topology, scenario.middleboxes, time_scale=scenario.time_scale,
+                 workdir=out / "lab") as lab:
             ctx = Context(lab, scenario, out)
             capture = None
             if scenario.captures:
@@ -249,7 +252,7 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
                 capture = Capture(lab, out / "pcap")
                 capture.start()
             try:
-                with Progress(scenario, len(probes), progress_stream) as progress:
+                with ctx.stack, Progress(scenario, len(probes), progress_stream) as progress:
                     _run_probes(ctx, probes, handles, results, errors, progress)
             finally:
                 if capture is not None:

@@ -34,9 +34,7 @@ _TCP: dict[str, dict[str, Any]] = {
 #: Probe kind → its options (parsed like middlebox settings).
 PROBE_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "tcp-send": _TCP, "tcp-recv": _TCP, "tcp-keepalive": _TCP,
-    "ssh-idle": {"idle": {"parse": "duration-list"}, "server_alive_interval": {"parse": "duration"},
-                 "server_alive_count_max": {"parse": "int"}, "tcp_keepalive": {"parse": "bool"},
-                 "port": {"parse": "int"}},
+    "ssh-idle": {"variants": {"parse": "str-list"}, "port": {"parse": "int"}},
     "ssh-first-connect": {"attempts": {"parse": "int"}, "port": {"parse": "int"},
                           "client_impl": {"parse": "choice", "choices": ("openssh", "go")},
                           "backend": {"parse": "choice", "choices": ("go-ssh", "sshd")}},

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mininet.link import Link
@@ -91,7 +94,10 @@ class Lab:
     """A running lab (use as a context manager)."""
 
     def __init__(self, topology: str, middleboxes: Mapping[str, Middlebox] | None = None, *,
-                 time_scale: TimeScale | None = None, lab_id: str | None = None) -> None:
+                 time_scale: TimeScale | None = None, lab_id: str | None = None,
+                 runtimes: bool = True, workdir: Path | None = None) -> None:
+        """``runtimes``: start the processes middleboxes need (e.g. the SSH proxy daemon);
+        ``workdir``: where their files and logs go (default: a temporary directory removed at stop)."""
         self.topology_name, self.topo = load_topology(topology)
         self.specs = node_specs(self.topo)
         self.time_scale = time_scale or TimeScale(1.0)
@@ -102,6 +108,10 @@ class Lab:
         self.record: LabRecord | None = None
         self.net: Any = None
         self.processes: list[LabProcess] = []
+        self.start_runtimes = runtimes
+        self.runtimes: dict[str, Any] = {}
+        self._own_workdir = workdir is None
+        self.workdir = workdir
 
     def context(self, node: str) -> RenderContext:
         """Where middlebox ``node`` sits."""
@@ -128,9 +138,21 @@ class Lab:
             self.net.build()
             for name, rendered in self.rendered.items():
                 self.apply(name, rendered)
+            if self.start_runtimes:
+                self._start_runtimes()
         except BaseException:
             self.stop()
             raise
+
+    def _start_runtimes(self) -> None:
+        """Start what middleboxes run besides their ruleset (optional ``start_runtime`` ability)."""
+        for name, config in self.middleboxes.items():
+            start = getattr(config, "start_runtime", None)
+            if start is not None:
+                if self.workdir is None:
+                    self.workdir = Path(tempfile.mkdtemp(prefix=f"natsim-{self.lab_id}-"))
+                self.workdir.mkdir(parents=True, exist_ok=True)
+                self.runtimes[name] = start(self, name, self.workdir)
 
     def _register_shell(self, node: LabNode) -> None:
         assert self.record is not None
@@ -155,6 +177,10 @@ class Lab:
                 for node in self.net.hosts:
                     node.close_fds()
             self.net = None
+            self.runtimes.clear()
+            if self._own_workdir and self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None
         self.record = None
         if report.remaining:
             raise LabError(f"lab {self.lab_id}: processes {report.remaining} would not stop; "

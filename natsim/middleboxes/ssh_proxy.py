@@ -9,7 +9,8 @@ with a per-element timeout; the kernel expires it and bypassed packets are only 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 from natsim.errors import ConfigError
 from natsim.middleboxes import register
@@ -48,6 +49,12 @@ class SshProxy:
             raise ConfigError(f"ssh-proxy.listen_port: {self.listen_port} out of range")
         if self.bypass[0] <= 0:
             raise ConfigError("ssh-proxy.bypass: must be greater than zero")
+
+    def start_runtime(self, lab: Any, node: str, workdir: Path) -> Any:
+        """Start the proxy daemon in ``node`` (called by the lab after the ruleset is applied)."""
+        from natsim.probes.ssh_lab import start_proxy
+
+        return start_proxy(lab, node, workdir=workdir)
 
     def describe(self) -> list[tuple[str, str]]:
         """Settings in real-world units."""

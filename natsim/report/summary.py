@@ -21,7 +21,8 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
     for probe in result.probes:
         counts = Counter(c.verdict.value for c in probe.connections)
         verdicts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "-"
-        estimate = (probe.estimate or estimate_timeout(probe.connections)).describe()
+        timed = any(c.idle > 0 for c in probe.connections)
+        estimate = (probe.estimate or estimate_timeout(probe.connections)).describe() if timed else "-"
         if probe.extra.get("bracket"):
             lo, hi = probe.extra["bracket"]
             estimate = f"bypass between {format_duration(lo)} and {format_duration(hi)}"

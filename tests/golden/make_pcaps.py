@@ -102,13 +102,11 @@ def ssh_kex(lab: Lab) -> None:
 
 def pan_proxy_kex(lab: Lab) -> None:
     """OpenSSH client → the intercepting firewall (ssh-proxy daemon) → sshd: two TCP connections,
-    the client sees the proxy's banner and key exchange, the proxy offers its own to sshd."""
-    from natsim.probes.ssh_lab import start_proxy
-
+    the client sees the proxy's banner and key exchange, the proxy offers its own to sshd. The lab
+    started the proxy daemon itself (the ssh-proxy middlebox's runtime)."""
     tmp = Path(tempfile.mkdtemp(prefix="natsim-golden-pan-"))
     try:
         _start_sshd(lab, "sshd", tmp)
-        start_proxy(lab, "fw", workdir=tmp)
         _ssh_attempt(lab, "client1", "203.0.113.130")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

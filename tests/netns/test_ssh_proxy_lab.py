@@ -37,7 +37,7 @@ def lab_factory(tmp_path: Path) -> Iterator[Any]:
     labs: list[Lab] = []
 
     def start(config: SshProxy) -> tuple[Lab, ProxyHandle]:
-        lab = Lab("dc-ssh-proxy", {"fw": config}, time_scale=TimeScale(SCALE))
+        lab = Lab("dc-ssh-proxy", {"fw": config}, time_scale=TimeScale(SCALE), runtimes=False)
         lab.start()
         labs.append(lab)
         start_go_ssh(lab, workdir=tmp_path)
@@ -176,7 +176,7 @@ time.sleep(60)
 
 
 def test_bad_clients_and_a_stalled_backend_do_not_hurt_others(tmp_path: Path) -> None:
-    lab = Lab("dc-ssh-proxy", {"fw": INCIDENT}, time_scale=TimeScale(SCALE))
+    lab = Lab("dc-ssh-proxy", {"fw": INCIDENT}, time_scale=TimeScale(SCALE), runtimes=False)
     with lab:
         start_go_ssh(lab, workdir=tmp_path)
         proxy = start_proxy(lab, workdir=tmp_path, extra_args=("--handshake-timeout", "2"))
@@ -230,7 +230,7 @@ print(s.recv(200).decode())
 
 def test_every_port_is_intercepted_transparently(tmp_path: Path) -> None:
     """ports=() diverts all TCP: non-SSH is relayed byte-for-byte and servers see the client's address."""
-    with Lab("dc-ssh-proxy", {"fw": SshProxy()}, time_scale=TimeScale(SCALE)) as lab:
+    with Lab("dc-ssh-proxy", {"fw": SshProxy()}, time_scale=TimeScale(SCALE), runtimes=False) as lab:
         start_go_ssh(lab, workdir=tmp_path)
         proxy = start_proxy(lab, workdir=tmp_path, extra_args=("--sniff-timeout", "1"))
         lab.popen("gossh", [sys.executable, "-c", PEER_SERVER])

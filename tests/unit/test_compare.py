@@ -1,0 +1,38 @@
+"""Model vs lab comparison."""
+
+from __future__ import annotations
+
+from natsim.compare import compare, format_comparison
+from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict
+
+A, D = Verdict.ALIVE, Verdict.DEAD
+
+
+def result(source: str, verdicts: list[Verdict], uncertain: list[int] | None = None) -> RunResult:
+    conns = [ConnectionResult(i, 60.0 * (i + 1), v, explanation=f"why {i}") for i, v in enumerate(verdicts)]
+    extra = {"uncertain": uncertain} if uncertain is not None else {}
+    return RunResult(source=source, probes=[ProbeResult("send", "tcp-send", "server", connections=conns,
+                                                        extra=extra)])
+
+
+def test_same_verdicts_agree() -> None:
+    rows = compare(result("lab", [A, D]), result("model", [A, D]))
+    assert [r.agrees for r in rows] == [True, True]
+    assert "2 of 2 connections agree" in format_comparison(rows)
+
+
+def test_a_different_verdict_is_a_disagreement() -> None:
+    rows = compare(result("lab", [A, D]), result("model", [A, A]))
+    assert [r.agrees for r in rows] == [True, False]
+    assert "<-- DISAGREE" in format_comparison(rows, only_disagreements=True)
+
+
+def test_uncertain_connections_accept_either_verdict() -> None:
+    rows = compare(result("lab", [D, D]), result("model", [A, D], uncertain=[0]))
+    assert all(r.agrees for r in rows)
+    assert "model: either verdict" in format_comparison(rows)
+
+
+def test_a_connection_missing_from_the_lab_does_not_agree() -> None:
+    rows = compare(result("lab", [A]), result("model", [A, D]))
+    assert [r.agrees for r in rows] == [True, False]
