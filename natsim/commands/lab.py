@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
@@ -10,7 +11,10 @@ from typing import Any
 from natsim.commands.common import add_time_scale, parse_sets, time_scale
 from natsim.errors import ConfigError
 from natsim.lab.lab import Lab, lab_from_settings, require_root
+from natsim.lab.sshd import openssh_server
 from natsim.report.labmap import format_map
+
+SSHD_PASSWORD = "natsim"
 
 
 def register(sub: Any) -> None:
@@ -28,6 +32,9 @@ def register(sub: Any) -> None:
     add_time_scale(parser)
     parser.add_argument("--run", action="append", metavar="'NODE CMD'",
                         help="run CMD in NODE, print its output, tear down (repeatable)")
+    parser.add_argument("--sshd", action="append", metavar="NODE",
+                        help="run OpenSSH sshd in NODE (throw-away host key; user root, password "
+                        "'natsim'), so e.g. `client ssh server` works (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the map as JSON")
     parser.set_defaults(func=run)
 
@@ -43,13 +50,18 @@ def run(args: argparse.Namespace) -> int:
     """Validate everything first, then bring the lab up."""
     commands = [_parse_run(item) for item in args.run or []]
     lab: Lab = lab_from_settings(args.topology, parse_sets(args.set), time_scale(args.time_scale))
-    for node, _ in commands:
-        if node not in lab.specs:
-            raise ConfigError(f"--run: no node '{node}' (nodes: {', '.join(lab.specs)})")
+    for option, nodes in (("--run", [n for n, _ in commands]), ("--sshd", args.sshd or [])):
+        for node in nodes:
+            if node not in lab.specs:
+                raise ConfigError(f"{option}: no node '{node}' (nodes: {', '.join(lab.specs)})")
     require_root("natsim lab")
-    with lab:
+    with lab, contextlib.ExitStack() as stack:
+        for node in args.sshd or []:
+            stack.enter_context(openssh_server(lab, node, password=SSHD_PASSWORD))
         description = lab.describe()
         print(json.dumps(description, indent=2) if args.json else format_map(description), flush=True)
+        for node in args.sshd or []:
+            print(f"sshd on {node}: ssh root@{lab.address(node)} (password '{SSHD_PASSWORD}')", flush=True)
         if commands:
             worst = 0
             for node, cmd in commands:

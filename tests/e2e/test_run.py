@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.netns, pytest.mark.e2e]
 SHORT = Path(__file__).with_name("short")
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
+SSH_SHORT = ["pan-ssh-proxy-go-backend", "pan-ssh-proxy-sshd-backend"]
 
 
 def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -30,12 +31,25 @@ def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[
 @pytest.mark.parametrize("name", TCP_SHORT)
 def test_short_variant_of_shipped_scenario_passes(name: str, tmp_path: Path) -> None:
     done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path))
+    assert_passed(done, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "pcap").glob("*.pcap"))
+
+
+@pytest.mark.parametrize("name", SSH_SHORT)
+def test_short_ssh_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
+    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
+    assert_passed(done, tmp_path)
+    assert "<-- DISAGREE" not in done.stdout
+    assert " connections agree" in done.stdout
+
+
+def assert_passed(done: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
+    """Exit 0 and every output written."""
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["source"] == "lab" and result["complete"]
     assert (tmp_path / "survival.png").stat().st_size > 1000
     assert "expectations hold" in (tmp_path / "summary.txt").read_text()
-    assert sorted(p.name for p in (tmp_path / "pcap").glob("*.pcap"))
 
 
 def test_failing_expectation_exits_1_with_the_reason(tmp_path: Path) -> None:
