@@ -95,10 +95,13 @@ class CaptureDir:
 
 
 def load_capture_dir(directory: str | Path) -> CaptureDir:
-    """Read the manifest (when present) and every pcap of ``directory``."""
+    """Read the manifest (when present) and every pcap of ``directory`` (a capture directory, or a
+    ``natsim run`` output directory holding one in ``pcap/``)."""
     root = Path(directory)
     if not root.is_dir():
         raise AnalysisError(f"{root}: not a directory")
+    if not (root / MANIFEST).exists() and (root / "pcap" / MANIFEST).exists():
+        root = root / "pcap"
     manifest_path = root / MANIFEST
     if not manifest_path.exists():
         files = sorted(root.glob("*.pcap"))
