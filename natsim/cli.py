@@ -11,6 +11,7 @@ import argparse
 import importlib
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import FrameType
 
@@ -51,7 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    return run_parsed(args)
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    """Run ``args.func(args)`` as every natsim entry point does: SIGTERM tears down like Ctrl-C would
+    (``finally`` blocks run), a :class:`NatsimError` is one line on stderr and its exit code."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args) or 0)
     except NatsimError as err:

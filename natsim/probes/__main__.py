@@ -5,19 +5,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
 
+from natsim.cli import run_parsed
 from natsim.commands import serve
-from natsim.errors import NatsimError
 from natsim.probes import tcp_cli
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,17 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve.register(sub)
     tcp_cli.register(sub)
-    args = parser.parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        return int(args.func(args) or 0)
-    except NatsimError as err:
-        print(f"natsim: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("natsim: interrupted", file=sys.stderr)
-        return 130
+    return run_parsed(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

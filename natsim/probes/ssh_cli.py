@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from natsim.cli import run_parsed
 from natsim.errors import NatsimError
 from natsim.probes.ssh_bypass_timer import TimerPlan, bypass_timer
 from natsim.probes.ssh_first_connect import first_connect
@@ -200,25 +199,12 @@ def summary(result: ProbeResult) -> list[str]:
     return out
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m natsim.probes.ssh_cli KIND ...``."""
     parser = argparse.ArgumentParser(prog="python -m natsim.probes.ssh_cli",
                                      description="natsim's SSH probes")
     register(parser.add_subparsers(dest="kind", metavar="KIND", required=True))
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        return int(args.func(args) or 0)
-    except NatsimError as err:
-        print(f"natsim: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("natsim: interrupted", file=sys.stderr)
-        return 130
+    return run_parsed(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.lab.sshd import wait_listening
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.probes.ssh_goserver import DEFAULT_PASSWORD, DEFAULT_PORT, DEFAULT_USER
 from natsim.proxy.settings import config_json
@@ -39,19 +40,6 @@ class ProxyHandle:
         return [ln for ln in self.log.read_text(errors="replace").splitlines() if "session=" in ln]
 
 
-def _wait_port(lab: Any, node: str, port: int, proc: Any, timeout: float, what: str, log: Path) -> None:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        _, out = lab.run(node, ["ss", "-ltnH", f"sport = :{port}"])
-        if f":{port}" in out:
-            return
-        if proc.popen.poll() is not None:
-            break
-        time.sleep(0.05)
-    tail = log.read_text(errors="replace")[-600:] if log.exists() else ""
-    raise LabError(f"{node}: {what} is not listening on port {port}: {tail.strip()}")
-
-
 def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = DEFAULT_PORT, user: str = DEFAULT_USER,
                  password: str = DEFAULT_PASSWORD, workdir: Path | None = None) -> Any:
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
@@ -62,7 +50,7 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = DEFAULT_PORT, use
                                 "--user", user, "--password", password,
                                 "--host-key", str(directory / f"go-ssh-{node}.key")],
                          stdout=out, stderr=subprocess.STDOUT)
-    _wait_port(lab, node, port, proc, 15.0, "go-ssh", log)
+    wait_listening(lab, node, port, proc, 15.0, log)
     return proc
 
 
@@ -78,7 +66,7 @@ def start_proxy(lab: Any, node: str = "fw", *, workdir: Path | None = None,
             "--time-scale", f"{lab.time_scale.factor:g}", "--host-key", str(key), *extra_args]
     with open(log, "w") as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
-    _wait_port(lab, node, config.listen_port, proc, 15.0, "the ssh proxy", log)
+    wait_listening(lab, node, config.listen_port, proc, 15.0, log)
     return ProxyHandle(proc, Path(str(key) + ".pub").read_text().strip(), log)
 
 

@@ -112,7 +112,8 @@ def test_lab_command_with_sshd_lets_the_client_log_in(tmp_path: Path) -> None:
     askpass.write_text("#!/bin/sh\necho natsim\n")
     askpass.chmod(0o700)
     login = (f"SSH_ASKPASS={askpass} SSH_ASKPASS_REQUIRE=force setsid ssh -o StrictHostKeyChecking=no "
-             "-o UserKnownHostsFile=/dev/null -o BatchMode=no -l root server 'echo logged-in-on-$(hostname -I)'")
+             "-o UserKnownHostsFile=/dev/null -o BatchMode=no -l root server "
+             "'echo logged-in-on-$(hostname -I)'")
     done = subprocess.run([*NATSIM, "lab", "home-nat", "--sshd", "server", "--run", f"client {login}"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
