@@ -81,7 +81,16 @@ class _TcpHandle:
         return self.running.wait(timeout)  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        self.running.process.stop()
+        self.running.process.stop(grace=3.0)  # SIGTERM: the probe writes what it measured
+
+    def partial(self) -> ProbeResult | None:
+        """What a stopped probe wrote before it exited (remaining connections ``skipped``)."""
+        path = self.running.json_path
+        if not path.exists():
+            return None
+        probe = RunResult.load(path).probes[0]
+        probe.complete = False
+        return probe
 
 
 @driver("tcp-send", "tcp-recv", "tcp-keepalive")
@@ -253,18 +262,17 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
                 capture.start()
             try:
                 with ctx.stack, Progress(scenario, len(probes), progress_stream) as progress:
-                    _run_probes(ctx, probes, handles, results, errors, progress)
+                    try:
+                        _run_probes(ctx, probes, handles, results, errors, progress)
+                    except BaseException:  # Ctrl-C, SIGTERM: stop the probes while the lab still runs
+                        _stop_all(handles, results)
+                        raise
             finally:
                 if capture is not None:
                     capture.stop()
     except BaseException:
         outcome.interrupted = True
         result.complete = False
-        for handle in handles.values():
-            try:
-                handle.stop()
-            except NatsimError:
-                pass
         raise
     finally:
         result.finished = time.time()
@@ -288,6 +296,21 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
         outcome.checks = check_expectations(result, scenario.expect)
         write_outputs(outcome, scenario)
     return outcome
+
+
+def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> None:
+    """Stop unfinished probes and keep what each had measured."""
+    for name, handle in handles.items():
+        if name in results:
+            continue
+        try:
+            handle.stop()
+            partial = getattr(handle, "partial", None)
+            measured = partial() if partial is not None else None
+        except (NatsimError, OSError, ValueError):
+            continue
+        if measured is not None:
+            results[name] = measured
 
 
 def _run_probes(ctx: Context, probes: list[ProbeSpec], handles: dict[str, Handle],
