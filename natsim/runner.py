@@ -8,7 +8,6 @@ are written in the schema the model uses (``result.json``), with ``summary.txt``
 from __future__ import annotations
 
 import contextlib
-import shlex
 import subprocess
 import sys
 import threading
@@ -150,13 +149,8 @@ def _command_driver(ctx: Context, spec: ProbeSpec) -> Handle:
 
 
 def _load_plugins() -> None:
-    """Drivers that live with their probes register on import."""
-    for module in ("natsim.probes.ssh_drivers",):
-        try:
-            __import__(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
+    """Drivers that live with their probes register on import (they import this module)."""
+    import natsim.probes.ssh_drivers  # noqa: F401
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -338,10 +332,3 @@ def _run_probes(ctx: Context, probes: list[ProbeSpec], handles: dict[str, Handle
     for thread in threads:
         while thread.is_alive():
             thread.join(0.2)  # short joins keep Ctrl-C and SIGTERM responsive
-
-
-def describe_command(spec: ProbeSpec) -> str:
-    """Human-readable one-liner of a probe (for dry runs)."""
-    options = " ".join(f"{k}={v}" for k, v in spec.options.items())
-    return f"{spec.name}: {spec.kind} {spec.client} -> {spec.server} at +{format_duration(spec.start)} " \
-           f"{shlex.quote(options) if options else ''}"

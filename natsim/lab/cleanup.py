@@ -99,13 +99,13 @@ def destroy(record: LabRecord, grace: float = 0.5) -> CleanupReport:
     return report
 
 
-def cleanup_stale(lab_id: str | None = None, *, include_live: bool = False) -> list[CleanupReport]:
-    """Destroy labs whose owner is gone (or the one named ``lab_id``; ``include_live`` for all)."""
+def cleanup_stale(lab_id: str | None = None) -> list[CleanupReport]:
+    """Destroy labs whose owner is gone, or the one named ``lab_id`` (even if its owner runs)."""
     reports = []
     for record in all_records():
         if lab_id is not None and record.lab_id != lab_id:
             continue
-        if record.owner_alive() and not include_live and lab_id is None:
+        if record.owner_alive() and lab_id is None:
             continue
         reports.append(destroy(record))
     return reports

@@ -7,6 +7,7 @@ reads per-node parameters: ``natsim_role`` (``host``, ``router`` or a middlebox 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -27,6 +28,16 @@ def topology_dirs() -> list[Path]:
 
 
 def _load_file(path: Path) -> dict[str, Any]:
+    """The ``topos`` dict of a topology file, executed once per file version (path + mtime)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as err:
+        raise ConfigError(f"cannot read topology file {path}: {err.strerror}") from err
+    return _exec_file(path.resolve(), mtime)
+
+
+@functools.lru_cache(maxsize=64)
+def _exec_file(path: Path, mtime: int) -> dict[str, Any]:
     spec = importlib.util.spec_from_file_location(f"natsim_topology_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"cannot load topology file {path}")

@@ -3,6 +3,9 @@ scaled run could not scale."""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 from natsim.probes.ladder import TcpProbeOptions
 from natsim.report.schema import ProbeResult, RunResult
 
@@ -35,3 +38,13 @@ def run_result(source: str, options: TcpProbeOptions, probes: list[ProbeResult],
     return RunResult(source=source, time_scale=options.time_scale, started=started, finished=finished,
                      probes=probes, unscaled=unscaled, notes=notes,
                      complete=all(p.complete for p in probes))
+
+
+def add_result_options(parser: argparse.ArgumentParser) -> None:
+    """``--json FILE --source field|lab --name --node``: how a probe writes its result."""
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                        help="write the result (natsim result schema) to FILE")
+    parser.add_argument("--source", choices=("field", "lab"), default="field",
+                        help="what the JSON result is labelled (default field)")
+    parser.add_argument("--name", default=None, help="probe name in the result (default: the kind)")
+    parser.add_argument("--node", default=None, help="lab node the probe runs on (recorded only)")

@@ -18,6 +18,7 @@ from typing import Any
 
 from natsim.cli import run_parsed
 from natsim.errors import NatsimError
+from natsim.probes.results import add_result_options
 from natsim.probes.ssh_bypass_timer import TimerPlan, bypass_timer
 from natsim.probes.ssh_first_connect import first_connect
 from natsim.probes.ssh_idle import DEFAULT_VARIANTS, IdleVariant, ssh_idle
@@ -49,12 +50,7 @@ def _common(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
         parser.add_argument("--target", required=True, metavar="HOST:PORT", help="the SSH server")
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="real-world seconds per wall second (lab runs; default 1)")
-    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
-                        help="write the result (natsim result schema) to FILE")
-    parser.add_argument("--source", choices=("field", "lab"), default="field",
-                        help="what the JSON result is labelled (default field)")
-    parser.add_argument("--name", default=None, help="probe name in the result (default: the kind)")
-    parser.add_argument("--node", default=None, help="lab node the probe runs on (recorded only)")
+    add_result_options(parser)
 
 
 def _login(parser: argparse.ArgumentParser) -> None:

@@ -81,7 +81,7 @@ def _run(ctx: Context, spec: ProbeSpec, kind: str, args: list[str], timeout: flo
                                                timeout=timeout, workdir=workdir))
 
 
-def _login_args(backend: _Backend, spec: ProbeSpec, ctx: Context) -> list[str]:
+def _login_args(backend: _Backend, spec: ProbeSpec) -> list[str]:
     args = ["--client", str(spec.options.get("client_impl", "go")), "--user", backend.user]
     if backend.password is not None:
         args += ["--password", backend.password]
@@ -97,14 +97,14 @@ def _first_connect(ctx: Context, spec: ProbeSpec) -> _ThreadHandle:
     backend = _backend(ctx, spec)
     attempts = int(spec.options.get("attempts", 3))
     args = ["--target", _target(ctx, spec, backend), "--attempts", str(attempts),
-            *_login_args(backend, spec, ctx)]
+            *_login_args(backend, spec)]
     return _run(ctx, spec, "ssh-first-connect", args, timeout=60 + 15 * attempts)
 
 
 @driver("ssh-bypass-timer")
 def _bypass_timer(ctx: Context, spec: ProbeSpec) -> _ThreadHandle:
     backend = _backend(ctx, spec)
-    args = ["--target", _target(ctx, spec, backend), *_login_args(backend, spec, ctx)]
+    args = ["--target", _target(ctx, spec, backend), *_login_args(backend, spec)]
     for option in ("step", "resolution", "max_wait"):
         if option in spec.options:
             args += [f"--{option.replace('_', '-')}", format_duration(spec.options[option])]

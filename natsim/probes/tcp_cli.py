@@ -10,14 +10,13 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from natsim.errors import DurationError
 from natsim.probes.ladder import TcpProbeOptions
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
-from natsim.probes.results import run_result
+from natsim.probes.results import add_result_options, run_result
 from natsim.probes.tcp_keepalive import run_keepalive
 from natsim.probes.tcp_recv import run_recv
 from natsim.probes.tcp_send import run_send
@@ -71,12 +70,7 @@ def register(sub: Any) -> None:
                             help="wall seconds past a deadline before silence counts as dead (default 10)")
         parser.add_argument("--connect-timeout", type=float, default=10.0,
                             help="wall seconds allowed per connect (default 10)")
-        parser.add_argument("--json", type=Path, default=None, metavar="FILE",
-                            help="write the result (natsim result schema) to FILE")
-        parser.add_argument("--source", choices=("field", "lab"), default="field",
-                            help="what the JSON result is labelled (default field)")
-        parser.add_argument("--name", default=None, help="probe name in the result (default: the kind)")
-        parser.add_argument("--node", default=None, help="lab node the probe runs on (recorded only)")
+        add_result_options(parser)
         parser.add_argument("--quiet", action="store_true", help="no per-connection lines")
         parser.set_defaults(func=lambda args, name=name: run_cli(name, args))
 

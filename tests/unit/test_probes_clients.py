@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +32,7 @@ from natsim.probes.tcp_recv import run_recv
 from natsim.probes.tcp_send import run_send
 from natsim.probes.tcpsock import classify_error
 from natsim.report.schema import ProbeResult, RunResult, Verdict
+from tests.unit.netutil import wait_accepting
 
 SCALE = 600.0  # 1 min → 0.1 s
 
@@ -256,12 +256,7 @@ def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Pat
                                "--echo-port", str(echo), "--sleep-port", "0", "--quiet"])
     path = tmp_path / "send.json"
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", echo), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_accepting(echo)
         client = subprocess.Popen([sys.executable, "-m", "natsim.probes", "send", "--server", "127.0.0.1",
                                    "--port", str(echo), "--connections", "4", "--first", "1m",
                                    "--step", "1h", "--time-scale", str(SCALE), "--json", str(path)],

@@ -18,6 +18,7 @@ import pytest
 
 from natsim.probes.protocol import BadRequest, parse_sleep_request, sleep_request
 from natsim.probes.server import Admission, ProbeServer, ServerConfig
+from tests.unit.netutil import wait_accepting
 
 
 @asynccontextmanager
@@ -188,12 +189,7 @@ def test_ten_thousand_idle_connections_in_one_process() -> None:
         await asyncio.gather(*(one(i) for i in range(10_000)))
 
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", echo), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_accepting(echo)
         asyncio.run(connect_all())
         time.sleep(0.5)
         assert proc.poll() is None
