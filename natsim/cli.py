@@ -1,8 +1,9 @@
 """The ``natsim`` command. Each subcommand lives in ``natsim/commands/<name>.py`` and provides
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 
-Errors derived from :class:`NatsimError` print one line and exit with their code (2 for bad input
-or missing privileges); SIGTERM is turned into a normal exit so every ``finally`` runs.
+Errors derived from :class:`NatsimError` print one line and exit 2; SIGTERM and SIGHUP (terminal
+closed) are turned into an exception like Ctrl-C, so every ``finally`` (lab teardown) runs, and all
+three exit 130. Exit codes: 0 ok, 1 a check failed, 2 error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
-from natsim import __version__
-from natsim.errors import NatsimError
+from natsim import __version__, signals
+from natsim.errors import EXIT_ERROR, EXIT_INTERRUPTED, NatsimError
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
@@ -25,12 +27,13 @@ COMMANDS = (
 )
 
 
-class _Terminated(SystemExit):
-    """Raised from the SIGTERM handler so context managers tear down."""
+class Terminated(KeyboardInterrupt):
+    """Raised from the SIGTERM and SIGHUP handlers, so they end a command exactly as Ctrl-C does:
+    context managers tear down, partial results are written, the exit code is 130."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated(128 + signum)
+def _on_terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signal.Signals(signum).name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,29 +49,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``natsim`` console script."""
+    """Parse ``argv`` and run the command; returns the exit code (safe to call in-process)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_ERROR
     return run_parsed(args)
 
 
+def console() -> NoReturn:
+    """Entry point of the ``natsim`` console script: run, then exit. A signal that arrives once the
+    command has ended (its teardown done) is ignored: the process is only exiting."""
+    code = main()
+    for sig in signals.ENDING:
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)
+
+
 def run_parsed(args: argparse.Namespace) -> int:
-    """Run ``args.func(args)`` as every natsim entry point does: SIGTERM tears down like Ctrl-C would
-    (``finally`` blocks run), a :class:`NatsimError` is one line on stderr and its exit code."""
+    """Run ``args.func(args)`` as every natsim entry point does: SIGTERM and SIGHUP tear down like
+    Ctrl-C (``finally`` blocks run), a :class:`NatsimError` is one line on stderr and exit code 2.
+    The previous SIGTERM and SIGHUP handlers are restored afterwards."""
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = {sig: signal.signal(sig, _on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return int(args.func(args) or 0)
     except NatsimError as err:
         print(f"natsim: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("natsim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        print(f"natsim: interrupted{f' ({err})' if str(err) else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -1,15 +1,21 @@
 """One exception root for natsim, with specific subclasses.
 
-Callers catch :class:`NatsimError`; the CLI turns it into one clear line and an exit code.
+Callers catch :class:`NatsimError`; the CLI turns it into one clear line and an exit code. Exit codes
+are the same for every command: 0 ok, 1 a check failed (an expectation, a conformance requirement,
+a model disagreement), 2 an error (usage, configuration, a lab or probe that could not run),
+130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
 
+#: Exit codes of every natsim command.
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 class NatsimError(Exception):
-    """Root of every error natsim raises on purpose."""
+    """Root of every error natsim raises on purpose (exit code 2)."""
 
-    exit_code = 1
+    exit_code = EXIT_ERROR
 
 
 class ConfigError(NatsimError):
@@ -18,8 +24,6 @@ class ConfigError(NatsimError):
     ``source`` names where the value came from (a file or an option); ``line`` and
     ``column`` are 1-based when known.
     """
-
-    exit_code = 2
 
     def __init__(self, message: str, source: str | None = None, line: int | None = None,
                  column: int | None = None) -> None:
@@ -62,8 +66,6 @@ class AddressError(ConfigError):
 class PrivilegeError(NatsimError):
     """The command needs root (network namespaces, nftables)."""
 
-    exit_code = 2
-
 
 class LabError(NatsimError):
     """Bringing up, driving or tearing down a lab failed."""
@@ -83,8 +85,6 @@ class CommandError(LabError):
 
 class ProbeError(NatsimError):
     """A probe could not run (connection set-up failed, bad server reply)."""
-
-    exit_code = 2
 
 
 class ProxyError(NatsimError):

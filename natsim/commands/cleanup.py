@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from natsim.errors import EXIT_ERROR
 from natsim.lab.cleanup import cleanup_stale
 from natsim.lab.lab import require_root
 from natsim.lab.registry import all_records
@@ -15,7 +16,9 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "cleanup", help="remove what crashed labs left behind",
         description="Remove processes and namespaces of labs whose natsim process is gone. Only "
-        "objects recorded by natsim (PIDs, namespace inodes) are touched, never by name pattern.")
+        "what natsim recorded is touched: processes by PID and start time, and the processes inside "
+        "a lab's namespaces, reached through a recorded process that still runs - never by name "
+        "pattern or bare number. Exit 0 when everything is gone, 2 when something remains.")
     parser.add_argument("--lab", metavar="ID", help="only this lab id (even if its owner still runs)")
     parser.add_argument("--list", action="store_true", help="only list recorded labs")
     parser.set_defaults(func=run)
@@ -37,5 +40,9 @@ def run(args: argparse.Namespace) -> int:
     for report in reports:
         print(f"lab {report.lab_id}: stopped {len(report.killed)} processes"
               + (f", {len(report.remaining)} remain: {report.remaining}" if report.remaining else ""))
+        for node in report.untrusted:
+            print(f"lab {report.lab_id}: node {node}: no recorded process is left in its namespace, so "
+                  "natsim cannot tell its processes from others' and leaves it alone "
+                  "(see `lsns -t net`)")
         failed += bool(report.remaining)
-    return 1 if failed else 0
+    return EXIT_ERROR if failed else 0

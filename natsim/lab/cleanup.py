@@ -1,60 +1,36 @@
-"""Removing what a lab created, by recorded PID and namespace inode only.
+"""Removing what a lab created: recorded processes (PID + start time) and the processes inside the
+namespaces the lab holds.
 
-Used by the lab's own teardown and by ``natsim cleanup`` after a crash (SIGKILL). Nothing is
-matched by name pattern: a process is ours if its PID and start time are in a lab record, or if it
-runs inside a network namespace a lab record names (namespaces natsim created itself).
+Used by the lab's own teardown (which holds its namespaces from the moment each node exists) and by
+``natsim cleanup`` after a crash (SIGKILL). Nothing is matched by name pattern or by a bare number:
+a crash cleanup takes hold of a node's namespace only through a recorded process that still runs
+(same PID, same start time) and whose namespace is the one recorded; a namespace with no such process
+left is reported and not touched, because nothing then tells its processes from anybody else's.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from natsim.lab.registry import LabRecord, ProcessEntry, all_records, netns_inode, running
+from natsim.lab.netns import HeldNamespace, own_identities, signal_entry
+from natsim.lab.registry import LabRecord, ProcessEntry, all_records, running
 
 
 @dataclass
 class CleanupReport:
-    """What a cleanup removed."""
+    """What a cleanup removed, and what it could not."""
 
     lab_id: str
     killed: list[int] = field(default_factory=list)
     remaining: list[int] = field(default_factory=list)
-
-
-def own_netns_inodes() -> set[int]:
-    """The namespaces of PID 1 and of this process: never lab namespaces."""
-    return {i for i in (netns_inode(1), netns_inode(os.getpid())) if i is not None}
-
-
-def pids_in_namespaces(inodes: set[int]) -> list[int]:
-    """PIDs of every process running in one of the namespaces ``inodes``."""
-    inodes = inodes - own_netns_inodes()
-    if not inodes:
-        return []
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and netns_inode(int(entry.name)) in inodes and running(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
-def _signal(entry: ProcessEntry, sig: signal.Signals) -> bool:
-    if not entry.alive():
-        return False
-    try:
-        if os.getpgid(entry.pid) == entry.pid:
-            os.killpg(entry.pid, sig)
-        else:
-            os.kill(entry.pid, sig)
-    except ProcessLookupError:
-        return False
-    return True
+    untrusted: list[str] = field(default_factory=list)   # nodes whose namespace could not be held
 
 
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+    """Wait until none of ``pids`` runs (our own zombies are reaped); the ones still running."""
     deadline = time.monotonic() + timeout
     alive = [p for p in pids if running(p)]
     while alive and time.monotonic() < deadline:
@@ -63,37 +39,79 @@ def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     return alive
 
 
+def _wait_entries(entries: list[ProcessEntry], timeout: float) -> None:
+    """Wait until none of the recorded processes (PID *and* start time) runs."""
+    deadline = time.monotonic() + timeout
+    alive = [e for e in entries if e.alive()]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.005)
+        alive = [e for e in alive if e.alive()]
+
+
 def stop_process(entry: ProcessEntry, grace: float = 1.0) -> None:
     """SIGTERM ``entry`` (its process group if it leads one), SIGKILL after ``grace`` seconds."""
-    if _signal(entry, signal.SIGTERM) and _wait_gone([entry.pid], grace):
-        _signal(entry, signal.SIGKILL)
-        _wait_gone([entry.pid], 1.0)
+    if signal_entry(entry, signal.SIGTERM, group=True):
+        _wait_entries([entry], grace)
+        if signal_entry(entry, signal.SIGKILL, group=True):
+            _wait_entries([entry], 1.0)
 
 
-def destroy(record: LabRecord, grace: float = 0.5) -> CleanupReport:
-    """Stop every process of ``record`` and empty its namespaces, then delete the record."""
+def hold_recorded(record: LabRecord) -> tuple[dict[str, HeldNamespace], list[str]]:
+    """Take hold of each recorded namespace through a recorded process still running in it.
+
+    Returns the held namespaces by node and the nodes that could not be held (no recorded process
+    left, or the process is no longer in the recorded namespace).
+    """
+    held: dict[str, HeldNamespace] = {}
+    untrusted: list[str] = []
+    own = own_identities()
+    for node, inode in record.namespaces.items():
+        for entry in [e for e in [*record.shells, *record.processes] if e.node == node]:
+            ns = HeldNamespace.of_process(entry)
+            if ns is None:
+                continue
+            if ns.inode == inode and ns.identity not in own:
+                held[node] = ns
+                break
+            ns.close()
+        else:
+            untrusted.append(node)
+    return held, untrusted
+
+
+def _members(held: Mapping[str, HeldNamespace]) -> list[int]:
+    return [pid for ns in held.values() for pid in ns.members()]
+
+
+def destroy(record: LabRecord, held: Mapping[str, HeldNamespace] | None = None,
+            grace: float = 0.5) -> CleanupReport:
+    """Stop every recorded process of ``record`` and empty its namespaces, then delete the record.
+
+    ``held``: the namespaces the lab holds (its own teardown); without it they are taken hold of
+    through recorded processes (:func:`hold_recorded`) and released at the end.
+    """
     report = CleanupReport(record.lab_id)
-    for entry in record.processes:
-        if _signal(entry, signal.SIGTERM):
-            report.killed.append(entry.pid)
-    _wait_gone([p.pid for p in record.processes], grace)
-    inodes = set(record.namespaces.values())
-    shells = {s.pid for s in record.shells}
-    for attempt in range(3):
-        stragglers = [p for p in pids_in_namespaces(inodes) if p not in shells]
-        for entry in [*record.processes, *record.shells]:
-            _signal(entry, signal.SIGKILL)
-        for pid in stragglers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                report.killed.append(pid)
-            except ProcessLookupError:
-                pass
-        left = _wait_gone(pids_in_namespaces(inodes), 1.0 + attempt)
-        if not left:
-            break
-    _wait_gone([e.pid for e in [*record.shells, *record.processes]], 1.0)  # reaps our zombies
-    report.remaining = pids_in_namespaces(inodes)
+    own_hold = held is None
+    if held is None:
+        held, report.untrusted = hold_recorded(record)
+    try:
+        for entry in record.processes:
+            if signal_entry(entry, signal.SIGTERM, group=True):
+                report.killed.append(entry.pid)
+        _wait_entries(record.processes, grace)
+        for attempt in range(3):
+            for entry in [*record.processes, *record.shells]:
+                signal_entry(entry, signal.SIGKILL)
+            for ns in held.values():
+                report.killed.extend(p for p in ns.kill_members() if p not in report.killed)
+            if not _wait_gone(_members(held), 1.0 + attempt):
+                break
+        _wait_entries([*record.shells, *record.processes], 1.0)  # also reaps our zombies
+        report.remaining = _members(held)
+    finally:
+        if own_hold:
+            for ns in held.values():
+                ns.close()
     if not report.remaining:
         record.remove()
     return report

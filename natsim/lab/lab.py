@@ -19,13 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mininet.link import Link
+from mininet.link import Intf, Link
 from mininet.net import Mininet
+from mininet.util import netParse
 
+from natsim import signals
 from natsim.errors import ConfigError, LabError, PrivilegeError
-from natsim.lab.cleanup import destroy, own_netns_inodes, stop_process
+from natsim.lab.cleanup import destroy, stop_process
+from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
-from natsim.lab.registry import LabRecord, ProcessEntry, netns_inode, new_lab_id, process_start_time
+from natsim.lab.registry import LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.runner import NamespaceRunner
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, load_topology, node_specs
 from natsim.middleboxes import build_config
@@ -34,11 +37,32 @@ from natsim.units import TimeScale
 
 
 class _LabNet(Mininet):  # type: ignore[misc]
-    """Mininet without its class-wide init, which writes root-namespace sysctls (fixLimits)."""
+    """Mininet's network container, built without ``Mininet.__init__``.
 
-    @classmethod
-    def init(cls) -> None:
-        """Do nothing: natsim checks for root itself and never tunes the root namespace."""
+    ``Mininet.__init__`` calls ``Mininet.init()`` *by class name*, which runs ``fixLimits()``: it
+    rewrites root-namespace sysctls (rmem/wmem_max, tcp_rmem/wmem, netdev_max_backlog, neigh
+    gc_thresh1-3, kernel.pty.max). Overriding ``init`` in a subclass cannot stop that, so this class
+    sets the attributes ``build()`` and the Mininet CLI use itself and never calls the base
+    constructor. ``tests/unit/test_labnet.py`` checks the attribute list against Mininet's own.
+    """
+
+    def __init__(self, topo: Any, host: Any) -> None:  # base __init__ skipped on purpose
+        self.topo, self.host, self.link, self.intf = topo, host, Link, Intf
+        self.switch = self.controller = None
+        self.ipBase = "192.0.2.0/24"          # never used: every node's address comes from the topology
+        self.ipBaseNum, self.prefixLen = netParse(self.ipBase)
+        self.nextIP = 1
+        self.inNamespace = self.xterms = self.cleanup = False
+        self.autoSetMacs = self.autoStaticArp = self.autoPinCpus = False
+        self.numCores, self.nextCore = 1, 0
+        self.listenPort, self.waitConn = None, False
+        self.hosts: list[Any] = []
+        self.switches: list[Any] = []
+        self.controllers: list[Any] = []
+        self.links: list[Any] = []
+        self.nameToNode: dict[str, Any] = {}
+        self.terms: list[Any] = []
+        self.built = False
 
 
 def require_root(what: str = "natsim") -> None:
@@ -106,6 +130,8 @@ class Lab:
         self.rendered: dict[str, Rendered] = {
             name: config.render(self.context(name)) for name, config in self.middleboxes.items()}
         self.record: LabRecord | None = None
+        self.held: dict[str, HeldNamespace] = {}
+        self._anchors: list[subprocess.Popen[bytes]] = []
         self.net: Any = None
         self.processes: list[LabProcess] = []
         self.start_runtimes = runtimes
@@ -130,11 +156,12 @@ class Lab:
     def start(self) -> None:
         """Build nodes and links, configure routing, apply middleboxes; on failure, undo."""
         require_root("natsim lab")
-        self.record = LabRecord(lab_id=self.lab_id, owner_pid=os.getpid(), topology=self.topology_name)
+        self.record = LabRecord(lab_id=self.lab_id, owner_pid=os.getpid(), topology=self.topology_name,
+                                owner_start=process_start_time(os.getpid()))
         self.record.save()
         try:
             host = functools.partial(LabNode, lab_id=self.lab_id, on_shell=self._register_shell)
-            self.net = _LabNet(topo=self.topo, host=host, controller=None, link=Link, build=False)
+            self.net = _LabNet(self.topo, host)
             self.net.build()
             for name, rendered in self.rendered.items():
                 self.apply(name, rendered)
@@ -155,33 +182,61 @@ class Lab:
                 self.runtimes[name] = start(self, name, self.workdir)
 
     def _register_shell(self, node: LabNode) -> None:
+        """Record the node's shell and take hold of its namespace (from now on it is ours)."""
         assert self.record is not None
         start = process_start_time(node.pid)
-        inode = netns_inode(node.pid)
-        if start is None or inode is None:
+        if start is None:
             raise LabError(f"node {node.name}: its shell died at start")
-        if inode in own_netns_inodes():
+        entry = ProcessEntry(node.pid, start, node.name, "shell")
+        held = HeldNamespace.of_process(entry)
+        if held is None:
+            raise LabError(f"node {node.name}: its shell died at start")
+        if held.identity in own_identities():
+            held.close()
             raise LabError(f"node {node.name}: its shell is not in a namespace of its own")
-        self.record.shells.append(ProcessEntry(node.pid, start, node.name, "shell"))
-        self.record.namespaces[node.name] = inode
+        self.held[node.name] = held
+        self.record.shells.append(entry)
+        self.record.namespaces[node.name] = held.inode
+        self.record.processes.append(self._anchor(node))
         self.record.save()
 
+    def _anchor(self, node: LabNode) -> ProcessEntry:
+        """Start the node's anchor: a detached ``sleep infinity`` in its namespace, recorded with its
+        start time. The shell dies with natsim (its pty closes); the anchor outlives a crash, so
+        ``natsim cleanup`` can still reach the namespace through a recorded process."""
+        popen = subprocess.Popen(["mnexec", "-da", str(node.pid), "sleep", "infinity"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        self._anchors.append(popen)
+        start = process_start_time(popen.pid)
+        if start is None:
+            raise LabError(f"node {node.name}: its anchor process died at start")
+        return ProcessEntry(popen.pid, start, node.name, "anchor")
+
     def stop(self) -> None:
-        """Remove every process and namespace of this lab (idempotent)."""
+        """Remove every process and namespace of this lab (idempotent). SIGINT, SIGTERM and SIGHUP
+        wait until it is done."""
         if self.record is None:
             return
-        try:
-            report = destroy(self.record)
-        finally:
-            if self.net is not None:
-                for node in self.net.hosts:
-                    node.close_fds()
-            self.net = None
-            self.runtimes.clear()
-            if self._own_workdir and self.workdir is not None:
-                shutil.rmtree(self.workdir, ignore_errors=True)
-                self.workdir = None
-        self.record = None
+        with signals.deferred():
+            try:
+                report = destroy(self.record, self.held)
+            finally:
+                for held in self.held.values():
+                    held.close()
+                self.held.clear()
+                for anchor in self._anchors:
+                    anchor.poll()   # reaped by the teardown; this only settles the Popen
+                self._anchors.clear()
+                if self.net is not None:
+                    for node in self.net.hosts:
+                        node.close_fds()
+                self.net = None
+                self.runtimes.clear()
+                if self._own_workdir and self.workdir is not None:
+                    shutil.rmtree(self.workdir, ignore_errors=True)
+                    self.workdir = None
+            self.record = None
         if report.remaining:
             raise LabError(f"lab {self.lab_id}: processes {report.remaining} would not stop; "
                            f"run `natsim cleanup --lab {self.lab_id}`")

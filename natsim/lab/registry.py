@@ -1,9 +1,10 @@
-"""Records of running labs, so a crashed lab's leftovers can be found by prefix + lab id.
+"""Records of running labs, so a crashed lab's leftovers can be found by its lab id.
 
 One JSON file per lab under ``/run/natsim/labs`` (tmpfs: gone after a reboot, as are namespaces).
-A record lists the namespaces natsim created (held by node shell PIDs, identified by the
-namespace inode) and every process natsim started (PID + kernel start time, so a reused PID is
-never mistaken for ours).
+A record lists every process natsim started, node shells included (PID + kernel start time, so a
+reused PID is never mistaken for ours), and the inode of each node's namespace. The inode is only
+a cross-check: a namespace is reached through a recorded process that still runs
+(:mod:`natsim.lab.netns`), never by its number, which the kernel reuses.
 """
 
 from __future__ import annotations
@@ -47,14 +48,6 @@ def running(pid: int) -> bool:
     return False
 
 
-def netns_inode(pid: int) -> int | None:
-    """Inode of the network namespace of ``pid``, or None when it is gone."""
-    try:
-        return os.stat(f"/proc/{pid}/ns/net").st_ino
-    except OSError:
-        return None
-
-
 @dataclass
 class ProcessEntry:
     """A process natsim started (or a node's shell)."""
@@ -76,6 +69,7 @@ class LabRecord:
     lab_id: str
     owner_pid: int
     topology: str
+    owner_start: int | None = None
     namespaces: dict[str, int] = field(default_factory=dict)
     shells: list[ProcessEntry] = field(default_factory=list)
     processes: list[ProcessEntry] = field(default_factory=list)
@@ -97,8 +91,9 @@ class LabRecord:
         self.path.unlink(missing_ok=True)
 
     def owner_alive(self) -> bool:
-        """True while the process that built the lab still runs."""
-        return process_start_time(self.owner_pid) is not None
+        """True while the process that built the lab still runs (same PID and start time)."""
+        start = process_start_time(self.owner_pid)
+        return start is not None and (self.owner_start is None or start == self.owner_start)
 
     @classmethod
     def load(cls, path: Path) -> LabRecord:

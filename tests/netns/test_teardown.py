@@ -13,49 +13,52 @@ from pathlib import Path
 import pytest
 
 from natsim.lab import Lab
-from natsim.lab.cleanup import pids_in_namespaces
+from natsim.lab.netns import HeldNamespace
 from natsim.lab.registry import LabRecord, all_records
+from tests.rootstate import differences, snapshot
 
 pytestmark = pytest.mark.netns
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 
 
-def root_snapshot() -> dict[str, str]:
-    """What the root namespace looks like (links, routes, ruleset, a few sysctls)."""
-    def out(argv: list[str]) -> str:
-        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
-    links = re.sub(r"\s+", " ", out(["ip", "-o", "link", "show"]))
-    links = re.sub(r"(RX|TX|link/ether)\S*", "", links)
-    return {"links": " ".join(sorted(re.findall(r"^\d+: (\S+)", out(["ip", "-o", "link", "show"]), re.M))),
-            "routes": out(["ip", "route", "show", "table", "all"]),
-            "ruleset": out(["nft", "list", "ruleset"]),
-            "sysctls": out(["sysctl", "net.ipv4.ip_forward", "net.netfilter.nf_conntrack_tcp_loose",
-                            "net.core.rmem_max", "net.ipv4.tcp_rmem", "kernel.pty.max"])}
+def hold_namespaces(lab: Lab) -> dict[str, HeldNamespace]:
+    """A second hold on each of the lab's namespaces, to look inside them after teardown."""
+    assert lab.record is not None
+    held = {e.node: HeldNamespace.of_process(e) for e in lab.record.shells}
+    assert all(held.values())
+    return held  # type: ignore[return-value]
 
 
-def assert_gone(record: LabRecord) -> None:
-    assert pids_in_namespaces(set(record.namespaces.values())) == []
+def assert_gone(record: LabRecord, held: dict[str, HeldNamespace]) -> None:
+    """No process is left in any of the lab's namespaces, none it started runs, the record is gone."""
+    try:
+        assert {node: ns.members() for node, ns in held.items()} == {node: [] for node in held}
+    finally:
+        for ns in held.values():
+            ns.close()
     assert not record.path.exists()
     for entry in [*record.shells, *record.processes]:
         assert not entry.alive(), entry
 
 
 def test_normal_exit_leaves_nothing_and_root_namespace_unchanged() -> None:
-    before = root_snapshot()
+    before = snapshot()
     with Lab("isp-bridge-cgn") as lab:
         lab.popen("server", ["sleep", "300"])
         record = LabRecord.load(lab.record.path)  # type: ignore[union-attr]
+        held = hold_namespaces(lab)
         assert len(record.namespaces) == 5
         assert len(set(record.namespaces.values())) == 5
-    assert_gone(record)
-    assert root_snapshot() == before
+    assert_gone(record, held)
+    assert differences(before, snapshot()) == []
 
 
 def test_exception_inside_the_lab_leaves_nothing() -> None:
     with pytest.raises(RuntimeError, match="boom"), Lab("home-nat") as lab:
         record = LabRecord.load(lab.record.path)  # type: ignore[union-attr]
+        held = hold_namespaces(lab)
         raise RuntimeError("boom")
-    assert_gone(record)
+    assert_gone(record, held)
 
 
 def test_two_labs_side_by_side_do_not_collide() -> None:
@@ -65,11 +68,13 @@ def test_two_labs_side_by_side_do_not_collide() -> None:
             code, out = lab.run("client", "ping -c1 -W2 203.0.113.10")
             assert code == 0, out
         inner = LabRecord.load(second.record.path)  # type: ignore[union-attr]
-    assert_gone(inner)
+        held = hold_namespaces(second)
+    assert_gone(inner, held)
 
 
-def start_cli_lab(tmp_path: Path) -> tuple[subprocess.Popen[str], LabRecord]:
-    """``natsim lab ... --run 'server sleep 120'`` in a subprocess; wait until it is up."""
+def start_cli_lab(tmp_path: Path) -> tuple[subprocess.Popen[str], LabRecord, dict[str, HeldNamespace]]:
+    """``natsim lab ... --run 'server sleep 120'`` in a subprocess; wait until it is up; hold its
+    namespaces (through its recorded shells) to look inside them later."""
     proc = subprocess.Popen([*NATSIM, "lab", "home-nat", "--run", "server sleep 120"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
@@ -81,30 +86,46 @@ def start_cli_lab(tmp_path: Path) -> tuple[subprocess.Popen[str], LabRecord]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # wait for the sleep to run inside the server node
         record = LabRecord.load(path)
-        if len(pids_in_namespaces({record.namespaces["server"]})) >= 2:
-            return proc, record
+        if len(record.shells) == 3:
+            held = {e.node: HeldNamespace.of_process(e) for e in record.shells}
+            if all(held.values()) and len(held["server"].members()) >= 2:  # type: ignore[union-attr]
+                return proc, record, held  # type: ignore[return-value]
+            for ns in held.values():
+                if ns is not None:
+                    ns.close()
         time.sleep(0.05)
     pytest.fail("lab did not come up")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_tears_the_lab_down(sig: signal.Signals, tmp_path: Path) -> None:
-    proc, record = start_cli_lab(tmp_path)
+    proc, record, held = start_cli_lab(tmp_path)
     os.kill(proc.pid, sig)
-    proc.wait(timeout=20)
-    assert_gone(record)
+    assert proc.wait(timeout=20) == 130
+    assert_gone(record, held)
+
+
+def test_signals_during_teardown_wait_until_it_is_done(tmp_path: Path) -> None:
+    """A burst of Ctrl-C, SIGTERM and SIGHUP (an impatient user, a closing terminal) does not cut the
+    teardown short: every process and namespace is still removed."""
+    proc, record, held = start_cli_lab(tmp_path)
+    for sig in (signal.SIGINT, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        os.kill(proc.pid, sig)
+        time.sleep(0.02)
+    assert proc.wait(timeout=20) == 130
+    assert_gone(record, held)
 
 
 def test_sigkill_leftovers_are_removed_by_natsim_cleanup(tmp_path: Path) -> None:
-    proc, record = start_cli_lab(tmp_path)
+    proc, record, held = start_cli_lab(tmp_path)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    assert pids_in_namespaces(set(record.namespaces.values())), "expected leftovers after SIGKILL"
+    assert held["server"].members(), "expected leftovers after SIGKILL"
     done = subprocess.run([*NATSIM, "cleanup", "--lab", record.lab_id], capture_output=True, text=True,
                           check=False, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"lab {record.lab_id}: stopped" in done.stdout
-    assert_gone(record)
+    assert_gone(record, held)
 
 
 def test_lab_command_with_sshd_lets_the_client_log_in(tmp_path: Path) -> None:

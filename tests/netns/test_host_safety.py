@@ -1,0 +1,96 @@
+"""natsim keeps its promises to the host: labs leave the root namespace byte-identical, and tearing one
+lab down (or cleaning up after a crash) never touches another lab's processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from natsim.lab import Lab
+from natsim.lab.cleanup import cleanup_stale
+from natsim.lab.netns import HeldNamespace
+from natsim.lab.registry import LabRecord, ProcessEntry
+from tests.rootstate import differences, snapshot
+
+pytestmark = pytest.mark.netns
+NATSIM = [sys.executable, "-m", "natsim.cli"]
+#: A scenario that runs in a few seconds: three send-test connections idle 1, 2 and 3 min against a
+#: 2 min NAT timeout, at 60x.
+TINY = """name: tiny
+topology: home-nat
+time_scale: 60
+captures: false
+middleboxes:
+  router: {idle_timeout: 2m}
+probes:
+  - {name: send, kind: tcp-send, options: {connections: 3, step: 1m, user_timeout: 2m}}
+expect:
+  send: {first_dead: 1}
+"""
+#: Labs torn down (and stale records cleaned up) while the survivor runs.
+REPEATS = 100
+
+
+def natsim(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*NATSIM, *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.mark.parametrize("args", [
+    ("lab", "home-nat", "--run", "client true"),
+    ("lab", "isp-bridge-cgn", "--run", "client ping -c1 -W2 203.0.113.10"),
+    ("lab", "dc-ssh-proxy", "--run", "client1 true"),
+    ("conform", "home-nat:router", "--only", "rfc5382-req1"),
+    ("run", "TINY"),
+], ids=["lab-home-nat", "lab-bridge", "lab-ssh-proxy", "conform", "run"])
+def test_a_natsim_command_leaves_the_root_namespace_unchanged(args: tuple[str, ...], tmp_path: Path) -> None:
+    """Each command runs in a fresh process, so nothing done once per process can hide a change."""
+    if args == ("run", "TINY"):
+        (tmp_path / "tiny.yaml").write_text(TINY)
+        args = ("run", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "out"))
+    before = snapshot()
+    done = natsim(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert differences(before, snapshot()) == []
+
+
+def _held(lab: Lab) -> dict[str, HeldNamespace]:
+    assert lab.record is not None
+    held = {e.node: HeldNamespace.of_process(e) for e in lab.record.shells}
+    assert all(held.values())
+    return held  # type: ignore[return-value]
+
+
+def test_teardown_and_cleanup_never_touch_a_parallel_lab() -> None:
+    """One lab keeps a process alive while another is built and torn down again and again, and stale
+    records that name the survivor's namespace inodes (the kernel reuses inode numbers) and its PIDs
+    with other start times (PIDs are reused too) are cleaned up. The survivor is untouched."""
+    with Lab("home-nat") as survivor:
+        keeper = survivor.popen("server", ["sleep", "600"])
+        held = _held(survivor)
+        assert survivor.record is not None
+        members = {node: ns.members() for node, ns in held.items()}
+        try:
+            for i in range(REPEATS):
+                with Lab("home-nat") as victim:
+                    victim.popen("server", ["sleep", "600"])
+                    assert victim.record is not None
+                    dead = LabRecord.load(victim.record.path)
+                forged = LabRecord(
+                    lab_id=f"{survivor.lab_id}f{i}", owner_pid=dead.owner_pid, owner_start=1,
+                    topology="home-nat", namespaces=dict(survivor.record.namespaces),
+                    shells=[ProcessEntry(e.pid, e.start, e.node, e.what) for e in dead.shells],
+                    processes=[ProcessEntry(keeper.pid, keeper.entry.start + 1, "server", "sleep")])
+                forged.save()
+                (report,) = cleanup_stale(forged.lab_id)
+                assert sorted(report.untrusted) == sorted(survivor.record.namespaces)
+                assert report.killed == [] and not forged.path.exists()
+                assert keeper.entry.alive() and keeper.popen.poll() is None
+                assert {node: ns.members() for node, ns in held.items()} == members
+            code, out = survivor.run("client", "ping -c1 -W2 198.51.100.10")
+            assert code == 0, out
+        finally:
+            for ns in held.values():
+                ns.close()
