@@ -1,8 +1,10 @@
 """Durations in real-world units and their mapping onto lab time.
 
 All durations in natsim files are real-world (``1h``, ``2h4m``, ``3720s``). A :class:`TimeScale`
-divides them by ``factor`` (real-world seconds per lab second). Kernel timeouts are whole seconds,
-so :meth:`TimeScale.kernel_seconds` rounds and reports the relative error, refusing above 1 %.
+divides them by ``factor`` (real-world seconds per lab second); it is the one time-scale class of
+natsim, used by the lab (what to set in the kernel) and by the model (what the lab's kernel will do:
+whole seconds, timers it cannot scale). Kernel timeouts are whole seconds, so
+:meth:`TimeScale.kernel_seconds` rounds and reports the relative error, refusing above 1 %.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ def format_duration(seconds: float) -> str:
     return "".join(parts)
 
 
+def _whole_lab(exact: float) -> int:
+    """Whole kernel seconds for ``exact`` lab seconds: rounded, at least 1."""
+    return max(1, round(exact))
+
+
 @dataclass(frozen=True)
 class ScaledTimeout:
     """A real-world timeout mapped to whole lab seconds."""
@@ -108,6 +115,15 @@ class TimeScale:
         """Real-world seconds that ``lab_seconds`` stand for."""
         return lab_seconds * self.factor
 
+    def unscaled(self, kernel_seconds: float) -> float:
+        """Real-world length of a kernel timer the lab cannot scale (it runs at lab speed)."""
+        return kernel_seconds * self.factor
+
+    def whole(self, real_seconds: float) -> float:
+        """``real_seconds`` as the lab's kernel holds it: whole lab seconds (at least 1), in real-world
+        seconds. The same rounding as :meth:`kernel_seconds`."""
+        return _whole_lab(real_seconds / self.factor) * self.factor
+
     def kernel_seconds(self, name: str, real_seconds: float, *, strict: bool = True) -> ScaledTimeout:
         """Scale a timeout to whole seconds for the kernel.
 
@@ -116,7 +132,7 @@ class TimeScale:
         rounded (at least 1 s) and the error is only reported.
         """
         exact = real_seconds / self.factor
-        lab = max(1, round(exact))
+        lab = _whole_lab(exact)
         scaled = ScaledTimeout(name, real_seconds, lab, exact)
         if strict and scaled.relative_error > MAX_ROUNDING_ERROR:
             raise TimeScaleError(

@@ -23,9 +23,10 @@ from natsim.sim.conntrack import (
     track_flags,
 )
 from natsim.sim.network import Action, Answer, Drop, Forward, MiddleboxModel, Segment
-from natsim.sim.timers import CT_UNACKNOWLEDGED, LabTiming
+from natsim.sim.timers import CT_UNACKNOWLEDGED
+from natsim.units import TimeScale
 
-ModelFactory = Callable[[str, Any, LabTiming, int], MiddleboxModel]
+ModelFactory = Callable[[str, Any, TimeScale, int], MiddleboxModel]
 _MODELS: dict[str, ModelFactory] = {}
 
 
@@ -37,7 +38,7 @@ def register_model(kind: str) -> Callable[[ModelFactory], ModelFactory]:
     return deco
 
 
-def build_model(node: str, config: Any, timing: LabTiming, seed: int = 0) -> MiddleboxModel:
+def build_model(node: str, config: Any, timing: TimeScale, seed: int = 0) -> MiddleboxModel:
     """The model of ``config`` (any registered middlebox config) placed at ``node``; ``seed`` seeds
     its random choices."""
     from natsim.sim import nat, ssh  # noqa: F401  (they register their models)
@@ -49,7 +50,7 @@ def build_model(node: str, config: Any, timing: LabTiming, seed: int = 0) -> Mid
     return factory(node, config, timing, seed)
 
 
-def ct_timeouts(config: ConntrackConfig, timing: LabTiming) -> dict[str, float]:
+def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, float]:
     """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them."""
     timeouts = {ESTABLISHED: timing.whole(config.idle_timeout)}
     for state, default in KERNEL_TCP_TIMEOUTS.items():
@@ -69,7 +70,7 @@ class Stateful:
     #: a NAT rewrites addresses, so it must never pass an untracked packet
     translates = False
 
-    def __init__(self, name: str, config: ConntrackConfig, timing: LabTiming) -> None:
+    def __init__(self, name: str, config: ConntrackConfig, timing: TimeScale) -> None:
         self.name = name
         self.config = config
         self.table = ConntrackTable(ct_timeouts(config, timing))
@@ -145,6 +146,6 @@ class Stateful:
 
 
 @register_model("cpe-bridge")
-def _bridge(node: str, config: Any, timing: LabTiming, seed: int) -> MiddleboxModel:
+def _bridge(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
     return Stateful(node, config, timing)
 

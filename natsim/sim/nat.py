@@ -18,7 +18,7 @@ from natsim.middleboxes.nat import pool_range
 from natsim.sim.conntrack import ESTABLISHED, Entry, Tuple
 from natsim.sim.middleboxes import Stateful, register_model
 from natsim.sim.network import Action, Addr, Answer, Drop, Forward, MiddleboxModel, Segment
-from natsim.sim.timers import LabTiming
+from natsim.units import TimeScale
 
 
 class Nat(Stateful):
@@ -26,7 +26,7 @@ class Nat(Stateful):
 
     translates = True
 
-    def __init__(self, name: str, config: Any, timing: LabTiming, *, public: str,
+    def __init__(self, name: str, config: Any, timing: TimeScale, *, public: str,
                  port_range: tuple[int, int] = (1024, 65535), port_preservation: bool = True,
                  ports_per_subscriber: int | None = None, hold_down: float = 0.0, seed: int = 0) -> None:
         super().__init__(name, config, timing)
@@ -132,12 +132,12 @@ class Nat(Stateful):
 
 
 @register_model("cgn")
-def _cgn(node: str, config: Any, timing: LabTiming, seed: int) -> MiddleboxModel:
+def _cgn(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
     return Nat(node, config, timing, public=pool_range(config.pool)[0], port_range=config.port_range,
                port_preservation=config.port_preservation, seed=seed)
 
 
 @register_model("home-router")
-def _home_router(node: str, config: Any, timing: LabTiming, seed: int) -> MiddleboxModel:
+def _home_router(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
     return Nat(node, config, timing, public=f"{node}-wan", port_preservation=config.port_preservation,
                seed=seed)

@@ -14,8 +14,9 @@ from natsim.errors import ConfigError
 from natsim.middleboxes.base import closest
 from natsim.report.schema import RunResult
 from natsim.sim.probes import KeepaliveProbe, ProbeSpecLike, RecvProbe, SendProbe, TcpProbe
-from natsim.sim.timers import LabTiming
+from natsim.sim.timers import unscaled_notes
 from natsim.sim.world import World
+from natsim.units import TimeScale
 
 
 class ProbeModel(Protocol):
@@ -77,7 +78,7 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
     """The world and probe models of ``scenario`` (not yet run); for tests and sweeps."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"seed must be a whole number, got {seed!r}")
-    timing = LabTiming(scale_of(scenario) if as_lab else 1.0)
+    timing = TimeScale(scale_of(scenario) if as_lab else 1.0)
     base_seed = getattr(scenario, "seed", 0) or 0
     world = World(scenario.middleboxes, tuple(getattr(scenario, "chain", ()) or ()), timing,
                   seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None))
@@ -109,7 +110,7 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
     probes = [m.result() for m in models]
     result = RunResult(source="model", time_scale=scale_of(scenario), scenario=scenario.name,
                        started=t0, finished=time.time(), probes=probes,
-                       unscaled=world.timing.notes(),
+                       unscaled=unscaled_notes(world.timing),
                        notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s",
                               *(f"probe {p.name} ({p.kind}) is not modelled" for p in scenario.probes
                                 if p.kind in UNMODELLED)])

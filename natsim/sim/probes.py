@@ -18,7 +18,7 @@ import simpy
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.sim.options import Options
 from natsim.sim.tcp import Socket, TcpError
-from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings
+from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings, wheel_late
 from natsim.sim.world import World, summarise
 
 #: Wall seconds natsim's probes wait past a deadline before calling silence dead.
@@ -305,7 +305,7 @@ class KeepaliveProbe(TcpProbe):
     def _flag_late_timer(self, i: int, idle: float) -> None:
         """The kernel may fire the keepalive timer up to 1/8 of ``idle`` late: flag a connection
         whose first probe would then meet an expired entry (the lab may call it dead)."""
-        late = self.world.timing.wheel_late(idle)
+        late = wheel_late(self.world.timing, idle)
         close = [(n, t) for n, t in self.world.limits(self.route) if idle < t <= idle + late]
         if close:
             name, timeout = close[0]

@@ -24,8 +24,9 @@ from natsim.sim.network import Action, Forward, MiddleboxModel, Segment
 from natsim.sim.options import Options
 from natsim.sim.probes import ProbeSpecLike
 from natsim.sim.tcp import Socket, TcpError
-from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, KEEPALIVE_TIME, LabTiming, TcpSettings
+from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, KEEPALIVE_TIME, TcpSettings
 from natsim.sim.world import World, summarise
+from natsim.units import TimeScale
 
 Gen = Generator[simpy.Event, Any, None]
 
@@ -85,7 +86,7 @@ class ProxyRouter:
 
 
 @register_model("ssh-proxy")
-def _proxy(node: str, config: Any, timing: LabTiming, seed: int) -> MiddleboxModel:
+def _proxy(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
     return ProxyRouter(node, config, seed)
 
 

@@ -3,14 +3,16 @@
 Every time in :mod:`natsim.sim` is a real-world second. A lab running at ``time_scale`` S divides
 the timeouts it *can* scale by S (whole seconds only) but cannot scale TCP's retransmission timer
 (200 ms minimum, 120 s maximum): those run at lab speed and therefore last S times longer in
-real-world terms. :class:`LabTiming` states both conversions so the model predicts what the lab
-observes; ``LabTiming(1.0)`` is a real network.
+real-world terms. :class:`~natsim.units.TimeScale` states both conversions (``whole``,
+``unscaled``) so the model predicts what the lab observes; ``TimeScale(1.0)`` is a real network.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+
+from natsim.units import TimeScale
 
 #: Linux TCP constants (seconds, kernel time).
 RTO_MIN = 0.2
@@ -27,41 +29,29 @@ KERNEL_HZ = 250
 CT_UNACKNOWLEDGED = 300.0
 
 
-@dataclass(frozen=True)
-class LabTiming:
-    """Real-world length of kernel timers in a lab at ``scale`` (1.0: a real network)."""
+def wheel_late(scale: TimeScale, real_seconds: float, hz: int = KERNEL_HZ) -> float:
+    """How late (at most, real-world s) a timer-wheel timer armed ``real_seconds`` ahead fires in a
+    lab at ``scale``.
 
-    scale: float = 1.0
+    Linux's timer wheel (kernel/time/timer.c: 64 buckets per level, 8x coarser per level) files
+    a timer ``delta`` ticks ahead in the first level whose range holds it and fires it at that
+    level's next bucket boundary: up to 1/8 of ``delta`` late. Keepalive timers use it.
+    """
+    ticks = real_seconds / scale.factor * hz
+    level = 0
+    while level < 8 and ticks >= 63 << (3 * level):
+        level += 1
+    return float(8 ** level) / hz * scale.factor
 
-    def unscaled(self, kernel_seconds: float) -> float:
-        """A timer the lab cannot scale (RTO, conntrack's unacknowledged timeout), in real-world s."""
-        return kernel_seconds * self.scale
 
-    def whole(self, real_seconds: float) -> float:
-        """A real-world duration set as whole kernel seconds (keepalive, conntrack timeouts)."""
-        return max(1, round(real_seconds / self.scale)) * self.scale
-
-    def wheel_late(self, real_seconds: float, hz: int = KERNEL_HZ) -> float:
-        """How late (at most, real-world s) a timer-wheel timer armed ``real_seconds`` ahead fires.
-
-        Linux's timer wheel (kernel/time/timer.c: 64 buckets per level, 8x coarser per level) files
-        a timer ``delta`` ticks ahead in the first level whose range holds it and fires it at that
-        level's next bucket boundary: up to 1/8 of ``delta`` late. Keepalive timers use it.
-        """
-        ticks = real_seconds / self.scale * hz
-        level = 0
-        while level < 8 and ticks >= 63 << (3 * level):
-            level += 1
-        return float(8 ** level) / hz * self.scale
-
-    def notes(self) -> list[str]:
-        """The timers that keep kernel speed, for ``RunResult.unscaled``."""
-        if self.scale == 1.0:
-            return []
-        return [f"TCP RTO {RTO_MIN:g}..{RTO_MAX:g} s and the tcp_retries2 give-up run at lab speed: "
-                f"x{self.scale:g} in real-world time",
-                f"conntrack unacknowledged timeout {CT_UNACKNOWLEDGED:g} s (picked-up entries) "
-                f"runs at lab speed: x{self.scale:g}"]
+def unscaled_notes(scale: TimeScale) -> list[str]:
+    """The timers that keep kernel speed in a lab at ``scale``, for ``RunResult.unscaled``."""
+    if scale.factor == 1.0:
+        return []
+    return [f"TCP RTO {RTO_MIN:g}..{RTO_MAX:g} s and the tcp_retries2 give-up run at lab speed: "
+            f"x{scale.factor:g} in real-world time",
+            f"conntrack unacknowledged timeout {CT_UNACKNOWLEDGED:g} s (picked-up entries) "
+            f"runs at lab speed: x{scale.factor:g}"]
 
 
 @lru_cache(maxsize=256)
@@ -111,7 +101,7 @@ class TcpSettings:
     keepalive: tuple[float, float, int] | None = None   # idle, interval, count
 
     @classmethod
-    def for_lab(cls, timing: LabTiming, *, user_timeout: float | None = None,
+    def for_lab(cls, timing: TimeScale, *, user_timeout: float | None = None,
                 keepalive: tuple[float, float, int] | None = None,
                 retries2: int = TCP_RETRIES2) -> TcpSettings:
         """Settings of a socket in a lab at ``timing``.

@@ -11,7 +11,8 @@ import simpy
 from natsim.sim.middleboxes import Stateful, build_model
 from natsim.sim.network import Host, MiddleboxModel, Note, Route, Segment, Trace
 from natsim.sim.tcp import Socket, TcpError
-from natsim.sim.timers import LabTiming, TcpSettings
+from natsim.sim.timers import TcpSettings
+from natsim.units import TimeScale
 
 App = Callable[[Socket], Generator[simpy.Event, Any, None]]
 
@@ -28,7 +29,7 @@ class World:
         given, a route crosses exactly the middleboxes on that path, in its order.
     """
 
-    def __init__(self, middleboxes: Mapping[str, Any], chain: Sequence[str], timing: LabTiming,
+    def __init__(self, middleboxes: Mapping[str, Any], chain: Sequence[str], timing: TimeScale,
                  *, seed: int = 0, packets: bool = False,
                  path: Callable[[str, str], Sequence[str]] | None = None) -> None:
         self.env = simpy.Environment()

@@ -8,7 +8,7 @@ from natsim.middleboxes.home_router import HomeRouter
 from natsim.sim.middleboxes import build_model
 from natsim.sim.nat import Nat
 from natsim.sim.network import Answer, Drop, Forward, Segment
-from natsim.sim.timers import LabTiming
+from natsim.units import TimeScale
 
 SERVER = ("server", 31415)
 
@@ -16,7 +16,7 @@ SERVER = ("server", 31415)
 def nat(**kw: object) -> Nat:
     config = Cgn(idle_timeout=100.0, untracked_outbound=Untracked.PICKUP,
                  untracked_inbound=Untracked.PICKUP)
-    return Nat("cgn", config, LabTiming(), public="192.0.2.1", **kw)  # type: ignore[arg-type]
+    return Nat("cgn", config, TimeScale(), public="192.0.2.1", **kw)  # type: ignore[arg-type]
 
 
 def syn(port: int, host: str = "100.64.1.10") -> Segment:
@@ -24,7 +24,7 @@ def syn(port: int, host: str = "100.64.1.10") -> Segment:
 
 
 def test_cgn_model_from_config_preserves_ports() -> None:
-    model = build_model("cgn", Cgn(), LabTiming())
+    model = build_model("cgn", Cgn(), TimeScale())
     assert isinstance(model, Nat)
     action = model.handle(syn(40000), True, 0.0)
     assert action == Forward(Segment(("192.0.2.1", 40000), SERVER, "S", "c40000"))
@@ -93,16 +93,16 @@ def test_unknown_inbound_reaches_the_nat_stack_under_pickup() -> None:
 
 def test_untracked_policies_inbound() -> None:
     seg = Segment(SERVER, ("192.0.2.1", 40000), "PA", "c", seq=1, data="x")
-    drop = Nat("cgn", Cgn(untracked_inbound=Untracked.DROP), LabTiming(), public="192.0.2.1")
+    drop = Nat("cgn", Cgn(untracked_inbound=Untracked.DROP), TimeScale(), public="192.0.2.1")
     assert isinstance(drop.handle(seg, False, 0.0), Drop)
-    reset = Nat("cgn", Cgn(untracked_inbound=Untracked.RESET), LabTiming(), public="192.0.2.1")
+    reset = Nat("cgn", Cgn(untracked_inbound=Untracked.RESET), TimeScale(), public="192.0.2.1")
     action = reset.handle(seg, False, 0.0)
     assert isinstance(action, Answer) and action.reason.endswith("answered with RST by cgn")
 
 
 def test_without_preservation_ports_are_random_but_seeded() -> None:
     def ports(seed: int) -> list[int]:
-        model = build_model("r", HomeRouter(port_preservation=False), LabTiming(), seed)
+        model = build_model("r", HomeRouter(port_preservation=False), TimeScale(), seed)
         out = []
         for p in range(3):
             action = model.handle(syn(40000 + p), True, 0.0)
@@ -121,11 +121,11 @@ def test_a_lone_fin_cannot_be_picked_up() -> None:
     fin = Segment(SERVER, ("192.0.2.1", 40000), "FA", "c", seq=2)
     assert nat().handle(fin, False, 0.0) == Drop(
         "cgn has no entry for this inbound FIN; inbound FIN of no known connection dropped as invalid")
-    bridge = build_model("cpe", CpeBridge(untracked_inbound=Untracked.PICKUP), LabTiming())
+    bridge = build_model("cpe", CpeBridge(untracked_inbound=Untracked.PICKUP), TimeScale())
     seg = Segment(SERVER, ("100.64.1.10", 40000), "FA", "c", seq=2)
     action = bridge.handle(seg, False, 0.0)
     assert isinstance(action, Forward) and "passes untracked" in action.note
     assert bridge.handle(seg.with_src(SERVER), False, 1.0) == action   # still no entry: not tracked
-    reset = Nat("cgn", Cgn(untracked_inbound=Untracked.RESET), LabTiming(), public="192.0.2.1")
+    reset = Nat("cgn", Cgn(untracked_inbound=Untracked.RESET), TimeScale(), public="192.0.2.1")
     answer = reset.handle(fin, False, 0.0)
     assert isinstance(answer, Answer) and answer.segment.flags == "R"

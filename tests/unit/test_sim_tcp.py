@@ -12,13 +12,14 @@ from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.sim.network import Drop, Route, Segment
 from natsim.sim.probes import echo_app
 from natsim.sim.tcp import Socket, TcpError
-from natsim.sim.timers import LabTiming, TcpSettings
+from natsim.sim.timers import TcpSettings
 from natsim.sim.world import World
+from natsim.units import TimeScale
 
 
 def world(**cpe: Any) -> World:
     config = CpeBridge(idle_timeout=10.0, **cpe)
-    return World({"cpe": config}, ("client", "cpe", "server"), LabTiming(1.0), packets=True)
+    return World({"cpe": config}, ("client", "cpe", "server"), TimeScale(1.0), packets=True)
 
 
 def hold_app(sock: Socket) -> Generator[Any, Any, None]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from natsim.sim.timers import LabTiming, TcpSettings, backoff_schedule, retries_limit, syn_limit
+from natsim.sim.timers import (
+    TcpSettings,
+    backoff_schedule,
+    retries_limit,
+    syn_limit,
+    unscaled_notes,
+    wheel_late,
+)
+from natsim.units import TimeScale
 
 
 def test_retries2_gives_up_after_924_6_seconds() -> None:
@@ -35,27 +43,27 @@ def test_bad_arguments_raise() -> None:
 
 
 def test_lab_timing_unscaled_and_whole_seconds() -> None:
-    lab = LabTiming(60)
+    lab = TimeScale(60)
     assert lab.unscaled(0.2) == pytest.approx(12.0)
     assert lab.whole(75) == 60          # 1.25 lab s → 1 s
     assert lab.whole(3600) == 3600
     assert lab.whole(10) == 60          # at least one kernel second
-    assert LabTiming().notes() == []
-    assert len(lab.notes()) == 2
+    assert unscaled_notes(TimeScale()) == []
+    assert len(unscaled_notes(lab)) == 2
 
 
 def test_settings_for_lab() -> None:
-    real = TcpSettings.for_lab(LabTiming(1.0))
+    real = TcpSettings.for_lab(TimeScale(1.0))
     assert real.give_up == pytest.approx(924.6)
-    lab = TcpSettings.for_lab(LabTiming(60), user_timeout=120.0, keepalive=(3600, 75, 9))
+    lab = TcpSettings.for_lab(TimeScale(60), user_timeout=120.0, keepalive=(3600, 75, 9))
     assert lab.give_up == 120.0
     assert lab.rto == pytest.approx(12.0)
     assert lab.keepalive == (3600, 60, 9)
 
 
 def test_timer_wheel_lateness() -> None:
-    lab = LabTiming(60)
-    assert lab.wheel_late(59 * 60) == pytest.approx(2.048 * 60)    # level 3: 512 ticks of 4 ms
-    assert lab.wheel_late(60) == pytest.approx(0.032 * 60)         # 1 s: level 1, 8 ticks
-    assert LabTiming().wheel_late(3540) == pytest.approx(131.072)   # level 5
-    assert LabTiming().wheel_late(0.1) == pytest.approx(0.004)     # level 0: one tick
+    lab = TimeScale(60)
+    assert wheel_late(lab, 59 * 60) == pytest.approx(2.048 * 60)    # level 3: 512 ticks of 4 ms
+    assert wheel_late(lab, 60) == pytest.approx(0.032 * 60)         # 1 s: level 1, 8 ticks
+    assert wheel_late(TimeScale(), 3540) == pytest.approx(131.072)   # level 5
+    assert wheel_late(TimeScale(), 0.1) == pytest.approx(0.004)     # level 0: one tick
