@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     checks = run_checks()
     table = Table(title="natsim doctor")
     for column in ("check", "status", "detail", "fix"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrap long sysctl names instead of cutting them
     for check in checks:
         status = "[green]ok[/]" if check.ok else ("[red]FAIL[/]" if check.required else "[yellow]warn[/]")
         table.add_row(check.name, status, check.detail, "" if check.ok else check.fix)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from natsim.lab.kernel import DECISION, SYSCTL, br_netfilter_state
+
 
 @dataclass(frozen=True)
 class Check:
@@ -112,9 +114,6 @@ def run_checks() -> list[Check]:
         ("NAT (snat)", "nft -f -", _NAT, "kernel with CONFIG_NFT_NAT"),
         ("tproxy", "nft -f -", _TPROXY, "kernel with CONFIG_NFT_TPROXY"),
         ("nft sets with timeouts", "nft -f -", _SET, "nftables >= 0.9"),
-        ("br_netfilter per namespace",
-         "ip link add b0 type bridge && sysctl -q -w net.bridge.bridge-nf-call-iptables=1", None,
-         "kernel >= 5.3 with CONFIG_BRIDGE_NETFILTER (or `modprobe br_netfilter`)"),
         ("conntrack sysctls per namespace",
          "sysctl -q -w net.netfilter.nf_conntrack_tcp_loose=0 "
          "net.netfilter.nf_conntrack_tcp_timeout_established=60",
@@ -124,4 +123,22 @@ def run_checks() -> list[Check]:
     for name, script, stdin, fix in kernel:
         ok, detail = _in_netns(script, stdin)
         checks.append(Check(name, ok, "ok" if ok else detail, fix))
+    checks.append(br_netfilter_check())
     return checks
+
+
+def br_netfilter_check() -> Check:
+    """br_netfilter: how it is provided, what it does to the host, and a per-namespace trial.
+
+    Reads the root namespace's sysctl, never writes it; the trial runs in a throw-away namespace.
+    Not required: only ``cpe-bridge`` labs need it, and loading it is the user's decision.
+    """
+    state = br_netfilter_state()
+    fix = f"only cpe-bridge labs need it: {DECISION}"
+    if not state.active:
+        return Check("br_netfilter (cpe-bridge)", False, state.describe(), fix, required=False)
+    ok, detail = _in_netns(f"ip link add b0 type bridge && sysctl -q -w {SYSCTL}=1")
+    if not ok:
+        return Check("br_netfilter (cpe-bridge)", False, f"{state.describe()}; per namespace: {detail}",
+                     "kernel >= 5.3 (the sysctl is per namespace since 5.3)", required=False)
+    return Check("br_netfilter (cpe-bridge)", True, state.describe() + "; per namespace: ok")

@@ -26,6 +26,7 @@ from mininet.util import netParse
 from natsim import signals
 from natsim.errors import ConfigError, LabError, PrivilegeError
 from natsim.lab.cleanup import destroy, stop_process
+from natsim.lab.kernel import require_sysctls
 from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
 from natsim.lab.registry import LabRecord, ProcessEntry, new_lab_id, process_start_time
@@ -262,6 +263,7 @@ class Lab:
         for argv in rendered.commands:
             run.run(argv)
         if rendered.sysctls:
+            require_sysctls(name, rendered.sysctls)   # br_netfilter missing: one clear line
             run.run(["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in rendered.sysctls.items())])
         run.run(["nft", "-f", "-"], input=rendered.nft)
 
