@@ -48,3 +48,17 @@ def test_inside_refuses_a_link_out_of_the_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"'send\.out' would be outside"):
         inside(out, "send.out")
     assert inside(out, "work/x.log") == out / "work" / "x.log"
+
+
+def test_a_scenario_named_after_its_file_needs_a_usable_file_name(tmp_path: Path) -> None:
+    from natsim.errors import ScenarioError
+    from natsim.scenario import load_scenario
+
+    file = tmp_path / "my run.yaml"
+    file.write_text("topology: home-nat\nprobes:\n  - kind: tcp-send\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(file)
+    assert str(info.value) == (f"{file}:1:1: scenario name 'my run' (the file's name) must match "
+                               "[A-Za-z0-9._-]+ (letters, digits, '.', '_', '-'); set `name:`")
+    file.write_text("name: my-run\n" + file.read_text())
+    assert load_scenario(file).name == "my-run"
