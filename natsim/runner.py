@@ -224,6 +224,20 @@ def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
         outcome.result.save(outcome.out / "result.json")
 
 
+def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[ProbeSpec]:
+    """The scenario's probes plus the ``extra`` command probes, each checked before anything starts."""
+    _load_plugins()
+    probes = list(scenario.probes)
+    for name, (node, command) in extra.items():
+        probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
+                                options={"argv": command}))
+    for spec in probes:
+        check_name(spec.name, "probe name")
+        if spec.kind not in DRIVERS:
+            raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
+    return probes
+
+
 def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str, str]] | None = None,
                  progress_stream: Any = None) -> RunOutcome:
     """Run ``scenario`` in a lab, write the outputs in ``out``, check the expectations.
@@ -232,15 +246,7 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     trusted; a name must be usable as a file name, see :mod:`natsim.paths`). On Ctrl-C or
     SIGTERM the probes are stopped, what was measured is written, and the exception propagates.
     """
-    _load_plugins()
-    probes = list(scenario.probes)
-    for name, (node, command) in (extra or {}).items():
-        probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
-                                options={"argv": command}))
-    for spec in probes:
-        check_name(spec.name, "probe name")
-        if spec.kind not in DRIVERS:
-            raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
+    probes = _probes(scenario, extra or {})
     out.mkdir(parents=True, exist_ok=True)
     result = RunResult(source="lab", time_scale=scenario.time_scale.factor, scenario=scenario.name,
                        started=time.time())

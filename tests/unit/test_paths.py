@@ -62,3 +62,13 @@ def test_a_scenario_named_after_its_file_needs_a_usable_file_name(tmp_path: Path
                                "[A-Za-z0-9._-]+ (letters, digits, '.', '_', '-'); set `name:`")
     file.write_text("name: my-run\n" + file.read_text())
     assert load_scenario(file).name == "my-run"
+
+
+def test_run_refuses_a_bad_probe_name_before_creating_anything(tmp_path: Path) -> None:
+    from natsim.runner import run_scenario
+    from natsim.scenario import load_scenario
+
+    scenario = load_scenario("isp-modem-bridge-1h")
+    with pytest.raises(ConfigError, match=r"^probe name '\.\./x' must match"):
+        run_scenario(scenario, tmp_path / "out", extra={"../x": ("client", "true")})
+    assert not (tmp_path / "out").exists()
