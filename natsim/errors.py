@@ -59,6 +59,11 @@ class TimeScaleError(ConfigError):
     """A scaled kernel timeout cannot be represented precisely enough."""
 
 
+class UntrustedCodeError(ConfigError):
+    """A scenario or topology would run its own code (command probes, a topology file) and the user
+    did not pass ``--trust``; the message lists exactly what would run."""
+
+
 class AddressError(ConfigError):
     """An address outside the ranges a lab may use."""
 

@@ -9,6 +9,9 @@
   (as ``natsim run`` does, output in the test's tmp_path) and returns its
   :class:`natsim.runner.RunOutcome` (``.ok``, ``.result``, ``.checks``, ``.out``). A probe command's
   exit code is expected to be 0.
+
+What a test passes to these fixtures is explicit, so it is trusted: a topology file
+(``natsim_lab("my_topo.py")``) and a scenario's command probes run without ``--trust``.
 """
 
 from __future__ import annotations
@@ -56,12 +59,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def natsim_lab() -> Iterator[Callable[..., Any]]:
     """Factory fixture: start labs inside the test, stop them all afterwards."""
     from natsim.lab import Lab
+    from natsim.lab.topology import find_topology
 
     labs: list[Lab] = []
 
     def start(topology: str, middleboxes: Mapping[str, Any] | None = None, *,
               time_scale: float = 1.0) -> Lab:
-        lab = Lab(topology, middleboxes, time_scale=TimeScale(time_scale))
+        lab = Lab(find_topology(topology, trust=True), middleboxes, time_scale=TimeScale(time_scale))
         lab.start()
         labs.append(lab)
         return lab
@@ -84,7 +88,7 @@ def natsim_scenario(tmp_path: Any) -> Callable[..., Any]:
 
     def run(scenario: str | Path, *, time_scale: float | None = None,
             probe_cmds: Mapping[str, tuple[str, str]] | None = None, out: Path | None = None) -> Any:
-        loaded = load_scenario(scenario, time_scale=time_scale)
+        loaded = load_scenario(scenario, time_scale=time_scale, trust=True)
         extra = dict(probe_cmds or {})
         if extra:
             loaded = replace(loaded, expect={**loaded.expect, **{n: {"exit_code": 0} for n in extra}})

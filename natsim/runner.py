@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from natsim.errors import NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
 from natsim.lab.lab import Lab, LabProcess
+from natsim.paths import check_name, inside
 from natsim.report.plot import plot_survival
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
 from natsim.report.summary import format_summary
@@ -98,7 +99,7 @@ def _tcp_driver(ctx: Context, spec: ProbeSpec) -> Handle:
     from natsim.probes.ladder import TcpProbeOptions
 
     ctx.server(spec.server, "natsim-serve",
-               lambda: start_server(ctx.lab, spec.server, log=ctx.out / f"serve-{spec.server}.log"))
+               lambda: start_server(ctx.lab, spec.server, log=inside(ctx.out, f"serve-{spec.server}.log")))
     opts = dict(spec.options)
     opts.pop("flavour", None)
     options = TcpProbeOptions(server=ctx.lab.address(spec.server), time_scale=ctx.scenario.time_scale.factor,
@@ -140,7 +141,7 @@ def _command_driver(ctx: Context, spec: ProbeSpec) -> Handle:
     argv = ctx.lab.substitute(str(spec.options.get("argv", "")))
     if not argv.strip():
         raise ProbeError(f"probe {spec.name}: options.argv is empty")
-    log = ctx.out / f"{spec.name}.out"
+    log = inside(ctx.out, f"{spec.name}.out")
     with open(log, "w") as out:
         proc = ctx.lab.popen(spec.client, ["sh", "-c", argv], stdout=out, stderr=subprocess.STDOUT,
                              env={"NATSIM_TIME_SCALE": f"{ctx.scenario.time_scale.factor:g}",
@@ -223,22 +224,30 @@ def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
         outcome.result.save(outcome.out / "result.json")
 
 
+def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[ProbeSpec]:
+    """The scenario's probes plus the ``extra`` command probes, each checked before anything starts."""
+    _load_plugins()
+    probes = list(scenario.probes)
+    for name, (node, command) in extra.items():
+        probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
+                                options={"argv": command}))
+    for spec in probes:
+        check_name(spec.name, "probe name")
+        if spec.kind not in DRIVERS:
+            raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
+    return probes
+
+
 def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str, str]] | None = None,
                  progress_stream: Any = None) -> RunOutcome:
     """Run ``scenario`` in a lab, write the outputs in ``out``, check the expectations.
 
-    ``extra`` adds command probes (name → (node, command)), as ``--probe-cmd`` does. On Ctrl-C or
+    ``extra`` adds command probes (name → (node, command)), as ``--probe-cmd`` does (explicit, so
+    trusted; a name must be usable as a file name, see :mod:`natsim.paths`). On Ctrl-C or
     SIGTERM the probes are stopped, what was measured is written, and the exception propagates.
     """
-    _load_plugins()
+    probes = _probes(scenario, extra or {})
     out.mkdir(parents=True, exist_ok=True)
-    probes = list(scenario.probes)
-    for name, (node, command) in (extra or {}).items():
-        probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
-                                options={"argv": command}))
-    for spec in probes:
-        if spec.kind not in DRIVERS:
-            raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
     result = RunResult(source="lab", time_scale=scenario.time_scale.factor, scenario=scenario.name,
                        started=time.time())
     outcome = RunOutcome(result, [], out)
@@ -246,8 +255,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     errors: dict[str, str] = {}
     handles: dict[str, Handle] = {}
     try:
-        with Lab(scenario.topology, scenario.middleboxes, time_scale=scenario.time_scale,
-                 workdir=out / "lab") as lab:
+        with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
+                 time_scale=scenario.time_scale, workdir=out / "lab") as lab:
             ctx = Context(lab, scenario, out)
             capture = None
             if scenario.captures:

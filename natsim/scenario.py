@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError, ScenarioError
-from natsim.lab.topology import ROLES_PLAIN, load_topology, node_specs
+from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, find_topology, node_specs, open_topology
 from natsim.middleboxes import build_config
 from natsim.middleboxes.base import Middlebox, closest, parse_value
+from natsim.paths import name_problem
 from natsim.report.schema import Verdict
+from natsim.trust import check_scenario
 from natsim.units import TimeScale
 from natsim.yamlpos import Located, load_file, load_located
 
@@ -51,6 +53,8 @@ EXPECT_KEYS: dict[str, dict[str, Any]] = {
     "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
     "bypass_bracket_within": {"parse": "duration-range"}, "exit_code": {"parse": "int"},
 }
+#: natsim's own scenarios (they may run commands without ``--trust``).
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class Scenario:
     seed: int = 0
     links: tuple[tuple[str, str], ...] = ()
     roles: Mapping[str, str] = field(default_factory=dict)
+    #: Where ``topology`` came from, as loaded (a lab loads this); None: look ``topology`` up by name.
+    topology_ref: TopologyRef | None = None
 
     def path_between(self, client: str, server: str) -> tuple[str, ...]:
         """Node names along the path from ``client`` to ``server`` (both included)."""
@@ -160,25 +166,34 @@ def _check_scaling(scenario: Scenario) -> None:
                                     time_scale=scenario.time_scale))
 
 
-def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path | None = None) -> Scenario:
-    """Validate a parsed document into a :class:`Scenario`."""
-    data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
-    for required in ("topology", "probes"):
-        if required not in data:
-            raise doc.error((), f"missing required key '{required}'")
+def _topology(doc: Located, data: dict[str, Any], path: Path | None, trust: bool,
+              model_only: bool) -> tuple[TopologyRef, Any]:
+    """Find the topology (running nothing), refuse the scenario's own code unless trusted, load it."""
     try:
-        topology_name, topo = load_topology(str(data["topology"]))
-        specs = node_specs(topo)
+        ref = find_topology(str(data["topology"]), trust=trust, base=path.parent if path else None)
     except ConfigError as err:
         raise doc.error(("topology",), err.message) from err
+    shipped = path is not None and path.resolve().parent == SCENARIO_DIR
+    check_scenario(doc, None if ref.may_run else ref.describe(),
+                   commands_trusted=trust or shipped or model_only)
     try:
-        scale = TimeScale(data.get("time_scale", 1))
+        return open_topology(ref)
     except ConfigError as err:
-        raise doc.error(("time_scale",), err.message) from err
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise doc.error(("seed",), f"seed must be an integer, got {seed!r}")
+        raise doc.error(("topology",), err.message) from err
 
+
+def _scenario_name(doc: Located, data: dict[str, Any], default_name: str) -> str:
+    """The ``name:``, or the file's name; either must be usable as a file name."""
+    name = str(data.get("name", default_name))
+    problem = name_problem(name)
+    if problem is None:
+        return name
+    if "name" in data:
+        raise doc.error(("name",), f"scenario name {name!r} {problem}")
+    raise doc.error((), f"scenario name {name!r} (the file's name) {problem}; set `name:`")
+
+
+def _middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec]) -> dict[str, Middlebox]:
     middleboxes: dict[str, Middlebox] = {}
     raw_boxes = _check_keys(doc, ("middleboxes",), data.get("middleboxes") or {}, list(specs), "middleboxes")
     for node, values in raw_boxes.items():
@@ -201,38 +216,76 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     for node, spec in specs.items():
         if spec.role not in ROLES_PLAIN and node not in middleboxes:
             middleboxes[node] = build_config(spec.role, {})
+    return middleboxes
+
+
+def _probe(doc: Located, i: int, raw: Any, specs: Mapping[str, NodeSpec], topology: str) -> ProbeSpec:
+    where = ("probes", i)
+    item = _check_keys(doc, where, raw, PROBE_KEYS, "a probe")
+    kind = str(item.get("kind", ""))
+    if kind not in PROBE_OPTIONS:
+        hint = closest(kind, list(PROBE_OPTIONS))
+        raise doc.error((*where, "kind"), f"unknown probe kind '{kind}'{hint}; "
+                        f"known: {', '.join(PROBE_OPTIONS)}")
+    name = str(item.get("name", kind))
+    problem = name_problem(name)
+    if problem is not None:
+        raise doc.error((*where, "name"), f"probe name {name!r} {problem}")
+    nodes = {}
+    for role_key in ("client", "server"):
+        node = str(item.get(role_key, role_key))
+        if node not in specs:
+            raise doc.error((*where, role_key), f"no node '{node}' in topology {topology}"
+                            f"{closest(node, list(specs))}")
+        nodes[role_key] = node
+    start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, item["start"]) \
+        if item.get("start") not in (None, 0, "0", "0s") else 0.0
+    option_specs = PROBE_OPTIONS[kind]
+    raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(option_specs),
+                              f"options of {kind}")
+    options = {key: _parse_option(doc, (*where, "options", key), option_specs[key], value)
+               for key, value in raw_options.items()}
+    return ProbeSpec(name=name, kind=kind, client=nodes["client"], server=nodes["server"],
+                     start=start, options=options)
+
+
+def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path | None = None,
+                   trust: bool = False, model_only: bool = False) -> Scenario:
+    """Validate a parsed document into a :class:`Scenario`.
+
+    Without ``trust``, a scenario that runs its own code (command probes, a topology file not shipped
+    with natsim) raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios
+    shipped in ``scenarios/`` may run commands. ``model_only``: the scenario is only predicted (the
+    model runs no command probe, so they need no trust; a topology file still does). A relative
+    ``FILE.py`` topology is relative to ``path``'s directory.
+    """
+    data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
+    for required in ("topology", "probes"):
+        if required not in data:
+            raise doc.error((), f"missing required key '{required}'")
+    name = _scenario_name(doc, data, default_name)
+    ref, topo = _topology(doc, data, path, trust, model_only)
+    assert ref.name is not None
+    specs = node_specs(topo)
+    try:
+        scale = TimeScale(data.get("time_scale", 1))
+    except ConfigError as err:
+        raise doc.error(("time_scale",), err.message) from err
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise doc.error(("seed",), f"seed must be an integer, got {seed!r}")
+    middleboxes = _middleboxes(doc, data, specs)
 
     raw_probes = data["probes"]
     if not isinstance(raw_probes, list) or not raw_probes:
         raise doc.error(("probes",), "probes must be a non-empty list")
     probes: list[ProbeSpec] = []
     for i, raw in enumerate(raw_probes):
-        where = ("probes", i)
-        item = _check_keys(doc, where, raw, PROBE_KEYS, "a probe")
-        kind = str(item.get("kind", ""))
-        if kind not in PROBE_OPTIONS:
-            hint = closest(kind, list(PROBE_OPTIONS))
-            raise doc.error((*where, "kind"), f"unknown probe kind '{kind}'{hint}; "
-                            f"known: {', '.join(PROBE_OPTIONS)}")
-        name = str(item.get("name", kind))
-        if any(p.name == name for p in probes):
-            raise doc.error((*where, "name"), f"duplicate probe name '{name}' (give each probe a name)")
-        nodes = {}
-        for role_key, default in (("client", "client"), ("server", "server")):
-            node = str(item.get(role_key, default))
-            if node not in specs:
-                raise doc.error((*where, role_key), f"no node '{node}' in topology {topology_name}"
-                                f"{closest(node, list(specs))}")
-            nodes[role_key] = node
-        start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, item["start"]) \
-            if item.get("start") not in (None, 0, "0", "0s") else 0.0
-        option_specs = PROBE_OPTIONS[kind]
-        raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(option_specs),
-                                  f"options of {kind}")
-        options = {key: _parse_option(doc, (*where, "options", key), option_specs[key], value)
-                   for key, value in raw_options.items()}
-        probes.append(ProbeSpec(name=name, kind=kind, client=nodes["client"], server=nodes["server"],
-                                start=start, options=options))
+        probe = _probe(doc, i, raw, specs, ref.name)
+        if any(p.name == probe.name for p in probes):
+            raise doc.error(("probes", i, "name"),
+                            f"duplicate probe name '{probe.name}' (give each probe a name)")
+        probes.append(probe)
 
     names = [p.name for p in probes]
     expect: dict[str, dict[str, Any]] = {}
@@ -245,11 +298,11 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     if not isinstance(captures, bool):
         raise doc.error(("captures",), f"captures must be true or false, got {captures!r}")
     description = data.get("description", "")
-    scenario = Scenario(name=str(data.get("name", default_name)), path=path, description=str(description),
-                        topology=topology_name, middleboxes=middleboxes, time_scale=scale,
+    scenario = Scenario(name=name, path=path, description=str(description),
+                        topology=ref.name, middleboxes=middleboxes, time_scale=scale,
                         probes=tuple(probes), expect=expect, captures=captures, seed=seed,
                         links=tuple((a, b) for a, b in topo.links()),
-                        roles={n: s.role for n, s in specs.items()})
+                        roles={n: s.role for n, s in specs.items()}, topology_ref=ref)
     try:
         _check_scaling(scenario)
     except ConfigError as err:
@@ -257,10 +310,15 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     return scenario
 
 
-def load_scenario(path: str | Path, *, time_scale: float | None = None) -> Scenario:
-    """Load and validate a scenario file (a path, or a shipped scenario's name)."""
+def load_scenario(path: str | Path, *, time_scale: float | None = None, trust: bool = False,
+                  model_only: bool = False) -> Scenario:
+    """Load and validate a scenario file (a path, or a shipped scenario's name).
+
+    ``trust`` allows the scenario to run its own code; ``model_only`` when it is only predicted
+    (see :func:`parse_scenario`)."""
     file = resolve_scenario(path)
-    scenario = parse_scenario(load_file(file), default_name=file.stem, path=file)
+    scenario = parse_scenario(load_file(file), default_name=file.stem, path=file, trust=trust,
+                              model_only=model_only)
     if time_scale is not None:
         try:
             scenario = scenario.with_time_scale(time_scale)
@@ -269,12 +327,11 @@ def load_scenario(path: str | Path, *, time_scale: float | None = None) -> Scena
     return scenario
 
 
-def load_scenario_text(text: str, source: str = "<text>") -> Scenario:
-    """Load a scenario from YAML text (tests, the pytest plugin)."""
-    return parse_scenario(load_located(text, source), path=None)
+def load_scenario_text(text: str, source: str = "<text>", *, trust: bool = False,
+                       model_only: bool = False) -> Scenario:
+    """Load a scenario from YAML text (tests, the pytest plugin); see :func:`parse_scenario`."""
+    return parse_scenario(load_located(text, source), path=None, trust=trust, model_only=model_only)
 
-
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def shipped_scenarios() -> dict[str, Path]:

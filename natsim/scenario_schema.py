@@ -11,9 +11,12 @@ import json
 from typing import Any
 
 from natsim.middleboxes import config_class, kinds
+from natsim.paths import NAME_PATTERN
 from natsim.report.schema import Verdict
 from natsim.scenario import EXPECT_KEYS, PROBE_KEYS, PROBE_OPTIONS
 
+NAME_SCHEMA = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "not": {"enum": [".", ".."]},
+               "description": "becomes a file name: letters, digits, '.', '_', '-'"}
 DURATION = {"type": ["string", "number"], "description": "real-world duration: 90, '1h', '2h4m', '3720s'"}
 
 
@@ -58,7 +61,7 @@ def json_schema() -> dict[str, Any]:
             "then": {"properties": {"options": {"type": "object", "additionalProperties": False,
                                                 "properties": {k: _value(v) for k, v in options.items()}}}}})
     probe: dict[str, Any] = {"type": "object", "additionalProperties": False, "required": ["kind"],
-             "properties": {"name": {"type": "string"}, "kind": {"enum": list(PROBE_OPTIONS)},
+             "properties": {"name": NAME_SCHEMA, "kind": {"enum": list(PROBE_OPTIONS)},
                             "client": {"type": "string"}, "server": {"type": "string"},
                             "start": DURATION, "options": {"type": "object"}},
              "allOf": probe_variants}
@@ -68,8 +71,9 @@ def json_schema() -> dict[str, Any]:
         "title": "natsim scenario",
         "type": "object", "additionalProperties": False, "required": ["topology", "probes"],
         "properties": {
-            "name": {"type": "string"}, "description": {"type": "string"},
-            "topology": {"type": "string", "description": "topology name or FILE.py[:NAME]"},
+            "name": NAME_SCHEMA, "description": {"type": "string"},
+            "topology": {"type": "string",
+                         "description": "topology name or FILE.py[:NAME] (not shipped: needs --trust)"},
             "time_scale": {"type": "number", "exclusiveMinimum": 0,
                            "description": "real-world seconds per lab second"},
             "seed": {"type": "integer"}, "captures": {"type": "boolean"},

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from natsim.errors import ConfigError
+from natsim.trust import TRUST_HELP
 from natsim.units import TimeScale
 
 
@@ -13,6 +14,11 @@ def add_time_scale(parser: argparse.ArgumentParser, default: float | None = None
     """``--time-scale S``: real-world seconds per lab second."""
     parser.add_argument("--time-scale", type=str, default=default, metavar="S",
                         help="real-world seconds per lab second (60: 1 h runs in 1 min)")
+
+
+def add_trust(parser: argparse.ArgumentParser) -> None:
+    """``--trust``: let the scenario or topology run its own code (see :mod:`natsim.trust`)."""
+    parser.add_argument("--trust", action="store_true", help=TRUST_HELP)
 
 
 def time_scale(value: Any, default: float = 1.0) -> TimeScale:

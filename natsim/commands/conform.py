@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from natsim.commands.common import add_trust
 from natsim.errors import ConfigError
 
 
@@ -17,7 +18,8 @@ def register(sub: Any) -> None:
         description="Bring up TOPOLOGY with NODE as the device under test (other middleboxes made "
                     "transparent) and run the conformance battery. Durations are real-world; the "
                     "time scale makes a 2h4m timeout a few lab seconds.")
-    parser.add_argument("target", metavar="TOPOLOGY:NODE", help="e.g. isp-bridge-cgn:cgn")
+    parser.add_argument("target", metavar="TOPOLOGY:NODE",
+                        help="e.g. isp-bridge-cgn:cgn; TOPOLOGY may be FILE.py[:NAME]")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NODE.KEY=VALUE",
                         help="middlebox setting, e.g. cgn.idle_timeout=1h (repeatable)")
     parser.add_argument("--time-scale", type=float, default=240.0,
@@ -25,6 +27,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--only", action="append", metavar="REQ",
                         help="run only these requirements (prefix match, e.g. rfc5382-req5, rfc4787)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_trust(parser)
     parser.set_defaults(func=run)
 
 
@@ -57,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from natsim.conform.battery import run_battery
     from natsim.conform.verdict import Outcome
 
-    report = run_battery(args.target, parse_sets(args.settings), time_scale=args.time_scale, only=args.only)
+    report = run_battery(args.target, parse_sets(args.settings), time_scale=args.time_scale, only=args.only,
+                         trust=args.trust)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         print()

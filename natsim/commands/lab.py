@@ -8,10 +8,11 @@ import json
 import sys
 from typing import Any
 
-from natsim.commands.common import add_time_scale, parse_sets, time_scale
+from natsim.commands.common import add_time_scale, add_trust, parse_sets, time_scale
 from natsim.errors import ConfigError
 from natsim.lab.lab import Lab, lab_from_settings, require_root
 from natsim.lab.sshd import openssh_server
+from natsim.lab.topology import find_topology
 from natsim.report.labmap import format_map
 
 SSHD_PASSWORD = "natsim"
@@ -36,6 +37,7 @@ def register(sub: Any) -> None:
                         help="run OpenSSH sshd in NODE (throw-away host key; user root, password "
                         "'natsim'), so e.g. `client ssh server` works (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the map as JSON")
+    add_trust(parser)
     parser.set_defaults(func=run)
 
 
@@ -49,7 +51,8 @@ def _parse_run(item: str) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Validate everything first, then bring the lab up."""
     commands = [_parse_run(item) for item in args.run or []]
-    lab: Lab = lab_from_settings(args.topology, parse_sets(args.set), time_scale(args.time_scale))
+    topology = find_topology(args.topology, trust=args.trust)
+    lab: Lab = lab_from_settings(topology, parse_sets(args.set), time_scale(args.time_scale))
     for option, nodes in (("--run", [n for n, _ in commands]), ("--sshd", args.sshd or [])):
         for node in nodes:
             if node not in lab.specs:

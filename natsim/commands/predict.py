@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from natsim.commands.common import add_trust
 from natsim.errors import ConfigError
 from natsim.report.schema import ProbeResult, RunResult
 
@@ -24,13 +25,14 @@ def parse_seed(text: str) -> int:
         raise ConfigError(f"--seed: expected a whole number, got {text!r}") from None
 
 
-def load(path: str, time_scale: float | None = None) -> Any:
-    """The scenario at ``path`` (``natsim.scenario`` is imported only when needed)."""
+def load(path: str, time_scale: float | None = None, *, trust: bool = False) -> Any:
+    """The scenario at ``path`` for the model (``natsim.scenario`` is imported only when needed);
+    ``trust`` lets it run a topology file (its command probes never run in the model)."""
     try:
         from natsim.scenario import load_scenario
     except ImportError as err:   # pragma: no cover - only before natsim.scenario exists
         raise ConfigError(f"cannot load scenarios: {err}") from err
-    return load_scenario(path, time_scale=time_scale) if time_scale else load_scenario(path)
+    return load_scenario(path, time_scale=time_scale or None, trust=trust, model_only=True)
 
 
 def register(sub: Any) -> None:
@@ -45,6 +47,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--real-world", action="store_true",
                         help="predict a real network: no lab distortions (unscaled RTO, whole lab seconds)")
     parser.add_argument("--all", action="store_true", help="explain every connection, not just changes")
+    add_trust(parser)
     parser.set_defaults(func=run)
 
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict and print."""
     from natsim.sim.predict import predict
     seed = parse_seed(args.seed)
-    scenario = load(args.scenario)
+    scenario = load(args.scenario, trust=args.trust)
     result = predict(scenario, seed, as_lab=not args.real_world)
     if args.out:
         result.save(args.out)

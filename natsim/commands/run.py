@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.commands.common import add_time_scale
+from natsim.commands.common import add_time_scale, add_trust
 from natsim.errors import ConfigError
 from natsim.lab.lab import require_root
+from natsim.paths import inside
 from natsim.scenario import load_scenario
 
 
@@ -33,6 +34,7 @@ def register(sub: Any) -> None:
                         help="also run your own probe CMD on NODE; its exit code must be 0 (repeatable)")
     parser.add_argument("--compare", action="store_true",
                         help="also predict with the model and show both side by side; disagreement exits 1")
+    add_trust(parser)
     parser.set_defaults(func=run)
 
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             scale = float(args.time_scale)
         except ValueError:
             raise ConfigError(f"--time-scale: expected a number, got {args.time_scale!r}") from None
-    scenario = load_scenario(args.scenario, time_scale=scale)
+    scenario = load_scenario(args.scenario, time_scale=scale, trust=args.trust)
     extra = {}
     expect = dict(scenario.expect)
     for i, (node, command) in enumerate(args.probe_cmd or [], start=1):
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         from dataclasses import replace
         scenario = replace(scenario, expect=expect)
     require_root("natsim run")
-    out = args.out or Path("natsim-out") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or inside(Path("natsim-out"), f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         outcome = run_scenario(scenario, out, extra=extra)
     except KeyboardInterrupt:

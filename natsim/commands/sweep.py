@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from natsim.commands.common import add_trust
 from natsim.commands.predict import load, parse_seed
 from natsim.errors import ConfigError
 
@@ -33,6 +34,7 @@ def register(sub: Any) -> None:
                         help="predict what the lab would observe (kernel timers unscaled); default: "
                         "a real network")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    add_trust(parser)
     parser.set_defaults(func=run)
 
 
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     seed = parse_seed(args.seed)
     max_points = _count(args.max_points, "--max-points", 1)
     workers = _count(args.workers, "--workers", 0)
-    scenario = load(args.scenario)
+    scenario = load(args.scenario, trust=args.trust)
     params = [sweep.parse_param(p, scenario.middleboxes) for p in args.param]
     points = sweep.grid(params, max_points)
     for point in points:

@@ -386,10 +386,12 @@ def select(only: list[str] | None) -> list[str]:
 
 
 def run_battery(target: str, settings: Mapping[str, Mapping[str, Any]] | None = None, *,
-                time_scale: float = 240.0, only: list[str] | None = None) -> ConformReport:
-    """Bring up the lab around ``target`` (``TOPOLOGY:NODE``) and run the requirements."""
+                time_scale: float = 240.0, only: list[str] | None = None,
+                trust: bool = False) -> ConformReport:
+    """Bring up the lab around ``target`` (``TOPOLOGY:NODE``) and run the requirements; ``trust``
+    allows a topology file that is not shipped with natsim."""
     names = select(only)
-    lab, node, notes = build_lab(target, settings or {}, TimeScale(time_scale))
+    lab, node, notes = build_lab(target, settings or {}, TimeScale(time_scale), trust=trust)
     verdicts = []
     with lab:
         tgt = start_target(lab, node, notes)

@@ -1,8 +1,9 @@
 """The device under test: one middlebox node of a lab topology, with agents on either side of it.
 
-``TARGET`` is ``TOPOLOGY:NODE`` (``isp-bridge-cgn:cgn``). The lab is brought up with the user's
-``--set`` values; every *other* middlebox on the path is made transparent (30-day timeouts,
-``pickup`` for untracked packets) unless the user set it explicitly, so only the target is measured.
+``TARGET`` is ``TOPOLOGY:NODE`` (``isp-bridge-cgn:cgn``; TOPOLOGY may be ``FILE.py[:NAME]``).
+The lab is brought up with the user's ``--set`` values; every *other* middlebox on the path is
+made transparent (30-day timeouts, ``pickup`` for untracked packets) unless the user set it
+explicitly, so only the target is measured.
 An agent (:mod:`natsim.conform.agent`) runs in the inside host and in the outside host.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 from natsim.errors import ConfigError
 from natsim.lab.capture import chain_path, link_points
 from natsim.lab.lab import Lab, lab_from_settings
-from natsim.lab.topology import ROLES_PLAIN, load_topology, node_specs
+from natsim.lab.topology import ROLES_PLAIN, find_topology, load_topology, node_specs
 from natsim.middleboxes.conntrack import ConntrackConfig
 from natsim.units import TimeScale
 
@@ -53,9 +54,11 @@ def parse_target(text: str) -> tuple[str, str]:
 
 
 def build_lab(target: str, settings: Mapping[str, Mapping[str, Any]],
-              scale: TimeScale) -> tuple[Lab, str, list[str]]:
-    """The (not yet started) lab for ``target`` with the other middleboxes made transparent."""
-    topology, node = parse_target(target)
+              scale: TimeScale, *, trust: bool = False) -> tuple[Lab, str, list[str]]:
+    """The (not yet started) lab for ``target`` with the other middleboxes made transparent;
+    ``trust`` allows a topology file that is not shipped with natsim."""
+    name, node = parse_target(target)
+    topology = find_topology(name, trust=trust)
     _, topo = load_topology(topology)
     specs = node_specs(topo)
     if node not in specs:

@@ -27,6 +27,7 @@ from typing import Any
 from natsim.errors import LabError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.lab.topology import ROLES_PLAIN
+from natsim.paths import inside
 
 MANIFEST = "capture.json"
 #: Default packet limit per link; a capture that reaches it is marked ``cut``.
@@ -191,7 +192,7 @@ class Capture:
                 argv = ["tcpdump", "-i", point.iface, "-U", "--immediate-mode", "-n",
                         "-s", str(self.snaplen),
                         "-c", str(self.max_packets), "-Z", "root",
-                        "-w", str(self.directory.resolve() / point.file),
+                        "-w", str(inside(self.directory, point.file).resolve()),
                         *([self.bpf_filter] if self.bpf_filter else [])]
                 proc = self.lab.popen(point.node, argv, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE)

@@ -31,7 +31,7 @@ from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
 from natsim.lab.registry import LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.runner import NamespaceRunner
-from natsim.lab.topology import ROLES_PLAIN, NodeSpec, load_topology, node_specs
+from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.middleboxes import build_config
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered, closest
 from natsim.units import TimeScale
@@ -118,7 +118,7 @@ def resolve_middleboxes(specs: Mapping[str, NodeSpec],
 class Lab:
     """A running lab (use as a context manager)."""
 
-    def __init__(self, topology: str, middleboxes: Mapping[str, Middlebox] | None = None, *,
+    def __init__(self, topology: str | TopologyRef, middleboxes: Mapping[str, Middlebox] | None = None, *,
                  time_scale: TimeScale | None = None, lab_id: str | None = None,
                  runtimes: bool = True, workdir: Path | None = None) -> None:
         """``runtimes``: start the processes middleboxes need (e.g. the SSH proxy daemon);
@@ -324,7 +324,7 @@ class Lab:
                 "time_scale": self.time_scale.factor, "nodes": nodes}
 
 
-def lab_from_settings(topology: str, settings: Mapping[str, Mapping[str, Any]],
+def lab_from_settings(topology: str | TopologyRef, settings: Mapping[str, Mapping[str, Any]],
                       time_scale: TimeScale) -> Lab:
     """Build (not start) a lab from ``{node: {setting: raw value}}`` (YAML or ``--set``)."""
     _, topo = load_topology(topology)

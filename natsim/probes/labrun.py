@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from natsim.errors import ProbeError
 from natsim.lab.lab import Lab, LabProcess
+from natsim.paths import inside
 from natsim.probes.ladder import TcpProbeOptions
 from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp_keepalive import TIMER_SLACK
@@ -152,7 +153,7 @@ def start_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
                          f"{lab.time_scale.factor:g}")
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-probe-"))
     stem = f"{node}-{_cli_kind(kind)}-{options.name or 'probe'}"
-    json_path, log_path = directory / f"{stem}.json", directory / f"{stem}.log"
+    json_path, log_path = inside(directory, f"{stem}.json"), inside(directory, f"{stem}.log")
     json_path.unlink(missing_ok=True)
     with open(log_path, "w") as log:
         proc = lab.popen(node, probe_argv(kind, options, json_path), stdout=log, stderr=subprocess.STDOUT)

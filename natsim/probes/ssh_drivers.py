@@ -9,6 +9,7 @@ from typing import Any
 
 from natsim.errors import ProbeError
 from natsim.lab.sshd import openssh_server
+from natsim.paths import inside
 from natsim.probes.ssh_goserver import DEFAULT_PASSWORD, DEFAULT_PORT, DEFAULT_USER
 from natsim.probes.ssh_lab import run_ssh_probe, scale_os_keepalive, start_go_ssh
 from natsim.probes.ssh_openssh import OpenSshClient
@@ -75,7 +76,7 @@ class _ThreadHandle:
 
 
 def _run(ctx: Context, spec: ProbeSpec, kind: str, args: list[str], timeout: float) -> _ThreadHandle:
-    workdir = ctx.out / f"{spec.name}-work"
+    workdir = inside(ctx.out, f"{spec.name}-work")
     workdir.mkdir(parents=True, exist_ok=True)
     return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, kind, [*args, "--name", spec.name],
                                                timeout=timeout, workdir=workdir))
@@ -121,7 +122,7 @@ def _kex(ctx: Context, spec: ProbeSpec) -> _ThreadHandle:
 
 @driver("ssh-idle")
 def _idle(ctx: Context, spec: ProbeSpec) -> _ThreadHandle:
-    workdir = ctx.out / f"{spec.name}-work"
+    workdir = inside(ctx.out, f"{spec.name}-work")
     client = OpenSshClient(workdir)
     spec_sshd = ProbeSpec(spec.name, spec.kind, spec.client, spec.server, spec.start,
                           {**spec.options, "backend": "sshd"})

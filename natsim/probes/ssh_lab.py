@@ -18,6 +18,7 @@ from typing import Any
 from natsim.errors import LabError, ProbeError
 from natsim.lab.sshd import wait_listening
 from natsim.middleboxes.ssh_proxy import SshProxy
+from natsim.paths import inside
 from natsim.probes.ssh_goserver import DEFAULT_PASSWORD, DEFAULT_PORT, DEFAULT_USER
 from natsim.proxy.settings import config_json
 from natsim.report.schema import ProbeResult, RunResult
@@ -44,11 +45,11 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = DEFAULT_PORT, use
                  password: str = DEFAULT_PASSWORD, workdir: Path | None = None) -> Any:
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
-    log = directory / f"go-ssh-{node}.log"
+    log = inside(directory, f"go-ssh-{node}.log")
     with open(log, "w") as out:
         proc = lab.popen(node, [sys.executable, "-m", "natsim.probes.ssh_goserver", "--port", str(port),
                                 "--user", user, "--password", password,
-                                "--host-key", str(directory / f"go-ssh-{node}.key")],
+                                "--host-key", str(inside(directory, f"go-ssh-{node}.key"))],
                          stdout=out, stderr=subprocess.STDOUT)
     wait_listening(lab, node, port, proc, 15.0, log)
     return proc
@@ -96,7 +97,7 @@ def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: f
         with tempfile.TemporaryDirectory(prefix="natsim-sshprobe-") as scratch:
             return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch))
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
-    json_path, log_path = workdir / f"{stamp}.json", workdir / f"{stamp}.log"
+    json_path, log_path = inside(workdir, f"{stamp}.json"), inside(workdir, f"{stamp}.log")
     argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", "--json", str(json_path),
             "--source", "lab", "--node", node]
     with open(log_path, "w") as out:

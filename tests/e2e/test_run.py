@@ -55,13 +55,13 @@ def assert_passed(done: subprocess.CompletedProcess[str], tmp_path: Path) -> Non
 def test_failing_expectation_exits_1_with_the_reason(tmp_path: Path) -> None:
     scenario = tmp_path / "wrong.yaml"
     scenario.write_text((SHORT / "home-nat-command.yaml").read_text().replace("exit_code: 0", "exit_code: 3"))
-    done = natsim_run(str(scenario), "--out", str(tmp_path / "out"))
+    done = natsim_run(str(scenario), "--out", str(tmp_path / "out"), "--trust")  # its command probe
     assert done.returncode == 1, done.stdout + done.stderr
     assert "reach.exit_code: expected 3, observed 0 — FAILED" in done.stdout
 
 
 def test_probe_cmd_runs_the_users_tool_and_checks_its_exit_code(tmp_path: Path) -> None:
-    done = natsim_run(str(SHORT / "home-nat-command.yaml"), "--out", str(tmp_path),
+    done = natsim_run(str(SHORT / "home-nat-command.yaml"), "--out", str(tmp_path), "--trust",
                       "--probe-cmd", "client", "ping -c 1 -W 1 198.51.100.99")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "probe-cmd-1.exit_code: expected 0, observed 1 — FAILED" in done.stdout

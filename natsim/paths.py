@@ -1,0 +1,48 @@
+"""Names that become file names, and output paths that stay inside their directory.
+
+Probe and scenario names end up in file names written as root (``DIR/NAME.out``,
+``natsim-out/NAME-TIME``), so they are restricted to :data:`NAME_PATTERN`, and every output file is
+joined with :func:`inside`, which refuses a result outside the output directory (``../x``, an
+absolute name, a symbolic link pointing elsewhere).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from natsim.errors import ConfigError
+
+#: What a probe or scenario name may contain (and it must not be ``.`` or ``..``).
+NAME_PATTERN = "[A-Za-z0-9._-]+"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a probe or scenario name, or None when it can."""
+    if not _NAME.fullmatch(name):
+        return f"must match {NAME_PATTERN} (letters, digits, '.', '_', '-')"
+    if name in (".", ".."):
+        return "must not be '.' or '..'"
+    return None
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` unchanged, or :class:`ConfigError` saying why ``what`` cannot be called that."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise ConfigError(f"{what} {name!r} {problem}")
+    return name
+
+
+def inside(directory: Path, name: str) -> Path:
+    """``directory / name``, refused (:class:`ConfigError`) unless it lies inside ``directory``.
+
+    Both are resolved first (``..``, symbolic links), so neither ``../x``, ``/etc/x``, ``a/../..``
+    nor an existing link out of the directory passes; ``name`` may contain sub-directories.
+    """
+    base = directory.resolve()
+    target = (base / name).resolve()
+    if target == base or not target.is_relative_to(base):
+        raise ConfigError(f"output file {name!r} would be outside the output directory {directory}")
+    return directory / name
