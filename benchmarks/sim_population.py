@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from natsim.middleboxes.base import Untracked
 from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.sim.population import Population, simulate
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from natsim.errors import ConfigError, ScenarioError
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, find_topology, node_specs, open_topology
-from natsim.middleboxes import build_config
+from natsim.middleboxes import build_config, render
 from natsim.middleboxes.base import Middlebox, closest, parse_value
 from natsim.paths import name_problem
 from natsim.report.schema import Verdict
@@ -162,7 +162,7 @@ def _check_scaling(scenario: Scenario) -> None:
     """Render every middlebox at the scenario's time scale so rounding problems surface at load."""
     from natsim.middleboxes.base import RenderContext
     for node, config in scenario.middleboxes.items():
-        config.render(RenderContext(node=node, inside=("in0",), outside=("out0",),
+        render(config, RenderContext(node=node, inside=("in0",), outside=("out0",),
                                     time_scale=scenario.time_scale))
 
 

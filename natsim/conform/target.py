@@ -17,7 +17,7 @@ from natsim.errors import ConfigError
 from natsim.lab.capture import chain_path, link_points
 from natsim.lab.lab import Lab, lab_from_settings
 from natsim.lab.topology import ROLES_PLAIN, find_topology, load_topology, node_specs
-from natsim.middleboxes.conntrack import ConntrackConfig
+from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.units import TimeScale
 
 #: Settings that take a non-target middlebox out of the way.

@@ -32,7 +32,7 @@ from natsim.lab.nodes import LabNode
 from natsim.lab.registry import LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.runner import NamespaceRunner
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
-from natsim.middleboxes import build_config
+from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered, closest
 from natsim.units import TimeScale
 
@@ -129,7 +129,7 @@ class Lab:
         self.middleboxes = resolve_middleboxes(self.specs, middleboxes or {})
         self.lab_id = lab_id or new_lab_id()
         self.rendered: dict[str, Rendered] = {
-            name: config.render(self.context(name)) for name, config in self.middleboxes.items()}
+            name: render(config, self.context(name)) for name, config in self.middleboxes.items()}
         self.record: LabRecord | None = None
         self.held: dict[str, HeldNamespace] = {}
         self._anchors: list[subprocess.Popen[bytes]] = []
@@ -173,14 +173,14 @@ class Lab:
             raise
 
     def _start_runtimes(self) -> None:
-        """Start what middleboxes run besides their ruleset (optional ``start_runtime`` ability)."""
+        """Start what middleboxes run besides their ruleset (their kind's optional ``runtime``)."""
         for name, config in self.middleboxes.items():
-            start = getattr(config, "start_runtime", None)
+            start = kind(config.kind).runtime
             if start is not None:
                 if self.workdir is None:
                     self.workdir = Path(tempfile.mkdtemp(prefix=f"natsim-{self.lab_id}-"))
                 self.workdir.mkdir(parents=True, exist_ok=True)
-                self.runtimes[name] = start(self, name, self.workdir)
+                self.runtimes[name] = start(config, self, name, self.workdir)
 
     def _register_shell(self, node: LabNode) -> None:
         """Record the node's shell and take hold of its namespace (from now on it is ours)."""

@@ -19,14 +19,6 @@ from natsim.errors import ConfigError
 from natsim.units import ScaledTimeout, TimeScale, parse_duration
 
 
-class Untracked(enum.StrEnum):
-    """What a middlebox does with a TCP packet that belongs to no known connection."""
-
-    DROP = "drop"      # silently discarded (the peer sees ETIMEDOUT)
-    PICKUP = "pickup"  # a new entry is created mid-stream (Linux nf_conntrack_tcp_loose=1)
-    RESET = "reset"    # answered with a TCP RST (the peer sees ECONNRESET)
-
-
 @dataclass(frozen=True)
 class RenderContext:
     """Where a middlebox is placed: its node and which interfaces face which side."""

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import Untracked
 from natsim.middleboxes.cgn import Cgn
-from natsim.middleboxes.nat import pool_range
+from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.middleboxes.nat.render import pool_range
 
 #: Shards are fixed so the result does not depend on the number of workers.
 SHARDS = 16

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from natsim.errors import ConfigError
+from natsim.middleboxes import build_model
 from natsim.middleboxes.base import closest
 from natsim.report.schema import RunResult
 from natsim.sim.probes import KeepaliveProbe, ProbeSpecLike, RecvProbe, SendProbe, TcpProbe
@@ -80,7 +81,9 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
         raise ConfigError(f"seed must be a whole number, got {seed!r}")
     timing = TimeScale(scale_of(scenario) if as_lab else 1.0)
     base_seed = getattr(scenario, "seed", 0) or 0
-    world = World(scenario.middleboxes, tuple(getattr(scenario, "chain", ()) or ()), timing,
+    boxes = {node: build_model(node, config, timing, seed + base_seed)
+             for node, config in scenario.middleboxes.items()}
+    world = World(boxes, tuple(getattr(scenario, "chain", ()) or ()), timing,
                   seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None))
     models: list[ProbeModel] = []
     for spec in scenario.probes:

@@ -11,22 +11,18 @@ OpenSSH's ``ServerAliveInterval``/``ServerAliveCountMax`` and ``TCPKeepAlive``.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Generator
 from typing import Any
 
 import simpy
 
-from natsim.middleboxes.ssh_proxy import SshProxy
+from natsim.middleboxes.ssh_proxy.model import ProxyRouter, negotiate
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict, estimate_timeout
-from natsim.sim.middleboxes import register_model
-from natsim.sim.network import Action, Forward, MiddleboxModel, Segment
 from natsim.sim.options import Options
 from natsim.sim.probes import ProbeSpecLike
 from natsim.sim.tcp import Socket, TcpError
 from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, KEEPALIVE_TIME, TcpSettings
 from natsim.sim.world import World, summarise
-from natsim.units import TimeScale
 
 Gen = Generator[simpy.Event, Any, None]
 
@@ -40,54 +36,6 @@ SSHD_KEX = ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve255
             "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256")
 BACKENDS = {"go-ssh": (GO_SSH_KEX, "SSH-2.0-Go", 2222),
             "sshd": (SSHD_KEX, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3", 22)}
-
-
-def negotiate(client_kex: tuple[str, ...], server_kex: tuple[str, ...]) -> str | None:
-    """RFC 4253 7.1: the first key exchange of the client's list that the server supports."""
-    offered = set(server_kex)
-    return next((k for k in client_kex if k in offered), None)
-
-
-class ProxyRouter:
-    """The ``ssh-proxy`` node: routes TCP probes; intercepts SSH logins (:meth:`attempt`)."""
-
-    def __init__(self, name: str, config: SshProxy, seed: int = 0) -> None:
-        self.name = name
-        self.config = config
-        self.rng = random.Random(f"{seed}:{name}:{config.seed}")
-        self.bypass: dict[tuple[str, str, int], float] = {}
-
-    def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
-        """Route every segment (bypassed or not, TCP probes carry no SSH banner)."""
-        return Forward(seg)
-
-    def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...],
-                now: float) -> tuple[str, str, str]:
-        """One login: ``(outcome, banner seen by the client, why)``; outcome is
-        ``direct``, ``bypassed``, ``intercepted`` or ``cut``."""
-        if self.config.ports and port not in self.config.ports:
-            return "direct", "", f"port {port} is not intercepted by {self.name}"
-        key = (client, server, port)
-        until = self.bypass.get(key)
-        if until is not None and now < until:
-            return "bypassed", "", (f"{client} -> {server}:{port} is in {self.name}'s bypass set "
-                                    f"for another {until - now:.6g} s")
-        chosen = negotiate(self.config.kex, backend_kex)
-        if chosen is not None:
-            return "intercepted", self.config.banner, (f"{self.name} intercepts and agrees on {chosen} "
-                                                       "with the backend (its own host key)")
-        lo, hi = self.config.bypass
-        duration = self.rng.uniform(lo, hi)
-        self.bypass[key] = now + duration
-        return "cut", self.config.banner, (
-            f"{self.name} intercepts; no common key exchange with the backend "
-            f"({', '.join(self.config.kex)} vs its list); FIN to the client and "
-            f"{client} -> {server}:{port} bypassed for {duration:.6g} s")
-
-
-@register_model("ssh-proxy")
-def _proxy(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
-    return ProxyRouter(node, config, seed)
 
 
 class SshLoginProbe:

@@ -8,7 +8,6 @@ from typing import Any
 
 import simpy
 
-from natsim.sim.middleboxes import Stateful, build_model
 from natsim.sim.network import Host, MiddleboxModel, Note, Route, Segment, Trace
 from natsim.sim.tcp import Socket, TcpError
 from natsim.sim.timers import TcpSettings
@@ -23,23 +22,22 @@ EPHEMERAL_BASE = 40000
 class World:
     """Everything one simulation run shares: clock, trace, middleboxes, hosts and servers.
 
-    :param middleboxes: node name → middlebox config (the scenario's).
+    :param models: node name → middlebox model (built by the caller from the middlebox registry: the
+        engine knows no kind).
     :param chain: node names along the client→server path; middlebox nodes are taken in this order.
     :param path: optional ``(client, server) → node names`` (the scenario's ``path_between``); when
         given, a route crosses exactly the middleboxes on that path, in its order.
     """
 
-    def __init__(self, middleboxes: Mapping[str, Any], chain: Sequence[str], timing: TimeScale,
+    def __init__(self, models: Mapping[str, MiddleboxModel], chain: Sequence[str], timing: TimeScale,
                  *, seed: int = 0, packets: bool = False,
                  path: Callable[[str, str], Sequence[str]] | None = None) -> None:
         self.env = simpy.Environment()
         self.trace = Trace(packets=packets)
         self.timing = timing
         self.rng = random.Random(seed)
-        self.configs = dict(middleboxes)
-        order = [n for n in chain if n in middleboxes] + [n for n in middleboxes if n not in chain]
-        self.models: dict[str, MiddleboxModel] = {
-            n: build_model(n, middleboxes[n], timing, seed) for n in order}
+        order = [n for n in chain if n in models] + [n for n in models if n not in chain]
+        self.models: dict[str, MiddleboxModel] = {n: models[n] for n in order}
         self.hosts: dict[str, Host] = {}
         self._routes: dict[tuple[str, str], Route] = {}
         self._ports: dict[str, int] = {}
@@ -89,7 +87,12 @@ class World:
 
     def limits(self, route: Route) -> list[tuple[str, float]]:
         """(node, established timeout) of each stateful middlebox on ``route``."""
-        return [(m.name, m.established_timeout) for m in route.middleboxes if isinstance(m, Stateful)]
+        limits = []
+        for model in route.middleboxes:
+            timeout = getattr(model, "established_timeout", None)
+            if timeout is not None:
+                limits.append((model.name, float(timeout)))
+        return limits
 
     def notes(self, conn: str, since: float = float("-inf")) -> list[Note]:
         """Trace notes of ``conn`` from ``since``."""

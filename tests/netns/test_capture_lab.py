@@ -10,8 +10,8 @@ import pytest
 from natsim.analysis import analyze_directory, draw_ladder
 from natsim.lab import Lab
 from natsim.lab.capture import Capture
-from natsim.middleboxes.base import Untracked
 from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.units import TimeScale
 from tests.lab_traffic import events, run_connector, start_listener

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from natsim.lab import Lab
-from natsim.middleboxes.base import Untracked
 from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.probes.labrun import start_probe, start_server
 from natsim.probes.ladder import TcpProbeOptions

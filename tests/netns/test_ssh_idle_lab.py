@@ -8,7 +8,7 @@ import pytest
 
 from natsim.lab import Lab
 from natsim.lab.sshd import openssh_server
-from natsim.middleboxes.base import Untracked
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.probes.ssh_lab import run_ssh_probe, scale_os_keepalive
 from natsim.probes.ssh_openssh import OpenSshClient

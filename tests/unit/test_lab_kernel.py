@@ -9,10 +9,11 @@ import pytest
 
 from natsim.errors import LabError
 from natsim.lab.kernel import SYSCTL, BrNetfilter, br_netfilter_state, require_sysctls
+from natsim.middleboxes import render
 from natsim.middleboxes.base import RenderContext
 from natsim.middleboxes.cpe_bridge import CpeBridge
 
-CPE_SYSCTLS = CpeBridge().render(RenderContext("cpe", ("eth0",), ("eth1",))).sysctls
+CPE_SYSCTLS = render(CpeBridge(), RenderContext("cpe", ("eth0",), ("eth1",))).sysctls
 
 
 def _write(root: Path, relative: str, text: str = "") -> None:

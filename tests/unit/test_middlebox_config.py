@@ -6,8 +6,8 @@ import pytest
 
 from natsim.errors import AddressError, ConfigError, DurationError
 from natsim.middleboxes import build_config, kinds
-from natsim.middleboxes.base import Untracked
 from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.middleboxes.ssh_proxy import SshProxy
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from natsim.middleboxes import build_config
+from natsim.middleboxes import build_config, render
 from natsim.middleboxes.base import RenderContext
 from natsim.units import TimeScale
 
@@ -33,7 +33,7 @@ CASES = {
 def render_text(case: str) -> str:
     kind, values, inside, outside, scale = CASES[case]
     config = build_config(kind, values)
-    rendered = config.render(RenderContext(node=kind, inside=inside, outside=outside,
+    rendered = render(config, RenderContext(node=kind, inside=inside, outside=outside,
                                            time_scale=TimeScale(scale)))
     meta = {"sysctls": dict(rendered.sysctls), "commands": [list(c) for c in rendered.commands]}
     return f"# {kind} {values} x{scale}\n# {json.dumps(meta, sort_keys=True)}\n{rendered.nft}"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from natsim.middleboxes.base import Untracked
+from natsim.middleboxes import build_model
 from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.home_router import HomeRouter
-from natsim.sim.middleboxes import build_model
-from natsim.sim.nat import Nat
+from natsim.middleboxes.nat.model import Nat
 from natsim.sim.network import Answer, Drop, Forward, Segment
 from natsim.units import TimeScale
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import Untracked
 from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.report.schema import RunResult, Verdict
 from natsim.sim.predict import predict

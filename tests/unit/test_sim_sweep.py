@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import Untracked
 from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.sim import sweep
 from tests.unit.sim_scenarios import isp
 

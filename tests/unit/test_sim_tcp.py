@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from natsim.middleboxes.base import Untracked
+from natsim.middleboxes import build_model
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.sim.network import Drop, Route, Segment
 from natsim.sim.probes import echo_app
@@ -19,7 +20,9 @@ from natsim.units import TimeScale
 
 def world(**cpe: Any) -> World:
     config = CpeBridge(idle_timeout=10.0, **cpe)
-    return World({"cpe": config}, ("client", "cpe", "server"), TimeScale(1.0), packets=True)
+    timing = TimeScale(1.0)
+    return World({"cpe": build_model("cpe", config, timing)}, ("client", "cpe", "server"), timing,
+                 packets=True)
 
 
 def hold_app(sock: Socket) -> Generator[Any, Any, None]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 from natsim.middleboxes.base import RenderContext, Rendered
-from natsim.middleboxes.conntrack import ConntrackConfig, render_ct_timeout, untracked_rules
+from natsim.middleboxes.conntrack.config import ConntrackConfig
+from natsim.middleboxes.conntrack.render import SET_TIMEOUT, timeout_object, untracked_rules
 
 
 def pool_range(pool: str) -> tuple[str, str]:
@@ -22,17 +23,18 @@ def render_nat(config: ConntrackConfig, ctx: RenderContext, *, subscribers: str,
     Unknown inbound TCP addressed to the NAT itself is handled in the input chain (the NAT's own
     stack would otherwise answer it with RST); unknown forwarded TCP in the forward chain.
     """
-    timeouts = config.scaled_timeouts(ctx.node, ctx.time_scale)
+    policy = config.policy()
+    ct_object, timeouts = timeout_object(policy, ctx.node, ctx.time_scale)
     ins = ", ".join(f'"{i}"' for i in ctx.inside)
     outs = ", ".join(f'"{i}"' for i in ctx.outside)
     inside_match, outside_match = f"iifname {{ {ins} }}", f"iifname {{ {outs} }}"
     forward = [
-        "meta l4proto tcp ct state new ct timeout set \"tcp-idle\"",
-        *untracked_rules(inside_match, config.untracked_outbound, can_reset=True, translates=True),
-        *untracked_rules(outside_match, config.untracked_inbound, can_reset=True, translates=True),
+        SET_TIMEOUT,
+        *untracked_rules(inside_match, policy.untracked_outbound, can_reset=True, translates=True),
+        *untracked_rules(outside_match, policy.untracked_inbound, can_reset=True, translates=True),
     ]
     inbound_local = []
-    verdict = {"drop": "drop", "reset": "reject with tcp reset"}.get(config.untracked_inbound.value)
+    verdict = {"drop": "drop", "reset": "reject with tcp reset"}.get(policy.untracked_inbound.value)
     if verdict:
         inbound_local.append(f"{outside_match} meta l4proto tcp ct state new,invalid {verdict}")
     flags = [] if port_preservation else ["random"]
@@ -51,7 +53,7 @@ def render_nat(config: ConntrackConfig, ctx: RenderContext, *, subscribers: str,
     nat_rules = [f"{match} meta l4proto {{ tcp, udp }} {ported}{suffix}", f"{match} {plain}{suffix}"]
     nft = (
         "table inet natsim {\n"
-        + render_ct_timeout("tcp-idle", timeouts)
+        + ct_object
         + "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
         + "".join(f"\t\t{rule}\n" for rule in forward)
         + "\t}\n"
@@ -70,4 +72,4 @@ def render_nat(config: ConntrackConfig, ctx: RenderContext, *, subscribers: str,
                          for a in range(int(first_ip), int(last_ip) + 1)
                          if ipaddress.ip_address(a) in net)
     sysctls = {"net.ipv4.ip_forward": "1", "net.netfilter.nf_conntrack_tcp_loose": "1"}
-    return Rendered(nft=nft, sysctls=sysctls, commands=commands, timeouts=tuple(t for _, t in timeouts))
+    return Rendered(nft=nft, sysctls=sysctls, commands=commands, timeouts=tuple(timeouts))

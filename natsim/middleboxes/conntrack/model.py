@@ -1,18 +1,14 @@
-"""Simulated middleboxes, built from the same config dataclasses the lab renders.
+"""The simpy model of a stateful middlebox's conntrack policy (no address translation: a bridge).
 
-A model is registered per middlebox ``kind`` (:func:`register_model`); :func:`build_model` never
-special-cases a kind. Stateful models share :class:`Stateful` (conntrack policy); NATs add address
-and port mapping (:class:`Nat`). See ``docs/model.md`` for the assumptions.
+It reads the same :class:`~natsim.middleboxes.conntrack.policy.ConntrackPolicy` the lab's ruleset is
+rendered from, quantised as the lab's kernel holds it (whole lab seconds). NATs extend it
+(:mod:`natsim.middleboxes.nat.model`). See ``docs/model.md`` for the assumptions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from natsim.errors import ConfigError
-from natsim.middleboxes.base import Untracked
-from natsim.middleboxes.conntrack import KERNEL_TCP_TIMEOUTS, ConntrackConfig
+from natsim.middleboxes.conntrack.config import ConntrackConfig
+from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.sim.conntrack import (
     ESTABLISHED,
     UNACKNOWLEDGED,
@@ -22,40 +18,15 @@ from natsim.sim.conntrack import (
     Tuple,
     track_flags,
 )
-from natsim.sim.network import Action, Answer, Drop, Forward, MiddleboxModel, Segment
+from natsim.sim.network import Action, Answer, Drop, Forward, Segment
 from natsim.sim.timers import CT_UNACKNOWLEDGED
 from natsim.units import TimeScale
 
-ModelFactory = Callable[[str, Any, TimeScale, int], MiddleboxModel]
-_MODELS: dict[str, ModelFactory] = {}
-
-
-def register_model(kind: str) -> Callable[[ModelFactory], ModelFactory]:
-    """Decorator: the model factory for middlebox ``kind``."""
-    def deco(factory: ModelFactory) -> ModelFactory:
-        _MODELS[kind] = factory
-        return factory
-    return deco
-
-
-def build_model(node: str, config: Any, timing: TimeScale, seed: int = 0) -> MiddleboxModel:
-    """The model of ``config`` (any registered middlebox config) placed at ``node``; ``seed`` seeds
-    its random choices."""
-    from natsim.sim import nat, ssh  # noqa: F401  (they register their models)
-    kind = getattr(config, "kind", None)
-    factory = _MODELS.get(str(kind))
-    if factory is None:
-        raise ConfigError(f"{node}: no simulation model for middlebox kind {kind!r}; "
-                          f"modelled: {', '.join(sorted(_MODELS))}")
-    return factory(node, config, timing, seed)
-
 
 def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, float]:
-    """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them."""
-    timeouts = {ESTABLISHED: timing.whole(config.idle_timeout)}
-    for state, default in KERNEL_TCP_TIMEOUTS.items():
-        value = config.transitory_timeout if config.transitory_timeout is not None else default
-        timeouts[state] = timing.whole(value)
+    """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them, plus the
+    unacknowledged timeout the lab cannot scale."""
+    timeouts = config.policy().quantised(timing)
     timeouts[UNACKNOWLEDGED] = timing.unscaled(CT_UNACKNOWLEDGED)
     return timeouts
 
@@ -73,6 +44,7 @@ class Stateful:
     def __init__(self, name: str, config: ConntrackConfig, timing: TimeScale) -> None:
         self.name = name
         self.config = config
+        self.policy = config.policy()
         self.table = ConntrackTable(ct_timeouts(config, timing))
 
     @property
@@ -101,7 +73,7 @@ class Stateful:
         direction = "outbound" if outbound else "inbound"
         if seg.flags == "S":
             return self.open(seg, outbound, now)
-        policy = self.config.untracked_outbound if outbound else self.config.untracked_inbound
+        policy = self.policy.untracked(outbound)
         if "R" in seg.flags or "F" in seg.flags or "S" in seg.flags:
             return self.invalid(seg, policy, direction, why)
         if policy is Untracked.DROP:
@@ -143,9 +115,3 @@ class Stateful:
     def translate(self, seg: Segment, entry: Entry, is_reply: bool) -> Segment:
         """Rewrite addresses for a packet of ``entry`` (none on a bridge)."""
         return seg
-
-
-@register_model("cpe-bridge")
-def _bridge(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
-    return Stateful(node, config, timing)
-

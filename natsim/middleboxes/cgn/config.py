@@ -8,10 +8,8 @@ from typing import ClassVar
 
 from natsim.addresses import SHARED_NETWORK
 from natsim.errors import ConfigError
-from natsim.middleboxes import register
-from natsim.middleboxes.base import RenderContext, Rendered, duration_field, plain_field
-from natsim.middleboxes.conntrack import ConntrackConfig
-from natsim.middleboxes.nat import render_nat
+from natsim.middleboxes.base import duration_field, plain_field
+from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.units import format_duration
 
 #: RFC 5382 REQ-5: an established idle timeout of at least 2 h 4 min.
@@ -20,7 +18,6 @@ RFC5382_ESTABLISHED = 7440.0
 RFC5382_TRANSITORY = 240.0
 
 
-@register
 @dataclass(frozen=True)
 class Cgn(ConntrackConfig):
     """Carrier-grade NAT with RFC 5382 defaults."""
@@ -49,8 +46,3 @@ class Cgn(ConntrackConfig):
                 ("port_range", f"{self.port_range[0]}-{self.port_range[1]}"),
                 ("rfc5382_req5", "meets" if self.idle_timeout >= RFC5382_ESTABLISHED else
                  f"violates (< {format_duration(RFC5382_ESTABLISHED)})")]
-
-    def render(self, ctx: RenderContext) -> Rendered:
-        """SNAT to the pool plus the conntrack policy."""
-        return render_nat(self, ctx, subscribers=self.subscribers, pool=self.pool,
-                          port_range=self.port_range, port_preservation=self.port_preservation)

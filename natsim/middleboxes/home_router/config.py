@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from natsim.middleboxes import register
-from natsim.middleboxes.base import RenderContext, Rendered, plain_field
-from natsim.middleboxes.conntrack import ConntrackConfig
-from natsim.middleboxes.nat import render_nat
+from natsim.middleboxes.base import plain_field
+from natsim.middleboxes.conntrack.config import ConntrackConfig
 
 
-@register
 @dataclass(frozen=True)
 class HomeRouter(ConntrackConfig):
     """Consumer NAT router (masquerade) with the shared conntrack knobs."""
@@ -25,8 +22,3 @@ class HomeRouter(ConntrackConfig):
         """Settings in real-world units."""
         return [*self.conntrack_settings(), ("lan", self.lan),
                 ("port_preservation", str(self.port_preservation).lower())]
-
-    def render(self, ctx: RenderContext) -> Rendered:
-        """Masquerade plus the conntrack policy."""
-        return render_nat(self, ctx, subscribers=self.lan, pool=None, port_range=None,
-                          port_preservation=self.port_preservation)

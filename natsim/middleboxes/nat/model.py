@@ -14,10 +14,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from natsim.middleboxes.nat import pool_range
+from natsim.middleboxes.conntrack.model import Stateful
 from natsim.sim.conntrack import ESTABLISHED, Entry, Tuple
-from natsim.sim.middleboxes import Stateful, register_model
-from natsim.sim.network import Action, Addr, Answer, Drop, Forward, MiddleboxModel, Segment
+from natsim.sim.network import Action, Addr, Answer, Drop, Forward, Segment
 from natsim.units import TimeScale
 
 
@@ -115,7 +114,7 @@ class Nat(Stateful):
         """Unknown inbound packet to the public address under ``pickup``: local RST."""
         if "R" in seg.flags:
             return Drop(f"{why}; inbound RST of no known connection ignored by {self.name}")
-        policy = self.config.untracked_inbound.value
+        policy = self.policy.untracked_inbound.value
         if policy == "drop":
             return Drop(f"{why}; inbound {seg.what()} dropped as untracked")
         rst = Segment(seg.dst, seg.src, "R", seg.conn)
@@ -129,15 +128,3 @@ class Nat(Stateful):
         if is_reply:
             return seg.with_dst(entry.original[0])
         return seg.with_src(entry.reply[1])
-
-
-@register_model("cgn")
-def _cgn(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
-    return Nat(node, config, timing, public=pool_range(config.pool)[0], port_range=config.port_range,
-               port_preservation=config.port_preservation, seed=seed)
-
-
-@register_model("home-router")
-def _home_router(node: str, config: Any, timing: TimeScale, seed: int) -> MiddleboxModel:
-    return Nat(node, config, timing, public=f"{node}-wan", port_preservation=config.port_preservation,
-               seed=seed)

@@ -1,0 +1,97 @@
+"""The middlebox registry: kind name → :class:`MiddleboxKind` (config, render, model, runtime).
+
+Kinds are found through the ``natsim.middleboxes`` entry-point group, natsim's own included (see
+``pyproject.toml``), so an installed package adds a kind exactly as natsim does: it names a
+``MiddleboxKind`` object in its own entry points. Nothing here knows a kind by name.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from natsim.errors import ConfigError
+from natsim.middleboxes.base import Middlebox, RenderContext, Rendered, closest, config_from_mapping
+from natsim.sim.network import MiddleboxModel
+from natsim.units import TimeScale
+
+#: The entry-point group kinds register in.
+GROUP = "natsim.middleboxes"
+
+Render = Callable[[Any, RenderContext], Rendered]
+ModelFactory = Callable[[str, Any, TimeScale, int], MiddleboxModel]
+#: ``runtime(config, lab, node, workdir)`` starts what the middlebox runs besides its ruleset.
+Runtime = Callable[[Any, Any, str, Path], Any]
+
+
+@dataclass(frozen=True)
+class MiddleboxKind:
+    """One middlebox kind. The lab (``render``) and the model (``model``) read the same config object;
+    a conntrack kind also exposes the same policy table to both (``policy()`` on its config)."""
+
+    name: str
+    config: type[Any]         # frozen dataclass, fields declared with natsim.middleboxes.base helpers
+    render: Render            # config placed at a node -> kernel state (pure)
+    model: ModelFactory       # (node, config, time scale, seed) -> simpy model
+    summary: str = ""
+    runtime: Runtime | None = None
+
+    def __post_init__(self) -> None:
+        if getattr(self.config, "kind", None) != self.name:
+            raise TypeError(f"middlebox kind {self.name!r}: its config class {self.config.__name__} "
+                            f"says kind={getattr(self.config, 'kind', None)!r}")
+
+
+@functools.cache
+def _registered() -> dict[str, MiddleboxKind]:
+    found: dict[str, MiddleboxKind] = {}
+    for point in entry_points(group=GROUP):
+        kind = point.load()
+        if not isinstance(kind, MiddleboxKind) or kind.name != point.name:
+            raise TypeError(f"entry point {point.name} = {point.value} in group {GROUP} is not a "
+                            f"MiddleboxKind named {point.name!r}")
+        found[point.name] = kind
+    if not found:
+        raise ConfigError(f"no middlebox kinds are registered (entry-point group {GROUP}): is natsim "
+                          "installed? (`pip install -e .` in a checkout)")
+    return dict(sorted(found.items()))
+
+
+def kinds() -> dict[str, MiddleboxKind]:
+    """Every registered kind, by name."""
+    return dict(_registered())
+
+
+def kind(name: str) -> MiddleboxKind:
+    """The kind called ``name``; :class:`ConfigError` with the closest name when unknown."""
+    known = _registered()
+    try:
+        return known[name]
+    except KeyError:
+        raise ConfigError(f"unknown middlebox kind '{name}'{closest(name, list(known))}; "
+                          f"known: {', '.join(known)}") from None
+
+
+def config_class(name: str) -> type[Any]:
+    """The config class of kind ``name``."""
+    return kind(name).config
+
+
+def build_config(name: str, values: Mapping[str, Any], *, prefix: str = "") -> Middlebox:
+    """Parse user ``values`` (YAML or ``--set``) into the config of kind ``name``."""
+    return config_from_mapping(config_class(name), values, prefix=prefix)  # type: ignore[no-any-return]
+
+
+def render(config: Middlebox, ctx: RenderContext) -> Rendered:
+    """The kernel state of ``config`` placed at ``ctx`` (its kind's render)."""
+    return kind(config.kind).render(config, ctx)
+
+
+def build_model(node: str, config: Middlebox, scale: TimeScale, seed: int = 0) -> MiddleboxModel:
+    """The simpy model of ``config`` at ``node``, with the lab's time scale (whole kernel seconds,
+    unscaled timers) and ``seed`` for its random choices."""
+    return kind(config.kind).model(node, config, scale, seed)

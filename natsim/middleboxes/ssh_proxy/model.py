@@ -1,0 +1,63 @@
+"""The simpy model of an ``ssh-proxy``, per login attempt rather than per packet.
+
+An attempt to an intercepted port whose (client, server, port) tuple is not in the bypass set is
+intercepted; the proxy negotiates with the backend as an SSH client would (RFC 4253: the first of its
+own key exchanges the server also offers). No common key exchange: FIN to the client (EOF) and the
+tuple bypassed for a duration drawn uniformly from ``bypass``. TCP probes crossing the node see a router.
+"""
+
+from __future__ import annotations
+
+import random
+
+from natsim.middleboxes.ssh_proxy.config import SshProxy
+from natsim.sim.network import Action, Forward, Segment
+from natsim.units import TimeScale
+
+
+def negotiate(client_kex: tuple[str, ...], server_kex: tuple[str, ...]) -> str | None:
+    """RFC 4253 7.1: the first key exchange of the client's list that the server supports."""
+    offered = set(server_kex)
+    return next((k for k in client_kex if k in offered), None)
+
+
+class ProxyRouter:
+    """The ``ssh-proxy`` node: routes TCP probes; intercepts SSH logins (:meth:`attempt`)."""
+
+    def __init__(self, name: str, config: SshProxy, seed: int = 0) -> None:
+        self.name = name
+        self.config = config
+        self.rng = random.Random(f"{seed}:{name}:{config.seed}")
+        self.bypass: dict[tuple[str, str, int], float] = {}
+
+    def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
+        """Route every segment (bypassed or not, TCP probes carry no SSH banner)."""
+        return Forward(seg)
+
+    def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...],
+                now: float) -> tuple[str, str, str]:
+        """One login: ``(outcome, banner seen by the client, why)``; outcome is
+        ``direct``, ``bypassed``, ``intercepted`` or ``cut``."""
+        if self.config.ports and port not in self.config.ports:
+            return "direct", "", f"port {port} is not intercepted by {self.name}"
+        key = (client, server, port)
+        until = self.bypass.get(key)
+        if until is not None and now < until:
+            return "bypassed", "", (f"{client} -> {server}:{port} is in {self.name}'s bypass set "
+                                    f"for another {until - now:.6g} s")
+        chosen = negotiate(self.config.kex, backend_kex)
+        if chosen is not None:
+            return "intercepted", self.config.banner, (f"{self.name} intercepts and agrees on {chosen} "
+                                                       "with the backend (its own host key)")
+        lo, hi = self.config.bypass
+        duration = self.rng.uniform(lo, hi)
+        self.bypass[key] = now + duration
+        return "cut", self.config.banner, (
+            f"{self.name} intercepts; no common key exchange with the backend "
+            f"({', '.join(self.config.kex)} vs its list); FIN to the client and "
+            f"{client} -> {server}:{port} bypassed for {duration:.6g} s")
+
+
+def model(node: str, config: SshProxy, scale: TimeScale, seed: int) -> ProxyRouter:
+    """The proxy at ``node``; ``seed`` (with the config's own) seeds the bypass draw."""
+    return ProxyRouter(node, config, seed)
