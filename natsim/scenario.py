@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError, ScenarioError
+from natsim.fields import closest, parse_value
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, find_topology, node_specs, open_topology
 from natsim.middleboxes import build_config, render
-from natsim.middleboxes.base import Middlebox, closest, parse_value
+from natsim.middleboxes.base import Middlebox
 from natsim.paths import name_problem
 from natsim.report.schema import Verdict
 from natsim.trust import check_scenario

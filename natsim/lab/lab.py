@@ -25,6 +25,7 @@ from mininet.util import netParse
 
 from natsim import signals
 from natsim.errors import ConfigError, LabError, PrivilegeError
+from natsim.fields import closest
 from natsim.lab.cleanup import destroy, stop_process
 from natsim.lab.kernel import require_sysctls
 from natsim.lab.netns import HeldNamespace, own_identities
@@ -33,7 +34,7 @@ from natsim.lab.registry import LabRecord, ProcessEntry, new_lab_id, process_sta
 from natsim.lab.runner import NamespaceRunner
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.middleboxes import build_config, kind, render
-from natsim.middleboxes.base import Middlebox, RenderContext, Rendered, closest
+from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.units import TimeScale
 
 

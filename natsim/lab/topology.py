@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import closest
+from natsim.fields import closest
 from natsim.trust import refusal
 
 ROLES_PLAIN = ("host", "router")

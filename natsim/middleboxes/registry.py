@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import Middlebox, RenderContext, Rendered, closest, config_from_mapping
+from natsim.fields import closest, config_from_mapping
+from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.sim.network import MiddleboxModel
 from natsim.units import TimeScale
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from natsim.errors import ConfigError
+from natsim.fields import closest
 from natsim.middleboxes import build_model
-from natsim.middleboxes.base import closest
 from natsim.report.schema import RunResult
 from natsim.sim.probes import KeepaliveProbe, ProbeSpecLike, RecvProbe, SendProbe, TcpProbe
 from natsim.sim.timers import unscaled_notes

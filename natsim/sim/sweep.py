@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import closest, parse_value
+from natsim.fields import closest, parse_value
 from natsim.report.schema import RunResult, Verdict
 
 #: Default upper bound on the number of grid points.

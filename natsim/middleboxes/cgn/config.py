@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from natsim.addresses import SHARED_NETWORK
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import duration_field, plain_field
+from natsim.fields import duration_field, plain_field
 from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.units import format_duration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from natsim.middleboxes.base import choice_field, duration_field
+from natsim.fields import choice_field, duration_field
 from natsim.middleboxes.conntrack.policy import ConntrackPolicy, Untracked
 from natsim.units import format_duration
 

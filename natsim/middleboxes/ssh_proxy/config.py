@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.base import plain_field
+from natsim.fields import plain_field
 from natsim.units import format_duration
 
 PAN_BANNER = "SSH-2.0-PaloAltoNetworks_0.2"

@@ -1,0 +1,143 @@
+"""Typed settings declared once: dataclass fields carrying how to parse them.
+
+Middlebox configs and probe options are frozen dataclasses whose user-settable fields are declared
+with :func:`duration_field`, :func:`choice_field` or :func:`plain_field`. The metadata is the one
+declaration of a setting: the scenario loader, ``--set``, CLI flags and the JSON schema all read it.
+Unknown keys are refused with the closest valid key suggested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import enum
+from collections.abc import Mapping
+from dataclasses import field
+from typing import Any, TypeVar
+
+from natsim.addresses import check_lab_address
+from natsim.errors import ConfigError
+from natsim.units import parse_duration
+
+
+def duration_field(default: float | None, doc: str, *, optional: bool = False) -> Any:
+    """A dataclass field holding real-world seconds, parsed from ``'1h'`` style text."""
+    return field(default=default, metadata={"parse": "duration", "doc": doc, "optional": optional})
+
+
+def choice_field(default: Any, doc: str, enum_type: type[enum.Enum]) -> Any:
+    """A dataclass field holding one member of ``enum_type``."""
+    return field(default=default, metadata={"parse": "enum", "enum": enum_type, "doc": doc})
+
+
+def plain_field(default: Any, doc: str, parse: str) -> Any:
+    """A dataclass field parsed as ``bool``, ``int``, ``str``, ``address``, ``public-prefix``,
+    ``port-range``, ``str-list`` or ``duration-range``."""
+    return field(default=default, metadata={"parse": parse, "doc": doc})
+
+
+def closest(name: str, valid: list[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest valid name, or ``""``."""
+    match = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def parse_value(what: str, spec: Mapping[str, Any], raw: Any) -> Any:
+    """Parse ``raw`` for a field whose metadata is ``spec``; ``what`` names it in errors."""
+    kind = spec["parse"]
+    if raw is None and spec.get("optional"):
+        return None
+    if kind == "duration":
+        return parse_duration(raw, what=what)
+    if kind == "duration-range":
+        parts = raw if isinstance(raw, list | tuple) else str(raw).replace("..", "-").split("-")
+        if len(parts) != 2:
+            raise ConfigError(f"{what}: expected a range like '3720s-3840s', got {raw!r}")
+        lo, hi = (parse_duration(p, what=what) for p in parts)
+        if lo > hi:
+            raise ConfigError(f"{what}: range {raw!r} has its lower end above its upper end")
+        return (lo, hi)
+    if kind == "enum":
+        enum_type: type[enum.Enum] = spec["enum"]
+        values = [m.value for m in enum_type]
+        if str(raw) not in values:
+            raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(values)}")
+        return enum_type(str(raw))
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in _TRUE | _FALSE:
+            return str(raw).lower() in _TRUE
+        raise ConfigError(f"{what}: expected true or false, got {raw!r}")
+    if kind == "int":
+        try:
+            value = int(str(raw), 0)
+        except ValueError as err:
+            raise ConfigError(f"{what}: expected a whole number, got {raw!r}") from err
+        if value < 0:
+            raise ConfigError(f"{what}: must not be negative, got {raw!r}")
+        return value
+    if kind == "port-range":
+        text = str(raw)
+        try:
+            lo, hi = (int(p) for p in text.split("-")) if "-" in text else (int(text), int(text))
+        except ValueError as err:
+            raise ConfigError(f"{what}: expected a port range like '1024-65535', got {raw!r}") from err
+        if not 1 <= lo <= hi <= 65535:
+            raise ConfigError(f"{what}: port range {raw!r} must satisfy 1 <= low <= high <= 65535")
+        return (lo, hi)
+    if kind == "ports":
+        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+        ports = []
+        for item in items:
+            try:
+                port = int(str(item).strip())
+            except ValueError as err:
+                raise ConfigError(f"{what}: expected port numbers, got {raw!r}") from err
+            if not 1 <= port <= 65535:
+                raise ConfigError(f"{what}: port {port} out of range 1..65535")
+            ports.append(port)
+        return tuple(ports)
+    if kind == "str-list":
+        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+        return tuple(str(i).strip() for i in items if str(i).strip())
+    if kind in ("address", "public-prefix"):
+        return check_lab_address(str(raw), what=what, public=kind == "public-prefix")
+    if kind == "str":
+        return str(raw)
+    raise AssertionError(f"unknown field parser {kind}")
+
+
+M = TypeVar("M")
+
+
+def config_from_mapping(cls: type[M], values: Mapping[str, Any], *, prefix: str = "") -> M:
+    """Build the config dataclass ``cls`` from user values (YAML or ``--set``), parsing each field.
+
+    Unknown keys raise :class:`ConfigError` with the closest valid key suggested.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and "parse" in f.metadata}  # type: ignore[arg-type]
+    kwargs = {}
+    for key, raw in values.items():
+        if key not in fields:
+            raise ConfigError(f"unknown setting '{prefix}{key}' for {getattr(cls, 'kind', cls.__name__)}"
+                              f"{closest(key, sorted(fields))}; valid: {', '.join(sorted(fields))}")
+        kwargs[key] = parse_value(prefix + key, fields[key].metadata, raw)
+    config = cls(**kwargs)
+    validate = getattr(config, "validate", None)
+    if validate is not None:
+        validate()
+    return config
+
+
+def settings_doc(cls: type[Any]) -> list[tuple[str, str, str]]:
+    """(name, default, doc) for each user-settable field of a config class."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        if "parse" in f.metadata:
+            rows.append((f.name, repr(f.default), f.metadata.get("doc", "")))
+    return rows
