@@ -18,7 +18,7 @@ from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.probes.labrun import start_probe, start_server
-from natsim.probes.ladder import TcpProbeOptions
+from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.units import TimeScale, format_duration
 
 TARGET_WALL = 150.0

@@ -20,20 +20,27 @@ from natsim.errors import ConfigError
 from natsim.units import parse_duration
 
 
-def duration_field(default: float | None, doc: str, *, optional: bool = False) -> Any:
-    """A dataclass field holding real-world seconds, parsed from ``'1h'`` style text."""
-    return field(default=default, metadata={"parse": "duration", "doc": doc, "optional": optional})
+def duration_field(default: float | None, doc: str, *, optional: bool = False, **extra: Any) -> Any:
+    """A dataclass field holding real-world seconds, parsed from ``'1h'`` style text.
+
+    ``extra`` metadata: ``allow_zero``; ``cli`` (the flag name, ``None``: no flag) for probe options.
+    """
+    return field(default=default, metadata={"parse": "duration", "doc": doc, "optional": optional, **extra})
 
 
-def choice_field(default: Any, doc: str, enum_type: type[enum.Enum]) -> Any:
+def choice_field(default: Any, doc: str, enum_type: type[enum.Enum], **extra: Any) -> Any:
     """A dataclass field holding one member of ``enum_type``."""
-    return field(default=default, metadata={"parse": "enum", "enum": enum_type, "doc": doc})
+    return field(default=default, metadata={"parse": "enum", "enum": enum_type, "doc": doc, **extra})
 
 
-def plain_field(default: Any, doc: str, parse: str) -> Any:
+def plain_field(default: Any, doc: str, parse: str, **extra: Any) -> Any:
     """A dataclass field parsed as ``bool``, ``int``, ``str``, ``address``, ``public-prefix``,
-    ``port-range``, ``str-list`` or ``duration-range``."""
-    return field(default=default, metadata={"parse": parse, "doc": doc})
+    ``port-range``, ``str-list``, ``duration-range``, ``ports`` or ``choice`` (with ``choices``).
+
+    ``extra`` metadata: ``minimum``/``maximum`` (int), ``choices``, ``optional`` (None allowed),
+    ``cli``/``cli_action`` (probe options' command-line flag).
+    """
+    return field(default=default, metadata={"parse": parse, "doc": doc, **extra})
 
 
 def closest(name: str, valid: list[str]) -> str:
@@ -52,7 +59,11 @@ def parse_value(what: str, spec: Mapping[str, Any], raw: Any) -> Any:
     if raw is None and spec.get("optional"):
         return None
     if kind == "duration":
-        return parse_duration(raw, what=what)
+        return parse_duration(raw, what=what, allow_zero=bool(spec.get("allow_zero")))
+    if kind == "choice":
+        if str(raw) not in spec["choices"]:
+            raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(spec['choices'])}")
+        return str(raw)
     if kind == "duration-range":
         parts = raw if isinstance(raw, list | tuple) else str(raw).replace("..", "-").split("-")
         if len(parts) != 2:
@@ -78,8 +89,12 @@ def parse_value(what: str, spec: Mapping[str, Any], raw: Any) -> Any:
             value = int(str(raw), 0)
         except ValueError as err:
             raise ConfigError(f"{what}: expected a whole number, got {raw!r}") from err
-        if value < 0:
-            raise ConfigError(f"{what}: must not be negative, got {raw!r}")
+        minimum = spec.get("minimum", 0)
+        if value < minimum:
+            raise ConfigError(f"{what}: must not be negative, got {raw!r}" if minimum == 0 else
+                              f"{what}: must be at least {minimum}, got {raw!r}")
+        if "maximum" in spec and value > spec["maximum"]:
+            raise ConfigError(f"{what}: must be at most {spec['maximum']}, got {raw!r}")
         return value
     if kind == "port-range":
         text = str(raw)

@@ -96,7 +96,7 @@ class _TcpHandle:
 @driver("tcp-send", "tcp-recv", "tcp-keepalive")
 def _tcp_driver(ctx: Context, spec: ProbeSpec) -> Handle:
     from natsim.probes.labrun import start_probe, start_server
-    from natsim.probes.ladder import TcpProbeOptions
+    from natsim.probes.tcp.options import TcpProbeOptions
 
     ctx.server(spec.server, "natsim-serve",
                lambda: start_server(ctx.lab, spec.server, log=inside(ctx.out, f"serve-{spec.server}.log")))

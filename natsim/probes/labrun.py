@@ -19,8 +19,8 @@ from typing import IO, Any
 from natsim.errors import ProbeError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.paths import inside
-from natsim.probes.ladder import TcpProbeOptions
 from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.probes.tcp_keepalive import TIMER_SLACK
 from natsim.probes.tcp_send import read_guard
 from natsim.report.schema import ProbeResult, RunResult

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from natsim.probes.ladder import TcpProbeOptions
+from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.report.schema import ProbeResult, RunResult
 
 

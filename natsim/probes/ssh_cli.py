@@ -18,12 +18,14 @@ from typing import Any
 
 from natsim.cli import run_parsed
 from natsim.errors import NatsimError
+from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.results import add_result_options
+from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.probes.ssh_bypass_timer import TimerPlan, bypass_timer
 from natsim.probes.ssh_first_connect import first_connect
-from natsim.probes.ssh_idle import DEFAULT_VARIANTS, IdleVariant, ssh_idle
+from natsim.probes.ssh_idle import ssh_idle
 from natsim.probes.ssh_kex import kex_scan
-from natsim.probes.ssh_login import CLIENTS, SshLogin, parse_target
+from natsim.probes.ssh_login import SshLogin, parse_target
 from natsim.probes.ssh_openssh import OpenSshClient
 from natsim.report.schema import ProbeResult, RunResult
 from natsim.units import TimeScale, format_duration, parse_duration
@@ -38,13 +40,6 @@ def _duration(what: str) -> Callable[[str], float]:
     return parse
 
 
-def _variant(text: str) -> IdleVariant:
-    try:
-        return IdleVariant.parse(text)
-    except NatsimError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
-
-
 def _common(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
     if target:
         parser.add_argument("--target", required=True, metavar="HOST:PORT", help="the SSH server")
@@ -54,8 +49,6 @@ def _common(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
 
 
 def _login(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--client", choices=CLIENTS, default="go",
-                        help="go: library client behaving like golang.org/x/crypto/ssh; openssh: ssh")
     parser.add_argument("--user", default="natsim")
     parser.add_argument("--password", default="natsim", help="password (OpenSSH: fed by SSH_ASKPASS)")
     parser.add_argument("--workdir", type=Path, default=None,
@@ -69,9 +62,7 @@ def register(sub: Any) -> None:
                        description="Log in N times in a row (the 'first ssh always fails' check).")
     _common(p)
     _login(p)
-    p.add_argument("--attempts", type=int, default=3)
-    p.add_argument("--interval", type=_duration("--interval"), default=0.0,
-                   help="real-world wait between attempts (default 0)")
+    add_cli_options(p, SshFirstConnectOptions)
     p.set_defaults(func=lambda args: _run(args, _first_connect))
 
     p = sub.add_parser("ssh-bypass-timer", help="measure how long a firewall bypasses a failed tuple",
@@ -79,9 +70,7 @@ def register(sub: Any) -> None:
                                    "down to --resolution; the bracket is in real-world seconds.")
     _common(p)
     _login(p)
-    p.add_argument("--step", type=_duration("--step"), default=600.0, help="default 10m")
-    p.add_argument("--resolution", type=_duration("--resolution"), default=30.0, help="default 30s")
-    p.add_argument("--max-wait", type=_duration("--max-wait"), default=4 * 3600.0, help="default 4h")
+    add_cli_options(p, SshBypassTimerOptions)
     p.set_defaults(func=lambda args: _run(args, _bypass_timer))
 
     p = sub.add_parser("ssh-kex", help="server banner and key-exchange list; names known proxies",
@@ -97,8 +86,7 @@ def register(sub: Any) -> None:
     p.add_argument("--user", default="root")
     p.add_argument("--password", default=None, help="password (default: the throw-away key in --workdir)")
     p.add_argument("--workdir", type=Path, default=None, help="holds id_ed25519 (the throw-away key)")
-    p.add_argument("--variant", action="append", type=_variant, default=None,
-                   help="repeatable; default: 61m plain, 2h ServerAliveInterval=300, 2h20m TCPKeepAlive")
+    add_cli_options(p, SshIdleOptions)
     p.add_argument("--reply-timeout", type=float, default=5.0,
                    help="wall seconds to wait for the echo after the idle time (default 5)")
     p.set_defaults(func=lambda args: _run(args, _idle))
@@ -106,23 +94,25 @@ def register(sub: Any) -> None:
 
 # ---- runners --------------------------------------------------------------------------------------
 
-def _make_login(args: argparse.Namespace) -> SshLogin:
+def _make_login(args: argparse.Namespace, client: str) -> SshLogin:
     openssh = OpenSshClient(args.workdir) if args.workdir else None
-    return SshLogin(user=args.user, password=args.password, client=args.client, command=args.command,
+    return SshLogin(user=args.user, password=args.password, client=client, command=args.command,
                     openssh=openssh)
 
 
 async def _first_connect(args: argparse.Namespace) -> ProbeResult:
     host, port = parse_target(args.target)
-    return await first_connect(host, port, attempts=args.attempts, login=_make_login(args),
-                               interval=args.interval, time_scale=TimeScale(args.time_scale),
-                               name=args.name, node=args.node)
+    options = from_cli(SshFirstConnectOptions, args)
+    return await first_connect(host, port, attempts=options.attempts,
+                               login=_make_login(args, options.client_impl), interval=options.interval,
+                               time_scale=TimeScale(args.time_scale), name=args.name, node=args.node)
 
 
 async def _bypass_timer(args: argparse.Namespace) -> ProbeResult:
     host, port = parse_target(args.target)
-    plan = TimerPlan(step=args.step, resolution=args.resolution, max_wait=args.max_wait)
-    return await bypass_timer(host, port, login=_make_login(args), plan=plan,
+    options = from_cli(SshBypassTimerOptions, args)
+    plan = TimerPlan(step=options.step, resolution=options.resolution, max_wait=options.max_wait)
+    return await bypass_timer(host, port, login=_make_login(args, options.client_impl), plan=plan,
                               time_scale=TimeScale(args.time_scale), name=args.name, node=args.node)
 
 
@@ -134,7 +124,7 @@ async def _kex(args: argparse.Namespace) -> ProbeResult:
 async def _idle(args: argparse.Namespace) -> ProbeResult:
     host, port = parse_target(args.target)
     client = OpenSshClient(args.workdir) if args.workdir else OpenSshClient()
-    return await ssh_idle(host, port, user=args.user, variants=args.variant or DEFAULT_VARIANTS,
+    return await ssh_idle(host, port, user=args.user, variants=from_cli(SshIdleOptions, args).parsed(),
                           client=client, password=args.password, time_scale=TimeScale(args.time_scale),
                           reply_timeout=args.reply_timeout, name=args.name, node=args.node)
 

@@ -16,9 +16,9 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from natsim.errors import ProbeError
+from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
 from natsim.probes.ssh_openssh import OpenSshClient, classify_ssh_error
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import TimeScale, format_duration, parse_duration
@@ -26,38 +26,6 @@ from natsim.units import TimeScale, format_duration, parse_duration
 KIND = "ssh-idle"
 #: ssh options whose values are seconds (scaled by the time scale).
 DURATION_OPTIONS = ("ServerAliveInterval", "ConnectTimeout")
-
-
-@dataclass(frozen=True)
-class IdleVariant:
-    """One session: how long it stays idle and the ssh options it uses."""
-
-    name: str
-    idle: float                                     # real-world seconds
-    options: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, text: str) -> IdleVariant:
-        """``"2h,ServerAliveInterval=300"`` or ``"name=2h,TCPKeepAlive=yes"``."""
-        head, *rest = [p.strip() for p in text.split(",") if p.strip()] or [""]
-        name, _, duration = head.rpartition("=") if "=" in head else ("", "", head)
-        options: dict[str, str] = {}
-        for item in rest:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise ProbeError(f"--variant {text!r}: expected Option=value, got {item!r}")
-            options[key] = value
-        idle = parse_duration(duration, what="--variant idle")
-        label = name or "-".join([format_duration(idle)] + [f"{k}={v}" for k, v in options.items()])
-        return cls(label, idle, options)
-
-
-#: The incident's variants (issue 3): plain, ServerAliveInterval 300, TCPKeepAlive only.
-DEFAULT_VARIANTS = (
-    IdleVariant("idle-61m", 61 * 60, {"TCPKeepAlive": "no"}),
-    IdleVariant("serveralive-300", 2 * 3600, {"ServerAliveInterval": "300", "TCPKeepAlive": "no"}),
-    IdleVariant("tcpkeepalive-only", 2 * 3600 + 20 * 60, {"TCPKeepAlive": "yes"}),
-)
 
 
 def scaled_options(options: Mapping[str, str], scale: TimeScale) -> tuple[dict[str, str], list[str]]:
@@ -143,11 +111,13 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
 
 
 async def ssh_idle(host: str, port: int, *, user: str = "root",
-                   variants: Sequence[IdleVariant] = DEFAULT_VARIANTS,
+                   variants: Sequence[IdleVariant] | None = None,
                    client: OpenSshClient | None = None, password: str | None = None,
                    time_scale: TimeScale | None = None, reply_timeout: float = 5.0,
                    name: str | None = None, node: str | None = None) -> ProbeResult:
     """Run every variant at once; one row per variant. ``reply_timeout`` is in lab seconds."""
+    if variants is None:
+        variants = SshIdleOptions().parsed()
     if not variants:
         raise ProbeError("ssh-idle: no variants")
     scale = time_scale or TimeScale(1.0)

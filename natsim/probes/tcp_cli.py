@@ -12,16 +12,15 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from natsim.errors import DurationError
-from natsim.probes.ladder import TcpProbeOptions
+from natsim.probes.options import add_cli_options, from_cli, option_fields
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.results import add_result_options, run_result
+from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions
 from natsim.probes.tcp_keepalive import run_keepalive
 from natsim.probes.tcp_recv import run_recv
 from natsim.probes.tcp_send import run_send
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
-from natsim.units import parse_duration
 
 Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]
 
@@ -36,36 +35,16 @@ PROBES: dict[str, tuple[str, Runner, int, str]] = {
 }
 
 
-def _duration(what: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            return parse_duration(text, what=what)
-        except DurationError as err:  # argparse turns this into a usage error (exit 2)
-            raise argparse.ArgumentTypeError(str(err)) from err
-    return parse
-
-
 def register(sub: Any) -> None:
-    """Add ``send``, ``recv`` and ``keepalive`` to ``natsim probe``."""
-    for name, (kind, _, port, text) in PROBES.items():
+    """Add ``send``, ``recv`` and ``keepalive`` to ``natsim probe`` (their options come from the
+    kinds' options classes, as in scenario files)."""
+    for name, (kind, _, _, text) in PROBES.items():
         parser = sub.add_parser(name, help=text, description=f"{kind}: {text}. Durations are real-world "
                                 "(1m, 2h4m, 90s); the lab waits duration/--time-scale.")
         parser.add_argument("--server", required=True, help="host running `natsim serve`")
-        parser.add_argument("--port", type=int, default=None, help=f"service port (default {port})")
-        parser.add_argument("--connections", type=int, default=130, help="connections (default 130)")
-        parser.add_argument("--step", type=_duration("--step"), default=60.0,
-                            help="idle added per connection (default 1m)")
-        parser.add_argument("--first", type=_duration("--first"), default=None,
-                            help="idle of connection 0 (default: the step)")
+        add_cli_options(parser, OPTIONS[kind])
         parser.add_argument("--time-scale", type=float, default=1.0,
                             help="real-world seconds per wall second (lab runs; default 1)")
-        parser.add_argument("--user-timeout", type=_duration("--user-timeout"), default=None,
-                            help="TCP_USER_TIMEOUT: give up on unacknowledged data after this long")
-        if name == "keepalive":
-            parser.add_argument("--keepalive-interval", type=_duration("--keepalive-interval"),
-                                default=None, help="TCP_KEEPINTVL (default: the system's, Linux 75s)")
-            parser.add_argument("--keepalive-count", type=int, default=None,
-                                help="TCP_KEEPCNT (default: the system's, Linux 9)")
         parser.add_argument("--grace", type=float, default=10.0,
                             help="wall seconds past a deadline before silence counts as dead (default 10)")
         parser.add_argument("--connect-timeout", type=float, default=10.0,
@@ -75,20 +54,20 @@ def register(sub: Any) -> None:
         parser.set_defaults(func=lambda args, name=name: run_cli(name, args))
 
 
-def options_from_args(args: argparse.Namespace) -> TcpProbeOptions:
-    """The probe options given on the command line."""
-    return TcpProbeOptions(
-        server=args.server, port=args.port, connections=args.connections, step=args.step,
-        first=args.first, time_scale=args.time_scale, user_timeout=args.user_timeout,
-        keepalive_interval=getattr(args, "keepalive_interval", None),
-        keepalive_count=getattr(args, "keepalive_count", None), grace_wall=args.grace,
-        connect_timeout_wall=args.connect_timeout, name=args.name, node=args.node)
+def options_from_args(args: argparse.Namespace, kind: str = "tcp-keepalive") -> TcpProbeOptions:
+    """The probe options given on the command line (``kind``'s options plus where and how to run)."""
+    options = from_cli(OPTIONS[kind], args)
+    values = {f.name: getattr(options, f.name) for f in option_fields(type(options))}
+    values.pop("flavour", None)
+    return TcpProbeOptions(**values, server=args.server, time_scale=args.time_scale,
+                           grace_wall=args.grace, connect_timeout_wall=args.connect_timeout,
+                           name=args.name, node=args.node)
 
 
 def run_cli(name: str, args: argparse.Namespace) -> int:
     """Run probe ``name``; print lines, the estimate, and write JSON when asked."""
     _, runner, _, _ = PROBES[name]
-    options = options_from_args(args)
+    options = options_from_args(args, PROBES[name][0])
     if options.time_scale != 1 and options.user_timeout is None and name == "send":
         print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "
               "(wall-clock) to report", file=sys.stderr)

@@ -11,8 +11,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from natsim.probes.ladder import TcpProbeOptions, deadline
 from natsim.probes.output import ProbeOutput
+from natsim.probes.tcp.options import TcpProbeOptions, deadline
 from natsim.probes.tcpsock import (
     ProbeConnection,
     SocketOptions,

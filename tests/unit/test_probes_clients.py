@@ -23,7 +23,7 @@ import pytest
 
 from natsim.errors import ProbeError
 from natsim.probes.__main__ import main
-from natsim.probes.ladder import TcpProbeOptions, deadline, sleep_seconds
+from natsim.probes.tcp.options import TcpProbeOptions, deadline, sleep_seconds
 from natsim.probes.output import ProbeOutput, stamp
 from natsim.probes.server import ProbeServer, ServerConfig
 from natsim.probes.tcp_keepalive import keepalive_settings, run_keepalive
@@ -231,7 +231,9 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["send"])
     assert exc.value.code == 2
-    assert main(["send", "--server", "127.0.0.1", "--connections", "0"]) == 2
+    with pytest.raises(SystemExit) as exc:   # checked by the option's own declaration (1..5000)
+        main(["send", "--server", "127.0.0.1", "--connections", "0"])
+    assert exc.value.code == 2
     with pytest.raises(SystemExit) as exc:
         main(["send", "--server", "127.0.0.1", "--step", "soon"])
     assert exc.value.code == 2

@@ -7,11 +7,12 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from natsim.errors import ProbeError
+from natsim.errors import ConfigError, ProbeError
 from natsim.lab.sshd import render_config, start_script
 from natsim.probes.ssh_cli import format_table
 from natsim.probes.ssh_goclient import go_error
-from natsim.probes.ssh_idle import IdleVariant, scaled_options
+from natsim.probes.ssh.options import IdleVariant
+from natsim.probes.ssh_idle import scaled_options
 from natsim.probes.ssh_login import parse_target
 from natsim.probes.ssh_openssh import OpenSshClient, classify_ssh_error, same_key
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
@@ -32,7 +33,7 @@ def test_idle_variant_parsing() -> None:
                                                    "2h-ServerAliveInterval=300")
     named = IdleVariant.parse("plain=61m,TCPKeepAlive=no")
     assert (named.name, named.idle) == ("plain", 3660.0)
-    with pytest.raises(ProbeError):
+    with pytest.raises(ConfigError):
         IdleVariant.parse("1h,ServerAliveInterval")
 
 

@@ -1,5 +1,7 @@
-"""Options and schedule of a TCP idle-timeout probe (pure: no sockets, no clock).
+"""Options and schedule of the TCP idle-timeout probes (pure: no sockets, no clock).
 
+:class:`TcpSendOptions`, :class:`TcpRecvOptions` and :class:`TcpKeepaliveOptions` are the only
+declaration of the probes' options (scenario files, ``natsim probe`` flags, the lab driver, the model).
 Connection ``i`` is tested after being idle ``first + i*step`` real-world seconds, measured from its
 own connect-complete time (an absolute deadline: no drift). The lab waits ``idle / time_scale``.
 """
@@ -8,8 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from natsim.errors import ProbeError
+from natsim.fields import duration_field, plain_field
+from natsim.probes.options import ProbeOptions
 from natsim.probes.protocol import ECHO_PORT, MAX_SLEEP, SLEEP_PORT
 from natsim.units import TimeScale, format_duration
 
@@ -17,24 +22,73 @@ from natsim.units import TimeScale, format_duration
 KINDS = {"tcp-send": ECHO_PORT, "tcp-recv": SLEEP_PORT, "tcp-keepalive": ECHO_PORT}
 #: Most connections one probe run may open.
 MAX_CONNECTIONS = 5000
+#: The two schedules (see :mod:`natsim.probes.tcp.model`).
+FLAVOURS = ("natsim", "original")
 #: Linux keepalive defaults (``net.ipv4.tcp_keepalive_intvl`` / ``tcp_keepalive_probes``).
 LINUX_KEEPALIVE_INTERVAL = 75.0
 LINUX_KEEPALIVE_COUNT = 9
 
 
 @dataclass(frozen=True)
-class TcpProbeOptions:
-    """What a TCP probe run does. Durations are real-world seconds unless named ``*_wall``."""
+class TcpSendOptions(ProbeOptions):
+    """tcp-send: after each idle time write 'A' and expect it back (the client speaks first)."""
+
+    kind: ClassVar[str] = "tcp-send"
+
+    connections: int = plain_field(130, "connections, one per idle time", "int", minimum=1,
+                                   maximum=MAX_CONNECTIONS)
+    first: float | None = duration_field(None, "idle time of connection 0 (default: the step)",
+                                         optional=True)
+    step: float = duration_field(60.0, "idle time added per connection")
+    user_timeout: float | None = duration_field(
+        None, "TCP_USER_TIMEOUT: give up on unacknowledged data after this long", optional=True)
+    port: int | None = plain_field(None, "service port (default: the kind's service)", "int",
+                                   optional=True, minimum=1, maximum=65535)
+    flavour: str = plain_field("natsim", "schedule: natsim (absolute deadlines, all connections in "
+                               "parallel) or original (the NAT-TCP-test tools' sequential one; "
+                               "model only)", "choice", choices=FLAVOURS, cli=None)
+
+    def idle(self, index: int) -> float:
+        """Real-world idle time before connection ``index`` is tested."""
+        first = self.step if self.first is None else self.first
+        return first + index * self.step
+
+    def idles(self) -> list[float]:
+        """Idle time of every connection."""
+        return [self.idle(i) for i in range(self.connections)]
+
+
+@dataclass(frozen=True)
+class TcpRecvOptions(TcpSendOptions):
+    """tcp-recv: ask the server to answer after each idle time (the server speaks first)."""
+
+    kind: ClassVar[str] = "tcp-recv"
+
+
+@dataclass(frozen=True)
+class TcpKeepaliveOptions(TcpSendOptions):
+    """tcp-keepalive: let TCP keepalive probe each connection after its idle time."""
+
+    kind: ClassVar[str] = "tcp-keepalive"
+
+    keepalive_interval: float | None = duration_field(
+        None, "TCP_KEEPINTVL (default: the system's, Linux 75s)", optional=True)
+    keepalive_count: int | None = plain_field(None, "TCP_KEEPCNT (default: the system's, Linux 9)",
+                                              "int", optional=True, minimum=1, maximum=127)
+
+
+#: Probe kind → its options class.
+OPTIONS: dict[str, type[TcpSendOptions]] = {
+    "tcp-send": TcpSendOptions, "tcp-recv": TcpRecvOptions, "tcp-keepalive": TcpKeepaliveOptions}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TcpProbeOptions(TcpKeepaliveOptions):
+    """What one run of a TCP probe tool does: the kind's options plus where and how it runs.
+    Durations are real-world seconds unless named ``*_wall``."""
 
     server: str
-    port: int | None = None                 # default: the kind's service port
-    connections: int = 130
-    step: float = 60.0
-    first: float | None = None              # idle of connection 0; default: ``step``
     time_scale: float = 1.0
-    user_timeout: float | None = None       # TCP_USER_TIMEOUT (scaled exactly: milliseconds)
-    keepalive_interval: float | None = None  # TCP_KEEPINTVL; default: the system's
-    keepalive_count: int | None = None      # TCP_KEEPCNT; default: the system's
     grace_wall: float = 10.0                # wait past a deadline before calling silence dead
     connect_timeout_wall: float = 10.0
     name: str | None = None
@@ -65,15 +119,6 @@ class TcpProbeOptions:
     def scale(self) -> TimeScale:
         """The time scale."""
         return TimeScale(self.time_scale)
-
-    def idle(self, index: int) -> float:
-        """Real-world idle time before connection ``index`` is tested."""
-        first = self.step if self.first is None else self.first
-        return first + index * self.step
-
-    def idles(self) -> list[float]:
-        """Idle time of every connection."""
-        return [self.idle(i) for i in range(self.connections)]
 
     def port_for(self, kind: str) -> int:
         """The port to connect to for probe ``kind``."""

@@ -1,0 +1,129 @@
+"""Probe options: one frozen dataclass per probe kind, the only declaration of its options.
+
+Fields are declared with :mod:`natsim.fields` helpers. From that one declaration come the scenario
+loader's checks (:meth:`ProbeOptions.parse`, unknown options refused with the closest name), the JSON
+schema, the command-line flags of ``natsim probe KIND`` (:func:`add_cli_options`, :func:`from_cli`), the
+lab driver's command line (:func:`to_argv`) and the model's typed reads. Field metadata ``cli`` names
+the flag (default ``--field-name``; ``None``: the option is not a flag, e.g. which backend the lab
+starts), ``cli_action="append"`` makes a list option a repeatable flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from natsim.errors import ConfigError
+from natsim.fields import config_from_mapping, parse_value
+from natsim.units import format_duration
+
+OptionsT = TypeVar("OptionsT", bound="ProbeOptions")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeOptions:
+    """Base of every probe kind's options (all durations real-world seconds)."""
+
+    kind: ClassVar[str] = ""
+
+    @classmethod
+    def parse(cls: type[OptionsT], values: Mapping[str, Any], *, prefix: str = "") -> OptionsT:
+        """Options from user values (YAML, ``--set``-style text or typed values)."""
+        return config_from_mapping(cls, values, prefix=prefix)
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for values that make no sense together (none by default)."""
+
+
+def option_fields(cls: type[ProbeOptions]) -> list[dataclasses.Field[Any]]:
+    """The user-settable fields of an options class, in declaration order."""
+    return [f for f in dataclasses.fields(cls) if "parse" in f.metadata]
+
+
+def cli_flag(f: dataclasses.Field[Any]) -> str | None:
+    """The command-line flag of option ``f`` (None: not on the command line)."""
+    return f.metadata.get("cli", "--" + f.name.replace("_", "-"))  # type: ignore[no-any-return]
+
+
+def _argtype(f: dataclasses.Field[Any], flag: str) -> Callable[[str], Any]:
+    spec = dict(f.metadata)
+    if spec["parse"] == "str-list":
+        spec["parse"] = "str"    # one item per flag (the flag repeats)
+
+    def parse(text: str) -> Any:
+        try:
+            return parse_value(flag, spec, text)
+        except ConfigError as err:   # argparse turns it into a usage error (exit 2)
+            raise argparse.ArgumentTypeError(err.message) from err
+    return parse
+
+
+def add_cli_options(parser: argparse.ArgumentParser, cls: type[ProbeOptions]) -> None:
+    """Add a flag for every option of ``cls`` that has one (defaults: the dataclass defaults)."""
+    for f in option_fields(cls):
+        flag = cli_flag(f)
+        if flag is None:
+            continue
+        default = f.default
+        shown = _show(default) if default not in (None, (), "") else "none"
+        kwargs: dict[str, Any] = {"type": _argtype(f, flag), "dest": f.name,
+                                  "help": f"{f.metadata['doc']} (default {shown})"}
+        if f.metadata.get("cli_action") == "append":
+            kwargs.update(action="append", default=None)
+        else:
+            kwargs["default"] = default
+        parser.add_argument(flag, **kwargs)
+
+
+def from_cli(cls: type[OptionsT], args: argparse.Namespace) -> OptionsT:
+    """The options given on the command line (flags not given keep their defaults)."""
+    values = {}
+    for f in option_fields(cls):
+        if cli_flag(f) is None:
+            continue
+        value = getattr(args, f.name, None)
+        if value is not None:
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+    options = cls(**values)
+    options.validate()
+    return options
+
+
+def to_argv(options: ProbeOptions) -> list[str]:
+    """The command line that gives ``options`` to the probe tool (flags for non-default values)."""
+    argv: list[str] = []
+    for f in option_fields(type(options)):
+        flag, value = cli_flag(f), getattr(options, f.name)
+        if flag is None or value == f.default or value is None:
+            continue
+        if f.metadata.get("cli_action") == "append":
+            for item in value:
+                argv += [flag, _show(item)]
+        else:
+            argv += [flag, _show(value)]
+    return argv
+
+
+def _show(value: Any) -> str:
+    """A value as its flag takes it: durations as seconds (``3600s``), lists joined by commas."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}s"
+    if isinstance(value, list | tuple):
+        return ",".join(_show(v) for v in value)
+    return str(getattr(value, "value", value))
+
+
+def describe(options: ProbeOptions) -> list[tuple[str, str]]:
+    """(option, value) pairs in real-world units, for reports."""
+    rows = []
+    for f in option_fields(type(options)):
+        value = getattr(options, f.name)
+        if f.metadata["parse"] == "duration" and value is not None:
+            rows.append((f.name, format_duration(value)))
+        else:
+            rows.append((f.name, _show(value) if value is not None else "-"))
+    return rows

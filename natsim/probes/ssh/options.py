@@ -1,0 +1,138 @@
+"""Options of the SSH probes, declared once (scenario files, ``natsim probe`` flags, the lab driver and
+the model all read these classes).
+
+``backend`` and ``port`` say which server the lab starts behind a probe (go-ssh or OpenSSH sshd, on
+its default port unless ``port`` says otherwise); on the command line the probe is given
+``--target HOST:PORT`` instead, so they are not flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from natsim.errors import ConfigError
+from natsim.fields import duration_field, plain_field
+from natsim.probes.options import ProbeOptions
+from natsim.probes.ssh.backends import BACKENDS
+from natsim.units import format_duration, parse_duration
+
+#: The SSH client a login probe uses: a library client that behaves like golang.org/x/crypto/ssh, or
+#: OpenSSH's ``ssh``.
+CLIENTS = ("go", "openssh")
+
+
+def _backend_field() -> str:
+    return plain_field("go-ssh", "server the lab starts behind the probe", "choice",  # type: ignore[no-any-return]
+                       choices=tuple(BACKENDS), cli=None)
+
+
+def _port_field() -> int | None:
+    return plain_field(None, "port of that server (default: go-ssh 2222, sshd 22)", "int",  # type: ignore[no-any-return]
+                       optional=True, minimum=1, maximum=65535, cli=None)
+
+
+def _client_field() -> str:
+    return plain_field("go", "client: go (like golang.org/x/crypto/ssh) or openssh (ssh)",  # type: ignore[no-any-return]
+                       "choice", choices=CLIENTS, cli="--client")
+
+
+@dataclass(frozen=True)
+class SshServerOptions(ProbeOptions):
+    """Which server the lab starts behind the probe."""
+
+    backend: str = _backend_field()
+    port: int | None = _port_field()
+
+    def server_port(self) -> int:
+        """The port the probe connects to."""
+        return self.port if self.port is not None else BACKENDS[self.backend].port
+
+
+@dataclass(frozen=True)
+class SshFirstConnectOptions(SshServerOptions):
+    """ssh-first-connect: log in N times in a row (the 'first ssh always fails' check)."""
+
+    kind: ClassVar[str] = "ssh-first-connect"
+
+    attempts: int = plain_field(3, "login attempts", "int", minimum=1, maximum=10_000)
+    interval: float = duration_field(0.0, "real-world wait between attempts", allow_zero=True)
+    client_impl: str = _client_field()
+
+
+@dataclass(frozen=True)
+class SshBypassTimerOptions(SshServerOptions):
+    """ssh-bypass-timer: how long a firewall lets a failed tuple pass unproxied."""
+
+    kind: ClassVar[str] = "ssh-bypass-timer"
+
+    step: float = duration_field(600.0, "growing waits after an interception, by this much")
+    resolution: float = duration_field(30.0, "bisect the bracket down to this width")
+    max_wait: float = duration_field(4 * 3600.0, "give up when no expiry is seen by then")
+    client_impl: str = _client_field()
+
+
+@dataclass(frozen=True)
+class SshKexOptions(SshServerOptions):
+    """ssh-kex: the server's banner and key-exchange list, without logging in."""
+
+    kind: ClassVar[str] = "ssh-kex"
+
+
+@dataclass(frozen=True)
+class IdleVariant:
+    """One idle session: how long it stays idle and the ssh options it uses."""
+
+    name: str
+    idle: float                                     # real-world seconds
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> IdleVariant:
+        """``"2h,ServerAliveInterval=300"`` or ``"name=2h,TCPKeepAlive=yes"``."""
+        head, *rest = [p.strip() for p in text.split(",") if p.strip()] or [""]
+        name, _, duration = head.rpartition("=") if "=" in head else ("", "", head)
+        options: dict[str, str] = {}
+        for item in rest:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"variant {text!r}: expected Option=value, got {item!r}")
+            options[key] = value
+        idle = parse_duration(duration, what=f"variant {text!r}: idle")
+        label = name or "-".join([format_duration(idle)] + [f"{k}={v}" for k, v in options.items()])
+        return cls(label, idle, options)
+
+    def flag(self, name: str, default: bool) -> bool:
+        """An ssh yes/no option (``TCPKeepAlive``), OpenSSH's default when not given."""
+        value = self.options.get(name)
+        return default if value is None else value.lower() in ("yes", "true", "on", "1")
+
+
+#: The incident's variants: plain, ServerAliveInterval 300, TCPKeepAlive only.
+DEFAULT_VARIANTS = ("idle-61m=61m,TCPKeepAlive=no",
+                    "serveralive-300=2h,ServerAliveInterval=300,TCPKeepAlive=no",
+                    "tcpkeepalive-only=2h20m,TCPKeepAlive=yes")
+
+
+@dataclass(frozen=True)
+class SshIdleOptions(ProbeOptions):
+    """ssh-idle: OpenSSH sessions left idle, one per variant."""
+
+    kind: ClassVar[str] = "ssh-idle"
+
+    variants: tuple[str, ...] = plain_field(
+        DEFAULT_VARIANTS, "sessions: IDLE[,Option=value...] or NAME=IDLE[,...], e.g. "
+        "'2h,ServerAliveInterval=300'", "str-list", cli="--variant", cli_action="append")
+    port: int | None = plain_field(None, "port of the lab's sshd (default 22)", "int", optional=True,
+                                   minimum=1, maximum=65535, cli=None)
+
+    def validate(self) -> None:
+        """Every variant must parse; at least one."""
+        if not self.variants:
+            raise ConfigError("variants: at least one session is needed")
+        self.parsed()
+
+    def parsed(self) -> tuple[IdleVariant, ...]:
+        """The variants, parsed."""
+        return tuple(IdleVariant.parse(v) for v in self.variants)
