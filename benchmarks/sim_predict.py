@@ -9,8 +9,8 @@ import statistics
 import sys
 import time
 
+from natsim.run.predict import build
 from natsim.scenario import load_scenario
-from natsim.sim.predict import build
 
 
 def once(scenario: object) -> tuple[float, int]:

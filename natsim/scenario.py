@@ -20,6 +20,8 @@ from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, find_topolog
 from natsim.middleboxes import build_config, render
 from natsim.middleboxes.base import Middlebox
 from natsim.paths import name_problem
+from natsim.probes import registry as probe_kinds
+from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
 from natsim.trust import check_scenario
 from natsim.units import TimeScale
@@ -29,24 +31,6 @@ TOP_KEYS = ("name", "description", "topology", "time_scale", "seed", "middleboxe
             "captures", "expect")
 PROBE_KEYS = ("name", "kind", "client", "server", "start", "options")
 
-_TCP: dict[str, dict[str, Any]] = {
-    "connections": {"parse": "int"}, "first": {"parse": "duration"}, "step": {"parse": "duration"},
-    "user_timeout": {"parse": "duration"}, "keepalive_interval": {"parse": "duration"},
-        "keepalive_count": {"parse": "int"}, "port": {"parse": "int"},
-        "flavour": {"parse": "choice", "choices": ("natsim", "original")}}
-#: Probe kind → its options (parsed like middlebox settings).
-PROBE_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
-    "tcp-send": _TCP, "tcp-recv": _TCP, "tcp-keepalive": _TCP,
-    "ssh-idle": {"variants": {"parse": "str-list"}, "port": {"parse": "int"}},
-    "ssh-first-connect": {"attempts": {"parse": "int"}, "port": {"parse": "int"},
-                          "client_impl": {"parse": "choice", "choices": ("openssh", "go")},
-                          "backend": {"parse": "choice", "choices": ("go-ssh", "sshd")}},
-    "ssh-bypass-timer": {"port": {"parse": "int"}, "step": {"parse": "duration"},
-                         "max_wait": {"parse": "duration"}, "resolution": {"parse": "duration"},
-                         "backend": {"parse": "choice", "choices": ("go-ssh", "sshd")}},
-    "ssh-kex": {"port": {"parse": "int"}, "backend": {"parse": "choice", "choices": ("go-ssh", "sshd")}},
-    "command": {"argv": {"parse": "str"}, "timeout": {"parse": "duration"}},
-}
 #: Expectation key → how its value is parsed.
 EXPECT_KEYS: dict[str, dict[str, Any]] = {
     "first_dead": {"parse": "int-or-null"}, "dead_from": {"parse": "duration"},
@@ -60,14 +44,14 @@ SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """One probe of a scenario; durations in ``options`` are real-world seconds."""
+    """One probe of a scenario; ``options`` are its kind's typed options (real-world seconds)."""
 
     name: str
     kind: str
     client: str
     server: str
     start: float = 0.0
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: ProbeOptions | Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,10 +113,6 @@ def _parse_option(doc: Located, path: tuple[str | int, ...], spec: Mapping[str, 
     what = ".".join(str(p) for p in path)
     kind = spec["parse"]
     try:
-        if kind == "choice":
-            if str(raw) not in spec["choices"]:
-                raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(spec['choices'])}")
-            return str(raw)
         if kind == "duration-list":
             items = raw if isinstance(raw, list) else [raw]
             return tuple(parse_value(what, {"parse": "duration"}, item) for item in items)
@@ -224,10 +204,10 @@ def _probe(doc: Located, i: int, raw: Any, specs: Mapping[str, NodeSpec], topolo
     where = ("probes", i)
     item = _check_keys(doc, where, raw, PROBE_KEYS, "a probe")
     kind = str(item.get("kind", ""))
-    if kind not in PROBE_OPTIONS:
-        hint = closest(kind, list(PROBE_OPTIONS))
-        raise doc.error((*where, "kind"), f"unknown probe kind '{kind}'{hint}; "
-                        f"known: {', '.join(PROBE_OPTIONS)}")
+    try:
+        probe_kind = probe_kinds.kind(kind)
+    except ConfigError as err:
+        raise doc.error((*where, "kind"), err.message) from err
     name = str(item.get("name", kind))
     problem = name_problem(name)
     if problem is not None:
@@ -241,11 +221,16 @@ def _probe(doc: Located, i: int, raw: Any, specs: Mapping[str, NodeSpec], topolo
         nodes[role_key] = node
     start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, item["start"]) \
         if item.get("start") not in (None, 0, "0", "0s") else 0.0
-    option_specs = PROBE_OPTIONS[kind]
-    raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(option_specs),
+    specs_by_name = {f.name: dict(f.metadata) for f in option_fields(probe_kind.options)}
+    raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(specs_by_name),
                               f"options of {kind}")
-    options = {key: _parse_option(doc, (*where, "options", key), option_specs[key], value)
-               for key, value in raw_options.items()}
+    values = {key: _parse_option(doc, (*where, "options", key), specs_by_name[key], value)
+              for key, value in raw_options.items()}
+    try:
+        options = probe_kind.options(**values)
+        options.validate()
+    except ConfigError as err:
+        raise doc.error((*where, "options"), f"options of {kind}: {err.message}") from err
     return ProbeSpec(name=name, kind=kind, client=nodes["client"], server=nodes["server"],
                      start=start, options=options)
 

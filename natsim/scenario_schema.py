@@ -12,8 +12,10 @@ from typing import Any
 
 from natsim.middleboxes import config_class, kinds
 from natsim.paths import NAME_PATTERN
+from natsim.probes.options import option_fields
+from natsim.probes.registry import kinds as probe_kinds
 from natsim.report.schema import Verdict
-from natsim.scenario import EXPECT_KEYS, PROBE_KEYS, PROBE_OPTIONS
+from natsim.scenario import EXPECT_KEYS, PROBE_KEYS
 
 NAME_SCHEMA = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "not": {"enum": [".", ".."]},
                "description": "becomes a file name: letters, digits, '.', '_', '-'"}
@@ -33,7 +35,10 @@ def _value(spec: dict[str, Any]) -> dict[str, Any]:
     if kind == "bool":
         return {"type": "boolean"}
     if kind in ("int", "int-or-null"):
-        return {"type": ["integer", "null"] if kind == "int-or-null" else "integer", "minimum": 0}
+        nullable = kind == "int-or-null" or spec.get("optional")
+        bounds = {"minimum": spec.get("minimum", 0),
+                  **({"maximum": spec["maximum"]} if "maximum" in spec else {})}
+        return {"type": ["integer", "null"] if nullable else "integer", **bounds}
     if kind == "verdicts":
         return {"type": "array", "items": {"enum": [v.value for v in Verdict]}}
     if kind == "ports":
@@ -55,13 +60,15 @@ def _middlebox(kind: str) -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """The scenario JSON Schema (draft 2020-12)."""
     probe_variants = []
-    for kind, options in PROBE_OPTIONS.items():
+    for kind, entry in probe_kinds().items():
+        props = {f.name: {**_value(dict(f.metadata)), "description": f.metadata.get("doc", "")}
+                 for f in option_fields(entry.options)}
         probe_variants.append({
             "if": {"properties": {"kind": {"const": kind}}},
             "then": {"properties": {"options": {"type": "object", "additionalProperties": False,
-                                                "properties": {k: _value(v) for k, v in options.items()}}}}})
+                                                "properties": props}}}})
     probe: dict[str, Any] = {"type": "object", "additionalProperties": False, "required": ["kind"],
-             "properties": {"name": NAME_SCHEMA, "kind": {"enum": list(PROBE_OPTIONS)},
+             "properties": {"name": NAME_SCHEMA, "kind": {"enum": list(probe_kinds())},
                             "client": {"type": "string"}, "server": {"type": "string"},
                             "start": DURATION, "options": {"type": "object"}},
              "allOf": probe_variants}

@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and print."""
-    from natsim.sim.predict import predict
+    from natsim.run.predict import predict
     seed = parse_seed(args.seed)
     scenario = load(args.scenario, trust=args.trust)
     result = predict(scenario, seed, as_lab=not args.real_world)
@@ -74,7 +74,7 @@ def render(result: RunResult, *, every: bool = False) -> str:
              "all times real-world seconds)"]
     for probe in result.probes:
         lines.extend(_probe_lines(probe, every))
-    skipped = [n for n in result.notes if n.endswith("is not modelled")]
+    skipped = [n for n in result.notes if " is not modelled" in n]
     if skipped:
         lines.append("\n" + "\n".join(skipped))
     if result.unscaled:

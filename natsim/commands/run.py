@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load (nothing is created when invalid), then run."""
-    from natsim.runner import run_scenario
+    from natsim.run.lab import run_scenario
 
     scale = None
     if args.time_scale is not None:
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print((out / "summary.txt").read_text(), end="")
     code = 0 if outcome.ok else 1
     if args.compare:
-        from natsim.compare import compare_with_model
+        from natsim.run.compare import compare_with_model
         code = max(code, compare_with_model(scenario, outcome.result))
     print(f"report: {out}/summary.txt, {out}/result.json, {out}/survival.png")
     return code

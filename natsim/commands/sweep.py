@@ -50,7 +50,7 @@ def _count(text: str, what: str, minimum: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Parse, check everything, then run the grid and write the outputs."""
-    from natsim.sim import sweep
+    from natsim.run import sweep
     seed = parse_seed(args.seed)
     max_points = _count(args.max_points, "--max-points", 1)
     workers = _count(args.workers, "--workers", 0)

@@ -27,11 +27,11 @@ from natsim import signals
 from natsim.errors import ConfigError, LabError, PrivilegeError
 from natsim.fields import closest
 from natsim.lab.cleanup import destroy, stop_process
+from natsim.lab.exec import NamespaceRunner
 from natsim.lab.kernel import require_sysctls
 from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
 from natsim.lab.registry import LabRecord, ProcessEntry, new_lab_id, process_start_time
-from natsim.lab.runner import NamespaceRunner
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import asyncssh
 
+from natsim.probes.ssh.backends import GO_SSH_PORT
 from natsim.probes.ssh_wire import GO_SERVER_KEX
 
 GO_SERVER_VERSION = "Go"
-DEFAULT_PORT = 2222
+DEFAULT_PORT = GO_SSH_PORT
 DEFAULT_USER = "natsim"
 DEFAULT_PASSWORD = "natsim"
 

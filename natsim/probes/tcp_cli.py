@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from natsim.probes.options import add_cli_options, from_cli, option_fields
+from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.results import add_result_options, run_result
-from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions
+from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions, run_options
 from natsim.probes.tcp_keepalive import run_keepalive
 from natsim.probes.tcp_recv import run_recv
 from natsim.probes.tcp_send import run_send
@@ -56,12 +56,9 @@ def register(sub: Any) -> None:
 
 def options_from_args(args: argparse.Namespace, kind: str = "tcp-keepalive") -> TcpProbeOptions:
     """The probe options given on the command line (``kind``'s options plus where and how to run)."""
-    options = from_cli(OPTIONS[kind], args)
-    values = {f.name: getattr(options, f.name) for f in option_fields(type(options))}
-    values.pop("flavour", None)
-    return TcpProbeOptions(**values, server=args.server, time_scale=args.time_scale,
-                           grace_wall=args.grace, connect_timeout_wall=args.connect_timeout,
-                           name=args.name, node=args.node)
+    return run_options(from_cli(OPTIONS[kind], args), server=args.server, time_scale=args.time_scale,
+                       grace_wall=args.grace, connect_timeout_wall=args.connect_timeout,
+                       name=args.name, node=args.node)
 
 
 def run_cli(name: str, args: argparse.Namespace) -> int:

@@ -1,21 +1,7 @@
-"""simpy models of natsim's middleboxes, TCP endpoints, SSH and probes; ``predict(scenario)``.
+"""The simpy engine: segments and routes (:mod:`.network`), TCP endpoints (:mod:`.tcp`), kernel timers
+(:mod:`.timers`), a conntrack table (:mod:`.conntrack`) and the world of one run (:mod:`.world`).
 
-Every time is a real-world second. Start at :func:`natsim.sim.predict.predict`; ``docs/model.md``
-states what is modelled and what is assumed.
+Every time is a real-world second. The engine knows no middlebox or probe kind: their models are
+injected (:mod:`natsim.middleboxes`, :mod:`natsim.probes`); ``natsim.run.predict`` puts them together.
+``docs/model.md`` states what is modelled and what is assumed.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from natsim.report.schema import RunResult
-
-
-def predict(scenario: Any, seed: int = 0, *, as_lab: bool = True) -> RunResult:
-    """See :func:`natsim.sim.predict.predict`."""
-    from natsim.sim.predict import predict as _predict
-    return _predict(scenario, seed, as_lab=as_lab)
-
-
-__all__ = ["predict"]

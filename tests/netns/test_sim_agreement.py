@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from natsim.report.schema import RunResult, Verdict
-from natsim.runner import run_scenario
+from natsim.run.lab import run_scenario
+from natsim.run.predict import predict
 from natsim.scenario import load_scenario, shipped_scenarios
-from natsim.sim.predict import predict
 
 pytestmark = [pytest.mark.netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from natsim.compare import compare, format_comparison
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict
+from natsim.run.compare import compare, format_comparison
 
 A, D = Verdict.ALIVE, Verdict.DEAD
 

@@ -23,9 +23,9 @@ import pytest
 
 from natsim.errors import ProbeError
 from natsim.probes.__main__ import main
-from natsim.probes.tcp.options import TcpProbeOptions, deadline, sleep_seconds
 from natsim.probes.output import ProbeOutput, stamp
 from natsim.probes.server import ProbeServer, ServerConfig
+from natsim.probes.tcp.options import TcpProbeOptions, deadline, sleep_seconds
 from natsim.probes.tcp_keepalive import keepalive_settings, run_keepalive
 from natsim.probes.tcp_recv import run_recv
 from natsim.probes.tcp_send import run_send

@@ -32,7 +32,7 @@ def test_valid_full_case_is_parsed_into_real_world_seconds(monkeypatch: pytest.M
     monkeypatch.chdir(CASES / "valid-full")
     scenario = load_scenario("scenario.yaml")
     send = scenario.probes[0]
-    assert (send.start, send.options["first"], send.options["user_timeout"]) == (60, 3480, 300)
+    assert (send.start, send.options.first, send.options.user_timeout) == (60, 3480, 300)  # type: ignore[union-attr]
     assert scenario.time_scale.factor == 60 and scenario.seed == 3 and not scenario.captures
     assert scenario.chain == ("client", "cpe", "cgn", "inet", "server")
     assert scenario.expect["send"] == {"first_dead": 2, "dead_from": 3600}

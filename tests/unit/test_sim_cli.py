@@ -10,7 +10,7 @@ import pytest
 from natsim.cli import main
 from natsim.commands.predict import parse_seed, render
 from natsim.errors import ConfigError
-from natsim.sim.predict import predict
+from natsim.run.predict import predict
 from tests.unit.sim_scenarios import isp
 
 pytest.importorskip("natsim.scenario")

@@ -6,9 +6,11 @@ import pytest
 
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.ssh_proxy import SshProxy
+from natsim.middleboxes.ssh_proxy.model import negotiate
+from natsim.probes.ssh.backends import SSHD_KEX
+from natsim.probes.ssh_wire import GO_SERVER_KEX as GO_SSH_KEX
 from natsim.report.schema import Verdict
-from natsim.sim.predict import predict
-from natsim.sim.ssh import GO_SSH_KEX, SSHD_KEX, negotiate
+from natsim.run.predict import predict
 from tests.unit.sim_scenarios import Probe, Scenario, incident_cpe
 
 DC_CHAIN = ("client1", "fw", "gossh")
@@ -105,10 +107,9 @@ def ssh_isp(*probes: Probe) -> Scenario:
 
 def test_ssh_idle_through_the_incident_cpe() -> None:
     result = predict(ssh_isp(
-        Probe("plain", "ssh-idle", options={"idle": [3540.0, 3660.0], "tcp_keepalive": False}),
-        Probe("alive", "ssh-idle", options={"idle": [7200.0], "server_alive_interval": 300.0,
-                                            "tcp_keepalive": False}),
-        Probe("ka", "ssh-idle", options={"idle": [8400.0]})))
+        Probe("plain", "ssh-idle", options={"variants": ["59m,TCPKeepAlive=no", "61m,TCPKeepAlive=no"]}),
+        Probe("alive", "ssh-idle", options={"variants": ["2h,ServerAliveInterval=300,TCPKeepAlive=no"]}),
+        Probe("ka", "ssh-idle", options={"variants": ["2h20m"]})))
     plain = result.probe("plain").connections
     assert [c.verdict for c in plain] == [Verdict.ALIVE, Verdict.DEAD]
     assert plain[1].how == "read"
@@ -124,7 +125,7 @@ def test_server_alive_gives_up_after_count_max_plus_one_intervals() -> None:
     # the 1 h modem drops everything once idle: with ServerAliveInterval 3600 the first request
     # finds the entry expired; ssh quits at 4 x 3600 s, before the 5 h idle is over
     result = predict(ssh_isp(Probe("alive", "ssh-idle", options={
-        "idle": [5 * 3600.0], "server_alive_interval": 3600.0, "tcp_keepalive": False})))
+        "variants": ["5h,ServerAliveInterval=3600,TCPKeepAlive=no"]})))
     row = result.probe("alive").connections[0]
     assert (row.verdict, row.how) == (Verdict.DEAD, "idle")
     assert row.detail == "Timeout, server server not responding."

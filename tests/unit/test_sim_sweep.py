@@ -11,7 +11,7 @@ import pytest
 from natsim.errors import ConfigError
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
-from natsim.sim import sweep
+from natsim.run import sweep
 from tests.unit.sim_scenarios import isp
 
 

@@ -10,8 +10,8 @@ import pytest
 from natsim.middleboxes import build_model
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.probes.tcp.model import echo_app
 from natsim.sim.network import Drop, Route, Segment
-from natsim.sim.probes import echo_app
 from natsim.sim.tcp import Socket, TcpError
 from natsim.sim.timers import TcpSettings
 from natsim.sim.world import World

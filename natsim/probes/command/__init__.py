@@ -1,0 +1,1 @@
+"""The ``command`` probe: options (:mod:`.options`), lab driver (:mod:`.driver`), kind (:mod:`.kinds`)."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from natsim.errors import ProbeError
 from natsim.fields import duration_field, plain_field
-from natsim.probes.options import ProbeOptions
+from natsim.probes.options import ProbeOptions, option_fields
 from natsim.probes.protocol import ECHO_PORT, MAX_SLEEP, SLEEP_PORT
 from natsim.units import TimeScale, format_duration
 
@@ -22,6 +22,8 @@ from natsim.units import TimeScale, format_duration
 KINDS = {"tcp-send": ECHO_PORT, "tcp-recv": SLEEP_PORT, "tcp-keepalive": ECHO_PORT}
 #: Most connections one probe run may open.
 MAX_CONNECTIONS = 5000
+#: Wall seconds the probes wait past a deadline before calling silence dead.
+GRACE_WALL = 10.0
 #: The two schedules (see :mod:`natsim.probes.tcp.model`).
 FLAVOURS = ("natsim", "original")
 #: Linux keepalive defaults (``net.ipv4.tcp_keepalive_intvl`` / ``tcp_keepalive_probes``).
@@ -89,7 +91,7 @@ class TcpProbeOptions(TcpKeepaliveOptions):
 
     server: str
     time_scale: float = 1.0
-    grace_wall: float = 10.0                # wait past a deadline before calling silence dead
+    grace_wall: float = GRACE_WALL          # wait past a deadline before calling silence dead
     connect_timeout_wall: float = 10.0
     name: str | None = None
     node: str | None = None
@@ -153,3 +155,10 @@ def sleep_seconds(options: TcpProbeOptions) -> list[int]:
                              f"server's limit of {format_duration(MAX_SLEEP)}")
         result.append(int(idle))
     return result
+
+
+def run_options(options: TcpSendOptions, **run: Any) -> TcpProbeOptions:
+    """A tool run's options: the probe's declared options plus where and how it runs (``server``,
+    ``time_scale``, ...). The tools run the natsim schedule (``flavour`` is the model's)."""
+    values = {f.name: getattr(options, f.name) for f in option_fields(type(options)) if f.name != "flavour"}
+    return TcpProbeOptions(**values, **run)

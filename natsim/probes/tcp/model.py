@@ -15,21 +15,19 @@ from typing import Any, Protocol
 
 import simpy
 
+from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.registry import options_of
+from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
-from natsim.sim.options import Options
 from natsim.sim.tcp import Socket, TcpError
 from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings, wheel_late
 from natsim.sim.world import World, summarise
 
-#: Wall seconds natsim's probes wait past a deadline before calling silence dead.
-GRACE_WALL = 10.0
-ECHO_PORT = 31415
-SLEEP_PORT = 27182
 Gen = Generator[simpy.Event, Any, None]
 
 
 class ProbeSpecLike(Protocol):
-    """What a probe model reads from a scenario's probe (see ``natsim.sim.predict.ProbeSpecLike``)."""
+    """What a probe model reads from a scenario's probe (see ``natsim.run.predict.ProbeSpecLike``)."""
 
     name: str
     kind: str
@@ -79,17 +77,18 @@ class TcpProbe:
         self.world = world
         self.env = world.env
         self.spec = spec
-        opts = Options(spec.name, spec.options or {})
-        self.opts = opts
-        self.n = opts.integer("connections", 130, maximum=100_000)
-        self.step = opts.seconds("step", 60.0)
-        self.first = opts.seconds("first", self.step)
-        self.flavour = opts.choice("flavour", "natsim", ("natsim", "original"))
-        self.port = opts.integer("port", self.port, maximum=65535)
-        self.user_timeout = opts.number("user_timeout", None)
+        opts = options_of(spec)
+        assert isinstance(opts, TcpSendOptions)
+        self.options = opts
+        self.n = opts.connections
+        self.step = opts.step
+        self.first = opts.first if opts.first is not None else opts.step
+        self.flavour = opts.flavour
+        self.port = opts.port if opts.port is not None else type(self).port
+        self.user_timeout = opts.user_timeout
         self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
-        #: how long natsim's probe waits past a deadline before calling silence dead (10 lab seconds)
-        self.grace = opts.seconds("grace", world.timing.unscaled(GRACE_WALL))
+        #: how long natsim's probe waits past a deadline before calling silence dead (lab seconds)
+        self.grace = world.timing.unscaled(GRACE_WALL)
         self.results: dict[int, ConnectionResult] = {}
         self.connected: dict[int, float] = {}
         self.complete = True
@@ -219,8 +218,8 @@ class RecvProbe(TcpProbe):
 
     def __init__(self, world: World, spec: ProbeSpecLike) -> None:
         super().__init__(world, spec)
-        default = self.grace if self.flavour == "natsim" else None   # the original blocks forever
-        self.read_timeout = self.opts.number("read_timeout", default)
+        # natsim's tool gives up ``grace`` after the reply was due; the original blocks forever
+        self.read_timeout = self.grace if self.flavour == "natsim" else None
         self.waiting: dict[int, float] = {}
 
     @staticmethod
@@ -298,8 +297,10 @@ class KeepaliveProbe(TcpProbe):
 
     def __init__(self, world: World, spec: ProbeSpecLike) -> None:
         super().__init__(world, spec)
-        self.interval = self.opts.seconds("keepalive_interval", KEEPALIVE_INTVL)
-        self.count = self.opts.integer("keepalive_count", KEEPALIVE_PROBES, maximum=127)
+        opts = self.options
+        assert isinstance(opts, TcpKeepaliveOptions)
+        self.interval = opts.keepalive_interval if opts.keepalive_interval is not None else KEEPALIVE_INTVL
+        self.count = opts.keepalive_count if opts.keepalive_count is not None else KEEPALIVE_PROBES
         self.uncertain: list[int] = []
 
     def _flag_late_timer(self, i: int, idle: float) -> None:

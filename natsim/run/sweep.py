@@ -152,7 +152,7 @@ def _init(scenario: Any, params: Sequence[Param], seed: int, as_lab: bool) -> No
 def run_point(point: Sequence[Any], scenario: Any = None, params: Sequence[Param] | None = None,
               seed: int | None = None, as_lab: bool | None = None) -> list[dict[str, Any]]:
     """Predict one grid point (in a worker); rows tagged with the point's values."""
-    from natsim.sim.predict import predict
+    from natsim.run.predict import predict
     scenario = scenario if scenario is not None else _WORKER["scenario"]
     params = params if params is not None else _WORKER["params"]
     seed = seed if seed is not None else _WORKER["seed"]

@@ -7,29 +7,17 @@ provides it), so the model does not depend on how scenarios are loaded.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from natsim.errors import ConfigError
-from natsim.fields import closest
 from natsim.middleboxes import build_model
+from natsim.probes.registry import ProbeModel
+from natsim.probes.registry import kind as probe_kind
 from natsim.report.schema import RunResult
-from natsim.sim.probes import KeepaliveProbe, ProbeSpecLike, RecvProbe, SendProbe, TcpProbe
 from natsim.sim.timers import unscaled_notes
 from natsim.sim.world import World
 from natsim.units import TimeScale
-
-
-class ProbeModel(Protocol):
-    """A probe's model: started before the run, asked for its result after."""
-
-    def start(self) -> None:
-        """Start its processes."""
-        ...
-
-    def result(self) -> Any:
-        """Its :class:`~natsim.report.schema.ProbeResult`."""
-        ...
 
 
 class ScenarioLike(Protocol):
@@ -44,28 +32,8 @@ class ScenarioLike(Protocol):
     middleboxes: Mapping[str, Any]
     chain: tuple[str, ...]
     time_scale: Any            # natsim.units.TimeScale (``.factor``) or a number
-    probes: tuple[ProbeSpecLike, ...]
+    probes: tuple[Any, ...]    # ProbeSpec-like: name, kind, client, server, start, options
     seed: int
-
-
-def _ssh(kind: str) -> Callable[[World, ProbeSpecLike], ProbeModel]:
-    def make(world: World, spec: ProbeSpecLike) -> ProbeModel:
-        from natsim.sim import ssh
-        return ssh.PROBES[kind](world, spec)  # type: ignore[no-any-return]
-    return make
-
-
-#: probe kind → model class.
-PROBE_MODELS: dict[str, Callable[[World, ProbeSpecLike], ProbeModel]] = {
-    "tcp-send": SendProbe,
-    "tcp-recv": RecvProbe,
-    "tcp-keepalive": KeepaliveProbe,
-    **{k: _ssh(k) for k in ("ssh-idle", "ssh-first-connect", "ssh-bypass-timer", "ssh-kex")},
-}
-
-
-#: probe kinds the model cannot predict (a user's own program); skipped with a note.
-UNMODELLED = frozenset({"command"})
 
 
 def scale_of(scenario: ScenarioLike) -> float:
@@ -87,14 +55,9 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
                   seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None))
     models: list[ProbeModel] = []
     for spec in scenario.probes:
-        if spec.kind in UNMODELLED:
-            continue
-        make = PROBE_MODELS.get(spec.kind)
-        if make is None:
-            raise ConfigError(f"probe {spec.name}: no model for kind '{spec.kind}'"
-                              f"{closest(spec.kind, sorted(PROBE_MODELS))}; "
-                              f"known: {', '.join(sorted(PROBE_MODELS))}")
-        models.append(make(world, spec))
+        make = probe_kind(spec.kind).model
+        if make is not None:
+            models.append(make(world, spec))
     return world, models
 
 
@@ -115,10 +78,11 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
                        started=t0, finished=time.time(), probes=probes,
                        unscaled=unscaled_notes(world.timing),
                        notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s",
-                              *(f"probe {p.name} ({p.kind}) is not modelled" for p in scenario.probes
-                                if p.kind in UNMODELLED)])
+                              *(f"probe {p.name} ({p.kind}) is not modelled: "
+                                f"{probe_kind(p.kind).unmodelled}" for p in scenario.probes
+                                if probe_kind(p.kind).model is None)])
     result.complete = all(p.complete for p in probes)
     return result
 
 
-__all__ = ["PROBE_MODELS", "ProbeSpecLike", "ScenarioLike", "TcpProbe", "build", "predict"]
+__all__ = ["ScenarioLike", "build", "predict"]

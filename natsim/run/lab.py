@@ -1,158 +1,34 @@
 """``natsim run``: bring a scenario's lab up, run its probes as declared, capture, report, check.
 
-The runner knows probes only through :data:`DRIVERS` (kind → driver): a driver names the servers it
-needs and starts a probe, returning a handle whose ``wait()`` gives a :class:`ProbeResult`. Results
-are written in the schema the model uses (``result.json``), with ``summary.txt`` and ``survival.png``.
+The runner knows probes only through the probe registry: a kind's driver starts the servers it needs
+and the probe, returning a handle whose ``wait()`` gives a :class:`ProbeResult`. Results are written
+in the schema the model uses (``result.json``), with ``summary.txt`` and ``survival.png``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from natsim.errors import NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
-from natsim.lab.lab import Lab, LabProcess
-from natsim.paths import check_name, inside
+from natsim.lab.lab import Lab
+from natsim.paths import check_name
+from natsim.probes.command.options import CommandOptions
+from natsim.probes.context import DriverContext
+from natsim.probes.registry import Handle
+from natsim.probes.registry import kind as probe_kind
+from natsim.probes.registry import kinds as probe_kinds
 from natsim.report.plot import plot_survival
-from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
+from natsim.report.schema import ProbeResult, RunResult, estimate_timeout
 from natsim.report.summary import format_summary
 from natsim.scenario import ProbeSpec, Scenario
 from natsim.units import format_duration
-
-
-class Handle(Protocol):
-    """A started probe."""
-
-    def wait(self, timeout: float | None = None) -> ProbeResult:
-        """Block until the probe ends; its result."""
-        ...
-
-    def stop(self) -> None:
-        """Stop it early."""
-        ...
-
-
-@dataclass
-class Context:
-    """What a driver may use: the lab, the scenario, the output directory, started servers."""
-
-    lab: Lab
-    scenario: Scenario
-    out: Path
-    servers: dict[tuple[str, str], Any] = field(default_factory=dict)
-    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-
-    def server(self, node: str, service: str, start: Callable[[], Any]) -> Any:
-        """Start ``service`` on ``node`` once; later calls return the same handle."""
-        key = (node, service)
-        if key not in self.servers:
-            self.servers[key] = start()
-        return self.servers[key]
-
-
-Driver = Callable[[Context, ProbeSpec], Handle]
-DRIVERS: dict[str, Driver] = {}
-
-
-def driver(*kinds: str) -> Callable[[Driver], Driver]:
-    """Register a driver for probe ``kinds``."""
-    def wrap(func: Driver) -> Driver:
-        for kind in kinds:
-            DRIVERS[kind] = func
-        return func
-    return wrap
-
-
-# ---- built-in drivers --------------------------------------------------------------------------
-
-@dataclass
-class _TcpHandle:
-    running: Any
-
-    def wait(self, timeout: float | None = None) -> ProbeResult:
-        return self.running.wait(timeout)  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        self.running.process.stop(grace=3.0)  # SIGTERM: the probe writes what it measured
-
-    def partial(self) -> ProbeResult | None:
-        """What a stopped probe wrote before it exited (remaining connections ``skipped``)."""
-        path = self.running.json_path
-        if not path.exists():
-            return None
-        probe = RunResult.load(path).probes[0]
-        probe.complete = False
-        return probe
-
-
-@driver("tcp-send", "tcp-recv", "tcp-keepalive")
-def _tcp_driver(ctx: Context, spec: ProbeSpec) -> Handle:
-    from natsim.probes.labrun import start_probe, start_server
-    from natsim.probes.tcp.options import TcpProbeOptions
-
-    ctx.server(spec.server, "natsim-serve",
-               lambda: start_server(ctx.lab, spec.server, log=inside(ctx.out, f"serve-{spec.server}.log")))
-    opts = dict(spec.options)
-    opts.pop("flavour", None)
-    options = TcpProbeOptions(server=ctx.lab.address(spec.server), time_scale=ctx.scenario.time_scale.factor,
-                              name=spec.name, node=spec.client, **opts)
-    return _TcpHandle(start_probe(ctx.lab, spec.client, spec.kind, options, workdir=ctx.out))
-
-
-@dataclass
-class _CommandHandle:
-    spec: ProbeSpec
-    process: LabProcess
-    log: Path
-    started: float
-    time_scale: float
-
-    def wait(self, timeout: float | None = None) -> ProbeResult:
-        default = self.spec.options.get("timeout", 3600.0) / self.time_scale
-        limit = timeout if timeout is not None else default
-        try:
-            code = self.process.popen.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            self.process.stop()
-            code = None
-        elapsed = (time.monotonic() - self.started) * self.time_scale
-        verdict = Verdict.OK if code == 0 else Verdict.ERROR
-        detail = "timed out" if code is None else f"exit {code}"
-        return ProbeResult(name=self.spec.name, kind="command", target=self.spec.server,
-                           node=self.spec.client,
-                           connections=[ConnectionResult(0, 0.0, verdict, "exit", elapsed, detail)],
-                           extra={"exit_code": code, "argv": self.spec.options.get("argv", ""),
-                                  "output": str(self.log)})
-
-    def stop(self) -> None:
-        self.process.stop()
-
-
-@driver("command")
-def _command_driver(ctx: Context, spec: ProbeSpec) -> Handle:
-    argv = ctx.lab.substitute(str(spec.options.get("argv", "")))
-    if not argv.strip():
-        raise ProbeError(f"probe {spec.name}: options.argv is empty")
-    log = inside(ctx.out, f"{spec.name}.out")
-    with open(log, "w") as out:
-        proc = ctx.lab.popen(spec.client, ["sh", "-c", argv], stdout=out, stderr=subprocess.STDOUT,
-                             env={"NATSIM_TIME_SCALE": f"{ctx.scenario.time_scale.factor:g}",
-                                  "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
-    return _CommandHandle(spec, proc, log, time.monotonic(), ctx.scenario.time_scale.factor)
-
-
-def _load_plugins() -> None:
-    """Drivers that live with their probes register on import (they import this module)."""
-    import natsim.probes.ssh_drivers  # noqa: F401
-
 
 # ---- the run -----------------------------------------------------------------------------------
 
@@ -226,14 +102,13 @@ def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
 
 def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[ProbeSpec]:
     """The scenario's probes plus the ``extra`` command probes, each checked before anything starts."""
-    _load_plugins()
     probes = list(scenario.probes)
     for name, (node, command) in extra.items():
         probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
-                                options={"argv": command}))
+                                options=CommandOptions(argv=command)))
     for spec in probes:
         check_name(spec.name, "probe name")
-        if spec.kind not in DRIVERS:
+        if spec.kind not in probe_kinds():
             raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
     return probes
 
@@ -257,7 +132,7 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     try:
         with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
                  time_scale=scenario.time_scale, workdir=out / "lab") as lab:
-            ctx = Context(lab, scenario, out)
+            ctx = DriverContext(lab, scenario, out)
             capture = None
             if scenario.captures:
                 from natsim.lab.capture import Capture
@@ -316,7 +191,7 @@ def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> No
             results[name] = measured
 
 
-def _run_probes(ctx: Context, probes: list[ProbeSpec], handles: dict[str, Handle],
+def _run_probes(ctx: DriverContext, probes: list[ProbeSpec], handles: dict[str, Handle],
                 results: dict[str, ProbeResult], errors: dict[str, str], progress: Progress) -> None:
     """Start each probe at its offset, wait for all (threads block on the probe processes)."""
     started = time.monotonic()
@@ -328,7 +203,7 @@ def _run_probes(ctx: Context, probes: list[ProbeSpec], handles: dict[str, Handle
             time.sleep(delay)
         try:
             with lock:
-                handles[spec.name] = DRIVERS[spec.kind](ctx, spec)
+                handles[spec.name] = probe_kind(spec.kind).driver(ctx, spec)
             results[spec.name] = handles[spec.name].wait()
         except NatsimError as err:
             errors[spec.name] = str(err)

@@ -65,7 +65,7 @@ def format_comparison(rows: list[Row], *, only_disagreements: bool = False) -> s
 
 def compare_with_model(scenario: object, observed: RunResult, *, brief: bool = False) -> int:
     """Predict ``scenario``, print the comparison, return 1 on any disagreement."""
-    from natsim.sim.predict import predict
+    from natsim.run.predict import predict
 
     predicted = predict(scenario, seed=getattr(scenario, "seed", 0))  # type: ignore[arg-type]
     rows = compare(observed, predicted)

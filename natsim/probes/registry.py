@@ -1,0 +1,112 @@
+"""The probe registry: kind name → :class:`ProbeKind` (options, lab driver, model).
+
+Kinds are found through the ``natsim.probes`` entry-point group, natsim's own included (see
+``pyproject.toml``): an installed package adds a probe kind exactly as natsim does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from natsim.errors import ConfigError
+from natsim.fields import closest
+from natsim.probes.options import ProbeOptions
+from natsim.report.schema import ProbeResult
+
+#: The entry-point group probe kinds register in.
+GROUP = "natsim.probes"
+
+
+class Handle(Protocol):
+    """A probe started in the lab."""
+
+    def wait(self, timeout: float | None = None) -> ProbeResult:
+        """Block until the probe ends; its result."""
+        ...
+
+    def stop(self) -> None:
+        """Stop it early (what it measured so far is kept where it can be)."""
+        ...
+
+
+class ProbeModel(Protocol):
+    """A probe's model: started before the simulation runs, asked for its result after."""
+
+    def start(self) -> None:
+        """Start its processes."""
+        ...
+
+    def result(self) -> ProbeResult:
+        """Its result in the shared schema."""
+        ...
+
+
+#: ``driver(ctx, spec) -> Handle``: start the probe in the lab (ctx: a ``DriverContext``).
+Driver = Callable[[Any, Any], Handle]
+#: ``model(world, spec) -> ProbeModel``: the probe in the simulation.
+ModelFactory = Callable[[Any, Any], ProbeModel]
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    """One probe kind: its options (the one declaration), how the lab runs it, how the model predicts
+    it. ``unmodelled`` says why a kind has no model (e.g. a user's own program)."""
+
+    name: str
+    options: type[ProbeOptions]
+    driver: Driver
+    model: ModelFactory | None = None
+    unmodelled: str = ""
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        if self.options.kind != self.name:
+            raise TypeError(f"probe kind {self.name!r}: options class {self.options.__name__} says "
+                            f"kind={self.options.kind!r}")
+        if (self.model is None) == (not self.unmodelled):
+            raise TypeError(f"probe kind {self.name!r} needs a model or a reason it has none")
+
+    def parse(self, values: Mapping[str, Any] | ProbeOptions, *, prefix: str = "") -> ProbeOptions:
+        """Typed options from user values (or already typed ones)."""
+        if isinstance(values, ProbeOptions):
+            return values
+        return self.options.parse(values, prefix=prefix)
+
+
+@functools.cache
+def _registered() -> dict[str, ProbeKind]:
+    found: dict[str, ProbeKind] = {}
+    for point in entry_points(group=GROUP):
+        kind = point.load()
+        if not isinstance(kind, ProbeKind) or kind.name != point.name:
+            raise TypeError(f"entry point {point.name} = {point.value} in group {GROUP} is not a "
+                            f"ProbeKind named {point.name!r}")
+        found[point.name] = kind
+    if not found:
+        raise ConfigError(f"no probe kinds are registered (entry-point group {GROUP}): is natsim "
+                          "installed? (`pip install -e .` in a checkout)")
+    return dict(sorted(found.items()))
+
+
+def kinds() -> dict[str, ProbeKind]:
+    """Every registered probe kind, by name."""
+    return dict(_registered())
+
+
+def kind(name: str) -> ProbeKind:
+    """The probe kind called ``name``; :class:`ConfigError` with the closest name when unknown."""
+    known = _registered()
+    try:
+        return known[name]
+    except KeyError:
+        raise ConfigError(f"unknown probe kind '{name}'{closest(name, list(known))}; "
+                          f"known: {', '.join(known)}") from None
+
+
+def options_of(spec: Any) -> ProbeOptions:
+    """A probe spec's typed options (specs built in code may carry a plain mapping)."""
+    return kind(spec.kind).parse(spec.options or {}, prefix=f"{spec.name}.")

@@ -1,0 +1,141 @@
+"""Lab drivers of the SSH probes: start the backend a probe needs, run the probe in its client node
+(``python -m natsim.probes.ssh_cli``) with the probe's declared options, hand back the result."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from natsim.errors import ProbeError
+from natsim.lab.sshd import openssh_server
+from natsim.paths import inside
+from natsim.probes.context import DriverContext
+from natsim.probes.options import to_argv
+from natsim.probes.registry import Handle, options_of
+from natsim.probes.ssh.options import (
+    SshBypassTimerOptions,
+    SshFirstConnectOptions,
+    SshIdleOptions,
+    SshKexOptions,
+    SshServerOptions,
+)
+from natsim.probes.ssh_goserver import DEFAULT_PASSWORD, DEFAULT_USER
+from natsim.probes.ssh_lab import run_ssh_probe, scale_os_keepalive, start_go_ssh
+from natsim.probes.ssh_openssh import OpenSshClient
+from natsim.report.schema import ProbeResult
+
+SSHD_PASSWORD = "natsim"
+
+
+@dataclass
+class _Backend:
+    port: int
+    user: str
+    password: str | None
+
+
+def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
+             key: str | None = None) -> _Backend:
+    """Start (once per node and port) the backend the probe asks for and say how to log in."""
+    node, port = spec.server, options.server_port()
+    if options.backend == "go-ssh":
+        ctx.server(node, f"go-ssh:{port}", lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.out))
+        return _Backend(port, DEFAULT_USER, DEFAULT_PASSWORD)
+    keys = [key] if key else []
+    ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
+        openssh_server(ctx.lab, node, port=port, authorized_keys=keys,
+                       password=None if key else SSHD_PASSWORD)))
+    return _Backend(port, "root", None if key else SSHD_PASSWORD)
+
+
+@dataclass
+class _ThreadHandle:
+    """Runs a blocking probe in a thread so the runner can wait on several at once."""
+
+    run: Any
+    result: ProbeResult | None = None
+    error: BaseException | None = None
+    thread: threading.Thread = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.thread = threading.Thread(target=self._target, daemon=True)
+        self.thread.start()
+
+    def _target(self) -> None:
+        try:
+            self.result = self.run()
+        except BaseException as err:  # handed to wait()
+            self.error = err
+
+    def wait(self, timeout: float | None = None) -> ProbeResult:
+        self.thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+        if self.result is None:
+            raise ProbeError("the SSH probe did not finish")
+        return self.result
+
+    def stop(self) -> None:
+        """The probe process is a lab process: the lab's teardown stops it."""
+
+
+def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float) -> _ThreadHandle:
+    workdir = inside(ctx.out, f"{spec.name}-work")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, [*args, "--name", spec.name],
+                                               timeout=timeout, workdir=workdir))
+
+
+def _login_args(ctx: DriverContext, spec: Any, options: SshServerOptions) -> list[str]:
+    """``--target``, the credentials of the backend it starts, and the probe's own options."""
+    backend = _backend(ctx, spec, options)
+    args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", "--user", backend.user]
+    if backend.password is not None:
+        args += ["--password", backend.password]
+    return [*args, *to_argv(options)]
+
+
+def first_connect(ctx: DriverContext, spec: Any) -> Handle:
+    """ssh-first-connect in the lab."""
+    options = options_of(spec)
+    assert isinstance(options, SshFirstConnectOptions)
+    wait = ctx.scenario.time_scale.to_lab(options.interval) * options.attempts
+    return _run(ctx, spec, _login_args(ctx, spec, options), timeout=60 + 15 * options.attempts + wait)
+
+
+def bypass_timer(ctx: DriverContext, spec: Any) -> Handle:
+    """ssh-bypass-timer in the lab."""
+    options = options_of(spec)
+    assert isinstance(options, SshBypassTimerOptions)
+    return _run(ctx, spec, _login_args(ctx, spec, options),
+                timeout=120 + 2.5 * ctx.scenario.time_scale.to_lab(options.max_wait))
+
+
+def kex(ctx: DriverContext, spec: Any) -> Handle:
+    """ssh-kex in the lab (no login: only the target)."""
+    options = options_of(spec)
+    assert isinstance(options, SshKexOptions)
+    backend = _backend(ctx, spec, options)
+    return _run(ctx, spec, ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}"], timeout=60)
+
+
+def idle(ctx: DriverContext, spec: Any) -> Handle:
+    """ssh-idle in the lab: sshd with the probe's throw-away key, the client's OS keepalive scaled."""
+    options = options_of(spec)
+    assert isinstance(options, SshIdleOptions)
+    workdir = inside(ctx.out, f"{spec.name}-work")
+    client = OpenSshClient(workdir)
+    sshd = SshServerOptions(backend="sshd", port=options.port)
+    backend = _backend(ctx, spec, sshd, key=client.public_key())
+    notes = scale_os_keepalive(ctx.lab, spec.client)
+    args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", "--workdir", str(workdir),
+            *to_argv(options)]
+
+    def run() -> ProbeResult:
+        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, "--name", spec.name],
+                               timeout=600, workdir=workdir)
+        result.extra.setdefault("unscaled", []).extend(notes)
+        return result
+
+    return _ThreadHandle(run)
