@@ -6,5 +6,7 @@
 * :mod:`~natsim.proxy.relay` — byte-for-byte relay for everything that is not SSH.
 * :mod:`~natsim.proxy.bypass` — put a (client, server, port) tuple into the nft ``bypass`` set.
 * :mod:`~natsim.proxy.mitm` — the SSH man-in-the-middle (asyncssh on both sides).
+* :mod:`~natsim.proxy.backend` — the SSH client towards the backend: exactly the configured banner
+  and KEXINIT lists.
 * :mod:`~natsim.proxy.daemon` — accept loop, per-session dispatch, limits and the session log.
 """

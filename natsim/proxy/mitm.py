@@ -3,11 +3,12 @@
 Order of events (the Palo Alto behaviour):
 
 1. The client gets the proxy's banner and host key and completes key exchange with the proxy.
-2. When the client asks to log in (``begin_auth``), the proxy connects to the backend offering only
-   the configured key exchanges. If the backend agrees, authentication is relayed: every password
-   or keyboard-interactive answer the client gives is passed on, and the backend's verdict returned.
-   If it disagrees, the :class:`MitmSession` reports :attr:`Outcome.DISAGREED` and the caller adds
-   the bypass and sends the client a FIN.
+2. When the client asks to log in (``begin_auth``), the proxy connects to the backend with the
+   configured banner, offering exactly the configured algorithm lists (:mod:`.backend`). If the
+   backend agrees, authentication is relayed: every password or keyboard-interactive answer the
+   client gives is passed on, and the backend's verdict returned. If it disagrees, the
+   :class:`MitmSession` reports :attr:`Outcome.DISAGREED` and the caller adds the bypass and sends
+   the client a FIN.
 3. After authentication every session channel (exec, shell with pty, subsystem such as sftp) is
    opened on the backend with the same requests and relayed both ways with flow control; window
    changes, signals, EOF and exit status are passed on.
@@ -26,7 +27,8 @@ from typing import Any
 import asyncssh
 
 from natsim.errors import ProbeError
-from natsim.probes.ssh_wire import SSH_MSG_KEXINIT, decode_kexinit
+from natsim.probes.ssh_wire import SSH_MSG_KEXINIT, KexInit, decode_kexinit
+from natsim.proxy.backend import connect_ssh, no_overlap
 from natsim.proxy.settings import ProxySettings
 from natsim.proxy.sockets import send_fin
 
@@ -163,12 +165,11 @@ class MitmSession:
         assert self._ready is not None
         try:
             sock = await self.open_backend()
-            conn = await asyncssh.connect(
-                sock=sock, username=username, client_factory=lambda: _BackendFacing(self),
-                kex_algs=list(self.settings.config.kex), known_hosts=None, client_keys=None,
-                agent_path=None, config=None, gss_host=None, preferred_auth=("keyboard-interactive",
-                                                                             "password"),
-                encoding=None, connect_timeout=None, login_timeout=None, keepalive_interval=0)
+            conn = await connect_ssh(
+                sock, self.settings.config, client_factory=lambda: _BackendFacing(self), username=username,
+                known_hosts=None, client_keys=None, agent_path=None, gss_host=None,
+                preferred_auth=("keyboard-interactive", "password"), encoding=None, connect_timeout=None,
+                login_timeout=None, keepalive_interval=0)
         except BaseException as caught:
             err = self._refined(caught)
             if not self._ready.done():
@@ -204,22 +205,19 @@ class MitmSession:
         """
         if isinstance(err, asyncssh.KeyExchangeFailed | asyncio.CancelledError):
             return err
-        offered = self.backend_kex()
-        if offered is not None and not set(offered) & set(self.settings.config.kex):
-            return asyncssh.KeyExchangeFailed(
-                f"No matching key exchange algorithm found, sent {','.join(self.settings.config.kex)} "
-                f"and received {','.join(offered)}")
-        return err
+        offered = self.backend_kexinit()
+        reason = no_overlap(self.settings.config, offered) if offered is not None else None
+        return asyncssh.KeyExchangeFailed(reason) if reason else err
 
-    def backend_kex(self) -> tuple[str, ...] | None:
-        """The key exchanges the backend offered, if its KEXINIT arrived."""
+    def backend_kexinit(self) -> KexInit | None:
+        """The algorithm lists the backend offered, if its KEXINIT arrived."""
         conn = self.backend_attempt
         payload = getattr(conn, "_server_kexinit", None) if conn is not None else None
         if not payload:
             return None
         data = bytes(payload)
         try:
-            return decode_kexinit(data if data[0] == SSH_MSG_KEXINIT else bytes([SSH_MSG_KEXINIT]) + data).kex
+            return decode_kexinit(data if data[0] == SSH_MSG_KEXINIT else bytes([SSH_MSG_KEXINIT]) + data)
         except ProbeError:
             return None
 

@@ -6,6 +6,7 @@ are real-world and divided by the time scale here. Limits protect the daemon fro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import dataclass, field
@@ -76,7 +77,18 @@ class BypassDuration:
 
 
 def config_json(config: SshProxy) -> str:
-    """The ``--config`` JSON that makes the daemon use ``config`` (inverse of :meth:`from_json`)."""
-    return json.dumps({"ports": list(config.ports), "banner": config.banner, "kex": list(config.kex),
-                       "bypass": f"{config.bypass[0]:g}s-{config.bypass[1]:g}s",
-                       "listen_port": config.listen_port, "seed": config.seed})
+    """The ``--config`` JSON that makes the daemon use ``config`` (inverse of :meth:`from_json`).
+
+    Every user setting is written, so a setting added to :class:`SshProxy` reaches the daemon.
+    """
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(config):
+        if "parse" not in spec.metadata:
+            continue
+        value = getattr(config, spec.name)
+        if spec.metadata["parse"] == "duration-range":
+            value = f"{value[0]!r}s-{value[1]!r}s"   # repr: exact floats
+        elif isinstance(value, tuple):
+            value = list(value)
+        values[spec.name] = value
+    return json.dumps(values)

@@ -69,7 +69,8 @@ def test_connection_lost_with_a_disjoint_backend_kexinit_counts_as_mismatch() ->
     lost = asyncssh.ConnectionLost("Connection lost")
     assert session._refined(lost) is lost                  # no KEXINIT seen: stays a plain loss
     session.backend_attempt = Conn()  # type: ignore[assignment]
-    assert session.backend_kex() == GO_SERVER_KEX
+    offered = session.backend_kexinit()
+    assert offered is not None and offered.kex == GO_SERVER_KEX
     assert isinstance(session._refined(lost), asyncssh.KeyExchangeFailed)
     Conn._server_kexinit = encode_kexinit(("diffie-hellman-group-exchange-sha256",))
     assert session._refined(lost) is lost                  # overlap: a real loss, no bypass
