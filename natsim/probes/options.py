@@ -127,3 +127,24 @@ def describe(options: ProbeOptions) -> list[tuple[str, str]]:
         else:
             rows.append((f.name, _show(value) if value is not None else "-"))
     return rows
+
+
+def markdown_table(kinds: Mapping[str, type[ProbeOptions]]) -> str:
+    """The probe options of ``kinds`` as a markdown table (docs/scenarios.md holds it verbatim)."""
+    lines = ["| kind | option | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, cls in kinds.items():
+        for f in option_fields(cls):
+            default = f.default
+            if f.metadata["parse"] == "duration" and isinstance(default, float):
+                shown = format_duration(default) if default else "0"
+            elif isinstance(default, tuple):
+                shown = ", ".join(f"`{v}`" for v in default) if default else "-"
+                shown = shown.replace("|", "\\|")
+            else:
+                shown = "-" if default in (None, "") else str(default)
+            if not shown.startswith("`"):
+                shown = f"`{shown}`" if shown != "-" else shown
+            choices = f.metadata.get("choices")
+            meaning = f.metadata["doc"] + (f" (one of {', '.join(choices)})" if choices else "")
+            lines.append(f"| `{name}` | `{f.name}` | {shown} | {meaning} |")
+    return "\n".join(lines) + "\n"

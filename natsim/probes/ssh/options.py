@@ -34,7 +34,7 @@ def _port_field() -> int | None:
 
 
 def _client_field() -> str:
-    return plain_field("go", "client: go (like golang.org/x/crypto/ssh) or openssh (ssh)",  # type: ignore[no-any-return]
+    return plain_field("go", "the SSH client: go behaves like golang.org/x/crypto/ssh, openssh is ssh",  # type: ignore[no-any-return]
                        "choice", choices=CLIENTS, cli="--client")
 
 

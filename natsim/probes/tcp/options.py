@@ -46,9 +46,9 @@ class TcpSendOptions(ProbeOptions):
         None, "TCP_USER_TIMEOUT: give up on unacknowledged data after this long", optional=True)
     port: int | None = plain_field(None, "service port (default: the kind's service)", "int",
                                    optional=True, minimum=1, maximum=65535)
-    flavour: str = plain_field("natsim", "schedule: natsim (absolute deadlines, all connections in "
-                               "parallel) or original (the NAT-TCP-test tools' sequential one; "
-                               "model only)", "choice", choices=FLAVOURS, cli=None)
+    flavour: str = plain_field("natsim", "schedule: natsim has absolute deadlines, all connections in "
+                               "parallel; original is the NAT-TCP-test tools' sequential one (model "
+                               "only: the lab's tools run natsim)", "choice", choices=FLAVOURS, cli=None)
 
     def idle(self, index: int) -> float:
         """Real-world idle time before connection ``index`` is tested."""
