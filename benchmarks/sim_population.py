@@ -10,7 +10,7 @@ import sys
 
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
-from natsim.sim.population import Population, simulate
+from natsim.run.population import Population, simulate
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from natsim.lab import Lab
 from natsim.lab.sshd import openssh_server
 from natsim.middleboxes.ssh_proxy import SshProxy
-from natsim.probes.ssh_lab import start_proxy
+from natsim.middleboxes.ssh_proxy.runtime import start_proxy
 from natsim.probes.ssh_openssh import OpenSshClient
 from natsim.units import TimeScale
 

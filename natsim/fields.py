@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import field
 from typing import Any, TypeVar
 
@@ -53,78 +53,108 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 
+Parser = Callable[[str, Mapping[str, Any], Any], Any]
+
+
+def _duration(what: str, spec: Mapping[str, Any], raw: Any) -> float:
+    return parse_duration(raw, what=what, allow_zero=bool(spec.get("allow_zero")))
+
+
+def _choice(what: str, spec: Mapping[str, Any], raw: Any) -> str:
+    if str(raw) not in spec["choices"]:
+        raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(spec['choices'])}")
+    return str(raw)
+
+
+def _duration_range(what: str, spec: Mapping[str, Any], raw: Any) -> tuple[float, float]:
+    parts = raw if isinstance(raw, list | tuple) else str(raw).replace("..", "-").split("-")
+    if len(parts) != 2:
+        raise ConfigError(f"{what}: expected a range like '3720s-3840s', got {raw!r}")
+    lo, hi = (parse_duration(p, what=what) for p in parts)
+    if lo > hi:
+        raise ConfigError(f"{what}: range {raw!r} has its lower end above its upper end")
+    return (lo, hi)
+
+
+def _enum(what: str, spec: Mapping[str, Any], raw: Any) -> enum.Enum:
+    enum_type: type[enum.Enum] = spec["enum"]
+    values = [m.value for m in enum_type]
+    if str(raw) not in values:
+        raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(values)}")
+    return enum_type(str(raw))
+
+
+def _bool(what: str, spec: Mapping[str, Any], raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if str(raw).lower() in _TRUE | _FALSE:
+        return str(raw).lower() in _TRUE
+    raise ConfigError(f"{what}: expected true or false, got {raw!r}")
+
+
+def _int(what: str, spec: Mapping[str, Any], raw: Any) -> int:
+    try:
+        value = int(str(raw), 0)
+    except ValueError as err:
+        raise ConfigError(f"{what}: expected a whole number, got {raw!r}") from err
+    minimum = spec.get("minimum", 0)
+    if value < minimum:
+        raise ConfigError(f"{what}: must not be negative, got {raw!r}" if minimum == 0 else
+                          f"{what}: must be at least {minimum}, got {raw!r}")
+    if "maximum" in spec and value > spec["maximum"]:
+        raise ConfigError(f"{what}: must be at most {spec['maximum']}, got {raw!r}")
+    return value
+
+
+def _port_range(what: str, spec: Mapping[str, Any], raw: Any) -> tuple[int, int]:
+    text = str(raw)
+    try:
+        lo, hi = (int(p) for p in text.split("-")) if "-" in text else (int(text), int(text))
+    except ValueError as err:
+        raise ConfigError(f"{what}: expected a port range like '1024-65535', got {raw!r}") from err
+    if not 1 <= lo <= hi <= 65535:
+        raise ConfigError(f"{what}: port range {raw!r} must satisfy 1 <= low <= high <= 65535")
+    return (lo, hi)
+
+
+def _ports(what: str, spec: Mapping[str, Any], raw: Any) -> tuple[int, ...]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    ports = []
+    for item in items:
+        try:
+            port = int(str(item).strip())
+        except ValueError as err:
+            raise ConfigError(f"{what}: expected port numbers, got {raw!r}") from err
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"{what}: port {port} out of range 1..65535")
+        ports.append(port)
+    return tuple(ports)
+
+
+def _str_list(what: str, spec: Mapping[str, Any], raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    return tuple(str(i).strip() for i in items if str(i).strip())
+
+
+#: Field parser name → parser.
+PARSERS: dict[str, Parser] = {
+    "duration": _duration, "choice": _choice, "duration-range": _duration_range, "enum": _enum,
+    "bool": _bool, "int": _int, "port-range": _port_range, "ports": _ports, "str-list": _str_list,
+    "address": lambda what, spec, raw: check_lab_address(str(raw), what=what),
+    "public-prefix": lambda what, spec, raw: check_lab_address(str(raw), what=what, public=True),
+    "str": lambda what, spec, raw: str(raw),
+}
+
+
 def parse_value(what: str, spec: Mapping[str, Any], raw: Any) -> Any:
     """Parse ``raw`` for a field whose metadata is ``spec``; ``what`` names it in errors."""
-    kind = spec["parse"]
     if raw is None and spec.get("optional"):
         return None
-    if kind == "duration":
-        return parse_duration(raw, what=what, allow_zero=bool(spec.get("allow_zero")))
-    if kind == "choice":
-        if str(raw) not in spec["choices"]:
-            raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(spec['choices'])}")
-        return str(raw)
-    if kind == "duration-range":
-        parts = raw if isinstance(raw, list | tuple) else str(raw).replace("..", "-").split("-")
-        if len(parts) != 2:
-            raise ConfigError(f"{what}: expected a range like '3720s-3840s', got {raw!r}")
-        lo, hi = (parse_duration(p, what=what) for p in parts)
-        if lo > hi:
-            raise ConfigError(f"{what}: range {raw!r} has its lower end above its upper end")
-        return (lo, hi)
-    if kind == "enum":
-        enum_type: type[enum.Enum] = spec["enum"]
-        values = [m.value for m in enum_type]
-        if str(raw) not in values:
-            raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(values)}")
-        return enum_type(str(raw))
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        if str(raw).lower() in _TRUE | _FALSE:
-            return str(raw).lower() in _TRUE
-        raise ConfigError(f"{what}: expected true or false, got {raw!r}")
-    if kind == "int":
-        try:
-            value = int(str(raw), 0)
-        except ValueError as err:
-            raise ConfigError(f"{what}: expected a whole number, got {raw!r}") from err
-        minimum = spec.get("minimum", 0)
-        if value < minimum:
-            raise ConfigError(f"{what}: must not be negative, got {raw!r}" if minimum == 0 else
-                              f"{what}: must be at least {minimum}, got {raw!r}")
-        if "maximum" in spec and value > spec["maximum"]:
-            raise ConfigError(f"{what}: must be at most {spec['maximum']}, got {raw!r}")
-        return value
-    if kind == "port-range":
-        text = str(raw)
-        try:
-            lo, hi = (int(p) for p in text.split("-")) if "-" in text else (int(text), int(text))
-        except ValueError as err:
-            raise ConfigError(f"{what}: expected a port range like '1024-65535', got {raw!r}") from err
-        if not 1 <= lo <= hi <= 65535:
-            raise ConfigError(f"{what}: port range {raw!r} must satisfy 1 <= low <= high <= 65535")
-        return (lo, hi)
-    if kind == "ports":
-        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
-        ports = []
-        for item in items:
-            try:
-                port = int(str(item).strip())
-            except ValueError as err:
-                raise ConfigError(f"{what}: expected port numbers, got {raw!r}") from err
-            if not 1 <= port <= 65535:
-                raise ConfigError(f"{what}: port {port} out of range 1..65535")
-            ports.append(port)
-        return tuple(ports)
-    if kind == "str-list":
-        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
-        return tuple(str(i).strip() for i in items if str(i).strip())
-    if kind in ("address", "public-prefix"):
-        return check_lab_address(str(raw), what=what, public=kind == "public-prefix")
-    if kind == "str":
-        return str(raw)
-    raise AssertionError(f"unknown field parser {kind}")
+    try:
+        parser = PARSERS[spec["parse"]]
+    except KeyError:
+        raise AssertionError(f"unknown field parser {spec['parse']}") from None
+    return parser(what, spec, raw)
 
 
 M = TypeVar("M")

@@ -7,7 +7,7 @@
 * ``natsim_scenario`` is a factory: ``outcome = natsim_scenario("isp-modem-bridge-1h",
   probe_cmds={"mine": ("client", "my-probe 203.0.113.10")})`` runs a shipped or own scenario
   (as ``natsim run`` does, output in the test's tmp_path) and returns its
-  :class:`natsim.run.lab.RunOutcome` (``.ok``, ``.result``, ``.checks``, ``.out``). A probe command's
+  :class:`natsim.run.experiment.RunOutcome` (``.ok``, ``.result``, ``.checks``, ``.out``). A probe command's
   exit code is expected to be 0.
 
 What a test passes to these fixtures is explicit, so it is trusted: a topology file
@@ -83,7 +83,7 @@ def natsim_scenario(tmp_path: Any) -> Callable[..., Any]:
     from dataclasses import replace
     from pathlib import Path
 
-    from natsim.run.lab import run_scenario
+    from natsim.run.experiment import run_scenario
     from natsim.scenario import load_scenario
 
     def run(scenario: str | Path, *, time_scale: float | None = None,

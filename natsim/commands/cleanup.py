@@ -8,7 +8,7 @@ from typing import Any
 from natsim.errors import EXIT_ERROR
 from natsim.lab.cleanup import cleanup_stale
 from natsim.lab.lab import require_root
-from natsim.lab.registry import all_records
+from natsim.lab.records import all_records
 
 
 def register(sub: Any) -> None:

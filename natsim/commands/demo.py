@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo scenario."""
     from natsim.run.compare import compare_with_model
-    from natsim.run.lab import run_scenario
+    from natsim.run.experiment import run_scenario
     from natsim.scenario import load_scenario
 
     scenario = load_scenario(DEMO_SCENARIO)

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load (nothing is created when invalid), then run."""
-    from natsim.run.lab import run_scenario
+    from natsim.run.experiment import run_scenario
 
     scale = None
     if args.time_scale is not None:
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(outcome.result.to_dict(), indent=2))
     else:
-        print((out / "summary.txt").read_text(), end="")
+        print(outcome.summary, end="")
     code = 0 if outcome.ok else 1
     if args.compare:
         from natsim.run.compare import compare_with_model

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from natsim.lab.netns import HeldNamespace, own_identities, signal_entry
-from natsim.lab.registry import LabRecord, ProcessEntry, all_records, running
+from natsim.lab.records import LabRecord, ProcessEntry, all_records, running
 
 
 @dataclass

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from natsim.lab.exec import NamespaceRunner
 from natsim.lab.kernel import require_sysctls
 from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
-from natsim.lab.registry import LabRecord, ProcessEntry, new_lab_id, process_start_time
+from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
@@ -294,6 +295,23 @@ class Lab:
         args = ["sh", "-c", argv] if isinstance(argv, str) else list(argv)
         done = self.runner(name).run(args, check=check, timeout=timeout)
         return done.returncode, done.stdout + done.stderr
+
+    def wait_port(self, name: str, port: int, proc: LabProcess, *, timeout: float = 10.0,
+                  log: Path | None = None) -> None:
+        """Return once something listens on TCP ``port`` in node ``name``; :class:`LabError` (with the
+        end of ``log``) when ``proc`` exits first or ``timeout`` passes. The one wait-for-a-server of
+        natsim's labs."""
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            _, out = self.run(name, ["ss", "-ltnH", f"sport = :{port}"])
+            if f":{port}" in out:
+                return
+            if proc.popen.poll() is not None:
+                break
+            time.sleep(0.05)
+        text = log.read_text(errors="replace")[-600:] if log is not None and log.exists() else ""
+        raise LabError(f"{name}: nothing listens on port {port} after {timeout:g} s"
+                       + (f": {text.strip()}" if text.strip() else ""))
 
     def address(self, name: str) -> str:
         """The first IPv4 address configured on node ``name``."""

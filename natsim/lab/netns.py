@@ -6,7 +6,7 @@ descriptor is open the kernel cannot free the namespace, so its inode number can
 another namespace, and "is process X in this namespace?" compares X's namespace with the held one.
 
 A namespace is only taken hold of through a recorded process — its PID *and* kernel start time
-(:class:`~natsim.lab.registry.ProcessEntry`), checked before and after opening — so a reused PID
+(:class:`~natsim.lab.records.ProcessEntry`), checked before and after opening — so a reused PID
 never leads natsim into somebody else's namespace. Signals go through a pidfd opened after the
 membership check, so a PID reused between the scan and the signal is never hit.
 """
@@ -19,7 +19,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-from natsim.lab.registry import ProcessEntry
+from natsim.lab.records import ProcessEntry
 
 
 def own_identities() -> set[tuple[int, int]]:

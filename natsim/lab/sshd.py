@@ -16,7 +16,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,23 +106,9 @@ def openssh_server(lab: Any, node: str, *, port: int = 22, authorized_keys: Sequ
         with open(workdir / "sshd.log", "w") as log:
             proc = lab.popen(node, ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                     start_script(config, shadow)], stdout=log, stderr=subprocess.STDOUT)
-        wait_listening(lab, node, port, proc, ready_timeout, workdir / "sshd.log")
+        lab.wait_port(node, port, proc, timeout=ready_timeout, log=workdir / "sshd.log")
         yield SshdHandle(node, port, workdir, (key.with_suffix(".pub")).read_text().strip(), proc)
     finally:
         if proc is not None:
             proc.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def wait_listening(lab: Any, node: str, port: int, proc: Any, timeout: float, log: Path) -> None:
-    """Poll ``ss`` in ``node`` until something listens on TCP ``port``; :class:`LabError` if not."""
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        _, out = lab.run(node, ["ss", "-ltnH", f"sport = :{port}"])
-        if f":{port}" in out:
-            return
-        if proc.popen.poll() is not None:
-            break
-        time.sleep(0.05)
-    text = log.read_text(errors="replace")[-600:] if log.exists() else ""
-    raise LabError(f"{node}: nothing listens on port {port} after {timeout:g} s: {text.strip()}")

@@ -11,12 +11,11 @@ import dataclasses
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from natsim.errors import ProbeError
+from natsim.errors import LabError, ProbeError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.paths import inside
 from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
@@ -54,17 +53,13 @@ def start_server(lab: Lab, node: str = "server", *, log: Path | None = None,
     finally:
         if not isinstance(out, int):
             out.close()
-    give_up = time.monotonic() + ready_timeout
-    while time.monotonic() < give_up:
-        _, listening = lab.run(node, ["ss", "-ltnH"])
-        if f":{ECHO_PORT} " in listening and f":{SLEEP_PORT} " in listening:
-            return proc
-        if proc.popen.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.stop()
-    raise ProbeError(f"{node}: the probe server did not start listening within {ready_timeout:g} s"
-                     + (f" (log: {log})" if log else ""))
+    try:
+        for port in (ECHO_PORT, SLEEP_PORT):
+            lab.wait_port(node, port, proc, timeout=ready_timeout, log=log)
+    except LabError as err:
+        proc.stop()
+        raise ProbeError(f"the probe server did not start: {err}") from err
+    return proc
 
 
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Running the SSH pieces inside lab nodes: go-ssh, the proxy daemon, and the SSH probes.
+"""Running the SSH pieces inside lab nodes: go-ssh and the SSH probes (the proxy daemon is the
+``ssh-proxy`` middlebox's runtime: :mod:`natsim.middleboxes.ssh_proxy.runtime`).
 
 Every process starts through :meth:`natsim.lab.Lab.popen` (stopped with the lab). Probes run as
 ``python -m natsim.probes.ssh_cli KIND ... --json FILE`` in their node and their result is read back,
@@ -11,34 +12,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError, ProbeError
-from natsim.lab.sshd import wait_listening
-from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.paths import inside
 from natsim.probes.ssh_goserver import DEFAULT_PASSWORD, DEFAULT_PORT, DEFAULT_USER
-from natsim.proxy.settings import config_json
 from natsim.report.schema import ProbeResult, RunResult
 
 SSH_CLI = (sys.executable, "-m", "natsim.probes.ssh_cli")
 #: Linux keepalive defaults (real-world seconds) that ssh-idle's TCPKeepAlive variant depends on.
 OS_KEEPALIVE = {"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75}
-
-
-@dataclass
-class ProxyHandle:
-    """The proxy daemon running in the firewall node."""
-
-    process: Any          # LabProcess
-    host_key_pub: str     # "ssh-ed25519 base64 comment"
-    log: Path             # the daemon's session log
-
-    def lines(self) -> list[str]:
-        """Session log lines so far."""
-        return [ln for ln in self.log.read_text(errors="replace").splitlines() if "session=" in ln]
 
 
 def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = DEFAULT_PORT, user: str = DEFAULT_USER,
@@ -51,24 +35,8 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = DEFAULT_PORT, use
                                 "--user", user, "--password", password,
                                 "--host-key", str(inside(directory, f"go-ssh-{node}.key"))],
                          stdout=out, stderr=subprocess.STDOUT)
-    wait_listening(lab, node, port, proc, 15.0, log)
+    lab.wait_port(node, port, proc, timeout=15.0, log=log)
     return proc
-
-
-def start_proxy(lab: Any, node: str = "fw", *, workdir: Path | None = None,
-                extra_args: tuple[str, ...] = ()) -> ProxyHandle:
-    """Start the proxy daemon in the ssh-proxy node with that node's config and the lab's time scale."""
-    config = lab.middleboxes.get(node)
-    if not isinstance(config, SshProxy):
-        raise LabError(f"node {node} is not an ssh-proxy")
-    directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-proxy-"))
-    key, log = directory / "proxy_host_key", directory / "proxy.log"
-    argv = [sys.executable, "-m", "natsim.proxy", "--config", config_json(config),
-            "--time-scale", f"{lab.time_scale.factor:g}", "--host-key", str(key), *extra_args]
-    with open(log, "w") as out:
-        proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
-    wait_listening(lab, node, config.listen_port, proc, 15.0, log)
-    return ProxyHandle(proc, Path(str(key) + ".pub").read_text().strip(), log)
 
 
 def scale_os_keepalive(lab: Any, node: str) -> list[str]:

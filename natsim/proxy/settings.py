@@ -6,7 +6,6 @@ are real-world and divided by the time scale here. Limits protect the daemon fro
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from typing import Any
 
 from natsim.errors import ProxyError
 from natsim.middleboxes import build_config
-from natsim.middleboxes.ssh_proxy import SshProxy
+from natsim.middleboxes.ssh_proxy.config import SshProxy
 from natsim.units import TimeScale
 
 
@@ -74,21 +73,3 @@ class BypassDuration:
         """One draw: (real-world seconds, lab milliseconds >= 1)."""
         real = self.rng.uniform(self.low, self.high)
         return real, max(1, round(self.scale.to_lab(real) * 1000))
-
-
-def config_json(config: SshProxy) -> str:
-    """The ``--config`` JSON that makes the daemon use ``config`` (inverse of :meth:`from_json`).
-
-    Every user setting is written, so a setting added to :class:`SshProxy` reaches the daemon.
-    """
-    values: dict[str, Any] = {}
-    for spec in dataclasses.fields(config):
-        if "parse" not in spec.metadata:
-            continue
-        value = getattr(config, spec.name)
-        if spec.metadata["parse"] == "duration-range":
-            value = f"{value[0]!r}s-{value[1]!r}s"   # repr: exact floats
-        elif isinstance(value, tuple):
-            value = list(value)
-        values[spec.name] = value
-    return json.dumps(values)

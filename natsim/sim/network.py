@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import simpy
-
-if TYPE_CHECKING:
-    from natsim.sim.tcp import Socket
 
 Addr = tuple[str, int]
 
@@ -136,7 +133,13 @@ class Trace:
         return [n for n in self.by_conn.get(conn, ()) if n.time >= since]
 
 
-Factory = Callable[["Socket"], None]
+class Endpoint(Protocol):
+    """A connection's end on a host (``natsim.sim.tcp_endpoint.Socket``): it takes its segments."""
+
+    def on_segment(self, seg: Segment) -> None:
+        """Handle a segment addressed to this endpoint."""
+        ...
+
 
 
 class Host:
@@ -146,8 +149,8 @@ class Host:
         self.env = env
         self.name = name
         self.trace = trace
-        self.sockets: dict[tuple[Addr, Addr], Socket] = {}
-        self.listeners: dict[int, Callable[[Segment, Route], Socket]] = {}
+        self.sockets: dict[tuple[Addr, Addr], Endpoint] = {}
+        self.listeners: dict[int, Callable[[Segment, Route], Endpoint]] = {}
 
     def receive(self, seg: Segment, route: Route, outbound: bool) -> None:
         """Deliver ``seg``; with no socket for it, answer RST as a Linux stack does."""

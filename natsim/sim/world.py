@@ -9,7 +9,7 @@ from typing import Any
 import simpy
 
 from natsim.sim.network import Host, MiddleboxModel, Note, Route, Segment, Trace
-from natsim.sim.tcp import Socket, TcpError
+from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
 from natsim.units import TimeScale
 

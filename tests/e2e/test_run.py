@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from natsim.lab.registry import all_records
+from natsim.lab.records import all_records
 from natsim.scenario import shipped_scenarios
 
 pytestmark = [pytest.mark.netns, pytest.mark.e2e]

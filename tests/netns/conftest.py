@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from natsim.lab import Lab
 
@@ -19,12 +16,8 @@ PORT = 5555
 def start_server(lab: Lab, node: str = "server", user_timeout_ms: int = 3000) -> Any:
     """Start the idle tool's server in ``node`` and wait until it listens."""
     proc = lab.popen(node, [sys.executable, TOOL, "server", str(PORT), str(user_timeout_ms)])
-    for _ in range(200):
-        _, out = lab.run(node, ["ss", "-ltnH", f"sport = :{PORT}"])
-        if str(PORT) in out:
-            return proc
-        time.sleep(0.02)
-    pytest.fail("idle tool server did not start")
+    lab.wait_port(node, PORT, proc, timeout=4.0)
+    return proc
 
 
 def run_client(lab: Lab, target: str, specs: list[str], *, node: str = "client", keepalive: int = 0,

@@ -12,7 +12,7 @@ import pytest
 from natsim.lab import Lab
 from natsim.lab.cleanup import cleanup_stale
 from natsim.lab.netns import HeldNamespace
-from natsim.lab.registry import LabRecord, ProcessEntry
+from natsim.lab.records import LabRecord, ProcessEntry
 from tests.rootstate import differences, snapshot
 
 pytestmark = pytest.mark.netns

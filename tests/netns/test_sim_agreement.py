@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from natsim.report.schema import RunResult, Verdict
-from natsim.run.lab import run_scenario
+from natsim.run.experiment import run_scenario
 from natsim.run.predict import predict
 from natsim.scenario import load_scenario, shipped_scenarios
 

@@ -18,7 +18,8 @@ from natsim.lab import Lab
 from natsim.lab.capture import Capture
 from natsim.lab.sshd import openssh_server
 from natsim.middleboxes.ssh_proxy import SshProxy
-from natsim.probes.ssh_lab import run_ssh_probe, start_go_ssh, start_proxy
+from natsim.middleboxes.ssh_proxy.runtime import start_proxy
+from natsim.probes.ssh_lab import run_ssh_probe, start_go_ssh
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
 

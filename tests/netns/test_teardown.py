@@ -14,7 +14,7 @@ import pytest
 
 from natsim.lab import Lab
 from natsim.lab.netns import HeldNamespace
-from natsim.lab.registry import LabRecord, all_records
+from natsim.lab.records import LabRecord, all_records
 from tests.rootstate import differences, snapshot
 
 pytestmark = pytest.mark.netns

@@ -65,7 +65,7 @@ def test_a_scenario_named_after_its_file_needs_a_usable_file_name(tmp_path: Path
 
 
 def test_run_refuses_a_bad_probe_name_before_creating_anything(tmp_path: Path) -> None:
-    from natsim.run.lab import run_scenario
+    from natsim.run.experiment import run_scenario
     from natsim.scenario import load_scenario
 
     scenario = load_scenario("isp-modem-bridge-1h")

@@ -8,9 +8,15 @@ import json
 import pytest
 
 from natsim.errors import ConfigError, ProxyError
-from natsim.middleboxes.ssh_proxy.config import PAN_BANNER, PAN_KEX, SshProxy, supported_algorithms
+from natsim.middleboxes.ssh_proxy.config import (
+    PAN_BANNER,
+    PAN_KEX,
+    SshProxy,
+    config_json,
+    supported_algorithms,
+)
 from natsim.proxy.bypass import element_command
-from natsim.proxy.settings import BypassDuration, ProxySettings, config_json
+from natsim.proxy.settings import BypassDuration, ProxySettings
 from natsim.proxy.sniff import Kind, classify
 
 

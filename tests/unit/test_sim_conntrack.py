@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from natsim.sim.conntrack import ConntrackTable, Expired, track_flags
+from natsim.sim.cttable import ConntrackTable, Expired, track_flags
 
 OUT = (("client", 40000), ("server", 31415))
 BACK = (("server", 31415), ("client", 40000))

@@ -7,7 +7,7 @@ import pytest
 from natsim.errors import ConfigError
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
-from natsim.sim.population import SHARDS, Cgnish, Population, flow_outcome, port_limit, reference, simulate
+from natsim.run.population import SHARDS, Cgnish, Population, flow_outcome, port_limit, reference, simulate
 
 C = Cgnish(timeout=100.0, transitory=10.0, pickup=True, preserve=True, hold_down=20.0)
 

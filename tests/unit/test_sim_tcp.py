@@ -12,7 +12,7 @@ from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.probes.tcp.model import echo_app
 from natsim.sim.network import Drop, Route, Segment
-from natsim.sim.tcp import Socket, TcpError
+from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
 from natsim.sim.world import World
 from natsim.units import TimeScale

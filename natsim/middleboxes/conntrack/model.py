@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.middleboxes.conntrack.policy import Untracked
-from natsim.sim.conntrack import (
+from natsim.sim.cttable import (
     ESTABLISHED,
     UNACKNOWLEDGED,
     ConntrackTable,

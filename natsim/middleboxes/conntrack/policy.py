@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from natsim.sim.conntrack import ESTABLISHED
+from natsim.sim.cttable import ESTABLISHED
 from natsim.units import ScaledTimeout, TimeScale
 
 #: Linux defaults (seconds) for the TCP states natsim scales; ``retrans`` and ``unacknowledged``

@@ -15,7 +15,7 @@ import random
 from typing import Any
 
 from natsim.middleboxes.conntrack.model import Stateful
-from natsim.sim.conntrack import ESTABLISHED, Entry, Tuple
+from natsim.sim.cttable import ESTABLISHED, Entry, Tuple
 from natsim.sim.network import Action, Addr, Answer, Drop, Forward, Segment
 from natsim.units import TimeScale
 

@@ -12,8 +12,10 @@ exactly (``backend_*``, ``kex``); the defaults are an appliance of the incident'
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from natsim.errors import ConfigError
 from natsim.fields import closest, plain_field
@@ -128,3 +130,22 @@ def _check_algorithms(setting: str, names: tuple[str, ...], supported: tuple[str
                               f"{closest(name, list(supported))}; supported: {', '.join(supported)}")
         if names.count(name) > 1:
             raise ConfigError(f"ssh-proxy.{setting}: {name!r} is listed twice")
+
+
+def config_json(config: SshProxy) -> str:
+    """The ``--config`` JSON that makes the proxy daemon use ``config`` (the inverse of
+    ``natsim.proxy.settings.ProxySettings.from_json``).
+
+    Every user setting is written, so a setting added to :class:`SshProxy` reaches the daemon.
+    """
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(config):
+        if "parse" not in spec.metadata:
+            continue
+        value = getattr(config, spec.name)
+        if spec.metadata["parse"] == "duration-range":
+            value = f"{value[0]!r}s-{value[1]!r}s"   # repr: exact floats
+        elif isinstance(value, tuple):
+            value = list(value)
+        values[spec.name] = value
+    return json.dumps(values)

@@ -14,7 +14,7 @@ from natsim.errors import ConfigError
 from natsim.probes.registry import options_of
 from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
-from natsim.sim.tcp import Socket, TcpError
+from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, KEEPALIVE_TIME, TcpSettings
 from natsim.sim.world import World, summarise
 from natsim.units import TimeScale, parse_duration

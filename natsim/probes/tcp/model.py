@@ -19,7 +19,7 @@ from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.registry import options_of
 from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
-from natsim.sim.tcp import Socket, TcpError
+from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings, wheel_late
 from natsim.sim.world import World, summarise
 

@@ -40,6 +40,7 @@ class RunOutcome:
     checks: list[Check]
     out: Path
     interrupted: bool = False
+    summary: str = ""          # what summary.txt holds (formatted once)
 
     @property
     def ok(self) -> bool:
@@ -92,7 +93,8 @@ def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
 def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
     """result.json, summary.txt, survival.png in the output directory."""
     outcome.result.save(outcome.out / "result.json")
-    (outcome.out / "summary.txt").write_text(format_summary(outcome.result, outcome.checks))
+    outcome.summary = format_summary(outcome.result, outcome.checks)
+    (outcome.out / "summary.txt").write_text(outcome.summary)
     try:
         plot_survival(outcome.result, outcome.out / "survival.png", _timeouts_for_plot(scenario))
     except Exception as err:  # a plot must never lose the measured result
@@ -154,26 +156,32 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
         raise
     finally:
         result.finished = time.time()
-        for spec in probes:
-            if spec.name in results:
-                probe = results[spec.name]
-                probe.name = spec.name
-                probe.node = spec.client
-                if probe.estimate is None and probe.connections:
-                    probe.estimate = estimate_timeout(probe.connections)
-                result.probes.append(probe)
-                for timer in probe.extra.get("unscaled", []):
-                    if timer not in result.unscaled:
-                        result.unscaled.append(timer)
-            else:
-                result.probes.append(ProbeResult(name=spec.name, kind=spec.kind, target=spec.server,
-                                                 node=spec.client, complete=False,
-                                                 extra={"error": errors.get(spec.name, "not finished")}))
-                if spec.name in errors:
-                    result.notes.append(f"{spec.name}: {errors[spec.name]}")
+        _collect(result, probes, results, errors)
         outcome.checks = check_expectations(result, scenario.expect)
         write_outputs(outcome, scenario)
     return outcome
+
+
+def _collect(result: RunResult, probes: list[ProbeSpec], results: dict[str, ProbeResult],
+             errors: dict[str, str]) -> None:
+    """Put every probe's result (or why it has none) into ``result``, in scenario order."""
+    for spec in probes:
+        if spec.name in results:
+            probe = results[spec.name]
+            probe.name = spec.name
+            probe.node = spec.client
+            if probe.estimate is None and probe.connections:
+                probe.estimate = estimate_timeout(probe.connections)
+            result.probes.append(probe)
+            for timer in probe.extra.get("unscaled", []):
+                if timer not in result.unscaled:
+                    result.unscaled.append(timer)
+        else:
+            result.probes.append(ProbeResult(name=spec.name, kind=spec.kind, target=spec.server,
+                                             node=spec.client, complete=False,
+                                             extra={"error": errors.get(spec.name, "not finished")}))
+            if spec.name in errors:
+                result.notes.append(f"{spec.name}: {errors[spec.name]}")
 
 
 def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> None:
