@@ -1,0 +1,33 @@
+"""The settings of an ``idle-firewall``: natsim's shared conntrack knobs plus an inbound allow-list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from natsim.middleboxes.base import plain_field
+from natsim.middleboxes.conntrack.config import ConntrackConfig
+
+
+@dataclass(frozen=True)
+class IdleFirewall(ConntrackConfig):
+    """A routed firewall between an inside and an outside network.
+
+    Inherited (all real-world): ``idle_timeout`` (1 h, a common firewall default), ``transitory_timeout``,
+    ``untracked_outbound`` and ``untracked_inbound`` (``drop``, ``pickup`` or ``reset``). It has an
+    address on the data path, so ``reset`` works both ways.
+    """
+
+    kind: ClassVar[str] = "idle-firewall"
+
+    inbound_ports: tuple[int, ...] = plain_field(
+        (), "TCP ports the outside may open new connections to (empty: none)", "ports")
+
+    def allows_inbound(self, port: int) -> bool:
+        """Whether a new connection from the outside to ``port`` is let in."""
+        return port in self.inbound_ports
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Settings in real-world units, for maps and reports."""
+        ports = ",".join(map(str, self.inbound_ports)) or "none"
+        return [*self.conntrack_settings(), ("inbound_ports", ports)]
