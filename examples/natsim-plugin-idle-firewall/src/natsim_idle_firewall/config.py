@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from natsim.middleboxes.base import plain_field
+from natsim.fields import plain_field
 from natsim.middleboxes.conntrack.config import ConntrackConfig
 
 
