@@ -6,7 +6,8 @@
   time_scale=60)`` returns a started :class:`natsim.lab.Lab`, torn down after the test.
 * ``natsim_scenario`` is a factory: ``outcome = natsim_scenario("isp-modem-bridge-1h",
   probe_cmds={"mine": ("client", "my-probe 203.0.113.10")})`` runs a shipped or own scenario
-  (as ``natsim run`` does, output in the test's tmp_path) and returns its
+  (as ``natsim run`` does, output in the test's tmp_path), or one given as YAML with
+  ``natsim_scenario(text="...")``, and returns its
   :class:`natsim.run.experiment.RunOutcome` (``.ok``, ``.result``, ``.checks``, ``.out``). A probe command's
   exit code is expected to be 0.
 
@@ -84,11 +85,19 @@ def natsim_scenario(tmp_path: Any) -> Callable[..., Any]:
     from pathlib import Path
 
     from natsim.run.experiment import run_scenario
-    from natsim.scenario import load_scenario
+    from natsim.scenario import load_scenario, load_scenario_text
 
-    def run(scenario: str | Path, *, time_scale: float | None = None,
-            probe_cmds: Mapping[str, tuple[str, str]] | None = None, out: Path | None = None) -> Any:
-        loaded = load_scenario(scenario, time_scale=time_scale, trust=True)
+    def run(scenario: str | Path | None = None, *, text: str | None = None,
+            time_scale: float | None = None, probe_cmds: Mapping[str, tuple[str, str]] | None = None,
+            out: Path | None = None) -> Any:
+        if text is not None and scenario is None:
+            loaded = load_scenario_text(text, "<natsim_scenario text>", trust=True)
+            if time_scale is not None:
+                loaded = loaded.with_time_scale(time_scale)
+        elif scenario is not None and text is None:
+            loaded = load_scenario(scenario, time_scale=time_scale, trust=True)
+        else:
+            raise TypeError("natsim_scenario: give a scenario (name or file) or its YAML text=")
         extra = dict(probe_cmds or {})
         if extra:
             loaded = replace(loaded, expect={**loaded.expect, **{n: {"exit_code": 0} for n in extra}})

@@ -1,14 +1,14 @@
 """Command runners: the only way natsim runs programs inside a lab node.
 
-Inject a runner instead of patching globals: :class:`NamespaceRunner` executes argv inside a
-node's network namespace (``mnexec -a PID``); :class:`FakeRunner` records argv for tests.
+:class:`NamespaceRunner` executes argv inside a node's network namespace (``mnexec -a PID``); code
+that runs commands takes a :class:`Runner` (``Lab.runner(node)``), so a test can pass its own.
 """
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from natsim.errors import CommandError, LabError
@@ -58,22 +58,4 @@ class NamespaceRunner:
         done = Completed(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise CommandError(self.node, list(argv), proc.returncode, proc.stderr or proc.stdout)
-        return done
-
-
-@dataclass
-class FakeRunner:
-    """Records every call; answers from ``replies`` (argv[0] → Completed) or success."""
-
-    node: str = "fake"
-    calls: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
-    replies: dict[str, Completed] = field(default_factory=dict)
-
-    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
-            timeout: float | None = 30.0) -> Completed:
-        """Record ``argv`` (and its stdin) and return the canned reply."""
-        self.calls.append((tuple(argv), input))
-        done = self.replies.get(argv[0], Completed(0, "", ""))
-        if check and done.returncode != 0:
-            raise CommandError(self.node, list(argv), done.returncode, done.stderr)
         return done

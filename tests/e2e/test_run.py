@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.netns, pytest.mark.e2e]
 SHORT = Path(__file__).with_name("short")
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
-SSH_SHORT = ["pan-ssh-proxy-go-backend", "pan-ssh-proxy-sshd-backend"]
+SSH_SHORT = ["pan-ssh-proxy-go-backend", "pan-ssh-proxy-sshd-backend", "ssh-idle-serveralive"]
 
 
 def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -29,10 +29,18 @@ def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize("name", TCP_SHORT)
-def test_short_variant_of_shipped_scenario_passes(name: str, tmp_path: Path) -> None:
-    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path))
+def test_short_tcp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
+    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
     assert_passed(done, tmp_path)
+    assert "<-- DISAGREE" not in done.stdout
     assert sorted(p.name for p in (tmp_path / "pcap").glob("*.pcap"))
+
+
+def test_every_shipped_scenario_has_a_short_form_run_with_compare() -> None:
+    """Lab and model agree on every shipped scenario: each has a short form the tests above run."""
+    assert sorted(shipped_scenarios()) == sorted(TCP_SHORT + SSH_SHORT)
+    for name in shipped_scenarios():
+        assert (SHORT / f"{name}.yaml").exists(), name
 
 
 @pytest.mark.parametrize("name", SSH_SHORT)
@@ -115,11 +123,21 @@ def test_pytest_plugin_from_a_test_outside_the_package(tmp_path: Path) -> None:
         def test_lab(natsim_lab):
             lab = natsim_lab("home-nat")
             assert lab.run("client", "ping -c1 -W2 198.51.100.10")[0] == 0
+
+        INLINE = (
+            "topology: home-nat\\ntime_scale: 60\\ncaptures: false\\n"
+            "probes: [{{name: send, kind: tcp-send, options: {{connections: 2, step: 1m}}}}]\\n"
+            "expect: {{send: {{all_alive: true}}}}\\n")
+
+        @pytest.mark.netns
+        def test_inline_scenario(natsim_scenario):
+            outcome = natsim_scenario(text=INLINE)
+            assert outcome.ok, outcome.summary
     """))
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
+    assert "3 passed" in done.stdout
 
 
 @pytest.mark.slow
