@@ -11,7 +11,6 @@ import statistics
 import sys
 import time
 
-from mininet.link import Link
 from mininet.net import Mininet
 from mininet.node import Node
 from mininet.topo import Topo
@@ -33,7 +32,7 @@ class Chain(Topo):
 def bare_chain() -> float:
     """Up+down of a bare Mininet chain (same Mininet, no middleboxes)."""
     start = time.perf_counter()
-    net: Mininet = _LabNet(topo=Chain(), host=Node, controller=None, link=Link, build=False)
+    net: Mininet = _LabNet(Chain(), Node)
     net.build()
     for node in net.hosts:
         node.terminate()
