@@ -123,9 +123,11 @@ class Lab:
 
     def __init__(self, topology: str | TopologyRef, middleboxes: Mapping[str, Middlebox] | None = None, *,
                  time_scale: TimeScale | None = None, lab_id: str | None = None,
-                 runtimes: bool = True, workdir: Path | None = None) -> None:
+                 runtimes: bool = True, workdir: Path | None = None, seed: int = 0) -> None:
         """``runtimes``: start the processes middleboxes need (e.g. the SSH proxy daemon);
-        ``workdir``: where their files and logs go (default: a temporary directory removed at stop)."""
+        ``workdir``: where their files and logs go (default: a temporary directory removed at stop);
+        ``seed``: the run's seed for the middleboxes' random draws (the model uses the same)."""
+        self.seed = seed
         self.topology_name, self.topo = load_topology(topology)
         self.specs = node_specs(self.topo)
         self.time_scale = time_scale or TimeScale(1.0)

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m natsim.proxy", description=__doc__)
     p.add_argument("--config", default="{}", help="ssh-proxy settings as JSON, or @FILE")
     p.add_argument("--time-scale", type=float, default=1.0, help="real-world seconds per lab second")
+    p.add_argument("--node", default="fw", help="the firewall node's name (seeds the bypass draws)")
+    p.add_argument("--run-seed", type=int, default=0, help="the run's seed (seeds the bypass draws, "
+                   "as the model does)")
     p.add_argument("--listen", default="0.0.0.0", help="listen address (default 0.0.0.0)")
     p.add_argument("--port", type=int, help="listen port (default: the config's listen_port)")
     p.add_argument("--host-key", type=Path, help="host key file (created with .pub when missing)")
@@ -68,7 +71,8 @@ def settings_from_args(args: argparse.Namespace) -> ProxySettings:
     limits = Limits(sniff_timeout=args.sniff_timeout, handshake_timeout=args.handshake_timeout,
                     login_timeout=args.login_timeout, fin_linger=args.fin_linger,
                     max_sessions=args.max_sessions)
-    settings = ProxySettings.from_json(text, args.time_scale, limits)
+    settings = ProxySettings.from_json(text, args.time_scale, limits, node=args.node,
+                                       run_seed=args.run_seed)
     settings.config.validate()
     return replace(settings)
 

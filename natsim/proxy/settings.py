@@ -7,7 +7,6 @@ are real-world and divided by the time scale here. Limits protect the daemon fro
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,9 +36,12 @@ class ProxySettings:
     config: SshProxy
     time_scale: TimeScale = field(default_factory=TimeScale)
     limits: Limits = field(default_factory=Limits)
+    node: str = "fw"           # the firewall node and the run's seed seed the bypass draws
+    run_seed: int = 0
 
     @classmethod
-    def from_json(cls, text: str, time_scale: float = 1.0, limits: Limits | None = None) -> ProxySettings:
+    def from_json(cls, text: str, time_scale: float = 1.0, limits: Limits | None = None, *,
+                  node: str = "fw", run_seed: int = 0) -> ProxySettings:
         """Parse ``{"ports": [2222], "bypass": "3720s-3840s", ...}`` (the middlebox settings)."""
         try:
             values: Any = json.loads(text) if text.strip() else {}
@@ -49,7 +51,8 @@ class ProxySettings:
             raise ProxyError(f"--config must be a JSON object, got {type(values).__name__}")
         config = build_config("ssh-proxy", values, prefix="ssh-proxy.")
         assert isinstance(config, SshProxy)
-        return cls(config=config, time_scale=TimeScale(time_scale), limits=limits or Limits())
+        return cls(config=config, time_scale=TimeScale(time_scale), limits=limits or Limits(), node=node,
+                   run_seed=run_seed)
 
     @property
     def server_version(self) -> str:
@@ -58,18 +61,17 @@ class ProxySettings:
 
     def intercepts(self, port: int) -> bool:
         """Whether connections to ``port`` are intercepted (empty port list: all)."""
-        return not self.config.ports or port in self.config.ports
+        return self.config.intercepts(port)
 
 
 class BypassDuration:
-    """Draws bypass durations uniformly from the configured range (seeded), in lab milliseconds."""
+    """Bypass durations (the config's draw, the same as the model's), in lab milliseconds."""
 
     def __init__(self, settings: ProxySettings) -> None:
-        self.low, self.high = settings.config.bypass
         self.scale = settings.time_scale
-        self.rng = random.Random(settings.config.seed)
+        self.next = settings.config.bypass_draw(settings.run_seed, settings.node)
 
     def draw(self) -> tuple[float, int]:
         """One draw: (real-world seconds, lab milliseconds >= 1)."""
-        real = self.rng.uniform(self.low, self.high)
+        real = self.next()
         return real, max(1, round(self.scale.to_lab(real) * 1000))

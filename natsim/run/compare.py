@@ -67,7 +67,8 @@ def compare_with_model(scenario: object, observed: RunResult, *, brief: bool = F
     """Predict ``scenario``, print the comparison, return 1 on any disagreement."""
     from natsim.run.predict import predict
 
-    predicted = predict(scenario, seed=getattr(scenario, "seed", 0))  # type: ignore[arg-type]
+    # predict() adds the scenario's own seed, as the lab does: the same draws as the lab run
+    predicted = predict(scenario)  # type: ignore[arg-type]
     rows = compare(observed, predicted)
     print(format_comparison(rows, only_disagreements=brief))
     return 0 if rows and all(r.agrees for r in rows) else 1

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -83,6 +85,18 @@ class SshProxy:
             raise ConfigError(f"ssh-proxy.listen_port: {self.listen_port} out of range")
         if self.bypass[0] <= 0:
             raise ConfigError("ssh-proxy.bypass: must be greater than zero")
+
+    def intercepts(self, port: int) -> bool:
+        """Whether connections to ``port`` are intercepted (an empty port list: every port)."""
+        return not self.ports or port in self.ports
+
+    def bypass_draw(self, run_seed: int = 0, node: str = "fw") -> Callable[[], float]:
+        """Successive bypass durations (real-world seconds), uniform over ``bypass``. Seeded with the
+        run's seed, the node and the ``seed`` setting, so the lab's daemon and the model draw the
+        same sequence for the same run."""
+        rng = random.Random(f"{run_seed}:{node}:{self.seed}")
+        low, high = self.bypass
+        return lambda: rng.uniform(low, high)
 
     def describe(self) -> list[tuple[str, str]]:
         """Settings in real-world units."""

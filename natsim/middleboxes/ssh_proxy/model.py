@@ -8,8 +8,6 @@ tuple bypassed for a duration drawn uniformly from ``bypass``. TCP probes crossi
 
 from __future__ import annotations
 
-import random
-
 from natsim.middleboxes.ssh_proxy.config import SshProxy
 from natsim.sim.network import Action, Forward, Segment
 from natsim.units import TimeScale
@@ -27,7 +25,7 @@ class ProxyRouter:
     def __init__(self, name: str, config: SshProxy, seed: int = 0) -> None:
         self.name = name
         self.config = config
-        self.rng = random.Random(f"{seed}:{name}:{config.seed}")
+        self.draw = config.bypass_draw(seed, name)   # the daemon's draws for the same run
         self.bypass: dict[tuple[str, str, int], float] = {}
 
     def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
@@ -38,7 +36,7 @@ class ProxyRouter:
                 now: float) -> tuple[str, str, str]:
         """One login: ``(outcome, banner seen by the client, why)``; outcome is
         ``direct``, ``bypassed``, ``intercepted`` or ``cut``."""
-        if self.config.ports and port not in self.config.ports:
+        if not self.config.intercepts(port):
             return "direct", "", f"port {port} is not intercepted by {self.name}"
         key = (client, server, port)
         until = self.bypass.get(key)
@@ -49,8 +47,7 @@ class ProxyRouter:
         if chosen is not None:
             return "intercepted", self.config.banner, (f"{self.name} intercepts and agrees on {chosen} "
                                                        "with the backend (its own host key)")
-        lo, hi = self.config.bypass
-        duration = self.rng.uniform(lo, hi)
+        duration = self.draw()
         self.bypass[key] = now + duration
         return "cut", self.config.banner, (
             f"{self.name} intercepts; no common key exchange with the backend "

@@ -36,7 +36,8 @@ def start_proxy(lab: Any, node: str = "fw", *, workdir: Path | None = None,
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-proxy-"))
     key, log = directory / "proxy_host_key", directory / "proxy.log"
     argv = [sys.executable, "-m", "natsim.proxy", "--config", config_json(config),
-            "--time-scale", f"{lab.time_scale.factor:g}", "--host-key", str(key), *extra_args]
+            "--time-scale", f"{lab.time_scale.factor:g}", "--host-key", str(key),
+            "--node", node, "--run-seed", str(getattr(lab, "seed", 0)), *extra_args]
     with open(log, "w") as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     lab.wait_port(node, config.listen_port, proc, timeout=15.0, log=log)
