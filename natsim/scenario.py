@@ -72,6 +72,16 @@ class Scenario:
     roles: Mapping[str, str] = field(default_factory=dict)
     #: Where ``topology`` came from, as loaded (a lab loads this); None: look ``topology`` up by name.
     topology_ref: TopologyRef | None = None
+    #: The topology as loaded with the scenario (the lab builds it without loading it again); not
+    #: pickled (sweeps send scenarios to worker processes; a topology class may not be importable there).
+    topo: Any = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "topo": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
 
     def path_between(self, client: str, server: str) -> tuple[str, ...]:
         """Node names along the path from ``client`` to ``server`` (both included)."""
@@ -288,7 +298,7 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
                         topology=ref.name, middleboxes=middleboxes, time_scale=scale,
                         probes=tuple(probes), expect=expect, captures=captures, seed=seed,
                         links=tuple((a, b) for a, b in topo.links()),
-                        roles={n: s.role for n, s in specs.items()}, topology_ref=ref)
+                        roles={n: s.role for n, s in specs.items()}, topology_ref=ref, topo=topo)
     try:
         _check_scaling(scenario)
     except ConfigError as err:

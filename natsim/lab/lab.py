@@ -123,12 +123,14 @@ class Lab:
 
     def __init__(self, topology: str | TopologyRef, middleboxes: Mapping[str, Middlebox] | None = None, *,
                  time_scale: TimeScale | None = None, lab_id: str | None = None,
-                 runtimes: bool = True, workdir: Path | None = None, seed: int = 0) -> None:
+                 runtimes: bool = True, workdir: Path | None = None, seed: int = 0,
+                 loaded: tuple[str, Any] | None = None) -> None:
         """``runtimes``: start the processes middleboxes need (e.g. the SSH proxy daemon);
         ``workdir``: where their files and logs go (default: a temporary directory removed at stop);
-        ``seed``: the run's seed for the middleboxes' random draws (the model uses the same)."""
+        ``seed``: the run's seed for the middleboxes' random draws (the model uses the same);
+        ``loaded``: ``(name, Topo)`` already loaded from ``topology`` (it is then not loaded again)."""
         self.seed = seed
-        self.topology_name, self.topo = load_topology(topology)
+        self.topology_name, self.topo = loaded if loaded is not None else load_topology(topology)
         self.specs = node_specs(self.topo)
         self.time_scale = time_scale or TimeScale(1.0)
         self.middleboxes = resolve_middleboxes(self.specs, middleboxes or {})
@@ -352,7 +354,7 @@ class Lab:
 def lab_from_settings(topology: str | TopologyRef, settings: Mapping[str, Mapping[str, Any]],
                       time_scale: TimeScale) -> Lab:
     """Build (not start) a lab from ``{node: {setting: raw value}}`` (YAML or ``--set``)."""
-    _, topo = load_topology(topology)
+    name, topo = load_topology(topology)
     specs = node_specs(topo)
     configs: dict[str, Middlebox] = {}
     for node, values in settings.items():
@@ -361,4 +363,4 @@ def lab_from_settings(topology: str | TopologyRef, settings: Mapping[str, Mappin
         if specs[node].role in ROLES_PLAIN:
             raise ConfigError(f"node '{node}' is a plain {specs[node].role}: it has no settings")
         configs[node] = build_config(specs[node].role, values, prefix=f"{node}.")
-    return Lab(topology, configs, time_scale=time_scale)
+    return Lab(topology, configs, time_scale=time_scale, loaded=(name, topo))

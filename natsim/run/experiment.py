@@ -133,7 +133,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     handles: dict[str, Handle] = {}
     try:
         with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
-                 time_scale=scenario.time_scale, workdir=out / "lab", seed=scenario.seed) as lab:
+                 time_scale=scenario.time_scale, workdir=out / "lab", seed=scenario.seed,
+                 loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab:
             ctx = DriverContext(lab, scenario, out)
             capture = None
             if scenario.captures:
