@@ -9,8 +9,11 @@ handshake. Rendered with matplotlib's Agg backend (no display needed) to PNG and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from natsim.analysis.analyze import Analysis, ConnectionReport
+from natsim.analysis.capture_dir import CaptureDir
+from natsim.analysis.connections import Connection, Transit
 from natsim.analysis.events import classify
 from natsim.analysis.segments import AnalysisError
 
@@ -30,66 +33,96 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Pa
     import matplotlib.pyplot as plt
 
     report: ConnectionReport = analysis.connection(conn_id)
-    cap = analysis.capture
     conn = report.connection
     if not conn.positions:
         raise AnalysisError("a ladder needs capture.json (the lab's links); this directory has none")
-    labels = classify(conn)
     lanes = {node: i for i, node in enumerate(conn.path)}
-    positions = conn.positions
-    start = cap.start
     rows = len(conn.transits)
     span = max(rows + 1.0, 2.0)
     fig, ax = plt.subplots(figsize=(2.0 + 1.8 * len(lanes), min(60.0, 2.0 + 0.32 * rows)))
     try:
-        for node, x in lanes.items():
-            ax.plot([x, x], [-0.5, span], color="0.6", linewidth=1, zorder=1)
-            ax.text(x, -0.7, node, ha="center", va="bottom", fontsize=10, fontweight="bold")
-        previous = None
-        for row, transit in enumerate(conn.transits):
-            if previous is not None and transit.time - previous > GAP:
-                seconds = transit.time - previous
-                ax.axhspan(row - 0.45, row - 0.05, color="0.92", zorder=0)
-                real = f" (real {seconds * cap.time_scale:.0f} s)" if cap.time_scale != 1.0 else ""
-                ax.text((len(lanes) - 1) / 2, row - 0.25, f"idle {seconds:.3f} s{real}", fontsize=7,
-                        va="center", ha="center", color="0.3",
-                        bbox={"facecolor": "0.92", "edgecolor": "none", "pad": 1})
-            previous = transit.time
-            label = labels.get((transit.first.link, transit.first.index), "ack")
-            colour = _COLOURS.get(label, "black")
-            step = 1 if transit.rightward else -1
-            y = float(row)
-            for n, seg in enumerate(transit.hops):
-                pos = positions.get(seg.link)
-                if pos is None:
-                    continue
-                x0 = pos if transit.rightward else pos + 1
-                y = row + n * SLANT / 2
-                ax.annotate("", xy=(x0 + step * 0.97, y + SLANT / 2), xytext=(x0, y),
-                            arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.0}, zorder=2)
-                if n == 0:
-                    ax.text(x0 + step * 0.5, y - 0.05, f"{label}: {seg.describe()}"[:52], fontsize=6,
-                            ha="center", va="bottom", color=colour)
-            ax.text(-0.45, row, f"{transit.time - start:.3f}", fontsize=6, va="center", color="0.3")
-            if transit.lost_at is not None:
-                y_lost = y + SLANT / 2
-                ax.plot([lanes[transit.lost_at]], [y_lost], marker="x", color="red", markersize=9,
-                        markeredgewidth=2.5, zorder=3)
-                ax.text(lanes[transit.lost_at] + 0.06, y_lost + 0.1, f"lost at {transit.lost_at}",
-                        fontsize=6, color="red", va="top")
-        ax.set_xlim(-0.5, len(lanes) - 0.5)
-        ax.set_ylim(span, -1.4)
-        ax.set_yticks([])
-        ax.set_xticks([])
-        ax.set_ylabel("one row per packet; left: lab seconds since capture start")
-        ax.set_title(f"{conn.id}: {conn.initiator} → {conn.responder} — {report.outcome}", fontsize=9)
+        _draw_lanes(ax, lanes, span)
+        _draw_transits(ax, conn, lanes, analysis.capture)
+        _finish_axes(ax, report, len(lanes), span)
         fig.tight_layout()
-        out = Path(output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        base = out.with_suffix("") if out.suffix in (".png", ".svg") else out
-        paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
-        fig.savefig(paths[0], dpi=110)
-        fig.savefig(paths[1])
+        paths = _save(fig, output)
     finally:
         plt.close(fig)
+    return paths
+
+
+def _draw_lanes(ax: Any, lanes: dict[str, int], span: float) -> None:
+    """One vertical line per node, its name on top."""
+    for node, x in lanes.items():
+        ax.plot([x, x], [-0.5, span], color="0.6", linewidth=1, zorder=1)
+        ax.text(x, -0.7, node, ha="center", va="bottom", fontsize=10, fontweight="bold")
+
+
+def _draw_transits(ax: Any, conn: Connection, lanes: dict[str, int], cap: CaptureDir) -> None:
+    """One row per packet, a shaded band before each long silence."""
+    labels = classify(conn)
+    start = cap.start
+    previous = None
+    for row, transit in enumerate(conn.transits):
+        if previous is not None and transit.time - previous > GAP:
+            _draw_gap(ax, row, transit.time - previous, cap.time_scale, len(lanes))
+        previous = transit.time
+        label = labels.get((transit.first.link, transit.first.index), "ack")
+        _draw_transit(ax, row, transit, label, conn.positions, lanes, transit.time - start)
+
+
+def _draw_gap(ax: Any, row: int, seconds: float, time_scale: float, lane_count: int) -> None:
+    """Shade and label a silence of ``seconds`` (lab) just above ``row``."""
+    ax.axhspan(row - 0.45, row - 0.05, color="0.92", zorder=0)
+    real = f" (real {seconds * time_scale:.0f} s)" if time_scale != 1.0 else ""
+    ax.text((lane_count - 1) / 2, row - 0.25, f"idle {seconds:.3f} s{real}", fontsize=7,
+            va="center", ha="center", color="0.3",
+            bbox={"facecolor": "0.92", "edgecolor": "none", "pad": 1})
+
+
+def _draw_transit(ax: Any, row: int, transit: Transit, label: str, positions: dict[str, int],
+                  lanes: dict[str, int], since_start: float) -> None:
+    """The packet's arrows hop by hop, labelled on the first, its time; a red ✕ where it was lost."""
+    colour = _COLOURS.get(label, "black")
+    step = 1 if transit.rightward else -1
+    y = float(row)
+    for n, seg in enumerate(transit.hops):
+        pos = positions.get(seg.link)
+        if pos is None:
+            continue
+        x0 = pos if transit.rightward else pos + 1
+        y = row + n * SLANT / 2
+        ax.annotate("", xy=(x0 + step * 0.97, y + SLANT / 2), xytext=(x0, y),
+                    arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.0}, zorder=2)
+        if n == 0:
+            ax.text(x0 + step * 0.5, y - 0.05, f"{label}: {seg.describe()}"[:52], fontsize=6,
+                    ha="center", va="bottom", color=colour)
+    ax.text(-0.45, row, f"{since_start:.3f}", fontsize=6, va="center", color="0.3")
+    if transit.lost_at is not None:
+        y_lost = y + SLANT / 2
+        ax.plot([lanes[transit.lost_at]], [y_lost], marker="x", color="red", markersize=9,
+                markeredgewidth=2.5, zorder=3)
+        ax.text(lanes[transit.lost_at] + 0.06, y_lost + 0.1, f"lost at {transit.lost_at}",
+                fontsize=6, color="red", va="top")
+
+
+def _finish_axes(ax: Any, report: ConnectionReport, lane_count: int, span: float) -> None:
+    """Limits, no ticks, the axis label and the title."""
+    conn = report.connection
+    ax.set_xlim(-0.5, lane_count - 0.5)
+    ax.set_ylim(span, -1.4)
+    ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_ylabel("one row per packet; left: lab seconds since capture start")
+    ax.set_title(f"{conn.id}: {conn.initiator} → {conn.responder} — {report.outcome}", fontsize=9)
+
+
+def _save(fig: Any, output: str | Path) -> list[Path]:
+    """Write ``output`` as PNG and SVG (its ``.png``/``.svg`` suffix, if any, replaced)."""
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    base = out.with_suffix("") if out.suffix in (".png", ".svg") else out
+    paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=110)
+    fig.savefig(paths[1])
     return paths
