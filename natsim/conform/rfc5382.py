@@ -17,9 +17,10 @@ from natsim.conform.verdict import (
     judge_timeout,
     judge_unsolicited_syn,
 )
+from natsim.middleboxes.cgn.config import RFC5382_ESTABLISHED, RFC5382_TRANSITORY
 
-ESTABLISHED = 7440.0   # RFC 5382 REQ-5: 2 h 4 min
-TRANSITORY = 240.0     # RFC 5382 REQ-5: 4 min
+#: RFC 5382 REQ-5's minimums: the numbers the ``cgn`` defaults are (one definition).
+ESTABLISHED, TRANSITORY = RFC5382_ESTABLISHED, RFC5382_TRANSITORY
 UNSOLICITED_WAIT = 6.0  # RFC 5382 REQ-4: no answer for 6 s
 
 

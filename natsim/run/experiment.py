@@ -20,7 +20,7 @@ from natsim.expect import Check, check_expectations
 from natsim.lab.lab import Lab
 from natsim.paths import check_name
 from natsim.probes.command.options import CommandOptions
-from natsim.probes.context import DriverContext
+from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import kinds as probe_kinds

@@ -11,7 +11,7 @@ from typing import Any
 
 from natsim.paths import inside
 from natsim.probes.command.options import CommandOptions
-from natsim.probes.context import DriverContext
+from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle, options_of
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 

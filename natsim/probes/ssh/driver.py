@@ -10,7 +10,7 @@ from typing import Any
 from natsim.errors import ProbeError
 from natsim.lab.sshd import openssh_server
 from natsim.paths import inside
-from natsim.probes.context import DriverContext
+from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
 from natsim.probes.registry import Handle, options_of
 from natsim.probes.ssh.options import (

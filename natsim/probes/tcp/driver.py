@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from natsim.paths import inside
-from natsim.probes.context import DriverContext
+from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle, options_of
 from natsim.probes.tcp.options import TcpSendOptions, run_options
 from natsim.report.schema import ProbeResult, RunResult
