@@ -17,7 +17,7 @@ from natsim.lab import Lab
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
-from natsim.probes.labrun import start_probe, start_server
+from natsim.probes.tcp.labrun import start_probe, start_server
 from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.units import TimeScale, format_duration
 

@@ -24,7 +24,7 @@ from natsim.lab import Lab
 from natsim.lab.sshd import openssh_server
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.middleboxes.ssh_proxy.runtime import start_proxy
-from natsim.probes.ssh_openssh import OpenSshClient
+from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.units import TimeScale
 
 SSHD, PORT, PASSWORD = "203.0.113.130", 22, "natsim"
@@ -32,7 +32,7 @@ CLIENT = "client1"
 
 CONCURRENT = """
 import asyncio, sys, time
-from natsim.probes.ssh_goclient import go_attempt
+from natsim.probes.ssh.goclient import go_attempt
 async def main(n):
     start = time.monotonic()
     results = await asyncio.gather(*(go_attempt("{host}", {port}, "root", "{password}", command="true",
@@ -46,7 +46,7 @@ asyncio.run(main(int(sys.argv[1])))
 
 GO_LOGINS = """
 import asyncio, statistics, sys
-from natsim.probes.ssh_goclient import go_attempt
+from natsim.probes.ssh.goclient import go_attempt
 async def main(n):
     times = []
     for _ in range(n):

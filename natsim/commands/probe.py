@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 #: Modules that add probe kinds.
-PROBE_MODULES: tuple[str, ...] = ("natsim.probes.tcp_cli", "natsim.probes.ssh_cli")
+PROBE_MODULES: tuple[str, ...] = ("natsim.probes.tcp.cli", "natsim.probes.ssh.cli")
 
 
 def register(sub: Any) -> None:

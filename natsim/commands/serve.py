@@ -11,8 +11,8 @@ import logging
 import sys
 from typing import Any
 
-from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
-from natsim.probes.server import ProbeServer, ServerConfig
+from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp.server import ProbeServer, ServerConfig
 
 
 def register(sub: Any) -> None:

@@ -1,8 +1,11 @@
-"""Real probe clients and servers, usable in a lab node or on a real network.
+"""Probes: one folder per family of kinds, each kind with its options (the one declaration), its lab
+driver and its model, beside the real tools that also run on real networks.
 
-* :mod:`natsim.probes.server` — ``natsim serve``: the echo (31415) and sleep (27182) services,
-  wire-compatible with the NAT-TCP-test tools.
-* :mod:`natsim.probes.tcp_send`, :mod:`~natsim.probes.tcp_recv`, :mod:`~natsim.probes.tcp_keepalive`
-  — the three TCP idle-timeout probes (``natsim probe send|recv|keepalive``).
-* :mod:`natsim.probes.labrun` — start the server and run a probe inside lab nodes.
+* :mod:`natsim.probes.tcp` — tcp-send, tcp-recv, tcp-keepalive: the tools (``natsim probe
+  send|recv|keepalive``), the server (``natsim serve``, wire-compatible with NAT-TCP-test).
+* :mod:`natsim.probes.ssh` — ssh-first-connect, ssh-bypass-timer, ssh-kex, ssh-idle (``natsim probe
+  ssh-*``), the go-ssh backend, OpenSSH and Go-like clients, the SSH wire format.
+* :mod:`natsim.probes.command` — the user's own program.
+* :mod:`natsim.probes.registry` — kinds by name (entry points ``natsim.probes``); shared option
+  machinery in :mod:`natsim.probes.options`; results in :mod:`natsim.probes.results`.
 """

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from natsim.cli import run_parsed
 from natsim.commands import serve
-from natsim.probes import tcp_cli
+from natsim.probes.tcp import cli as tcp_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 import asyncssh
 
 from natsim.middleboxes.ssh_proxy import SshProxy
-from natsim.probes.ssh_wire import KexInit
+from natsim.probes.ssh.wire import KexInit
 
 EXT_INFO = b"ext-info-c"
 STRICT_KEX = b"kex-strict-c-v00@openssh.com"

@@ -28,7 +28,7 @@ from typing import Any
 import asyncssh
 
 from natsim.errors import ProbeError
-from natsim.probes.ssh_wire import SSH_MSG_KEXINIT, KexInit, decode_kexinit
+from natsim.probes.ssh.wire import SSH_MSG_KEXINIT, KexInit, decode_kexinit
 from natsim.proxy.backend import connect_ssh, no_overlap
 from natsim.proxy.facing import BackendFacing, ClientFacing
 from natsim.proxy.hooks import Attempt, Outcome, describe

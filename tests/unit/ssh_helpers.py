@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import asyncssh
 
-from natsim.probes.ssh_goserver import start_server
+from natsim.probes.ssh.goserver import start_server
 from natsim.proxy.bypass import RecordingBypass
 from natsim.proxy.daemon import ProxyServer
 from natsim.proxy.settings import Limits, ProxySettings
@@ -28,7 +28,7 @@ def port_of(acceptor: asyncssh.SSHAcceptor) -> int:
 async def backend(kex: Sequence[str] | None = None) -> AsyncIterator[int]:
     """A go-ssh-like backend (its Go kex list unless ``kex`` is given); yields its port."""
     server = await start_server(LOCAL, 0, kex=tuple(kex) if kex else
-                                __import__("natsim.probes.ssh_wire", fromlist=["x"]).GO_SERVER_KEX)
+                                __import__("natsim.probes.ssh.wire", fromlist=["x"]).GO_SERVER_KEX)
     try:
         yield port_of(server)
     finally:

@@ -116,7 +116,8 @@ def test_no_two_modules_share_a_name() -> None:
     """Module names are unique, except the command modules (named after their command) and the roles a
     kind's or a kind family's folder has (config, render, model, options, driver, registry, ...); no
     module of the engine shadows a natsim package."""
-    roles = {"config", "render", "model", "options", "driver", "kinds", "policy", "runtime", "registry"}
+    roles = {"config", "render", "model", "options", "driver", "kinds", "policy", "runtime", "registry",
+             "cli", "labrun"}
     names = Counter(p.stem for p in ROOT.rglob("*.py")
                     if p.stem not in ("__init__", "__main__") and p.parent.name != "commands")
     assert sorted(n for n, c in names.items() if c > 1 and n not in roles) == []

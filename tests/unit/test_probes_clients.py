@@ -24,12 +24,12 @@ import pytest
 from natsim.errors import ProbeError
 from natsim.probes.__main__ import main
 from natsim.probes.output import ProbeOutput, stamp
-from natsim.probes.server import ProbeServer, ServerConfig
+from natsim.probes.tcp.keepalive import keepalive_settings, run_keepalive
 from natsim.probes.tcp.options import TcpProbeOptions, deadline, sleep_seconds
-from natsim.probes.tcp_keepalive import keepalive_settings, run_keepalive
-from natsim.probes.tcp_recv import run_recv
-from natsim.probes.tcp_send import run_send
-from natsim.probes.tcpsock import classify_error
+from natsim.probes.tcp.recv import run_recv
+from natsim.probes.tcp.send import run_send
+from natsim.probes.tcp.server import ProbeServer, ServerConfig
+from natsim.probes.tcp.sock import classify_error
 from natsim.report.schema import ProbeResult, RunResult, Verdict
 from tests.unit.netutil import wait_accepting
 
@@ -277,9 +277,9 @@ def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Pat
 
 
 def test_result_lines_are_the_original_tools_lines() -> None:
-    from natsim.probes.tcp_keepalive import keepalive_line
-    from natsim.probes.tcp_recv import recv_line
-    from natsim.probes.tcp_send import send_line
+    from natsim.probes.tcp.keepalive import keepalive_line
+    from natsim.probes.tcp.recv import recv_line
+    from natsim.probes.tcp.send import send_line
     from natsim.report.schema import ConnectionResult
 
     dead = ConnectionResult(59, 3600.0, Verdict.DEAD, "read", 3602.0, "ETIMEDOUT: Connection timed out")

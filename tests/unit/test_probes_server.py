@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from natsim.probes.protocol import BadRequest, parse_sleep_request, sleep_request
-from natsim.probes.server import Admission, ProbeServer, ServerConfig
+from natsim.probes.tcp.protocol import BadRequest, parse_sleep_request, sleep_request
+from natsim.probes.tcp.server import Admission, ProbeServer, ServerConfig
 from tests.unit.netutil import wait_accepting
 
 

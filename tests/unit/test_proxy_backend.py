@@ -13,7 +13,7 @@ import asyncssh
 import pytest
 
 from natsim.middleboxes.ssh_proxy import SshProxy
-from natsim.probes.ssh_wire import Banner, KexInit, decode_kexinit, encode_kexinit, read_banner_and_kexinit
+from natsim.probes.ssh.wire import Banner, KexInit, decode_kexinit, encode_kexinit, read_banner_and_kexinit
 from natsim.proxy.backend import ApplianceClientConnection, connect_ssh, no_overlap
 from tests.unit.ssh_helpers import GEX, LOCAL, backend
 

@@ -7,7 +7,7 @@ import contextlib
 import os
 import socket
 
-from natsim.probes.ssh_goclient import go_attempt
+from natsim.probes.ssh.goclient import go_attempt
 from natsim.proxy.settings import Limits
 from natsim.report.schema import Verdict
 from tests.unit.ssh_helpers import GEX, LOCAL, backend, proxy

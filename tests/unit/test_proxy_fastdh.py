@@ -11,7 +11,7 @@ import pytest
 from asyncssh.crypto import DH
 from asyncssh.kex_dh import _group14_g, _group14_p  # type: ignore[attr-defined]
 
-from natsim.probes.ssh_goclient import go_attempt
+from natsim.probes.ssh.goclient import go_attempt
 from natsim.proxy.fastdh import FastDH
 from natsim.report.schema import Verdict
 from tests.unit.ssh_helpers import GEX, LOCAL, backend, proxy

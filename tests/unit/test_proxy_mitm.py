@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from natsim.probes.ssh_goclient import go_attempt
+from natsim.probes.ssh.goclient import go_attempt
 from natsim.report.schema import Verdict
 from tests.unit.ssh_helpers import GEX, LOCAL, backend, proxy
 
@@ -54,7 +54,7 @@ def test_connection_lost_with_a_disjoint_backend_kexinit_counts_as_mismatch() ->
     """Both sides may detect the mismatch at once; the backend's KEXINIT decides, not the race."""
     import asyncssh
 
-    from natsim.probes.ssh_wire import GO_SERVER_KEX, encode_kexinit
+    from natsim.probes.ssh.wire import GO_SERVER_KEX, encode_kexinit
     from natsim.proxy.mitm import MitmSession
     from natsim.proxy.settings import ProxySettings
 

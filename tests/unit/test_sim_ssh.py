@@ -8,7 +8,7 @@ from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.middleboxes.ssh_proxy.model import negotiate
 from natsim.probes.ssh.backends import SSHD_KEX
-from natsim.probes.ssh_wire import GO_SERVER_KEX as GO_SSH_KEX
+from natsim.probes.ssh.wire import GO_SERVER_KEX as GO_SSH_KEX
 from natsim.report.schema import Verdict
 from natsim.run.predict import predict
 from tests.unit.sim_scenarios import Probe, Scenario, incident_cpe

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from natsim.errors import ProbeError
-from natsim.probes.ssh_bypass_timer import TimerPlan, bypass_timer
-from natsim.probes.ssh_login import LoginOutcome
+from natsim.probes.ssh.bypass_timer import TimerPlan, bypass_timer
+from natsim.probes.ssh.login import LoginOutcome
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
 

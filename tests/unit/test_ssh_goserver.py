@@ -7,9 +7,9 @@ import asyncio
 import asyncssh
 import pytest
 
-from natsim.probes.ssh_goclient import go_attempt
-from natsim.probes.ssh_kex import kex_scan
-from natsim.probes.ssh_wire import GO_SERVER_KEX
+from natsim.probes.ssh.goclient import go_attempt
+from natsim.probes.ssh.kex import kex_scan
+from natsim.probes.ssh.wire import GO_SERVER_KEX
 from natsim.report.schema import Verdict
 from tests.unit.ssh_helpers import LOCAL, backend
 

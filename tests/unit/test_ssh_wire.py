@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from natsim.errors import ProbeError
-from natsim.probes.ssh_wire import (
+from natsim.probes.ssh.wire import (
     GO_SERVER_KEX,
     decode_kexinit,
     encode_kexinit,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from natsim.probes.ssh_wire import GO_SERVER_KEX
+from natsim.probes.ssh.wire import GO_SERVER_KEX
 
 #: OpenSSH 9.2's default server key exchanges (Debian 12).
 SSHD_KEX = ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org",

@@ -1,5 +1,5 @@
 """Lab drivers of the SSH probes: start the backend a probe needs, run the probe in its client node
-(``python -m natsim.probes.ssh_cli``) with the probe's declared options, hand back the result."""
+(``python -m natsim.probes.ssh.cli``) with the probe's declared options, hand back the result."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
 from natsim.probes.registry import Handle, options_of
+from natsim.probes.ssh.goserver import DEFAULT_PASSWORD, DEFAULT_USER
+from natsim.probes.ssh.labrun import run_ssh_probe, scale_os_keepalive, start_go_ssh
+from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import (
     SshBypassTimerOptions,
     SshFirstConnectOptions,
@@ -20,9 +23,6 @@ from natsim.probes.ssh.options import (
     SshKexOptions,
     SshServerOptions,
 )
-from natsim.probes.ssh_goserver import DEFAULT_PASSWORD, DEFAULT_USER
-from natsim.probes.ssh_lab import run_ssh_probe, scale_os_keepalive, start_go_ssh
-from natsim.probes.ssh_openssh import OpenSshClient
 from natsim.report.schema import ProbeResult
 
 SSHD_PASSWORD = "natsim"

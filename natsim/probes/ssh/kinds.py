@@ -1,5 +1,5 @@
 """The SSH probes (ssh-first-connect, ssh-bypass-timer, ssh-kex, ssh-idle): options, lab drivers,
-models. The probe tools are ``natsim probe ssh-*`` (``natsim.probes.ssh_cli``)."""
+models. The probe tools are ``natsim probe ssh-*`` (``natsim.probes.ssh.cli``)."""
 
 from natsim.probes.registry import ProbeKind
 from natsim.probes.ssh.driver import bypass_timer, first_connect, idle, kex

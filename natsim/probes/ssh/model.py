@@ -20,7 +20,7 @@ from natsim.probes.ssh.options import (
     SshFirstConnectOptions,
     SshServerOptions,
 )
-from natsim.probes.ssh_wire import GO_SERVER_KEX
+from natsim.probes.ssh.wire import GO_SERVER_KEX
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict
 from natsim.sim.world import World
 

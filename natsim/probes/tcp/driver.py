@@ -17,7 +17,7 @@ from natsim.report.schema import ProbeResult, RunResult
 class TcpHandle:
     """A TCP probe running in a lab node."""
 
-    running: Any   # natsim.probes.labrun.RunningProbe
+    running: Any   # natsim.probes.tcp.labrun.RunningProbe
 
     def wait(self, timeout: float | None = None) -> ProbeResult:
         """Its result once it ends."""
@@ -39,7 +39,7 @@ class TcpHandle:
 
 def driver(ctx: DriverContext, spec: Any) -> Handle:
     """Start ``natsim serve`` on the server node (once) and the probe on the client node."""
-    from natsim.probes.labrun import start_probe, start_server
+    from natsim.probes.tcp.labrun import start_probe, start_server
 
     ctx.server(spec.server, "natsim-serve",
                lambda: start_server(ctx.lab, spec.server, log=inside(ctx.out, f"serve-{spec.server}.log")))

@@ -1,7 +1,7 @@
 """The TCP idle-timeout probes (tcp-send, tcp-recv, tcp-keepalive): options, lab driver, model.
 
-The probe tools themselves are ``natsim.probes.tcp_send``, ``tcp_recv``, ``tcp_keepalive`` and the
-server ``natsim.probes.server`` (``natsim probe send|recv|keepalive``, ``natsim serve``).
+The probe tools themselves are ``natsim.probes.tcp.send``, ``tcp_recv``, ``tcp_keepalive`` and the
+server ``natsim.probes.tcp.server`` (``natsim probe send|recv|keepalive``, ``natsim serve``).
 """
 
 from natsim.probes.registry import ProbeKind

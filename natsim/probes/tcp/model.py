@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import simpy
 
-from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.registry import options_of
 from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions
+from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings, wheel_late

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from natsim.errors import ProbeError
 from natsim.fields import duration_field, plain_field
 from natsim.probes.options import ProbeOptions, option_fields
-from natsim.probes.protocol import ECHO_PORT, MAX_SLEEP, SLEEP_PORT
+from natsim.probes.tcp.protocol import ECHO_PORT, MAX_SLEEP, SLEEP_PORT
 from natsim.units import TimeScale, format_duration
 
 #: Probe kinds as they appear in results, with the service each one talks to.

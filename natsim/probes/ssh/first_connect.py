@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from natsim.probes.ssh_login import LoginOutcome, SshLogin, login_once
-from natsim.probes.ssh_wire import identify_proxy
+from natsim.probes.ssh.login import LoginOutcome, SshLogin, login_once
+from natsim.probes.ssh.wire import identify_proxy
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from natsim.probes.output import ProbeOutput, minutes_seconds
+from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
 from natsim.probes.tcp.options import LINUX_KEEPALIVE_COUNT, LINUX_KEEPALIVE_INTERVAL, TcpProbeOptions
-from natsim.probes.tcp_run import LadderRun, default_line, run_ladder
-from natsim.probes.tcpsock import ProbeConnection, SocketOptions, tcp_info
+from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, tcp_info
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
 

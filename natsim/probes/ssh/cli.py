@@ -1,7 +1,7 @@
 """``natsim probe ssh-first-connect|ssh-bypass-timer|ssh-kex|ssh-idle``: the SSH probes on the command line.
 
 Each prints a table and, with ``--json FILE``, writes a :class:`~natsim.report.schema.RunResult`
-holding one probe. ``python -m natsim.probes.ssh_cli KIND ...`` is the same without the rest of the
+holding one probe. ``python -m natsim.probes.ssh.cli KIND ...`` is the same without the rest of the
 ``natsim`` command (what lab nodes run). Exit 0 when the probe ran, 2 on usage or set-up errors.
 """
 
@@ -20,13 +20,13 @@ from natsim.cli import run_parsed
 from natsim.errors import NatsimError
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.results import add_result_options
+from natsim.probes.ssh.bypass_timer import TimerPlan, bypass_timer
+from natsim.probes.ssh.first_connect import first_connect
+from natsim.probes.ssh.idle import ssh_idle
+from natsim.probes.ssh.kex import kex_scan
+from natsim.probes.ssh.login import SshLogin, parse_target
+from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
-from natsim.probes.ssh_bypass_timer import TimerPlan, bypass_timer
-from natsim.probes.ssh_first_connect import first_connect
-from natsim.probes.ssh_idle import ssh_idle
-from natsim.probes.ssh_kex import kex_scan
-from natsim.probes.ssh_login import SshLogin, parse_target
-from natsim.probes.ssh_openssh import OpenSshClient
 from natsim.report.schema import ProbeResult, RunResult
 from natsim.units import TimeScale, format_duration, parse_duration
 
@@ -186,8 +186,8 @@ def summary(result: ProbeResult) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m natsim.probes.ssh_cli KIND ...``."""
-    parser = argparse.ArgumentParser(prog="python -m natsim.probes.ssh_cli",
+    """``python -m natsim.probes.ssh.cli KIND ...``."""
+    parser = argparse.ArgumentParser(prog="python -m natsim.probes.ssh.cli",
                                      description="natsim's SSH probes")
     register(parser.add_subparsers(dest="kind", metavar="KIND", required=True))
     return run_parsed(parser.parse_args(argv))

@@ -18,10 +18,10 @@ from typing import IO, Any
 from natsim.errors import LabError, ProbeError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.paths import inside
-from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp.keepalive import TIMER_SLACK
 from natsim.probes.tcp.options import TcpProbeOptions
-from natsim.probes.tcp_keepalive import TIMER_SLACK
-from natsim.probes.tcp_send import read_guard
+from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp.send import read_guard
 from natsim.report.schema import ProbeResult, RunResult
 
 #: How lab nodes start the probe tools.

@@ -1,11 +1,11 @@
 """``go-ssh``: an SSH server that negotiates like the incident's ``golang.org/x/crypto/ssh`` server.
 
-Banner ``SSH-2.0-Go``; key exchanges exactly :data:`~natsim.probes.ssh_wire.GO_SERVER_KEX` (all six
+Banner ``SSH-2.0-Go``; key exchanges exactly :data:`~natsim.probes.ssh.wire.GO_SERVER_KEX` (all six
 are implemented by asyncssh, so the list is reproduced exactly — in particular it has no
 Diffie-Hellman group exchange, which is why a proxy offering only group exchange fails); password
 authentication; ``exec`` runs the command with ``/bin/sh -c``; a shell reads lines and runs each.
 
-``python -m natsim.probes.ssh_goserver --port 2222 --user natsim --password natsim``
+``python -m natsim.probes.ssh.goserver --port 2222 --user natsim --password natsim``
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncssh
 
 from natsim.probes.ssh.backends import GO_SSH_PORT
-from natsim.probes.ssh_wire import GO_SERVER_KEX
+from natsim.probes.ssh.wire import GO_SERVER_KEX
 
 GO_SERVER_VERSION = "Go"
 DEFAULT_PORT = GO_SSH_PORT
@@ -126,8 +126,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m natsim.probes.ssh_goserver``."""
-    p = argparse.ArgumentParser(prog="python -m natsim.probes.ssh_goserver", description=__doc__)
+    """Entry point of ``python -m natsim.probes.ssh.goserver``."""
+    p = argparse.ArgumentParser(prog="python -m natsim.probes.ssh.goserver", description=__doc__)
     p.add_argument("--listen", default="")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--user", default=DEFAULT_USER)

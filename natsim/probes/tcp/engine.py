@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from natsim.probes.output import ProbeOutput
 from natsim.probes.tcp.options import TcpProbeOptions, deadline
-from natsim.probes.tcpsock import (
+from natsim.probes.tcp.sock import (
     ProbeConnection,
     SocketOptions,
     classify_error,

@@ -7,7 +7,7 @@ silent for its idle time, then sends another line. It *survived* when the line c
 came back (``no reply``: the middlebox dropped it). Durations are real-world; option values that are
 durations (``ServerAliveInterval``) are divided by the time scale and rounded to whole seconds, which
 the result lists as rounded timers. ``TCPKeepAlive`` uses the OS keepalive timers of the client's
-namespace: a lab scales those with sysctls (see :mod:`natsim.probes.ssh_lab`).
+namespace: a lab scales those with sysctls (see :mod:`natsim.probes.ssh.labrun`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 from collections.abc import Mapping, Sequence
 
 from natsim.errors import ProbeError
+from natsim.probes.ssh.openssh import OpenSshClient, classify_ssh_error
 from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
-from natsim.probes.ssh_openssh import OpenSshClient, classify_ssh_error
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import TimeScale, format_duration, parse_duration
 

@@ -14,12 +14,12 @@ from typing import Any
 
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
-from natsim.probes.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.results import add_result_options, run_result
+from natsim.probes.tcp.keepalive import run_keepalive
 from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions, run_options
-from natsim.probes.tcp_keepalive import run_keepalive
-from natsim.probes.tcp_recv import run_recv
-from natsim.probes.tcp_send import run_send
+from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp.recv import run_recv
+from natsim.probes.tcp.send import run_send
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 
 Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]

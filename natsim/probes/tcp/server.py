@@ -15,7 +15,7 @@ import resource
 from dataclasses import dataclass, field
 
 from natsim.errors import ProbeError
-from natsim.probes.protocol import (
+from natsim.probes.tcp.protocol import (
     ECHO_PORT,
     ECHO_READ_MAX,
     REQUEST_MAX,

@@ -2,7 +2,7 @@
 ``ssh-proxy`` middlebox's runtime: :mod:`natsim.middleboxes.ssh_proxy.runtime`).
 
 Every process starts through :meth:`natsim.lab.Lab.popen` (stopped with the lab). Probes run as
-``python -m natsim.probes.ssh_cli KIND ... --json FILE`` in their node and their result is read back,
+``python -m natsim.probes.ssh.cli KIND ... --json FILE`` in their node and their result is read back,
 so a lab run and a field run execute the same code.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 from natsim.errors import LabError, ProbeError
 from natsim.paths import inside
-from natsim.probes.ssh_goserver import DEFAULT_PASSWORD, DEFAULT_PORT, DEFAULT_USER
+from natsim.probes.ssh.goserver import DEFAULT_PASSWORD, DEFAULT_PORT, DEFAULT_USER
 from natsim.report.schema import ProbeResult, RunResult
 
-SSH_CLI = (sys.executable, "-m", "natsim.probes.ssh_cli")
+SSH_CLI = (sys.executable, "-m", "natsim.probes.ssh.cli")
 #: Linux keepalive defaults (real-world seconds) that ssh-idle's TCPKeepAlive variant depends on.
 OS_KEEPALIVE = {"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75}
 
@@ -31,7 +31,7 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = DEFAULT_PORT, use
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
     log = inside(directory, f"go-ssh-{node}.log")
     with open(log, "w") as out:
-        proc = lab.popen(node, [sys.executable, "-m", "natsim.probes.ssh_goserver", "--port", str(port),
+        proc = lab.popen(node, [sys.executable, "-m", "natsim.probes.ssh.goserver", "--port", str(port),
                                 "--user", user, "--password", password,
                                 "--host-key", str(inside(directory, f"go-ssh-{node}.key"))],
                          stdout=out, stderr=subprocess.STDOUT)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
-from natsim.probes.ssh_login import LoginOutcome, SshLogin, login_once
+from natsim.probes.ssh.login import LoginOutcome, SshLogin, login_once
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict
 from natsim.units import TimeScale
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 
 from natsim.probes.output import ProbeOutput
-from natsim.probes.protocol import SEND_BYTE
+from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
 from natsim.probes.tcp.options import TcpProbeOptions
-from natsim.probes.tcp_run import LadderRun, default_line, run_ladder
-from natsim.probes.tcpsock import ProbeConnection, SocketOptions, recv_within, sleep_until, tcp_info
+from natsim.probes.tcp.protocol import SEND_BYTE
+from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, recv_within, sleep_until, tcp_info
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
 KIND = "tcp-send"

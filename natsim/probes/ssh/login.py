@@ -1,7 +1,7 @@
 """One SSH login attempt with either client, reduced to what the SSH probes record.
 
-``client="go"`` uses the Go-like library client (:mod:`~natsim.probes.ssh_goclient`), ``"openssh"``
-the real ``ssh`` (:mod:`~natsim.probes.ssh_openssh`, run with ``-v`` so the banner and the
+``client="go"`` uses the Go-like library client (:mod:`~natsim.probes.ssh.goclient`), ``"openssh"``
+the real ``ssh`` (:mod:`~natsim.probes.ssh.openssh`, run with ``-v`` so the banner and the
 negotiated key exchange can be read from its diagnostics).
 """
 
@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from natsim.errors import ProbeError
-from natsim.probes.ssh_goclient import go_attempt
-from natsim.probes.ssh_openssh import OpenSshClient
+from natsim.probes.ssh.goclient import go_attempt
+from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.report.schema import Verdict
 
 CLIENTS = ("go", "openssh")

@@ -12,7 +12,7 @@ import contextlib
 import time
 
 from natsim.errors import ProbeError
-from natsim.probes.ssh_wire import GO_SERVER_KEX, read_banner_and_kexinit
+from natsim.probes.ssh.wire import GO_SERVER_KEX, read_banner_and_kexinit
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
 KIND = "ssh-kex"
