@@ -18,8 +18,9 @@ from typing import IO, Any
 from natsim.errors import LabError, ProbeError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.paths import inside
+from natsim.probes.options import option_fields, to_argv
 from natsim.probes.tcp.keepalive import TIMER_SLACK
-from natsim.probes.tcp.options import TcpProbeOptions
+from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp.send import read_guard
 from natsim.report.schema import ProbeResult, RunResult
@@ -63,23 +64,16 @@ def start_server(lab: Lab, node: str = "server", *, log: Path | None = None,
 
 
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
-    """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``."""
+    """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``: the kind's
+    declared options as its flags (:func:`~natsim.probes.options.to_argv`), plus where and how to run."""
     cli = _cli_kind(kind)
-    argv = [*PROBE_COMMAND, cli, "--server", options.server, "--connections", str(options.connections),
-            "--step", f"{options.step:g}s", "--time-scale", f"{options.time_scale:g}",
-            "--grace", f"{options.grace_wall:g}", "--connect-timeout", f"{options.connect_timeout_wall:g}",
-            "--json", str(json_path), "--source", "lab"]
-    if options.port is not None:
-        argv += ["--port", str(options.port)]
-    if options.first is not None:
-        argv += ["--first", f"{options.first:g}s"]
-    if options.user_timeout is not None:
-        argv += ["--user-timeout", f"{options.user_timeout:g}s"]
-    if cli == "keepalive":
-        if options.keepalive_interval is not None:
-            argv += ["--keepalive-interval", f"{options.keepalive_interval:g}s"]
-        if options.keepalive_count is not None:
-            argv += ["--keepalive-count", str(options.keepalive_count)]
+    result_kind = next(k for k, v in CLI_KIND.items() if v == cli)
+    declared_cls = OPTIONS[result_kind]
+    declared = declared_cls(**{f.name: getattr(options, f.name) for f in option_fields(declared_cls)})
+    argv = [*PROBE_COMMAND, cli, "--server", options.server, *to_argv(declared),
+            "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
+            "--connect-timeout", f"{options.connect_timeout_wall:g}", "--json", str(json_path),
+            "--source", "lab"]
     if options.name:
         argv += ["--name", options.name]
     if options.node:
