@@ -22,7 +22,7 @@ from natsim.errors import EXIT_ERROR, EXIT_INTERRUPTED, NatsimError
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
-    "demo", "doctor", "lab", "cleanup", "run", "probe",
+    "demo", "doctor", "list", "lab", "cleanup", "run", "probe",
     "serve", "analyze", "conform", "predict", "sweep",
 )
 
