@@ -14,6 +14,7 @@ from typing import Any
 from natsim.commands.common import add_trust
 from natsim.commands.predict import load, parse_seed
 from natsim.errors import ConfigError
+from natsim.paths import first_missing, hand_over
 
 
 def register(sub: Any) -> None:
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         sweep.apply(scenario, params, point)   # configs that fail validation fail before any work
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out}: exists and is not a directory")
+    new_top, since = first_missing(args.out), time.time() - 1
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if args.scheduler:
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     csv_path, png_path = args.out / "sweep.csv", args.out / "sweep.png"
     sweep.write_csv(rows, csv_path)
     sweep.plot_heatmap(rows, params, png_path)
+    hand_over(new_top or args.out, since=since, created=new_top is not None)   # under sudo: the user's
     print(f"{len(points)} points x {len(scenario.probes)} probes in {took:.2f} s "
           f"({len(points) / took:.1f} points/s); wrote {csv_path} and {png_path}")
     return 0

@@ -18,7 +18,7 @@ from typing import Any
 from natsim.errors import NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
 from natsim.lab.lab import Lab
-from natsim.paths import check_name
+from natsim.paths import check_name, first_missing, hand_over
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle
@@ -124,6 +124,7 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     SIGTERM the probes are stopped, what was measured is written, and the exception propagates.
     """
     probes = _probes(scenario, extra or {})
+    new_top, since = first_missing(out), time.time() - 1
     out.mkdir(parents=True, exist_ok=True)
     result = RunResult(source="lab", time_scale=scenario.time_scale.factor, scenario=scenario.name,
                        started=time.time())
@@ -160,6 +161,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
         _collect(result, probes, results, errors)
         outcome.checks = check_expectations(result, scenario.expect)
         write_outputs(outcome, scenario)
+        # under sudo the report is the user's: what natsim created or wrote, nothing else
+        hand_over(new_top or out, since=since, created=new_top is not None)
     return outcome
 
 
