@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import signal
 import sys
 import threading
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="natsim",
         description="Reproduce, predict and measure middleboxes that break long-lived connections.")
     parser.add_argument("--version", action="version", version=f"natsim {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="say more on stderr: -v the rulesets, sysctls and set-up commands applied "
+                        "in each node; -vv every command run in a node")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="say less on stderr: errors only, no progress lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"natsim.commands.{name.replace('-', '_')}").register(sub)
@@ -55,7 +61,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
+    configure_logging(args.verbose, args.quiet)
     return run_parsed(args)
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """natsim's own log (the ``natsim`` logger) on stderr: warnings by default, ``-v`` info (what is
+    applied in each node), ``-vv`` debug (every command), ``-q`` errors only."""
+    level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
+    log = logging.getLogger("natsim")
+    log.setLevel(level)
+    if not any(getattr(h, "natsim_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("natsim: %(message)s"))
+        handler.natsim_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
 
 
 def console() -> NoReturn:

@@ -6,6 +6,8 @@ that runs commands takes a :class:`Runner` (``Lab.runner(node)``), so a test can
 
 from __future__ import annotations
 
+import logging
+import shlex
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +36,9 @@ class Runner(Protocol):
         ...
 
 
+LOG = logging.getLogger("natsim.lab")
+
+
 class NamespaceRunner:
     """Runs argv inside the network namespace of process ``pid`` via ``mnexec -a``."""
 
@@ -48,6 +53,7 @@ class NamespaceRunner:
     def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
             timeout: float | None = 30.0) -> Completed:
         """Run ``argv`` in the node's namespace and wait for it."""
+        LOG.debug("%s$ %s", self.node, shlex.join(argv))
         try:
             proc = subprocess.run([*self.prefix(), *argv], input=input, capture_output=True, text=True,
                                   timeout=timeout, check=False)

@@ -10,6 +10,7 @@ so two labs never collide.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shlex
 import shutil
@@ -38,6 +39,8 @@ from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topolog
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.units import TimeScale
+
+LOG = logging.getLogger("natsim.lab")
 
 
 class _LabNet(Mininet):  # type: ignore[misc]
@@ -269,6 +272,9 @@ class Lab:
         first failure, which is reported with its command), then the ruleset atomically (``nft -f -``)."""
         run = self.runner(name)
         steps = [shlex.join(argv) for argv in rendered.commands]
+        LOG.info("%s: set-up commands and sysctls:\n  %s", name,
+                 "\n  ".join([*steps, *(f"{k}={v}" for k, v in rendered.sysctls.items())]) or "(none)")
+        LOG.info("%s: nft -f - <<\n%s", name, rendered.nft.rstrip())
         if rendered.sysctls:
             require_sysctls(name, rendered.sysctls)   # br_netfilter missing: one clear line
             steps.append(shlex.join(["sysctl", "-q", "-w",

@@ -7,6 +7,7 @@ in the schema the model uses (``result.json``), with ``summary.txt`` and ``survi
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -68,6 +69,8 @@ class Progress:
                 f"{format_duration(round(real))}, probes done {self.done}/{self.total}")
 
     def _loop(self) -> None:
+        if logging.getLogger("natsim").getEffectiveLevel() > logging.WARNING:   # natsim -q
+            return
         while not self._stop.wait(self.every):
             end = "\r" if self.stream.isatty() else "\n"
             print(self.line(), end=end, file=self.stream, flush=True)
@@ -78,7 +81,8 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        print(self.line(), file=self.stream, flush=True)
+        if logging.getLogger("natsim").getEffectiveLevel() <= logging.WARNING:
+            print(self.line(), file=self.stream, flush=True)
 
 
 def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
