@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's marker: the console script completes in bash/zsh)
 """The ``natsim`` command. Each subcommand lives in ``natsim/commands/<name>.py`` and provides
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 
@@ -57,12 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the exit code (safe to call in-process)."""
     parser = build_parser()
+    _complete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
     configure_logging(args.verbose, args.quiet)
     return run_parsed(args)
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion (argcomplete): answers and exits when the shell asks, else does nothing."""
+    try:
+        import argcomplete
+    except ImportError:   # completion is a convenience; natsim works without it
+        return
+    argcomplete.autocomplete(parser)
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
