@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
         "is torn down on exit.",
         epilog="example: natsim lab isp-bridge-cgn --set cpe.idle_timeout=1h --time-scale 60 "
         "--run 'cpe nft list ruleset'")
-    parser.add_argument("topology", help="topology name (see --list) or FILE.py[:NAME]")
+    parser.add_argument("topology", help="topology name (`natsim list` shows them) or FILE.py[:NAME]")
     parser.add_argument("--set", action="append", metavar="NODE.SETTING=VALUE",
                         help="middlebox setting, real-world units (repeatable)")
     add_time_scale(parser)

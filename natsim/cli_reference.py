@@ -1,0 +1,59 @@
+"""``docs/cli.md``, generated from the argument parsers themselves (``python -m natsim.cli_reference``).
+
+A unit test regenerates it and compares, so the command reference always matches ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+from natsim.cli import build_parser
+
+HEADER = """# Command reference
+
+Generated from the parsers (`python -m natsim.cli_reference > docs/cli.md`); a test keeps it equal to
+`natsim COMMAND --help`. Durations are real-world (`90`, `1h`, `2h4m`). Exit codes: 0 ok, 1 a check
+failed, 2 error, 130 interrupted.
+"""
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    for action in parser._actions:   # argparse keeps subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.items()
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _table(parser: argparse.ArgumentParser) -> list[str]:
+    rows = ["| argument | meaning |", "| --- | --- |"]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+            continue
+        name = ", ".join(action.option_strings) or action.dest
+        if action.option_strings and action.nargs != 0:
+            name += f" {action.metavar or action.dest.upper()}" if not isinstance(action.metavar, tuple) \
+                else " " + " ".join(action.metavar)
+        text = action.help if isinstance(action.help, str) else ""
+        if "%(" in text:
+            text = text % {"default": action.default}
+        rows.append(f"| `{_cell(name)}` | {_cell(text)} |")
+    return rows if len(rows) > 2 else ["No options."]
+
+
+def reference() -> str:
+    """The markdown reference of every command (and ``natsim probe`` kind)."""
+    parser = build_parser()
+    lines = [HEADER, "## natsim", "", *_table(parser), ""]
+    for name, sub in _subparsers(parser):
+        lines += [f"## natsim {name}", "", _cell(sub.description or ""), "", *_table(sub), ""]
+        for kind, probe in _subparsers(sub):
+            lines += [f"### natsim {name} {kind}", "", _cell(probe.description or ""), "", *_table(probe), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")
