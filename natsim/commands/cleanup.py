@@ -6,9 +6,7 @@ import argparse
 from typing import Any
 
 from natsim.errors import EXIT_ERROR
-from natsim.lab.cleanup import cleanup_stale
-from natsim.lab.lab import require_root
-from natsim.lab.records import all_records
+from natsim.privileges import require_root
 
 
 def register(sub: Any) -> None:
@@ -26,6 +24,9 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Clean up and report."""
+    from natsim.lab.cleanup import cleanup_stale
+    from natsim.lab.records import all_records
+
     require_root("natsim cleanup")
     if args.list:
         for record in all_records():

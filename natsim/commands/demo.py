@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.lab.lab import require_root
+from natsim.privileges import require_root
 
 DEMO_SCENARIO = "isp-modem-bridge-1h"
 

@@ -5,11 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from natsim.lab.doctor import run_checks
-
 
 def register(sub: Any) -> None:
     """Add ``natsim doctor``."""
@@ -21,6 +16,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the checks as a table; exit 1 if a required one failed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from natsim.lab.doctor import run_checks
+
     checks = run_checks()
     table = Table(title="natsim doctor")
     for column in ("check", "status", "detail", "fix"):

@@ -10,9 +10,8 @@ from typing import Any
 
 from natsim.commands.common import add_time_scale, add_trust, parse_sets, time_scale
 from natsim.errors import ConfigError
-from natsim.lab.lab import Lab, lab_from_settings, require_root
-from natsim.lab.sshd import openssh_server
 from natsim.lab.topology import find_topology
+from natsim.privileges import require_root
 from natsim.report.labmap import format_map
 
 SSHD_PASSWORD = "natsim"
@@ -50,9 +49,12 @@ def _parse_run(item: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything first, then bring the lab up."""
+    from natsim.lab.lab import lab_from_settings
+    from natsim.lab.sshd import openssh_server
+
     commands = [_parse_run(item) for item in args.run or []]
     topology = find_topology(args.topology, trust=args.trust)
-    lab: Lab = lab_from_settings(topology, parse_sets(args.set), time_scale(args.time_scale))
+    lab = lab_from_settings(topology, parse_sets(args.set), time_scale(args.time_scale))
     for option, nodes in (("--run", [n for n, _ in commands]), ("--sshd", args.sshd or [])):
         for node in nodes:
             if node not in lab.specs:

@@ -11,8 +11,8 @@ from typing import Any
 
 from natsim.commands.common import add_time_scale, add_trust
 from natsim.errors import ConfigError
-from natsim.lab.lab import require_root
 from natsim.paths import inside
+from natsim.privileges import require_root
 from natsim.scenario import load_scenario
 
 

@@ -27,7 +27,7 @@ from mininet.net import Mininet
 from mininet.util import netParse
 
 from natsim import signals
-from natsim.errors import ConfigError, LabError, PrivilegeError
+from natsim.errors import ConfigError, LabError
 from natsim.fields import closest
 from natsim.lab.cleanup import destroy, stop_process
 from natsim.lab.exec import NamespaceRunner
@@ -38,6 +38,7 @@ from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_star
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
+from natsim.privileges import require_root
 from natsim.units import TimeScale
 
 LOG = logging.getLogger("natsim.lab")
@@ -70,12 +71,6 @@ class _LabNet(Mininet):  # type: ignore[misc]
         self.nameToNode: dict[str, Any] = {}
         self.terms: list[Any] = []
         self.built = False
-
-
-def require_root(what: str = "natsim") -> None:
-    """Raise :class:`PrivilegeError` unless running as root."""
-    if os.geteuid() != 0:
-        raise PrivilegeError(f"{what} needs root (network namespaces, nftables): run it with sudo")
 
 
 @dataclass

@@ -14,21 +14,22 @@ import tempfile
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from natsim.cli import run_parsed
 from natsim.errors import NatsimError
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.results import add_result_options
-from natsim.probes.ssh.bypass_timer import TimerPlan, bypass_timer
-from natsim.probes.ssh.first_connect import first_connect
-from natsim.probes.ssh.idle import ssh_idle
-from natsim.probes.ssh.kex import kex_scan
-from natsim.probes.ssh.login import SshLogin, parse_target
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.report.schema import ProbeResult, RunResult
 from natsim.units import TimeScale, format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from natsim.probes.ssh.login import SshLogin
+
+# The probe modules (asyncssh among their imports) load when a probe runs, not when the parser is
+# built: `natsim --help` stays fast.
 
 
 def _duration(what: str) -> Callable[[str], float]:
@@ -95,12 +96,17 @@ def register(sub: Any) -> None:
 # ---- runners --------------------------------------------------------------------------------------
 
 def _make_login(args: argparse.Namespace, client: str) -> SshLogin:
+    from natsim.probes.ssh.login import SshLogin
+
     openssh = OpenSshClient(args.workdir) if args.workdir else None
     return SshLogin(user=args.user, password=args.password, client=client, command=args.command,
                     openssh=openssh)
 
 
 async def _first_connect(args: argparse.Namespace) -> ProbeResult:
+    from natsim.probes.ssh.first_connect import first_connect
+    from natsim.probes.ssh.login import parse_target
+
     host, port = parse_target(args.target)
     options = from_cli(SshFirstConnectOptions, args)
     return await first_connect(host, port, attempts=options.attempts,
@@ -109,6 +115,9 @@ async def _first_connect(args: argparse.Namespace) -> ProbeResult:
 
 
 async def _bypass_timer(args: argparse.Namespace) -> ProbeResult:
+    from natsim.probes.ssh.bypass_timer import TimerPlan, bypass_timer
+    from natsim.probes.ssh.login import parse_target
+
     host, port = parse_target(args.target)
     options = from_cli(SshBypassTimerOptions, args)
     plan = TimerPlan(step=options.step, resolution=options.resolution, max_wait=options.max_wait)
@@ -117,11 +126,17 @@ async def _bypass_timer(args: argparse.Namespace) -> ProbeResult:
 
 
 async def _kex(args: argparse.Namespace) -> ProbeResult:
+    from natsim.probes.ssh.kex import kex_scan
+    from natsim.probes.ssh.login import parse_target
+
     host, port = parse_target(args.target)
     return await kex_scan(host, port, timeout=args.timeout, name=args.name, node=args.node)
 
 
 async def _idle(args: argparse.Namespace) -> ProbeResult:
+    from natsim.probes.ssh.idle import ssh_idle
+    from natsim.probes.ssh.login import parse_target
+
     host, port = parse_target(args.target)
     client = OpenSshClient(args.workdir) if args.workdir else OpenSshClient()
     return await ssh_idle(host, port, user=args.user, variants=from_cli(SshIdleOptions, args).parsed(),
