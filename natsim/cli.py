@@ -21,6 +21,7 @@ from typing import NoReturn
 
 from natsim import __version__, signals
 from natsim.errors import EXIT_ERROR, EXIT_INTERRUPTED, NatsimError
+from natsim.extras import missing_extra
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
@@ -110,6 +111,12 @@ def run_parsed(args: argparse.Namespace) -> int:
     except NatsimError as err:
         print(f"natsim: error: {err}", file=sys.stderr)
         return err.exit_code
+    except ModuleNotFoundError as err:
+        message = missing_extra(err)
+        if message is None:
+            raise
+        print(f"natsim: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt as err:
         print(f"natsim: interrupted{f' ({err})' if str(err) else ''}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -22,6 +22,7 @@ from typing import Any
 
 from natsim.errors import ConfigError
 from natsim.fields import closest
+from natsim.lab.topo_data import ensure_topo_module
 from natsim.trust import refusal
 
 ROLES_PLAIN = ("host", "router")
@@ -156,6 +157,7 @@ def _load_file(path: Path) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=64)
 def _exec_file(path: Path, mtime: int) -> dict[str, Any]:
+    ensure_topo_module()   # topology files import mininet.topo; the model runs without Mininet
     spec = importlib.util.spec_from_file_location(f"natsim_topology_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"cannot load topology file {path}")

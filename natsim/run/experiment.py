@@ -18,6 +18,7 @@ from typing import Any
 
 from natsim.errors import NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
+from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
 from natsim.paths import check_name, first_missing, hand_over
 from natsim.probes.command.options import CommandOptions
@@ -102,7 +103,8 @@ def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
     try:
         plot_survival(outcome.result, outcome.out / "survival.png", _timeouts_for_plot(scenario))
     except Exception as err:  # a plot must never lose the measured result
-        outcome.result.notes.append(f"survival.png not written: {err}")
+        why = (missing_extra(err) if isinstance(err, ModuleNotFoundError) else None) or str(err)
+        outcome.result.notes.append(f"survival.png not written: {why}")
         outcome.result.save(outcome.out / "result.json")
 
 

@@ -11,8 +11,10 @@ SSHD_KEX = ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve255
             "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
             "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
             "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256")
-#: go-ssh's default port (the incident's server listened on 2222).
+#: go-ssh's default port (the incident's server listened on 2222) and its throw-away login.
 GO_SSH_PORT = 2222
+GO_SSH_USER = "natsim"
+GO_SSH_PASSWORD = "natsim"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
 from natsim.probes.registry import Handle, options_of
-from natsim.probes.ssh.goserver import DEFAULT_PASSWORD, DEFAULT_USER
+from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_USER
 from natsim.probes.ssh.labrun import run_ssh_probe, scale_os_keepalive, start_go_ssh
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import (
@@ -41,7 +41,7 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     node, port = spec.server, options.server_port()
     if options.backend == "go-ssh":
         ctx.server(node, f"go-ssh:{port}", lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.out))
-        return _Backend(port, DEFAULT_USER, DEFAULT_PASSWORD)
+        return _Backend(port, GO_SSH_USER, GO_SSH_PASSWORD)
     keys = [key] if key else []
     ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
         openssh_server(ctx.lab, node, port=port, authorized_keys=keys,

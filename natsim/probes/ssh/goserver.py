@@ -22,13 +22,11 @@ from pathlib import Path
 
 import asyncssh
 
-from natsim.probes.ssh.backends import GO_SSH_PORT
+from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_PORT, GO_SSH_USER
 from natsim.probes.ssh.wire import GO_SERVER_KEX
 
 GO_SERVER_VERSION = "Go"
-DEFAULT_PORT = GO_SSH_PORT
-DEFAULT_USER = "natsim"
-DEFAULT_PASSWORD = "natsim"
+DEFAULT_PORT, DEFAULT_USER, DEFAULT_PASSWORD = GO_SSH_PORT, GO_SSH_USER, GO_SSH_PASSWORD
 
 log = logging.getLogger("natsim.go-ssh")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from natsim.errors import LabError, ProbeError
 from natsim.paths import inside
-from natsim.probes.ssh.goserver import DEFAULT_PASSWORD, DEFAULT_PORT, DEFAULT_USER
+from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_PORT, GO_SSH_USER
 from natsim.report.schema import ProbeResult, RunResult
 
 SSH_CLI = (sys.executable, "-m", "natsim.probes.ssh.cli")
@@ -25,8 +25,8 @@ SSH_CLI = (sys.executable, "-m", "natsim.probes.ssh.cli")
 OS_KEEPALIVE = {"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75}
 
 
-def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = DEFAULT_PORT, user: str = DEFAULT_USER,
-                 password: str = DEFAULT_PASSWORD, workdir: Path | None = None) -> Any:
+def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = GO_SSH_USER,
+                 password: str = GO_SSH_PASSWORD, workdir: Path | None = None) -> Any:
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
     log = inside(directory, f"go-ssh-{node}.log")
