@@ -4,6 +4,7 @@ scaled run could not scale."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from natsim.probes.tcp.options import TcpProbeOptions
@@ -41,10 +42,21 @@ def run_result(source: str, options: TcpProbeOptions, probes: list[ProbeResult],
 
 
 def add_result_options(parser: argparse.ArgumentParser) -> None:
-    """``--json FILE --source field|lab --name --node``: how a probe writes its result."""
-    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
-                        help="write the result (natsim result schema) to FILE")
+    """``--out FILE --json --source field|lab --name --node``: how a probe hands over its result."""
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="write the result (natsim result schema, JSON) to FILE")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as JSON on stdout, and nothing else there (the "
+                        "per-connection lines go to stderr)")
     parser.add_argument("--source", choices=("field", "lab"), default="field",
                         help="what the JSON result is labelled (default field)")
     parser.add_argument("--name", default=None, help="probe name in the result (default: the kind)")
     parser.add_argument("--node", default=None, help="lab node the probe runs on (recorded only)")
+
+
+def hand_out(run: RunResult, args: argparse.Namespace) -> None:
+    """Write ``run`` to ``--out`` and/or print it as the only thing on stdout with ``--json``."""
+    if args.out is not None:
+        run.save(args.out)
+    if args.json:
+        print(json.dumps(run.to_dict(), indent=2))

@@ -69,7 +69,7 @@ def test_serve_and_probe_talk_on_loopback_without_extras(light_env: dict[str, st
         out = tmp_path / "send.json"
         done = natsim(light_env, "probe", "send", "--server", "127.0.0.1", "--port", str(echo),
                       "--connections", "2", "--first", "1m", "--step", "1m", "--time-scale", "60",
-                      "--json", str(out))
+                      "--out", str(out))
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
         server.terminate()

@@ -212,7 +212,7 @@ def test_cli_prints_original_lines_and_writes_the_result_schema(tmp_path: Path,
         async with probe_server() as ports:
             return await asyncio.to_thread(
                 main, ["recv", "--server", "127.0.0.1", "--port", str(ports[1]), "--connections", "3",
-                       "--time-scale", str(SCALE), "--json", str(path)])
+                       "--time-scale", str(SCALE), "--out", str(path)])
     assert asyncio.run(body()) == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
@@ -260,7 +260,7 @@ def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Pat
         wait_accepting(echo)
         client = subprocess.Popen([sys.executable, "-m", "natsim.probes", "send", "--server", "127.0.0.1",
                                    "--port", str(echo), "--connections", "4", "--first", "1m",
-                                   "--step", "1h", "--time-scale", str(SCALE), "--json", str(path)],
+                                   "--step", "1h", "--time-scale", str(SCALE), "--out", str(path)],
                                   stdout=subprocess.PIPE, text=True)
         assert client.stdout is not None
         for line in client.stdout:  # connection 0 is tested after 0.1 s, connection 1 after 6.1 s

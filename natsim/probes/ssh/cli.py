@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from natsim.cli import run_parsed
 from natsim.errors import NatsimError
 from natsim.probes.options import add_cli_options, from_cli
-from natsim.probes.results import add_result_options
+from natsim.probes.results import add_result_options, hand_out
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.report.schema import ProbeResult, RunResult
@@ -151,13 +151,11 @@ def _run(args: argparse.Namespace,
         if getattr(args, "workdir", "-") is None:   # throw-away keys and known_hosts, removed after
             args.workdir = Path(scratch)
         result = asyncio.run(probe(args))
-    print(format_table(result))
-    if args.json is not None:
-        run = RunResult(source=args.source, time_scale=args.time_scale, started=started,
-                        finished=time.time(), probes=[result], complete=result.complete,
-                        unscaled=list(result.extra.get("unscaled", [])),
-                        notes=list(result.extra.get("rounded", [])))
-        run.save(args.json)
+    print(format_table(result), file=sys.stderr if args.json else sys.stdout)
+    hand_out(RunResult(source=args.source, time_scale=args.time_scale, started=started,
+                       finished=time.time(), probes=[result], complete=result.complete,
+                       unscaled=list(result.extra.get("unscaled", [])),
+                       notes=list(result.extra.get("rounded", []))), args)
     return 0
 
 

@@ -66,7 +66,7 @@ def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: f
             return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch))
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
     json_path, log_path = inside(workdir, f"{stamp}.json"), inside(workdir, f"{stamp}.log")
-    argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", "--json", str(json_path),
+    argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", "--out", str(json_path),
             "--source", "lab", "--node", node]
     with open(log_path, "w") as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)

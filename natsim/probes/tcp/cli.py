@@ -14,7 +14,7 @@ from typing import Any
 
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
-from natsim.probes.results import add_result_options, run_result
+from natsim.probes.results import add_result_options, hand_out, run_result
 from natsim.probes.tcp.keepalive import run_keepalive
 from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions, run_options
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
@@ -69,19 +69,20 @@ def run_cli(name: str, args: argparse.Namespace) -> int:
         print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "
               "(wall-clock) to report", file=sys.stderr)
     output = stdout_output(name)
+    if args.json:
+        output.out = sys.stderr   # stdout holds the JSON result only
     if args.quiet:
         output.out = None
     started = time.time()
     try:
         result = asyncio.run(runner(options, output))
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: keep what was measured
-        if args.json is not None:
+        if args.out is not None or args.json:
             partial = partial_result(PROBES[name][0], options, output.results)
-            run_result(args.source, options, [partial], started=started, finished=time.time()).save(args.json)
+            hand_out(run_result(args.source, options, [partial], started=started, finished=time.time()),
+                     args)
         raise
-    run = run_result(args.source, options, [result], started=started, finished=time.time())
-    if args.json is not None:
-        run.save(args.json)
+    hand_out(run_result(args.source, options, [result], started=started, finished=time.time()), args)
     return 0
 
 

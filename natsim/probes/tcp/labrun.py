@@ -72,7 +72,7 @@ def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str
     declared = declared_cls(**{f.name: getattr(options, f.name) for f in option_fields(declared_cls)})
     argv = [*PROBE_COMMAND, cli, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
-            "--connect-timeout", f"{options.connect_timeout_wall:g}", "--json", str(json_path),
+            "--connect-timeout", f"{options.connect_timeout_wall:g}", "--out", str(json_path),
             "--source", "lab"]
     if options.name:
         argv += ["--name", options.name]
