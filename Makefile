@@ -1,4 +1,4 @@
-# natsim — the two commands a user needs are `sudo make demo` and `sudo make test`.
+# natsim — the two commands a user needs are `make demo` and `make test` (as root, or through sudo).
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3.11
 VENV := .venv

@@ -87,3 +87,10 @@ def hand_over(directory: Path, *, since: float, created: bool) -> list[Path]:
             os.chown(path, *owner, follow_symlinks=False)
             done.append(path)
     return done
+
+
+def hand_over_file(path: Path) -> None:
+    """Give one file natsim just wrote to the user who ran ``sudo natsim`` (nothing without sudo)."""
+    owner = sudo_owner()
+    if owner is not None and path.is_file() and path.stat().st_uid == 0:
+        os.chown(path, *owner)
