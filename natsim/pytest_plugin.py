@@ -6,7 +6,8 @@
 * ``natsim_lab`` is a factory: ``lab = natsim_lab("isp-bridge-cgn", {"cpe": {"idle_timeout": "30m"}},
   time_scale=60)`` returns a started :class:`natsim.lab.Lab`, torn down after the test. A node's
   settings are given as in a scenario file's ``middleboxes:`` (durations like ``"30m"``, scenario
-  time; an unknown setting raises the same :class:`natsim.errors.ConfigError`), or as a config
+  time; an unknown setting raises :class:`natsim.errors.ConfigError` with a scenario file's message,
+  without its ``FILE:LINE:COL:``), or as a config
   object (``{"cpe": CpeBridge(idle_timeout=1800)}``).
 * ``natsim_scenario`` is a factory: ``outcome = natsim_scenario("isp-modem-bridge-1h",
   probe_cmds={"mine": ("client", "my-probe 203.0.113.10")})`` runs a shipped or own scenario
