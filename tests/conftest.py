@@ -1,6 +1,6 @@
 """Shared test configuration.
 
-The natsim pytest plugin provides the netns marker handling. This file adds one session-wide check:
+The natsim pytest plugin provides the natsim_netns marker handling. This file adds one session-wide check:
 the whole test run (as root) leaves the root network namespace exactly as it found it - links,
 named namespaces, addresses, routes, rules, nftables ruleset and the sysctls in
 ``tests/rootstate.py``. Any difference fails the run, whichever test caused it.

@@ -352,15 +352,19 @@ class Lab:
                 "time_scale": self.time_scale.factor, "nodes": nodes}
 
 
-def lab_from_settings(topology: str | TopologyRef, settings: Mapping[str, Mapping[str, Any]],
-                      time_scale: TimeScale) -> Lab:
-    """Build (not start) a lab from ``{node: {setting: raw value}}`` (YAML or ``--set``)."""
+def lab_from_settings(topology: str | TopologyRef,
+                      settings: Mapping[str, Mapping[str, Any] | Middlebox], time_scale: TimeScale) -> Lab:
+    """Build (not start) a lab from ``{node: {setting: raw value}}`` (YAML or ``--set``); a node may
+    also be given a config object, used as it is."""
     name, topo = load_topology(topology)
     specs = node_specs(topo)
     configs: dict[str, Middlebox] = {}
     for node, values in settings.items():
         if node not in specs:
             raise ConfigError(f"no node '{node}' in topology {topology}{closest(node, sorted(specs))}")
+        if not isinstance(values, Mapping):
+            configs[node] = values  # a config object: Lab checks its kind against the node's role
+            continue
         if specs[node].role in ROLES_PLAIN:
             raise ConfigError(f"node '{node}' is a plain {specs[node].role}: it has no settings")
         configs[node] = build_config(specs[node].role, values, prefix=f"{node}.")

@@ -77,7 +77,7 @@ def test_predict_needs_trust_and_predicts_the_ladders(plugin: tuple[Path, dict[s
     assert verdicts(json.loads(done.stdout)) == EXPECTED
 
 
-@pytest.mark.netns
+@pytest.mark.natsim_netns
 def test_the_plugins_own_tests_pass(plugin: tuple[Path, dict[str, str]]) -> None:
     source, env = plugin
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=source,
@@ -86,7 +86,7 @@ def test_the_plugins_own_tests_pass(plugin: tuple[Path, dict[str, str]]) -> None
     assert " passed" in done.stdout and "skipped" not in done.stdout  # the lab test ran too
 
 
-@pytest.mark.netns
+@pytest.mark.natsim_netns
 def test_run_compare_lab_and_model_agree(plugin: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     source, env = plugin
     done = natsim(["run", str(SCENARIO), "--trust", "--compare", "--out", str(tmp_path)], env, source)

@@ -16,7 +16,7 @@ import pytest
 from natsim.lab.records import all_records
 from natsim.scenario import shipped_scenarios
 
-pytestmark = [pytest.mark.netns, pytest.mark.e2e]
+pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).with_name("short")
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
@@ -108,36 +108,59 @@ def test_ctrl_c_stops_cleanly_and_keeps_a_partial_result(tmp_path: Path) -> None
 
 
 def test_pytest_plugin_from_a_test_outside_the_package(tmp_path: Path) -> None:
+    """A third-party suite: both fixtures, scenario-unit settings, and a tool found on the caller's PATH."""
     test = tmp_path / "test_mine.py"
     scenario = SHORT / "home-nat-command.yaml"
+    tools = tmp_path / "venv-bin"  # stands for the user's venv: on PATH for pytest, not in the system
+    tools.mkdir()
+    (tools / "my-natsim-probe").write_text(
+        '#!/bin/sh\necho "my probe ran, scale $NATSIM_TIME_SCALE"\nping -c1 -W2 "$1"\n')
+    (tools / "my-natsim-probe").chmod(0o755)
     test.write_text(textwrap.dedent(f"""
         import pytest
 
-        @pytest.mark.netns
+        @pytest.mark.natsim_netns
         def test_my_probe(natsim_scenario):
             outcome = natsim_scenario({str(scenario)!r}, probe_cmds={{"mine": ("client", "true")}})
             assert outcome.ok
             assert outcome.result.probe("mine").extra["exit_code"] == 0
 
-        @pytest.mark.netns
+        @pytest.mark.natsim_netns
+        def test_my_tool_on_my_path(natsim_scenario):
+            outcome = natsim_scenario({str(scenario)!r}, time_scale=30,
+                                      probe_cmds={{"mine": ("client", "my-natsim-probe server")}})
+            output = open(outcome.result.probe("mine").extra["output"]).read()
+            assert outcome.ok, output
+            assert "my probe ran, scale 30" in output and "1 received" in output
+
+        @pytest.mark.natsim_netns
         def test_lab(natsim_lab):
             lab = natsim_lab("home-nat")
             assert lab.run("client", "ping -c1 -W2 198.51.100.10")[0] == 0
+
+        @pytest.mark.natsim_netns
+        def test_lab_in_scenario_units(natsim_lab):
+            lab = natsim_lab("isp-bridge-cgn", {{"cpe": {{"idle_timeout": "30m"}}}}, time_scale=60)
+            assert lab.middleboxes["cpe"].idle_timeout == 1800
+            code, ruleset = lab.run("cpe", "nft list ruleset")
+            assert code == 0 and "established : 30," in ruleset, ruleset  # 30 min / 60
 
         INLINE = (
             "topology: home-nat\\ntime_scale: 60\\ncaptures: false\\n"
             "probes: [{{name: send, kind: tcp-send, options: {{connections: 2, step: 1m}}}}]\\n"
             "expect: {{send: {{all_alive: true}}}}\\n")
 
-        @pytest.mark.netns
+        @pytest.mark.natsim_netns
         def test_inline_scenario(natsim_scenario):
             outcome = natsim_scenario(text=INLINE)
             assert outcome.ok, outcome.summary
     """))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers",
+                           "--natsim-strict", str(test)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 passed" in done.stdout
+    assert "5 passed" in done.stdout
 
 
 @pytest.mark.slow

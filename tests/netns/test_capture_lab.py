@@ -16,7 +16,7 @@ from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.units import TimeScale
 from tests.lab_traffic import events, run_connector, start_listener
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 SERVER = "203.0.113.10"
 
 

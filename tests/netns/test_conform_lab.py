@@ -10,7 +10,7 @@ import pytest
 from natsim.conform.battery import run_battery
 from natsim.conform.verdict import Outcome
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 TARGET = "isp-bridge-cgn:cgn"
 
 CASES: list[tuple[str, dict[str, Any], float, Outcome]] = [

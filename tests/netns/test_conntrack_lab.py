@@ -12,7 +12,7 @@ from natsim.units import TimeScale
 
 from .conftest import connect_once, run_client, start_server
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 SCALE = TimeScale(60)
 SERVER = "203.0.113.10"
 

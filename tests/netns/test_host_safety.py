@@ -15,7 +15,7 @@ from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, ProcessEntry
 from tests.rootstate import differences, snapshot
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 #: A scenario that runs in a few seconds: three send-test connections idle 1, 2 and 3 min against a
 #: 2 min NAT timeout, at 60x.

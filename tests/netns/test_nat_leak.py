@@ -15,7 +15,7 @@ from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.units import TimeScale
 from tests.lab_traffic import events, run_connector, start_listener
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 
 
 def test_fin_after_expiry_does_not_leave_the_cgn_untranslated(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from natsim.probes.tcp.labrun import start_probe, start_server
 from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.report.schema import ProbeResult, Verdict
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 SCALE = 60.0
 SERVER = "203.0.113.10"
 MIN = 60.0

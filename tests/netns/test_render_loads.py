@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.test_render_golden import CASES, render_text
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -16,7 +16,7 @@ from natsim.run.experiment import run_scenario
 from natsim.run.predict import predict
 from natsim.scenario import load_scenario, shipped_scenarios
 
-pytestmark = [pytest.mark.netns, pytest.mark.e2e]
+pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 

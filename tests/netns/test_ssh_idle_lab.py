@@ -15,7 +15,7 @@ from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 
 #: The incident's modem: forgets after 1 h, drops unknown outbound, picks up unknown inbound.
 CPE = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP, untracked_inbound=Untracked.PICKUP)

@@ -23,7 +23,7 @@ from natsim.probes.ssh.labrun import run_ssh_probe, start_go_ssh
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 
 GO = "203.0.113.20:2222"
 SSHD = "203.0.113.130:22"

@@ -21,7 +21,7 @@ from natsim.probes.ssh.openssh import same_key
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 
 SCALE = 60.0
 GO = "203.0.113.20:2222"

@@ -17,7 +17,7 @@ from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, all_records
 from tests.rootstate import differences, snapshot
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 
 

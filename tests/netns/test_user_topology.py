@@ -13,7 +13,7 @@ import pytest
 
 from tests.user_topology import NAME, write_scenario, write_topology
 
-pytestmark = pytest.mark.netns
+pytestmark = pytest.mark.natsim_netns
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 
 

@@ -13,7 +13,7 @@ from natsim_idle_firewall import IdleFirewall
 TOPOLOGY = Path(__file__).parents[1] / "topologies" / "office_firewall.py"
 
 
-@pytest.mark.netns
+@pytest.mark.natsim_netns
 def test_the_outside_opens_connections_only_to_allowed_ports(natsim_lab: Callable[..., Any]) -> None:
     lab = natsim_lab(str(TOPOLOGY), {"fw": IdleFirewall(inbound_ports=(22,))})
     client = lab.address("client")
