@@ -8,7 +8,8 @@ import json
 import sys
 from typing import Any
 
-from natsim.commands.common import add_time_scale, add_trust, parse_sets, time_scale
+from natsim.cliargs import parse_sets
+from natsim.commands.common import add_time_scale, add_trust, time_scale
 from natsim.errors import ConfigError
 from natsim.lab.topology import find_topology
 from natsim.privileges import require_root

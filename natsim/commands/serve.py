@@ -11,6 +11,7 @@ import logging
 import sys
 from typing import Any
 
+from natsim.cliargs import time_scale_type
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp.server import ProbeServer, ServerConfig
 
@@ -23,7 +24,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--echo-port", type=int, default=ECHO_PORT, help=f"default {ECHO_PORT}")
     parser.add_argument("--sleep-port", type=int, default=SLEEP_PORT, help=f"default {SLEEP_PORT}")
-    parser.add_argument("--time-scale", type=float, default=1.0,
+    parser.add_argument("--time-scale", type=time_scale_type, default=1.0,
                         help="sleep number/S wall seconds for a request of number seconds (labs)")
     parser.add_argument("--per-source", type=int, default=ServerConfig.per_source,
                         help=f"open connections per source address (default {ServerConfig.per_source})")

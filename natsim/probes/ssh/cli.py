@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from natsim.cli import run_parsed
-from natsim.errors import NatsimError
+from natsim.cliargs import time_scale_type
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.results import add_result_options, hand_out
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.report.schema import ProbeResult, RunResult
-from natsim.units import TimeScale, format_duration, parse_duration
+from natsim.units import TimeScale, format_duration
 
 if TYPE_CHECKING:
     from natsim.probes.ssh.login import SshLogin
@@ -32,19 +32,10 @@ if TYPE_CHECKING:
 # built: `natsim --help` stays fast.
 
 
-def _duration(what: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            return parse_duration(text, what=what)
-        except NatsimError as err:
-            raise argparse.ArgumentTypeError(str(err)) from err
-    return parse
-
-
 def _common(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
     if target:
         parser.add_argument("--target", required=True, metavar="HOST:PORT", help="the SSH server")
-    parser.add_argument("--time-scale", type=float, default=1.0,
+    parser.add_argument("--time-scale", type=time_scale_type, default=1.0,
                         help="real-world seconds per wall second (lab runs; default 1)")
     add_result_options(parser)
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from natsim.cliargs import time_scale_type
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.results import add_result_options, hand_out, run_result
@@ -43,7 +44,7 @@ def register(sub: Any) -> None:
                                 "(1m, 2h4m, 90s); the lab waits duration/--time-scale.")
         parser.add_argument("--server", required=True, help="host running `natsim serve`")
         add_cli_options(parser, OPTIONS[kind])
-        parser.add_argument("--time-scale", type=float, default=1.0,
+        parser.add_argument("--time-scale", type=time_scale_type, default=1.0,
                             help="real-world seconds per wall second (lab runs; default 1)")
         parser.add_argument("--grace", type=float, default=10.0,
                             help="wall seconds past a deadline before silence counts as dead (default 10)")
