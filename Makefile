@@ -29,7 +29,7 @@ demo: setup
 	$(VENV)/bin/natsim demo
 
 lint: setup
-	$(VENV)/bin/ruff check natsim tests topologies benchmarks examples
+	$(VENV)/bin/ruff check natsim tests benchmarks examples
 	$(VENV)/bin/mypy
 
 unit: setup

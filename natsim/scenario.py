@@ -38,8 +38,8 @@ EXPECT_KEYS: dict[str, dict[str, Any]] = {
     "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
     "bypass_bracket_within": {"parse": "duration-range"}, "exit_code": {"parse": "int"},
 }
-#: natsim's own scenarios (they may run commands without ``--trust``).
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+#: natsim's own scenarios (package data, installed with natsim; they may run commands without ``--trust``).
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
 
     Without ``trust``, a scenario that runs its own code (command probes, a topology file not shipped
     with natsim) raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios
-    shipped in ``scenarios/`` may run commands. ``model_only``: the scenario is only predicted (the
+    shipped in ``natsim/scenarios/`` may run commands. ``model_only``: the scenario is only predicted (the
     model runs no command probe, so they need no trust; a topology file still does). A relative
     ``FILE.py`` topology is relative to ``path``'s directory.
     """
@@ -331,7 +331,7 @@ def load_scenario_text(text: str, source: str = "<text>", *, trust: bool = False
 
 
 def shipped_scenarios() -> dict[str, Path]:
-    """Name → file of the scenarios shipped in ``scenarios/``."""
+    """Name → file of the scenarios shipped in ``natsim/scenarios/``."""
     return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.yaml"))}
 
 

@@ -2,7 +2,7 @@
 
 Two things in a scenario run code of its author's choosing: a ``command`` probe (``sh -c ARGV`` as
 root inside a lab node, whose namespace shares the host's filesystem and processes) and a topology
-loaded from a file outside natsim's shipped ``topologies/`` (Python, executed when the scenario is
+loaded from a file outside natsim's shipped ``natsim/topologies/`` (Python, executed when the scenario is
 loaded, even by ``natsim predict``). Such a scenario is refused unless trusted; the refusal lists
 exactly what would run. Shipped scenarios and topologies, commands typed on the command line
 (``--probe-cmd``, ``natsim lab --run``) and the pytest fixtures' arguments are explicit and trusted.

@@ -1,4 +1,4 @@
-"""Finding and loading topologies (Mininet ``Topo`` subclasses in ``topologies/``). No root needed.
+"""Finding and loading topologies (Mininet ``Topo`` subclasses in ``natsim/topologies/``). No root needed.
 
 A topology file defines ``topos = {"name": TopoClass}`` exactly as ``mn --custom`` expects. natsim
 reads per-node parameters: ``natsim_role`` (``host``, ``router`` or a middlebox kind),
@@ -26,8 +26,9 @@ from natsim.lab.topo_data import ensure_topo_module
 from natsim.trust import refusal
 
 ROLES_PLAIN = ("host", "router")
-#: natsim's own topologies: loaded without ``--trust``.
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "topologies"
+#: natsim's own topologies (package data, installed with natsim): loaded without ``--trust``. Real files,
+#: not ``importlib.resources`` traversables: they are executed by path, here and by ``mn --custom``.
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "topologies"
 
 
 def topology_dirs() -> list[Path]:

@@ -1,0 +1,133 @@
+"""natsim as a wheel: built, installed non-editable into a fresh venv outside the checkout, and run.
+
+No network: the wheel is built without build isolation from a copy of the sources (so the checkout
+gets no ``build/``), and the fresh venv sees natsim's dependencies through a ``.pth`` line naming the
+test venv's site-packages. Directories named by a ``.pth`` file are not scanned for ``.pth`` files
+themselves, so the checkout's editable install of natsim stays invisible there: the fresh venv
+imports only the natsim the wheel installed (checked). Its ``natsim`` runs with cwd outside the
+checkout, finding the shipped scenarios, schema and topologies by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import natsim
+
+pytestmark = pytest.mark.e2e
+CHECKOUT = Path(__file__).resolve().parents[2]
+#: Package data the wheel must carry, as found in the checkout.
+DATA = sorted(f"natsim/{p.relative_to(CHECKOUT / 'natsim').as_posix()}"
+              for pattern in ("scenarios/*.yaml", "scenarios/*.json", "topologies/*.py")
+              for p in (CHECKOUT / "natsim").glob(pattern))
+
+
+class Installed:
+    """The built wheel and the fresh venv it is installed into."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.venv = root / "venv"
+        self.work = root / "work"  # cwd of every command: neither the checkout nor the venv
+
+    @property
+    def wheel(self) -> Path:
+        (wheel,) = (self.root / "dist").glob("natsim-*.whl")
+        return wheel
+
+    def run(self, tool: str, args: Sequence[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        return subprocess.run([str(self.venv / "bin" / tool), *args], capture_output=True, text=True,
+                              cwd=self.work, env=env, timeout=timeout, check=False)
+
+
+def _check(done: subprocess.CompletedProcess[str], what: str) -> None:
+    assert done.returncode == 0, f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """natsim built into a wheel and installed (not editable) into a fresh venv."""
+    inst = Installed(tmp_path_factory.mktemp("wheel"))
+    source = inst.root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(CHECKOUT / name, source / name)
+    shutil.copytree(CHECKOUT / "natsim", source / "natsim", ignore=shutil.ignore_patterns("__pycache__"))
+    _check(subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
+                           "--no-build-isolation", "-w", str(inst.root / "dist"), str(source)],
+                          capture_output=True, text=True, timeout=300, check=False),
+           "pip wheel (natsim's venv needs setuptools >= 70.1)")
+    _check(subprocess.run([sys.executable, "-m", "venv", str(inst.venv)],
+                          capture_output=True, text=True, timeout=300, check=False), "python -m venv")
+    site = subprocess.run([str(inst.venv / "bin" / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "natsim-test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    inst.work.mkdir()
+    _check(inst.run("pip", ["install", "--quiet", "--no-deps", "--no-index", str(inst.wheel)]),
+           "pip install WHEEL")
+    return inst
+
+
+def test_the_wheel_carries_the_scenarios_schema_and_topologies(installed: Installed) -> None:
+    assert "natsim/scenarios/scenario.schema.json" in DATA
+    assert "natsim/scenarios/isp-modem-bridge-1h.yaml" in DATA
+    assert "natsim/topologies/isp_bridge_cgn.py" in DATA
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = set(wheel.namelist())
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        assert f"\nVersion: {natsim.__version__}\n" in wheel.read(metadata).decode()
+    assert [n for n in DATA if n not in names] == []
+    assert installed.wheel.name == f"natsim-{natsim.__version__}-py3-none-any.whl"
+
+
+def test_the_installed_natsim_is_the_wheels(installed: Installed) -> None:
+    done = installed.run("python", ["-c", "import json, sys, natsim, natsim.lab.topology as t, "
+                                    "natsim.scenario as s; print(json.dumps([natsim.__file__, sys.path, "
+                                    "str(s.SCENARIO_DIR), str(t.SHIPPED_DIR)]))"])
+    _check(done, "import natsim")
+    module, path, scenarios, topologies = json.loads(done.stdout)
+    package = Path(module).parent
+    assert package.is_relative_to(installed.venv.resolve()), module
+    assert (Path(scenarios), Path(topologies)) == (package / "scenarios", package / "topologies")
+    assert not [p for p in path if p and Path(p).resolve() == CHECKOUT]
+    version = installed.run("natsim", ["--version"])
+    _check(version, "natsim --version")
+    assert version.stdout.strip() == f"natsim {natsim.__version__}"
+
+
+def test_predict_a_shipped_scenario_by_name(installed: Installed) -> None:
+    done = installed.run("natsim", ["predict", "isp-modem-bridge-1h", "--json"])
+    _check(done, "natsim predict isp-modem-bridge-1h")
+    here = subprocess.run([sys.executable, "-m", "natsim.cli", "predict", "isp-modem-bridge-1h", "--json"],
+                          capture_output=True, text=True, timeout=300, check=True)
+    ignore = ("started", "finished")
+    got, want = json.loads(done.stdout), json.loads(here.stdout)
+    assert {k: v for k, v in got.items() if k not in ignore} == \
+        {k: v for k, v in want.items() if k not in ignore}
+    verdicts = {p["name"]: {c["verdict"] for c in p["connections"]} for p in got["probes"]}
+    assert verdicts == {"send": {"alive", "dead"}, "recv": {"alive"}, "keepalive": {"alive", "dead"}}
+
+
+@pytest.mark.netns
+def test_run_a_shipped_scenario_by_name(installed: Installed) -> None:
+    out = installed.root / "out"
+    done = installed.run("natsim", ["run", "pan-ssh-proxy-sshd-backend", "--out", str(out)], timeout=120)
+    _check(done, "natsim run pan-ssh-proxy-sshd-backend")
+    assert "1 of 1 expectations hold" in done.stdout
+    result = json.loads((out / "result.json").read_text())
+    assert (result["scenario"], result["source"], result["complete"]) == \
+        ("pan-ssh-proxy-sshd-backend", "lab", True)
+    (probe,) = result["probes"]
+    assert [c["verdict"] for c in probe["connections"]] == ["ok"] * 20
