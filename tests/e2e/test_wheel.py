@@ -120,7 +120,7 @@ def test_predict_a_shipped_scenario_by_name(installed: Installed) -> None:
     assert verdicts == {"send": {"alive", "dead"}, "recv": {"alive"}, "keepalive": {"alive", "dead"}}
 
 
-@pytest.mark.netns
+@pytest.mark.natsim_netns
 def test_run_a_shipped_scenario_by_name(installed: Installed) -> None:
     out = installed.root / "out"
     done = installed.run("natsim", ["run", "pan-ssh-proxy-sshd-backend", "--out", str(out)], timeout=120)
