@@ -131,3 +131,99 @@ def test_run_a_shipped_scenario_by_name(installed: Installed) -> None:
         ("pan-ssh-proxy-sshd-backend", "lab", True)
     (probe,) = result["probes"]
     assert [c["verdict"] for c in probe["connections"]] == ["ok"] * 20
+
+
+#: What ``pip install natsim`` (no extras) brings: importable packages of the core dependencies.
+CORE = ("simpy", "yaml", "_yaml", "argcomplete")
+
+
+@pytest.fixture(scope="module")
+def light(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The same wheel in a venv that has only natsim's core dependencies (no Mininet, matplotlib,
+    asyncssh, scapy or rich): they are linked in one by one from the test venv."""
+    inst = Installed(tmp_path_factory.mktemp("light"))
+    _check(subprocess.run([sys.executable, "-m", "venv", str(inst.venv)],
+                          capture_output=True, text=True, timeout=300, check=False), "python -m venv")
+    site = Path(subprocess.run([str(inst.venv / "bin" / "python"), "-c",
+                                "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    deps = inst.root / "core-deps"
+    deps.mkdir()
+    source = Path(sysconfig.get_path("purelib"))
+    for entry in source.iterdir():
+        name = entry.name.split("-")[0].lower()
+        if name in CORE or name == "pyyaml":
+            (deps / entry.name).symlink_to(entry)
+    (site / "natsim-core-deps.pth").write_text(f"{deps}\n")
+    inst.work.mkdir()
+    _check(inst.run("pip", ["install", "--quiet", "--no-deps", "--no-index", str(installed.wheel)]),
+           "pip install WHEEL (light)")
+    return inst
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_light_install_has_no_lab_plots_or_ssh(light: Installed) -> None:
+    for module in ("mininet", "matplotlib", "asyncssh", "scapy", "rich"):
+        done = light.run("python", ["-c", f"import {module}"])
+        assert done.returncode != 0 and "ModuleNotFoundError" in done.stderr, module
+
+
+def test_light_install_serves_probes_and_predicts(light: Installed) -> None:
+    import time
+    echo, sleep = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    server = subprocess.Popen([str(light.venv / "bin" / "natsim"), "serve", "--bind", "127.0.0.1",
+                               "--echo-port", str(echo), "--sleep-port", str(sleep), "--quiet"],
+                              cwd=light.work, env=env)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            probe = light.run("natsim", ["probe", "send", "--server", "127.0.0.1", "--port", str(echo),
+                                         "--connections", "2", "--first", "1m", "--step", "1m",
+                                         "--time-scale", "60", "--json"])
+            if probe.returncode == 0:
+                break
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    _check(probe, "natsim probe send")
+    assert [c["verdict"] for c in json.loads(probe.stdout)["probes"][0]["connections"]] == ["alive"] * 2
+    _check(light.run("natsim", ["predict", "isp-modem-bridge-1h"]), "natsim predict")
+    lab = light.run("natsim", ["lab", "home-nat", "--run", "client true"])
+    assert lab.returncode == 2 and "pip install 'natsim[lab]'" in lab.stderr, lab.stderr
+
+
+THIRD_PARTY_SUITE = '''
+import pytest
+
+@pytest.mark.natsim_netns
+def test_lab_from_the_wheel(natsim_lab):
+    lab = natsim_lab("home-nat", {"router": {"idle_timeout": "30m"}}, time_scale=60)
+    assert lab.run("client", "ping -c1 -W2 198.51.100.10")[0] == 0
+
+@pytest.mark.natsim_netns
+def test_scenario_from_the_wheel(natsim_scenario):
+    outcome = natsim_scenario(text=(
+        "topology: home-nat\\ntime_scale: 60\\ncaptures: false\\n"
+        "probes: [{name: send, kind: tcp-send, options: {connections: 2, step: 1m}}]\\n"
+        "expect: {send: {all_alive: true}}\\n"))
+    assert outcome.ok, outcome.summary
+'''
+
+
+@pytest.mark.natsim_netns
+def test_a_third_party_suite_uses_the_installed_wheels_fixtures(installed: Installed) -> None:
+    (installed.work / "test_mine.py").write_text(THIRD_PARTY_SUITE)
+    done = installed.run("python", ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers",
+                                    "--natsim-strict", "test_mine.py"], timeout=300)
+    _check(done, "the third-party suite")
+    assert "2 passed" in done.stdout
+    plugin = installed.run("python", ["-c", "import natsim.pytest_plugin as p; print(p.__file__)"])
+    assert str(installed.venv) in plugin.stdout   # the plugin is the wheel's, not the checkout's
