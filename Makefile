@@ -1,9 +1,9 @@
 # natsim — the two commands a user needs are `make demo` and `make test` (as root, or through sudo).
 SHELL := /bin/bash
-PYTHON ?= /usr/bin/python3.11
+PYTHON ?= /usr/bin/python3
 VENV := .venv
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3.11 python3.11-venv make iputils-ping
+                python3 python3-venv make iputils-ping
 # Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
 WORKERS ?= 8
 PYTEST_ARGS ?=

@@ -11,12 +11,11 @@ import statistics
 import sys
 import time
 
-from mininet.net import Mininet
-from mininet.node import Node
 from mininet.topo import Topo
 
 from natsim.lab import Lab
 from natsim.lab.lab import _LabNet
+from natsim.lab.mininet_compat import Mininet, Node
 from natsim.units import TimeScale
 
 

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"--- exit {code}")
                 worst = worst or code
             return 0 if worst == 0 else 1
-        from mininet.cli import CLI
+        from natsim.lab.mininet_compat import CLI
 
         print("Mininet CLI: `NODE CMD` runs CMD in NODE (e.g. `cpe conntrack -L`); `exit` tears down.")
         CLI(lab.net)

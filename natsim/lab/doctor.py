@@ -93,17 +93,13 @@ def run_checks() -> list[Check]:
     """All checks, in display order."""
     checks = [Check("root", os.geteuid() == 0, f"euid {os.geteuid()}", "run natsim with sudo")]
     version = ".".join(map(str, sys.version_info[:3]))
-    checks.append(Check("python 3.11", sys.version_info[:2] == (3, 11), version,
-                        "use Python 3.11 (Mininet needs distutils): " + SETUP))
+    checks.append(Check("python >= 3.11", sys.version_info[:2] >= (3, 11), version,
+                        "use Python 3.11 or newer: " + SETUP))
     for binary, package in BINARIES.items():
         path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
         checks.append(Check(f"binary {binary}", path is not None, path or "not found",
                             f"{SETUP} ({package})"))
-    try:
-        import mininet.node  # noqa: F401
-        checks.append(Check("python mininet", True, "importable"))
-    except ImportError as err:
-        checks.append(Check("python mininet", False, str(err), SETUP))
+    checks.append(_mininet_check())
     if os.geteuid() != 0:
         checks.append(Check("kernel features", False, "not checked without root", "run with sudo"))
         return checks
@@ -125,6 +121,16 @@ def run_checks() -> list[Check]:
         checks.append(Check(name, ok, "ok" if ok else detail, fix))
     checks.append(br_netfilter_check())
     return checks
+
+
+def _mininet_check() -> Check:
+    """Mininet importable (through natsim's distutils stand-in on Python 3.12+)."""
+    try:
+        from natsim.lab import mininet_compat
+    except ImportError as err:
+        return Check("python mininet", False, str(err), SETUP)
+    distutils = "natsim's stand-in (no distutils)" if mininet_compat.SHIMMED else "stdlib"
+    return Check("python mininet", True, f"importable; distutils.version: {distutils}")
 
 
 def br_netfilter_check() -> Check:

@@ -22,16 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mininet.link import Intf, Link
-from mininet.net import Mininet
-from mininet.util import netParse
-
 from natsim import signals
 from natsim.errors import ConfigError, LabError
 from natsim.fields import closest
 from natsim.lab.cleanup import destroy, stop_process
 from natsim.lab.exec import NamespaceRunner
 from natsim.lab.kernel import require_sysctls
+from natsim.lab.mininet_compat import Intf, Link, Mininet, netParse
 from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
 from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time

@@ -13,7 +13,7 @@ import select
 from collections.abc import Callable
 from typing import Any
 
-from mininet.node import Node
+from natsim.lab.mininet_compat import Node
 
 
 class LabNode(Node):  # type: ignore[misc]

@@ -7,9 +7,8 @@ import ast
 import inspect
 import textwrap
 
-from mininet.net import Mininet
-
 from natsim.lab.lab import _LabNet
+from natsim.lab.mininet_compat import Mininet
 
 
 def _attributes_set_by_mininet_init() -> set[str]:
