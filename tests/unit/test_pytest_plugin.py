@@ -106,9 +106,9 @@ def test_with_the_prerequisites_the_test_runs_even_in_strict_mode(suite: pytest.
 def test_the_marker_and_the_option_are_registered_and_the_old_name_is_not(suite: pytest.Pytester) -> None:
     markers = run(suite, "--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.natsim_netns: needs root and network namespaces*"])
-    assert "@pytest.mark.natsim_netns:" not in markers.stdout.str()
+    assert "@pytest.mark.netns:" not in markers.stdout.str()
     run(suite, "--help").stdout.fnmatch_lines(["*--natsim-strict*"])
-    suite.makepyfile(test_old="import pytest\n\n@pytest.mark.natsim_netns\ndef test_old():\n    pass\n")
+    suite.makepyfile(test_old="import pytest\n\n@pytest.mark.netns\ndef test_old():\n    pass\n")
     run(suite, "test_old.py").stdout.fnmatch_lines(["*'netns' not found in `markers` configuration option*"])
 
 
