@@ -3,7 +3,8 @@
 One vertical lane per node on the path; each packet is drawn hop by hop at the times it was seen on
 each link. A packet that never came out of a middlebox ends in a red ✕ on that middlebox's lane.
 Long silences are compressed on the time axis and labelled, so an hour of idle does not hide the
-handshake. Rendered with matplotlib's Agg backend (no display needed) to PNG and SVG.
+handshake. Drawn on a bare ``matplotlib.figure.Figure`` (no pyplot, no display, the importer's backend
+untouched) and saved as PNG and SVG.
 """
 
 from __future__ import annotations
@@ -27,10 +28,7 @@ _COLOURS = {"syn": "tab:blue", "syn-ack": "tab:blue", "fin": "tab:purple", "rst"
 
 def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Path]:
     """Draw connection ``conn_id``; writes ``output`` with ``.png`` and ``.svg``; returns both paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
     report: ConnectionReport = analysis.connection(conn_id)
     conn = report.connection
@@ -39,16 +37,13 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Pa
     lanes = {node: i for i, node in enumerate(conn.path)}
     rows = len(conn.transits)
     span = max(rows + 1.0, 2.0)
-    fig, ax = plt.subplots(figsize=(2.0 + 1.8 * len(lanes), min(60.0, 2.0 + 0.32 * rows)))
-    try:
-        _draw_lanes(ax, lanes, span)
-        _draw_transits(ax, conn, lanes, analysis.capture)
-        _finish_axes(ax, report, len(lanes), span)
-        fig.tight_layout()
-        paths = _save(fig, output)
-    finally:
-        plt.close(fig)
-    return paths
+    fig = Figure(figsize=(2.0 + 1.8 * len(lanes), min(60.0, 2.0 + 0.32 * rows)))
+    ax = fig.subplots()
+    _draw_lanes(ax, lanes, span)
+    _draw_transits(ax, conn, lanes, analysis.capture)
+    _finish_axes(ax, report, len(lanes), span)
+    fig.tight_layout()
+    return _save(fig, output)
 
 
 def _draw_lanes(ax: Any, lanes: dict[str, int], span: float) -> None:

@@ -14,13 +14,11 @@ COLORS = {Verdict.ALIVE: "tab:green", Verdict.OK: "tab:green", Verdict.DEAD: "ta
 
 def plot_survival(result: RunResult, path: Path, timeouts: Mapping[str, float]) -> None:
     """Write the survival plot; ``timeouts`` maps a label (``cpe idle``) to real-world seconds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
     probes = [p for p in result.probes if p.connections] or result.probes
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.6 * max(1, len(probes))))
+    fig = Figure(figsize=(9, 1.2 + 0.6 * max(1, len(probes))))
+    ax = fig.subplots()
     for row, probe in enumerate(probes):
         for verdict in Verdict:
             xs = [c.idle / 60 for c in probe.connections if c.verdict is verdict]
@@ -40,4 +38,3 @@ def plot_survival(result: RunResult, path: Path, timeouts: Mapping[str, float]) 
         ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -213,14 +213,13 @@ def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> None:
 
 def plot_heatmap(rows: Sequence[dict[str, Any]], params: Sequence[Param], path: Path) -> None:
     """Fraction of working connections per probe over the first one or two parameters (PNG)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
     probes = list(dict.fromkeys(r["probe"] for r in rows))
     xs = [_plain(v) for v in params[0].values]
     ys = [_plain(v) for v in params[1].values] if len(params) > 1 else [None]
-    fig, axes = plt.subplots(1, len(probes), figsize=(4.2 * len(probes) + 1, 3.8), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(probes) + 1, 3.8))
+    axes = fig.subplots(1, len(probes), squeeze=False)
     for ax, probe in zip(axes[0], probes, strict=True):
         grid_values = [[0.0] * len(xs) for _ in ys]
         counts = [[0] * len(xs) for _ in ys]
@@ -246,7 +245,6 @@ def plot_heatmap(rows: Sequence[dict[str, Any]], params: Sequence[Param], path: 
     extra = f" (averaged over {', '.join(p.name for p in params[2:])})" if len(params) > 2 else ""
     fig.suptitle(f"natsim sweep{extra}", fontsize=9)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
 
 
 def _label(value: Any) -> str:
