@@ -6,13 +6,16 @@ import argparse
 import contextlib
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from natsim.cliargs import parse_sets
 from natsim.commands.common import add_time_scale, add_trust, time_scale
 from natsim.errors import ConfigError
 from natsim.lab.topology import find_topology
 from natsim.privileges import require_root
+
+if TYPE_CHECKING:   # the lab (and Mininet) load when a lab is built, not for --help
+    from natsim.lab.lab import Lab
 from natsim.report.labmap import format_map
 
 SSHD_PASSWORD = "natsim"
@@ -27,7 +30,9 @@ def register(sub: Any) -> None:
         "is torn down on exit.",
         epilog="example: natsim lab isp-bridge-cgn --set cpe.idle_timeout=1h --time-scale 60 "
         "--run 'cpe nft list ruleset'")
-    parser.add_argument("topology", help="topology name (`natsim list` shows them) or FILE.py[:NAME]")
+    parser.add_argument("topology", help="a shipped topology name (isp-bridge-cgn, home-nat, "
+                        "dc-ssh-proxy, or one in $NATSIM_TOPOLOGIES; `natsim list` shows them) or "
+                        "FILE.py[:NAME]")
     parser.add_argument("--set", action="append", metavar="NODE.SETTING=VALUE",
                         help="middlebox setting, real-world units (repeatable)")
     add_time_scale(parser)
@@ -36,7 +41,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--sshd", action="append", metavar="NODE",
                         help="run OpenSSH sshd in NODE (throw-away host key; user root, password "
                         "'natsim'), so e.g. `client ssh server` works (repeatable)")
-    parser.add_argument("--json", action="store_true", help="print the map as JSON")
+    parser.add_argument("--json", action="store_true",
+                        help="print the map as one JSON document on stdout (with --run: plus a \"runs\" "
+                        "list of node, command, exit_code, output); every other message goes to stderr")
     add_trust(parser)
     parser.set_defaults(func=run)
 
@@ -64,25 +71,40 @@ def run(args: argparse.Namespace) -> int:
     with lab, contextlib.ExitStack() as stack:
         for node in args.sshd or []:
             stack.enter_context(openssh_server(lab, node, password=SSHD_PASSWORD))
+        human = sys.stderr if args.json else sys.stdout
         description = lab.describe()
-        print(json.dumps(description, indent=2) if args.json else format_map(description), flush=True)
+        if not args.json:
+            print(format_map(description), flush=True)
         for node in args.sshd or []:
-            print(f"sshd on {node}: ssh root@{lab.address(node)} (password '{SSHD_PASSWORD}')", flush=True)
+            print(f"sshd on {node}: ssh root@{lab.address(node)} (password '{SSHD_PASSWORD}')",
+                  file=human, flush=True)
         if commands:
-            worst = 0
-            for node, cmd in commands:
-                print(f"--- {node}$ {cmd}", flush=True)
-                code, output = lab.run(node, lab.substitute(cmd), timeout=None)
-                sys.stdout.write(output)
-                if code:
-                    print(f"--- exit {code}")
-                worst = worst or code
-            return 0 if worst == 0 else 1
+            return _run_commands(lab, commands, description if args.json else None)
+        if args.json:
+            print(json.dumps(description, indent=2), flush=True)
         from natsim.lab.mininet_compat import CLI
 
-        print("Mininet CLI: `NODE CMD` runs CMD in NODE (e.g. `cpe conntrack -L`); `exit` tears down.")
-        CLI(lab.net)
+        print("Mininet CLI: `NODE CMD` runs CMD in NODE (e.g. `cpe conntrack -L`); `exit` tears down.",
+              file=human, flush=True)
+        # with --json, stdout holds only the map: the CLI's prompt and output go to stderr
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            CLI(lab.net)
     return 0
 
 
-
+def _run_commands(lab: Lab, commands: list[tuple[str, str]], document: dict[str, Any] | None) -> int:
+    """Run each ``(node, cmd)``; print as text, or (``document``, the map) print the map with a
+    ``runs`` list of ``{node, command, exit_code, output}`` as one JSON document. 1 if any failed."""
+    runs = []
+    for node, cmd in commands:
+        if document is None:
+            print(f"--- {node}$ {cmd}", flush=True)
+        code, output = lab.run(node, lab.substitute(cmd), timeout=None)
+        runs.append({"node": node, "command": cmd, "exit_code": code, "output": output})
+        if document is None:
+            sys.stdout.write(output)
+            if code:
+                print(f"--- exit {code}", flush=True)
+    if document is not None:
+        print(json.dumps({**document, "runs": runs}, indent=2), flush=True)
+    return 0 if all(r["exit_code"] == 0 for r in runs) else 1

@@ -13,7 +13,8 @@ from natsim.commands.common import add_time_scale, add_trust
 from natsim.errors import ConfigError
 from natsim.paths import inside
 from natsim.privileges import require_root
-from natsim.scenario import load_scenario
+from natsim.report.schema import RunResult
+from natsim.scenario import Scenario, load_scenario
 
 
 def register(sub: Any) -> None:
@@ -29,11 +30,14 @@ def register(sub: Any) -> None:
     add_time_scale(parser)
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output directory (default: natsim-out/NAME-TIME)")
-    parser.add_argument("--json", action="store_true", help="print result.json instead of the summary")
+    parser.add_argument("--json", action="store_true",
+                        help="print result.json (with --compare: plus a \"comparison\" list) on stdout "
+                        "instead of the summary; every other message goes to stderr")
     parser.add_argument("--probe-cmd", nargs=2, action="append", metavar=("NODE", "CMD"),
                         help="also run your own probe CMD on NODE; its exit code must be 0 (repeatable)")
     parser.add_argument("--compare", action="store_true",
-                        help="also predict with the model and show both side by side; disagreement exits 1")
+                        help="also predict with the model and show both side by side (with --json: in "
+                        "the JSON); disagreement exits 1")
     add_trust(parser)
     parser.set_defaults(func=run)
 
@@ -67,13 +71,28 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"natsim: interrupted; partial result in {out}/", file=sys.stderr)
         return 130
-    if args.json:
-        print(json.dumps(outcome.result.to_dict(), indent=2))
-    else:
-        print(outcome.summary, end="")
     code = 0 if outcome.ok else 1
+    report = f"report: {out}/summary.txt, {out}/result.json, {out}/survival.png"
+    if args.json:
+        return max(code, _print_json(outcome.result, scenario if args.compare else None, report))
+    print(outcome.summary, end="")
     if args.compare:
         from natsim.run.compare import compare_with_model
         code = max(code, compare_with_model(scenario, outcome.result))
-    print(f"report: {out}/summary.txt, {out}/result.json, {out}/survival.png")
+    print(report)
+    return code
+
+
+def _print_json(result: RunResult, compare_to: Scenario | None, report: str) -> int:
+    """stdout: one JSON document, result.json plus (``compare_to``) a ``comparison`` list of rows;
+    the report line goes to stderr. Returns 1 when a compared connection disagrees."""
+    document = result.to_dict()
+    code = 0
+    if compare_to is not None:
+        from natsim.run.compare import all_agree, model_rows
+        rows = model_rows(compare_to, result)
+        document["comparison"] = [row.to_dict() for row in rows]
+        code = 0 if all_agree(rows) else 1
+    print(report, file=sys.stderr)
+    print(json.dumps(document, indent=2))
     return code

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import Any, TextIO
 
 from natsim.report.schema import RunResult, Verdict
 from natsim.units import format_duration
@@ -26,6 +28,13 @@ class Row:
         if self.observed is None:
             return False
         return self.uncertain or self.observed == self.predicted
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: verdicts as their strings (``None`` where a side has no such connection)."""
+        return {"probe": self.probe, "index": self.index, "idle": self.idle,
+                "observed": self.observed.value if self.observed else None,
+                "predicted": self.predicted.value if self.predicted else None,
+                "agrees": self.agrees, "uncertain": self.uncertain, "explanation": self.explanation}
 
 
 def compare(observed: RunResult, predicted: RunResult) -> list[Row]:
@@ -63,12 +72,24 @@ def format_comparison(rows: list[Row], *, only_disagreements: bool = False) -> s
     return "\n".join(lines)
 
 
-def compare_with_model(scenario: object, observed: RunResult, *, brief: bool = False) -> int:
-    """Predict ``scenario``, print the comparison, return 1 on any disagreement."""
+def all_agree(rows: list[Row]) -> bool:
+    """At least one connection, and every one agrees."""
+    return bool(rows) and all(r.agrees for r in rows)
+
+
+def model_rows(scenario: object, observed: RunResult) -> list[Row]:
+    """Predict ``scenario`` and pair the prediction with ``observed`` (prints nothing)."""
     from natsim.run.predict import predict
 
     # predict() adds the scenario's own seed, as the lab does: the same draws as the lab run
     predicted = predict(scenario)  # type: ignore[arg-type]
-    rows = compare(observed, predicted)
-    print(format_comparison(rows, only_disagreements=brief))
-    return 0 if rows and all(r.agrees for r in rows) else 1
+    return compare(observed, predicted)
+
+
+def compare_with_model(scenario: object, observed: RunResult, *, brief: bool = False,
+                       stream: TextIO | None = None) -> int:
+    """Predict ``scenario``, print the comparison to ``stream`` (default stdout), return 1 on any
+    disagreement."""
+    rows = model_rows(scenario, observed)
+    print(format_comparison(rows, only_disagreements=brief), file=stream or sys.stdout)
+    return 0 if all_agree(rows) else 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict
-from natsim.run.compare import compare, format_comparison
+from natsim.run.compare import all_agree, compare, format_comparison
 
 A, D = Verdict.ALIVE, Verdict.DEAD
 
@@ -36,3 +36,14 @@ def test_uncertain_connections_accept_either_verdict() -> None:
 def test_a_connection_missing_from_the_lab_does_not_agree() -> None:
     rows = compare(result("lab", [A]), result("model", [A, D]))
     assert [r.agrees for r in rows] == [True, False]
+
+
+def test_rows_as_json_and_agreement() -> None:
+    rows = compare(result("lab", [A, D]), result("model", [A, A]))
+    assert rows[1].to_dict() == {"probe": "send", "index": 1, "idle": 120.0, "observed": "dead",
+                                 "predicted": "alive", "agrees": False, "uncertain": False,
+                                 "explanation": "why 1"}
+    missing = compare(result("lab", [A]), result("model", [A, D]))[1].to_dict()
+    assert missing["observed"] is None and missing["agrees"] is False
+    assert not all_agree(rows) and not all_agree([])
+    assert all_agree(compare(result("lab", [A, D]), result("model", [A, D])))
