@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from natsim.paths import hand_over_file
+
 
 def register(sub: Any) -> None:
     """Add ``natsim analyze``."""
@@ -20,7 +22,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--ladder", metavar="CONN_ID",
                         help="draw connection CONN_ID (e.g. c1) as a ladder diagram (PNG and SVG)")
-    parser.add_argument("--output", metavar="PATH",
+    parser.add_argument("--out", metavar="PATH",
                         help="ladder file name without extension (default DIR/ladder-CONN_ID)")
     parser.add_argument("--idle", type=float, default=1.0, metavar="SECONDS",
                         help="report silences at least this long (lab seconds, default 1)")
@@ -33,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
     analysis = analyze_directory(args.directory, idle_threshold=args.idle)
     if args.ladder:
-        output = args.output or str(Path(args.directory) / f"ladder-{args.ladder}")
+        output = args.out or str(Path(args.directory) / f"ladder-{args.ladder}")
         paths = draw_ladder(analysis, args.ladder, output)
+        for path in paths:
+            hand_over_file(Path(path))   # under sudo: the user's files
         print("\n".join(str(p) for p in paths), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         json.dump(analysis.to_dict(), sys.stdout, indent=2)

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
+from natsim.cliargs import parse_sets, time_scale_type
 from natsim.commands.common import add_trust
-from natsim.errors import ConfigError
 
 
 def register(sub: Any) -> None:
@@ -22,25 +22,13 @@ def register(sub: Any) -> None:
                         help="e.g. isp-bridge-cgn:cgn; TOPOLOGY may be FILE.py[:NAME]")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NODE.KEY=VALUE",
                         help="middlebox setting, e.g. cgn.idle_timeout=1h (repeatable)")
-    parser.add_argument("--time-scale", type=float, default=240.0,
+    parser.add_argument("--time-scale", type=time_scale_type, default=240.0,
                         help="real-world seconds per lab second (default 240: 2h4m → 31 s, 4m → 1 s)")
     parser.add_argument("--only", action="append", metavar="REQ",
                         help="run only these requirements (prefix match, e.g. rfc5382-req5, rfc4787)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_trust(parser)
     parser.set_defaults(func=run)
-
-
-def parse_sets(items: list[str]) -> dict[str, dict[str, str]]:
-    """``['cgn.idle_timeout=1h']`` → ``{'cgn': {'idle_timeout': '1h'}}``."""
-    result: dict[str, dict[str, str]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        node, dot, name = key.partition(".")
-        if not sep or not dot or not node or not name:
-            raise ConfigError(f"--set {item!r}: expected NODE.KEY=VALUE", source="--set")
-        result.setdefault(node, {})[name] = value
-    return result
 
 
 def render(report: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from natsim.commands.common import add_trust
 from natsim.errors import ConfigError
+from natsim.paths import hand_over_file
 from natsim.report.schema import ProbeResult, RunResult
 
 
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     result = predict(scenario, seed, as_lab=not args.real_world)
     if args.out:
         result.save(args.out)
+        hand_over_file(args.out)   # under sudo: the user's file
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()

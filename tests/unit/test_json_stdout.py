@@ -44,7 +44,7 @@ def test_predict_json_is_alone_on_stdout(tmp_path: Path, capsys: pytest.CaptureF
 def test_analyze_json_is_alone_on_stdout_and_the_ladder_paths_go_to_stderr(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["analyze", str(PCAPS / "cpe-silent-drop"), "--json", "--ladder", "c1",
-            "--output", str(tmp_path / "ladder")]
+            "--out", str(tmp_path / "ladder")]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert [c["id"] for c in json.loads(captured.out)["connections"]] == ["c1"]
