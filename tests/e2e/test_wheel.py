@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 import natsim
+from tests.unit.netutil import stop
 
 pytestmark = pytest.mark.e2e
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -191,8 +192,7 @@ def test_light_install_serves_probes_and_predicts(light: Installed) -> None:
                 break
             time.sleep(0.2)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
     _check(probe, "natsim probe send")
     assert [c["verdict"] for c in json.loads(probe.stdout)["probes"][0]["connections"]] == ["alive"] * 2
     _check(light.run("natsim", ["predict", "isp-modem-bridge-1h"]), "natsim predict")

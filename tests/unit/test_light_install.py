@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.netutil import stop
+
 BLOCKED = ("mininet", "matplotlib", "asyncssh", "scapy", "rich")
 SITECUSTOMIZE = f'''
 import sys
@@ -72,8 +74,7 @@ def test_serve_and_probe_talk_on_loopback_without_extras(light_env: dict[str, st
                       "--out", str(out))
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
     result = json.loads(out.read_text())
     assert [c["verdict"] for c in result["probes"][0]["connections"]] == ["alive", "alive"]
 

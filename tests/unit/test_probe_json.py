@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.unit.netutil import wait_accepting
+from tests.unit.netutil import stop, wait_accepting
 
 
 def free_port() -> int:
@@ -29,8 +29,7 @@ def test_json_on_stdout_and_out_file_hold_the_same_result(tmp_path: Path) -> Non
                                "--time-scale", "60", "--json", "--out", str(out)],
                               capture_output=True, text=True, timeout=60, check=False)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)             # nothing but the JSON document on stdout
     assert printed == json.loads(out.read_text())

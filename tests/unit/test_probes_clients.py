@@ -31,7 +31,7 @@ from natsim.probes.tcp.send import run_send
 from natsim.probes.tcp.server import ProbeServer, ServerConfig
 from natsim.probes.tcp.sock import classify_error
 from natsim.report.schema import ProbeResult, RunResult, Verdict
-from tests.unit.netutil import wait_accepting
+from tests.unit.netutil import stop, wait_accepting
 
 SCALE = 600.0  # 1 min → 0.1 s
 
@@ -269,8 +269,7 @@ def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Pat
         client.terminate()
         assert client.wait(timeout=10) == 130  # interrupted: the same code for Ctrl-C, SIGTERM, SIGHUP
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
     run = RunResult.load(path)
     assert not run.complete and not run.probes[0].complete
     assert verdicts(run.probes[0]) == [Verdict.ALIVE] + [Verdict.SKIPPED] * 3

@@ -18,7 +18,7 @@ import pytest
 
 from natsim.probes.tcp.protocol import BadRequest, parse_sleep_request, sleep_request
 from natsim.probes.tcp.server import Admission, ProbeServer, ServerConfig
-from tests.unit.netutil import wait_accepting
+from tests.unit.netutil import stop, wait_accepting
 
 
 @asynccontextmanager
@@ -204,5 +204,4 @@ def test_ten_thousand_idle_connections_in_one_process() -> None:
     finally:
         for sock in socks:
             sock.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
