@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,11 @@ def test_teardown_and_cleanup_never_touch_a_parallel_lab() -> None:
         keeper = survivor.popen("server", ["sleep", "600"])
         held = _held(survivor)
         assert survivor.record is not None
+        deadline = time.monotonic() + 10   # mnexec enters the namespace just after it is started
+        while keeper.pid not in held["server"].members() and time.monotonic() < deadline:
+            time.sleep(0.01)
         members = {node: ns.members() for node, ns in held.items()}
+        assert keeper.pid in members["server"]
         try:
             for i in range(REPEATS):
                 with Lab("home-nat") as victim:
