@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from natsim.lab.kernel import DECISION, SYSCTL, br_netfilter_state
 
@@ -124,13 +125,15 @@ def run_checks() -> list[Check]:
 
 
 def _mininet_check() -> Check:
-    """Mininet importable (through natsim's distutils stand-in on Python 3.12+)."""
+    """Mininet importable, and where its ``distutils.version`` comes from (see mininet_compat)."""
     try:
         from natsim.lab import mininet_compat
     except ImportError as err:
         return Check("python mininet", False, str(err), SETUP)
-    distutils = "natsim's stand-in (no distutils)" if mininet_compat.SHIMMED else "stdlib"
-    return Check("python mininet", True, f"importable; distutils.version: {distutils}")
+    origin = str(getattr(sys.modules.get("distutils.version"), "__file__", ""))
+    source = "natsim's stand-in (no distutils)" if mininet_compat.SHIMMED \
+        else "setuptools' copy" if "setuptools" in Path(origin).parts else f"the standard library ({origin})"
+    return Check("python mininet", True, f"importable; distutils.version: {source}")
 
 
 def br_netfilter_check() -> Check:
