@@ -10,13 +10,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import ConfigError
-from natsim.fields import closest, config_from_mapping
+from natsim.fields import config_from_mapping
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
+from natsim.plugins import find_kind, load_kinds
 from natsim.sim.network import MiddleboxModel
 from natsim.units import TimeScale
 
@@ -49,17 +48,7 @@ class MiddleboxKind:
 
 @functools.cache
 def _registered() -> dict[str, MiddleboxKind]:
-    found: dict[str, MiddleboxKind] = {}
-    for point in entry_points(group=GROUP):
-        kind = point.load()
-        if not isinstance(kind, MiddleboxKind) or kind.name != point.name:
-            raise TypeError(f"entry point {point.name} = {point.value} in group {GROUP} is not a "
-                            f"MiddleboxKind named {point.name!r}")
-        found[point.name] = kind
-    if not found:
-        raise ConfigError(f"no middlebox kinds are registered (entry-point group {GROUP}): is natsim "
-                          "installed? (`pip install -e .` in a checkout)")
-    return dict(sorted(found.items()))
+    return load_kinds(GROUP, MiddleboxKind, "middlebox kind")
 
 
 def kinds() -> dict[str, MiddleboxKind]:
@@ -69,12 +58,7 @@ def kinds() -> dict[str, MiddleboxKind]:
 
 def kind(name: str) -> MiddleboxKind:
     """The kind called ``name``; :class:`ConfigError` with the closest name when unknown."""
-    known = _registered()
-    try:
-        return known[name]
-    except KeyError:
-        raise ConfigError(f"unknown middlebox kind '{name}'{closest(name, list(known))}; "
-                          f"known: {', '.join(known)}") from None
+    return find_kind(_registered(), name, "middlebox kind")
 
 
 def config_class(name: str) -> type[Any]:

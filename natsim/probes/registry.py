@@ -9,11 +9,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-from natsim.errors import ConfigError
-from natsim.fields import closest
+from natsim.plugins import find_kind, load_kinds
 from natsim.probes.options import ProbeOptions
 from natsim.report.schema import ProbeResult
 
@@ -79,17 +77,7 @@ class ProbeKind:
 
 @functools.cache
 def _registered() -> dict[str, ProbeKind]:
-    found: dict[str, ProbeKind] = {}
-    for point in entry_points(group=GROUP):
-        kind = point.load()
-        if not isinstance(kind, ProbeKind) or kind.name != point.name:
-            raise TypeError(f"entry point {point.name} = {point.value} in group {GROUP} is not a "
-                            f"ProbeKind named {point.name!r}")
-        found[point.name] = kind
-    if not found:
-        raise ConfigError(f"no probe kinds are registered (entry-point group {GROUP}): is natsim "
-                          "installed? (`pip install -e .` in a checkout)")
-    return dict(sorted(found.items()))
+    return load_kinds(GROUP, ProbeKind, "probe kind")
 
 
 def kinds() -> dict[str, ProbeKind]:
@@ -99,12 +87,7 @@ def kinds() -> dict[str, ProbeKind]:
 
 def kind(name: str) -> ProbeKind:
     """The probe kind called ``name``; :class:`ConfigError` with the closest name when unknown."""
-    known = _registered()
-    try:
-        return known[name]
-    except KeyError:
-        raise ConfigError(f"unknown probe kind '{name}'{closest(name, list(known))}; "
-                          f"known: {', '.join(known)}") from None
+    return find_kind(_registered(), name, "probe kind")
 
 
 def options_of(spec: Any) -> ProbeOptions:

@@ -10,20 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny import TINY
+
 pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 NATSIM = [sys.executable, "-m", "natsim.cli"]
-#: Three send-test connections idle 1, 2 and 3 min against a 2 min NAT timeout, at 60x (a few seconds).
-TINY = """name: tiny
-topology: home-nat
-time_scale: 60
-captures: false
-middleboxes:
-  router: {idle_timeout: 2m}
-probes:
-  - {name: send, kind: tcp-send, options: {connections: 3, step: 1m, user_timeout: 2m}}
-expect:
-  send: {first_dead: 1}
-"""
 
 
 def natsim(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -15,22 +15,10 @@ from natsim.lab.cleanup import cleanup_stale
 from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, ProcessEntry
 from tests.rootstate import differences, snapshot
+from tests.tiny import TINY
 
 pytestmark = pytest.mark.natsim_netns
 NATSIM = [sys.executable, "-m", "natsim.cli"]
-#: A scenario that runs in a few seconds: three send-test connections idle 1, 2 and 3 min against a
-#: 2 min NAT timeout, at 60x.
-TINY = """name: tiny
-topology: home-nat
-time_scale: 60
-captures: false
-middleboxes:
-  router: {idle_timeout: 2m}
-probes:
-  - {name: send, kind: tcp-send, options: {connections: 3, step: 1m, user_timeout: 2m}}
-expect:
-  send: {first_dead: 1}
-"""
 #: Labs torn down (and stale records cleaned up) while the survivor runs.
 REPEATS = 100
 

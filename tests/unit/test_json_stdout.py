@@ -17,20 +17,11 @@ from natsim.commands.run import _print_json
 from natsim.report.schema import Verdict
 from natsim.run.predict import predict
 from natsim.scenario import load_scenario
+from tests.tiny import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = str(ROOT / "natsim" / "scenarios" / "isp-modem-bridge-1h.yaml")
 PCAPS = ROOT / "tests" / "golden" / "pcaps"
-#: Three send-test connections idle 1, 2 and 3 min against a 2 min NAT timeout.
-TINY = """name: tiny
-topology: home-nat
-time_scale: 60
-captures: false
-middleboxes:
-  router: {idle_timeout: 2m}
-probes:
-  - {name: send, kind: tcp-send, options: {connections: 3, step: 1m, user_timeout: 2m}}
-"""
 
 
 def test_predict_json_is_alone_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
