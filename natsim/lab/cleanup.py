@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from natsim.lab.netns import HeldNamespace, own_identities, signal_entry
+from natsim.lab.netns import HeldNamespace, members_of, own_identities, signal_entry
 from natsim.lab.records import LabRecord, ProcessEntry, all_records, running
 
 
@@ -80,7 +80,7 @@ def hold_recorded(record: LabRecord) -> tuple[dict[str, HeldNamespace], list[str
 
 
 def _members(held: Mapping[str, HeldNamespace]) -> list[int]:
-    return [pid for ns in held.values() for pid in ns.members()]
+    return members_of(held.values())
 
 
 def destroy(record: LabRecord, held: Mapping[str, HeldNamespace] | None = None,

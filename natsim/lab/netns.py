@@ -16,10 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 
-from natsim.lab.records import ProcessEntry
+from natsim.lab.records import ProcessEntry, running
 
 
 def own_identities() -> set[tuple[int, int]]:
@@ -70,13 +69,7 @@ class HeldNamespace:
 
     def members(self) -> list[int]:
         """PIDs of every live process inside this namespace."""
-        if self.fd is None:
-            return []
-        found = []
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and self.contains(int(entry.name)) and not _zombie(int(entry.name)):
-                found.append(int(entry.name))
-        return found
+        return members_of([self])
 
     def kill_members(self, sig: signal.Signals = signal.SIGKILL) -> list[int]:
         """Send ``sig`` to every process inside; return the PIDs signalled."""
@@ -99,12 +92,13 @@ class HeldNamespace:
         self.close()
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] == "Z"
+def members_of(held: Iterable[HeldNamespace]) -> list[int]:
+    """PIDs of every live process inside any of the ``held`` namespaces (one pass over /proc)."""
+    identities = {ns.identity for ns in held if ns.fd is not None}
+    if not identities:
+        return []
+    return [int(e.name) for e in os.scandir("/proc") if e.name.isdigit()
+            and _ns_identity(f"/proc/{e.name}/ns/net") in identities and running(int(e.name))]
 
 
 @contextlib.contextmanager
