@@ -23,6 +23,7 @@ from natsim.paths import name_problem
 from natsim.probes import registry as probe_kinds
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
+from natsim.shipped import SCENARIOS
 from natsim.trust import check_scenario
 from natsim.units import TimeScale
 from natsim.yamlpos import Located, load_file, load_located
@@ -38,8 +39,8 @@ EXPECT_KEYS: dict[str, dict[str, Any]] = {
     "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
     "bypass_bracket_within": {"parse": "duration-range"}, "exit_code": {"parse": "int"},
 }
-#: natsim's own scenarios (package data, installed with natsim; they may run commands without ``--trust``).
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+#: natsim's own scenarios (top-level ``scenarios/``; inside the package in a wheel).
+SCENARIO_DIR = SCENARIOS
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
 
     Without ``trust``, a scenario that runs its own code (command probes, a topology file not shipped
     with natsim) raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios
-    shipped in ``natsim/scenarios/`` may run commands. ``model_only``: the scenario is only predicted (the
+    shipped with natsim (``scenarios/``) may run commands. ``model_only``: the scenario is only predicted (the
     model runs no command probe, so they need no trust; a topology file still does). A relative
     ``FILE.py`` topology is relative to ``path``'s directory.
     """
@@ -331,7 +332,7 @@ def load_scenario_text(text: str, source: str = "<text>", *, trust: bool = False
 
 
 def shipped_scenarios() -> dict[str, Path]:
-    """Name → file of the scenarios shipped in ``natsim/scenarios/``."""
+    """Name → file of the scenarios shipped with natsim (``scenarios/``)."""
     return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.yaml"))}
 
 
