@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from natsim.lab import Lab
-from natsim.lab.sshd import openssh_server
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.middleboxes.ssh_proxy.runtime import start_proxy
 from natsim.probes.ssh.openssh import OpenSshClient

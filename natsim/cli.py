@@ -2,9 +2,10 @@
 """The ``natsim`` command. Each subcommand lives in ``natsim/commands/<name>.py`` and provides
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 
-Errors derived from :class:`NatsimError` print one line and exit 2; SIGTERM and SIGHUP (terminal
-closed) are turned into an exception like Ctrl-C, so every ``finally`` (lab teardown) runs, and all
-three exit 130. Exit codes: 0 ok, 1 a check failed, 2 error, 130 interrupted.
+Commands run through :func:`natsim.entry.run_parsed`: errors derived from :class:`NatsimError` print
+one line and exit 2; SIGTERM and SIGHUP (terminal closed) are turned into an exception like Ctrl-C,
+so every ``finally`` (lab teardown) runs, and all three exit 130. Exit codes: 0 ok, 1 a check failed,
+2 error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,29 +15,18 @@ import importlib
 import logging
 import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
 from typing import NoReturn
 
 from natsim import __version__, signals
-from natsim.errors import EXIT_ERROR, EXIT_INTERRUPTED, NatsimError
-from natsim.extras import missing_extra
+from natsim.entry import run_parsed
+from natsim.errors import EXIT_ERROR
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
     "demo", "doctor", "list", "lab", "cleanup", "run", "probe",
     "serve", "analyze", "conform", "predict", "sweep",
 )
-
-
-class Terminated(KeyboardInterrupt):
-    """Raised from the SIGTERM and SIGHUP handlers, so they end a command exactly as Ctrl-C does:
-    context managers tear down, partial results are written, the exit code is 130."""
-
-
-def _on_terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(signal.Signals(signum).name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,32 +87,6 @@ def console() -> NoReturn:
     for sig in signals.ENDING:
         signal.signal(sig, signal.SIG_IGN)
     sys.exit(code)
-
-
-def run_parsed(args: argparse.Namespace) -> int:
-    """Run ``args.func(args)`` as every natsim entry point does: SIGTERM and SIGHUP tear down like
-    Ctrl-C (``finally`` blocks run), a :class:`NatsimError` is one line on stderr and exit code 2.
-    The previous SIGTERM and SIGHUP handlers are restored afterwards."""
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, _on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        return int(args.func(args) or 0)
-    except NatsimError as err:
-        print(f"natsim: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except ModuleNotFoundError as err:
-        message = missing_extra(err)
-        if message is None:
-            raise
-        print(f"natsim: error: {message}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt as err:
-        print(f"natsim: interrupted{f' ({err})' if str(err) else ''}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
-"""The probe registry: kind name → :class:`ProbeKind` (options, lab driver, model).
+"""The probe registry: kind name → :class:`ProbeKind` (options, lab driver, model, tool, service).
 
 Kinds are found through the ``natsim.probes`` entry-point group, natsim's own included (see
-``pyproject.toml``): an installed package adds a probe kind exactly as natsim does.
+``pyproject.toml``): an installed package adds a probe kind exactly as natsim does, ``natsim probe``
+subcommand included. Everything code outside a kind asks about it is an attribute of its
+:class:`ProbeKind`; optional abilities of its objects are declared (:class:`PartialResults`).
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from natsim.plugins import find_kind, load_kinds
 from natsim.probes.options import ProbeOptions
@@ -31,6 +34,15 @@ class Handle(Protocol):
         ...
 
 
+@runtime_checkable
+class PartialResults(Protocol):
+    """A :class:`Handle` that can hand back what a stopped probe measured (an optional ability)."""
+
+    def partial(self) -> ProbeResult | None:
+        """The result written before it stopped (unfinished connections ``skipped``), or None."""
+        ...
+
+
 class ProbeModel(Protocol):
     """A probe's model: started before the simulation runs, asked for its result after."""
 
@@ -47,12 +59,38 @@ class ProbeModel(Protocol):
 Driver = Callable[[Any, Any], Handle]
 #: ``model(world, spec) -> ProbeModel``: the probe in the simulation.
 ModelFactory = Callable[[Any, Any], ProbeModel]
+#: ``build(parser, kind) -> run``: add a tool's own flags to its ``natsim probe`` parser (the kind's
+#: options, ``--time-scale`` and the result flags are added for every tool) and return what runs it,
+#: ``run(args) -> exit code``.
+ToolBuilder = Callable[[argparse.ArgumentParser, "ProbeKind"], Callable[[argparse.Namespace], int]]
+
+
+@dataclass(frozen=True)
+class Service:
+    """A server a probe kind talks to: what it is called, its default port, its transport."""
+
+    name: str
+    port: int
+    transport: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ProbeTool:
+    """A kind's command-line tool, for real networks and labs alike: ``natsim probe NAME`` (and
+    ``python -m natsim.probes NAME``, what lab nodes run). ``description`` adds to the kind's summary
+    in ``--help``."""
+
+    name: str
+    build: ToolBuilder
+    description: str = ""
 
 
 @dataclass(frozen=True)
 class ProbeKind:
     """One probe kind: its options (the one declaration), how the lab runs it, how the model predicts
-    it. ``unmodelled`` says why a kind has no model (e.g. a user's own program)."""
+    it (``unmodelled`` says why a kind has none, e.g. a user's own program), its command-line tool,
+    the service it talks to (None: its options choose, e.g. an SSH backend) and a one-line summary
+    (``natsim list``, ``natsim probe --help``)."""
 
     name: str
     options: type[ProbeOptions]
@@ -60,6 +98,8 @@ class ProbeKind:
     model: ModelFactory | None = None
     unmodelled: str = ""
     summary: str = ""
+    tool: ProbeTool | None = None
+    service: Service | None = None
 
     def __post_init__(self) -> None:
         if self.options.kind != self.name:

@@ -1,6 +1,6 @@
 """OpenSSH ``sshd`` in a lab node, with a throw-away config, host key and credentials.
 
-``with openssh_server(lab, "sshd", authorized_keys=[pub], password="natsim") as sshd:`` starts
+``with openssh_server(lab, "sshd", authorized_keys=[pub], password=LAB_PASSWORD) as sshd:`` starts
 ``/usr/sbin/sshd -D -e -f CONFIG`` through :meth:`Lab.popen` (so lab teardown stops it too) and
 waits until it listens. Nothing on the host is written outside a private temp directory:
 
