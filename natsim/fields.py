@@ -13,7 +13,7 @@ import difflib
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from natsim.addresses import check_lab_address
 from natsim.errors import ConfigError
@@ -160,6 +160,21 @@ def parse_value(what: str, spec: Mapping[str, Any], raw: Any) -> Any:
 M = TypeVar("M")
 
 
+@runtime_checkable
+class Validated(Protocol):
+    """A config that checks its settings together (an optional ability, declared by subclassing)."""
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for values that make no sense together."""
+        ...
+
+
+def validate(config: object) -> None:
+    """Run ``config``'s own check across settings, when it declares one (:class:`Validated`)."""
+    if isinstance(config, Validated):
+        config.validate()
+
+
 def config_from_mapping(cls: type[M], values: Mapping[str, Any], *, prefix: str = "") -> M:
     """Build the config dataclass ``cls`` from user values (YAML or ``--set``), parsing each field.
 
@@ -173,9 +188,7 @@ def config_from_mapping(cls: type[M], values: Mapping[str, Any], *, prefix: str 
                               f"{closest(key, sorted(fields))}; valid: {', '.join(sorted(fields))}")
         kwargs[key] = parse_value(prefix + key, fields[key].metadata, raw)
     config = cls(**kwargs)
-    validate = getattr(config, "validate", None)
-    if validate is not None:
-        validate()
+    validate(config)
     return config
 
 

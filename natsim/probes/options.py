@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from natsim.errors import ConfigError
-from natsim.fields import config_from_mapping, parse_value
+from natsim.fields import Validated, config_from_mapping, parse_value
 from natsim.units import format_duration
 
 OptionsT = TypeVar("OptionsT", bound="ProbeOptions")
 
 
 @dataclasses.dataclass(frozen=True)
-class ProbeOptions:
+class ProbeOptions(Validated):
     """Base of every probe kind's options (all durations real-world seconds)."""
 
     kind: ClassVar[str] = ""

@@ -20,10 +20,11 @@ from natsim.errors import NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
+from natsim.middleboxes import kind as middlebox_kind
 from natsim.paths import check_name, first_missing, hand_over
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
-from natsim.probes.registry import Handle
+from natsim.probes.registry import Handle, PartialResults
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import kinds as probe_kinds
 from natsim.report.plot import plot_survival
@@ -87,12 +88,9 @@ class Progress:
 
 
 def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
-    lines = {}
-    for node, config in scenario.middleboxes.items():
-        idle = getattr(config, "idle_timeout", None)
-        if idle:
-            lines[f"{node} idle {format_duration(idle)}"] = float(idle)
-    return lines
+    """A line on the survival plot per idle timeout a middlebox's kind says is worth drawing."""
+    return {f"{node} idle {format_duration(idle)}": idle for node, config in scenario.middleboxes.items()
+            for idle in middlebox_kind(config.kind).idle_timeouts(config)}
 
 
 def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
@@ -201,8 +199,7 @@ def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> No
             continue
         try:
             handle.stop()
-            partial = getattr(handle, "partial", None)
-            measured = partial() if partial is not None else None
+            measured = handle.partial() if isinstance(handle, PartialResults) else None
         except (NatsimError, OSError, ValueError):
             continue
         if measured is not None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError
-from natsim.fields import closest, parse_value
+from natsim.fields import closest, parse_value, validate
 from natsim.report.schema import RunResult, Verdict
 
 #: Default upper bound on the number of grid points.
@@ -114,9 +114,7 @@ def apply(scenario: Any, params: Sequence[Param], point: Sequence[Any]) -> Any:
     boxes = dict(scenario.middleboxes)
     for param, value in zip(params, point, strict=True):
         config = dataclasses.replace(boxes[param.node], **{param.setting: value})
-        validate = getattr(config, "validate", None)
-        if validate is not None:
-            validate()
+        validate(config)
         boxes[param.node] = config
     if not dataclasses.is_dataclass(scenario) or isinstance(scenario, type):
         raise ConfigError("sweep needs a scenario dataclass instance")

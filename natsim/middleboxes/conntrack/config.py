@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from natsim.fields import choice_field, duration_field
+from natsim.fields import Validated, choice_field, duration_field
 from natsim.middleboxes.conntrack.policy import ConntrackPolicy, Untracked
 from natsim.units import format_duration
 
 
 @dataclass(frozen=True)
-class ConntrackConfig:
+class ConntrackConfig(Validated):
     """Connection-tracking knobs every stateful middlebox has (all durations real-world)."""
 
     idle_timeout: float = duration_field(3600.0, "idle timeout of an established TCP connection")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from natsim.errors import ConfigError
-from natsim.fields import closest, plain_field
+from natsim.fields import Validated, closest, plain_field
 from natsim.units import format_duration
 
 PAN_BANNER = "SSH-2.0-PaloAltoNetworks_0.2"
@@ -39,7 +39,7 @@ MAX_BANNER = 253
 
 
 @dataclass(frozen=True)
-class SshProxy:
+class SshProxy(Validated):
     """Configuration of the intercepting SSH proxy (defaults: the incident's firewall)."""
 
     kind: ClassVar[str] = "ssh-proxy"

@@ -14,7 +14,7 @@ from natsim_idle_firewall.model import model
 from natsim_idle_firewall.probe import TcpOpenOptions, build, driver
 from natsim_idle_firewall.render import render
 
-KIND = MiddleboxKind(IdleFirewall.kind, IdleFirewall, render, model,
+KIND = MiddleboxKind(IdleFirewall.kind, IdleFirewall, render, model, policy=IdleFirewall.policy,
                      summary="routed stateful firewall: idle timeout, untracked policy, inbound allow-list")
 
 PROBE = ProbeKind(TcpOpenOptions.kind, TcpOpenOptions, driver, tool=ProbeTool(TcpOpenOptions.kind, build),
