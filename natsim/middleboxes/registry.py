@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.fields import config_from_mapping
+from natsim.labview import RunningLab
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.middleboxes.conntrack.policy import ConntrackPolicy
 from natsim.plugins import find_kind, load_kinds
@@ -28,7 +29,7 @@ GROUP = "natsim.middleboxes"
 Render = Callable[[Any, RenderContext], Rendered]
 ModelFactory = Callable[[str, Any, TimeScale, int], MiddleboxModel]
 #: ``runtime(config, lab, node, workdir)`` starts what the middlebox runs besides its ruleset.
-Runtime = Callable[[Any, Any, str, Path], Any]
+Runtime = Callable[[Any, RunningLab, str, Path], Any]
 #: ``policy(config)``: the conntrack policy table of a stateful kind's config.
 Policy = Callable[[Any], ConntrackPolicy]
 

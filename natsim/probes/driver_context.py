@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from natsim.labview import RunningLab
+
 
 @dataclass
 class DriverContext:
-    """The lab (``natsim.lab.Lab``), the scenario, the output directory, started servers."""
+    """The running lab, the scenario, the output directory, started servers."""
 
-    lab: Any
+    lab: RunningLab
     scenario: Any
     out: Path
     servers: dict[tuple[str, str], Any] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from natsim.labview import NodeProcess
 from natsim.paths import inside
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
@@ -22,7 +23,7 @@ class CommandHandle:
 
     spec: Any
     options: CommandOptions
-    process: Any    # natsim.lab.LabProcess
+    process: NodeProcess
     log: Path
     started: float
     time_scale: float

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.labview import RunningLab
 from natsim.paths import inside
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.ssh.backends import GO_SSH_PORT, LAB_PASSWORD, LAB_USER
@@ -26,7 +27,7 @@ from natsim.report.schema import ProbeResult, RunResult
 OS_KEEPALIVE = {"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75}
 
 
-def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = LAB_USER,
+def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = LAB_USER,
                  password: str = LAB_PASSWORD, workdir: Path | None = None) -> Any:
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
@@ -40,7 +41,7 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user
     return proc
 
 
-def scale_os_keepalive(lab: Any, node: str) -> list[str]:
+def scale_os_keepalive(lab: RunningLab, node: str) -> list[str]:
     """Scale ``node``'s keepalive sysctls (7200 s, 75 s) by the lab's time scale; notes on rounding."""
     notes, values = [], []
     for name, real in OS_KEEPALIVE.items():
@@ -55,7 +56,7 @@ def scale_os_keepalive(lab: Any, node: str) -> list[str]:
     return notes
 
 
-def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: float = 300.0,
+def run_ssh_probe(lab: RunningLab, node: str, kind: str, args: list[str], *, timeout: float = 300.0,
                   workdir: Path | None = None) -> ProbeResult:
     """Run the tool of probe ``kind`` with ``args`` inside ``node`` at the lab's time scale; return its
     result.

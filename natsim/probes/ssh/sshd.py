@@ -20,9 +20,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from natsim.errors import LabError
+from natsim.labview import NodeProcess, RunningLab
 
 SSHD = "/usr/sbin/sshd"
 
@@ -35,7 +35,7 @@ class SshdHandle:
     port: int
     workdir: Path
     host_key_pub: str          # "type base64 comment"
-    process: Any               # natsim.lab.lab.LabProcess
+    process: NodeProcess
 
     @property
     def log(self) -> Path:
@@ -81,7 +81,7 @@ def start_script(config: Path, shadow: Path | None) -> str:
 
 
 @contextmanager
-def openssh_server(lab: Any, node: str, *, port: int = 22, authorized_keys: Sequence[str] = (),
+def openssh_server(lab: RunningLab, node: str, *, port: int = 22, authorized_keys: Sequence[str] = (),
                    password: str | None = None, options: Mapping[str, str] | None = None,
                    ready_timeout: float = 10.0) -> Iterator[SshdHandle]:
     """Run sshd in ``node`` for the duration of the block (``root`` logs in by key or ``password``)."""

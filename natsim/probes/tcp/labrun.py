@@ -1,9 +1,9 @@
 """Running the probe server and the TCP probes inside lab nodes.
 
-Everything runs through :meth:`natsim.lab.Lab.popen`, so processes live in the nodes' namespaces
-and are stopped with the lab. The probes run as ``python -m natsim.probes TOOL`` (the same code as
-``natsim probe TOOL``, the tool of their kind) and hand their result back as a JSON file in natsim's
-result schema.
+Everything runs through the lab's ``popen`` (:class:`natsim.labview.RunningLab`), so processes live
+in the nodes' namespaces and are stopped with the lab. The probes run as ``python -m natsim.probes
+TOOL`` (the same code as ``natsim probe TOOL``, the tool of their kind) and hand their result back as
+a JSON file in natsim's result schema.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from natsim.errors import LabError, ProbeError
-from natsim.lab.lab import Lab, LabProcess
+from natsim.labview import NodeProcess, RunningLab
 from natsim.paths import inside
 from natsim.probes.options import option_fields, to_argv
 from natsim.probes.registry import ProbeKind
@@ -41,8 +41,8 @@ def _tool(kind: str) -> tuple[ProbeKind, str]:
     return probe, probe.tool.name
 
 
-def start_server(lab: Lab, node: str = "server", *, log: Path | None = None,
-                 ready_timeout: float = 10.0) -> LabProcess:
+def start_server(lab: RunningLab, node: str = "server", *, log: Path | None = None,
+                 ready_timeout: float = 10.0) -> NodeProcess:
     """Start ``natsim serve`` in ``node`` at the lab's time scale; return once both ports listen."""
     out: IO[Any] | int = open(log, "a") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     try:
@@ -100,7 +100,7 @@ class RunningProbe:
     kind: str
     node: str
     options: TcpProbeOptions
-    process: LabProcess
+    process: NodeProcess
     json_path: Path
     log_path: Path
 
@@ -125,7 +125,7 @@ class RunningProbe:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
+def start_probe(lab: RunningLab, node: str, kind: str, options: TcpProbeOptions, *,
                 workdir: Path | None = None) -> RunningProbe:
     """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's).
 
