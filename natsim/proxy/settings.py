@@ -21,7 +21,6 @@ class Limits:
     """Bounds on what one client may cost (lab seconds, counts, bytes)."""
 
     sniff_timeout: float = 5.0        # wait for the client's first bytes; then relay as non-SSH
-    sniff_bytes: int = 8              # bytes peeked to recognise "SSH-"
     connect_timeout: float = 10.0     # TCP connect to the backend
     handshake_timeout: float = 15.0   # backend key exchange, once the client asked to log in
     login_timeout: float = 60.0       # client side: from accept to authenticated
