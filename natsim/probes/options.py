@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -111,7 +112,7 @@ def _show(value: Any) -> str:
         return f"{value:g}s"
     if isinstance(value, list | tuple):
         return ",".join(_show(v) for v in value)
-    return str(getattr(value, "value", value))
+    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 def markdown_table(kinds: Mapping[str, type[ProbeOptions]]) -> str:

@@ -48,7 +48,7 @@ class ProxySettings:
             raise ProxyError(f"--config is not valid JSON: {err}") from err
         if not isinstance(values, dict):
             raise ProxyError(f"--config must be a JSON object, got {type(values).__name__}")
-        config = build_config("ssh-proxy", values, prefix="ssh-proxy.")
+        config = build_config(SshProxy.kind, values, prefix=f"{SshProxy.kind}.")
         assert isinstance(config, SshProxy)
         return cls(config=config, time_scale=TimeScale(time_scale), limits=limits or Limits(), node=node,
                    run_seed=run_seed)

@@ -110,7 +110,7 @@ def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[Pr
     """The scenario's probes plus the ``extra`` command probes, each checked before anything starts."""
     probes = list(scenario.probes)
     for name, (node, command) in extra.items():
-        probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
+        probes.append(ProbeSpec(name=name, kind=CommandOptions.kind, client=node, server=node,
                                 options=CommandOptions(argv=command)))
     for spec in probes:
         check_name(spec.name, "probe name")

@@ -39,7 +39,7 @@ class CommandHandle:
         elapsed = (time.monotonic() - self.started) * self.time_scale
         verdict = Verdict.OK if code == 0 else Verdict.ERROR
         detail = "timed out" if code is None else f"exit {code}"
-        return ProbeResult(name=self.spec.name, kind="command", target=self.spec.server,
+        return ProbeResult(name=self.spec.name, kind=CommandOptions.kind, target=self.spec.server,
                            node=self.spec.client,
                            connections=[ConnectionResult(0, 0.0, verdict, "exit", elapsed, detail)],
                            extra={"exit_code": code, "argv": self.options.argv, "output": str(self.log)})

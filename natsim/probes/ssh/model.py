@@ -26,6 +26,8 @@ from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdic
 from natsim.sim.world import World
 
 Gen = Generator[simpy.Event, Any, None]
+#: The options of the probes that log in (and so choose a client).
+LoginOptions = SshFirstConnectOptions | SshBypassTimerOptions
 
 
 class SshLoginProbe:
@@ -42,7 +44,7 @@ class SshLoginProbe:
         self.backend_banner = BACKENDS[self.backend].banner
         self.backend_kex = BACKENDS[self.backend].kex
         self.port = options.server_port()
-        self.client_kind = getattr(options, "client_impl", "go")
+        self.client_kind = options.client_impl if isinstance(options, LoginOptions) else "go"
         route = world.route(spec.client, spec.server)
         proxies = [m for m in route.middleboxes if isinstance(m, SshInterceptor)]
         self.proxy: SshInterceptor | None = proxies[0] if proxies else None
@@ -132,6 +134,8 @@ class BypassTimerProbe(SshLoginProbe):
     """ssh-bypass-timer: growing waits from the latest interception, then bisection (as the
     incident's script and ``natsim probe ssh-bypass-timer`` do)."""
 
+    _bracket: tuple[float, float | None] | None = None   # (longest bypassed, shortest cut), once measured
+
     def run(self) -> Gen:
         """Measure the bracket [longest bypassed offset, shortest intercepted offset]."""
         options = self.options
@@ -171,5 +175,4 @@ class BypassTimerProbe(SshLoginProbe):
 
     def estimate(self) -> Estimate | None:
         """The bracket of the bypass duration."""
-        bracket = getattr(self, "_bracket", None)
-        return Estimate(*bracket) if bracket else None
+        return Estimate(*self._bracket) if self._bracket else None
