@@ -16,7 +16,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from natsim.plugins import find_kind, load_kinds
 from natsim.probes.options import ProbeOptions
+from natsim.probes.service import Service
 from natsim.report.schema import ProbeResult
+
+__all__ = ["GROUP", "Handle", "PartialResults", "ProbeKind", "ProbeModel", "ProbeTool", "Service", "kind",
+           "kinds", "options_of"]
 
 #: The entry-point group probe kinds register in.
 GROUP = "natsim.probes"
@@ -63,15 +67,6 @@ ModelFactory = Callable[[Any, Any], ProbeModel]
 #: options, ``--time-scale`` and the result flags are added for every tool) and return what runs it,
 #: ``run(args) -> exit code``.
 ToolBuilder = Callable[[argparse.ArgumentParser, "ProbeKind"], Callable[[argparse.Namespace], int]]
-
-
-@dataclass(frozen=True)
-class Service:
-    """A server a probe kind talks to: what it is called, its default port, its transport."""
-
-    name: str
-    port: int
-    transport: str = "tcp"
 
 
 @dataclass(frozen=True)

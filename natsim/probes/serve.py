@@ -13,15 +13,16 @@ import sys
 from typing import Any
 
 from natsim.cliargs import add_time_scale
-from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.registry import kinds
+from natsim.probes.tcp.protocol import ECHO, ECHO_PORT, SLEEP, SLEEP_PORT
 from natsim.probes.tcp.server import ProbeServer, ServerConfig
 
 
 def register(sub: Any) -> None:
     """Add ``natsim serve``."""
     parser = sub.add_parser("serve", help="run the probe server (echo and sleep services)",
-                            description="Serve the tcp-send/keepalive echo service and the tcp-recv "
-                            "sleep service, wire-compatible with the NAT-TCP-test clients.")
+                            description=f"Serve {_services()}, wire-compatible with the NAT-TCP-test "
+                            "clients.")
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--echo-port", type=int, default=ECHO_PORT, help=f"default {ECHO_PORT}")
     parser.add_argument("--sleep-port", type=int, default=SLEEP_PORT, help=f"default {SLEEP_PORT}")
@@ -45,6 +46,14 @@ def run(args: argparse.Namespace) -> int:
                           max_connections=args.max_connections, request_timeout=args.request_timeout)
     asyncio.run(serve(config))
     return 0
+
+
+def _services() -> str:
+    """``the echo service (port 31415: tcp-keepalive, tcp-send) and the sleep service (...)``: what the
+    registered probe kinds say they talk to."""
+    users = {service: [k.name for k in kinds().values() if k.service == service] for service in (ECHO, SLEEP)}
+    return " and ".join(f"the {s.name} service (port {s.port}: {', '.join(names) or 'no probe kind'})"
+                        for s, names in users.items())
 
 
 async def serve(config: ServerConfig) -> None:

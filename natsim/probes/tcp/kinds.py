@@ -4,19 +4,15 @@ The tools are ``natsim probe send|recv|keepalive`` (:mod:`.cli`); the services t
 by ``natsim serve`` (:mod:`natsim.probes.serve`, wire format in :mod:`.protocol`).
 """
 
-from natsim.probes.registry import ProbeKind, ProbeTool, Service
+from natsim.probes.registry import ProbeKind, ProbeTool
 from natsim.probes.tcp.cli import DURATIONS, tool
 from natsim.probes.tcp.driver import driver
 from natsim.probes.tcp.keepalive import run_keepalive
 from natsim.probes.tcp.model import KeepaliveProbe, RecvProbe, SendProbe
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpRecvOptions, TcpSendOptions
-from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp.protocol import ECHO, SLEEP
 from natsim.probes.tcp.recv import run_recv
 from natsim.probes.tcp.send import run_send
-
-#: The services of ``natsim serve``.
-ECHO = Service("echo", ECHO_PORT)
-SLEEP = Service("sleep", SLEEP_PORT)
 
 SEND = ProbeKind(TcpSendOptions.kind, TcpSendOptions, driver, SendProbe, service=ECHO,
                  tool=ProbeTool("send", tool(run_send, warn_without_user_timeout=True), DURATIONS),
@@ -28,4 +24,4 @@ KEEPALIVE = ProbeKind(TcpKeepaliveOptions.kind, TcpKeepaliveOptions, driver, Kee
                       tool=ProbeTool("keepalive", tool(run_keepalive), DURATIONS),
                       summary="TCP keepalive probes each connection after its idle time")
 
-__all__ = ["ECHO", "KEEPALIVE", "RECV", "SEND", "SLEEP"]
+__all__ = ["KEEPALIVE", "RECV", "SEND"]
