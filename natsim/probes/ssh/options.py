@@ -52,7 +52,7 @@ class SshServerOptions(ProbeOptions):
 
 @dataclass(frozen=True)
 class SshFirstConnectOptions(SshServerOptions):
-    """ssh-first-connect: log in N times in a row (the 'first ssh always fails' check)."""
+    """Options of ssh-first-connect (the kind, its summary and tool: :mod:`natsim.probes.ssh.kinds`)."""
 
     kind: ClassVar[str] = "ssh-first-connect"
 
@@ -63,7 +63,7 @@ class SshFirstConnectOptions(SshServerOptions):
 
 @dataclass(frozen=True)
 class SshBypassTimerOptions(SshServerOptions):
-    """ssh-bypass-timer: how long a firewall lets a failed tuple pass unproxied."""
+    """Options of ssh-bypass-timer: the schedule of growing waits and the bisection."""
 
     kind: ClassVar[str] = "ssh-bypass-timer"
 
@@ -75,7 +75,7 @@ class SshBypassTimerOptions(SshServerOptions):
 
 @dataclass(frozen=True)
 class SshKexOptions(SshServerOptions):
-    """ssh-kex: the server's banner and key-exchange list, without logging in."""
+    """Options of ssh-kex: only which server the lab starts."""
 
     kind: ClassVar[str] = "ssh-kex"
 
@@ -117,7 +117,7 @@ DEFAULT_VARIANTS = ("idle-61m=61m,TCPKeepAlive=no",
 
 @dataclass(frozen=True)
 class SshIdleOptions(ProbeOptions):
-    """ssh-idle: OpenSSH sessions left idle, one per variant."""
+    """Options of ssh-idle: one OpenSSH session per variant."""
 
     kind: ClassVar[str] = "ssh-idle"
 
