@@ -120,3 +120,9 @@ def test_option_errors_say_which_variant() -> None:
         SshIdleOptions(variants=("1h", "2h", "3h,ServerAliveInterval=x")).validate()
     assert info.value.path == ("variants", 2)
     assert idle_user_code(SshIdleOptions()) == []   # the shipped variants run no code of their own
+
+
+def test_docs_list_exactly_the_allow_list() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "scenarios.md").read_text()
+    table = text[text.index("| ssh option | value | why it is safe |"):].split("\n\n")[0]
+    assert re.findall(r"^\| `(\w+)` \|", table, re.M) == list(SAFE)
