@@ -66,10 +66,10 @@ def test_control_characters_are_refused_in_every_value(name: str, value: str) ->
 
 @pytest.mark.parametrize(("name", "good", "bad"), [
     ("ServerAliveInterval", ["0", "30", "5m", "1h", "300s"],
-     ["abc", "-1", "30 x", "5 m ProxyCommand=x", "3651d"]),
+     ["abc", "-1", "30 x", "5 m ProxyCommand=x", "3651d", "0 0", "5 m", " 30", ""]),
     ("ServerAliveCountMax", ["0", "3", "100"], ["-1", "2.5", "3 x", "", "1e3"]),
     ("TCPKeepAlive", ["yes", "no", "Yes", "NO", "true", "false"], ["on", "1", "yes no", ""]),
-    ("ConnectTimeout", ["10", "1m"], ["0", "ten", "10 ProxyCommand=x"]),
+    ("ConnectTimeout", ["10", "1m", "1.5m", "250ms"], ["0", "ten", "10 ProxyCommand=x", "1 0"]),
     ("ConnectionAttempts", ["1", "3"], ["0", "x"]),
 ])
 def test_allow_listed_values_are_checked(name: str, good: list[str], bad: list[str]) -> None:
@@ -85,8 +85,9 @@ def test_allow_listed_values_are_checked(name: str, good: list[str], bad: list[s
 def test_what_natsim_accepts_ssh_accepts(factor: float) -> None:
     """Each allow-listed value natsim accepts, scaled as the lab scales it, is one ssh takes (``ssh -G``
     parses and prints, it connects nowhere and runs nothing)."""
-    samples = {"ServerAliveInterval": ["0", "30", "5m", "1h30m"], "ServerAliveCountMax": ["0", "3"],
-               "TCPKeepAlive": ["Yes", "no", "true", "FALSE"], "ConnectTimeout": ["10", "2m"],
+    samples = {"ServerAliveInterval": ["0", "0s", "30", "5m", "1h30m", "250ms", "0.5"],
+               "ServerAliveCountMax": ["0", "3"],
+               "TCPKeepAlive": ["Yes", "no", "true", "FALSE"], "ConnectTimeout": ["10", "2m", "1.5s"],
                "ConnectionAttempts": ["1", "4"]}
     assert set(samples) == set(SAFE)
     for name, values in samples.items():

@@ -54,6 +54,8 @@ _FLAGS = ("yes", "no", "true", "false")   # OpenSSH's parse_flag, matched case-i
 
 
 def _duration(name: str, value: str, *, allow_zero: bool) -> None:
+    if not value or re.search(r"\s", value):   # parse_duration ignores spaces; ssh would not
+        raise ConfigError(f"{name}: malformed duration {value!r} (one word, e.g. '300' or '5m')")
     parse_duration(value, what=name, allow_zero=allow_zero)
 
 

@@ -30,10 +30,13 @@ DURATION_OPTIONS = tuple(name for name, option in SAFE.items() if option.scaled)
 
 
 def scaled_options(options: Mapping[str, str], scale: TimeScale) -> tuple[dict[str, str], list[str]]:
-    """Options with durations divided by the scale (whole seconds, ≥ 1) and notes on rounding."""
+    """Options with durations as ssh takes them: whole seconds divided by the scale (≥ 1; ``0`` stays
+    ``0``), and notes on rounding."""
     result, notes = dict(options), []
     for key in DURATION_OPTIONS:
-        if key in result and parse_duration(result[key], what=key, allow_zero=True) > 0:
+        if key in result and parse_duration(result[key], what=key, allow_zero=True) == 0:
+            result[key] = "0"
+        elif key in result:
             real = parse_duration(result[key], what=key)
             exact = scale.to_lab(real)
             lab = max(1, round(exact))
