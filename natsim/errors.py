@@ -73,8 +73,8 @@ class TimeScaleError(ConfigError):
 
 
 class UntrustedCodeError(ConfigError):
-    """A scenario or topology would run its own code (command probes, a topology file) and the user
-    did not pass ``--trust``; the message lists exactly what would run."""
+    """A scenario or topology would run its own code (command probes, ssh options, a topology file) and
+    the user did not pass ``--trust``; the message lists exactly what would run."""
 
 
 class AddressError(ConfigError):

@@ -291,11 +291,12 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
                    trust: bool = False, model_only: bool = False) -> Scenario:
     """Validate a parsed document into a :class:`Scenario`.
 
-    Without ``trust``, a scenario that runs its own code (command probes, a topology file not shipped
-    with natsim) raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios
-    shipped in ``natsim/scenarios/`` may run commands. ``model_only``: the scenario is only predicted (the
-    model runs no command probe, so they need no trust; a topology file still does). A relative
-    ``FILE.py`` topology is relative to ``path``'s directory.
+    Without ``trust``, a scenario that runs its own code (probes whose kind declares ``user_code``:
+    command probes, ssh options beyond ssh-idle's allow-list; a topology file not shipped with natsim)
+    raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios shipped in
+    ``natsim/scenarios/`` may run their probes' code. ``model_only``: the scenario is only predicted (the
+    model runs no probe's code, so probes need no trust; a topology file still does; the options are
+    checked all the same). A relative ``FILE.py`` topology is relative to ``path``'s directory.
     """
     data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
     for required in ("topology", "probes"):
