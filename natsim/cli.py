@@ -2,10 +2,12 @@
 """The ``natsim`` command. Each subcommand lives in ``natsim/commands/<name>.py`` and provides
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 
-Commands run through :func:`natsim.entry.run_parsed`: errors derived from :class:`NatsimError` print
-one line and exit 2; SIGTERM and SIGHUP (terminal closed) are turned into an exception like Ctrl-C,
-so every ``finally`` (lab teardown) runs, and all three exit 130. Exit codes: 0 ok, 1 a check failed,
-2 error, 130 interrupted.
+Commands run through :func:`natsim.entry.run_parsed`: errors derived from :class:`NatsimError` (and a
+file the system refuses to read or write) print one line and exit 2; SIGTERM and SIGHUP (terminal
+closed) are turned into an exception like Ctrl-C, so every ``finally`` (lab teardown) runs, and all
+three print one line and exit 130, from the first line of :func:`console` on (imports, loading, a lab
+coming up) to its last. Exit codes: 0 ok, 1 a check failed, 2 error, 3 a probe could not run, 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from natsim import __version__, signals
-from natsim.entry import run_parsed
+from natsim.entry import ending_signals, interrupted, on_terminate, run_parsed
 from natsim.errors import EXIT_ERROR
 
 #: Subcommand modules under natsim.commands, in help order.
@@ -47,15 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; returns the exit code (safe to call in-process)."""
-    parser = build_parser()
-    _complete(parser)
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_ERROR
-    configure_logging(args.verbose, args.quiet)
-    return run_parsed(args)
+    """Parse ``argv`` and run the command; returns the exit code (safe to call in-process). A signal
+    while the parser is built (the commands' imports) is an interruption like any other."""
+    with ending_signals():
+        try:
+            parser = build_parser()
+            _complete(parser)
+            args = parser.parse_args(argv)
+        except KeyboardInterrupt as err:
+            return interrupted(err)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return EXIT_ERROR
+        configure_logging(args.verbose, args.quiet)
+        return run_parsed(args)
 
 
 def _complete(parser: argparse.ArgumentParser) -> None:
@@ -81,11 +88,18 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 
 def console() -> NoReturn:
-    """Entry point of the ``natsim`` console script: run, then exit. A signal that arrives once the
-    command has ended (its teardown done) is ignored: the process is only exiting."""
-    code = main()
-    for sig in signals.ENDING:
-        signal.signal(sig, signal.SIG_IGN)
+    """Entry point of the ``natsim`` console script: run, then exit. SIGTERM and SIGHUP are turned into
+    an interruption first thing, so a signal during start-up ends it as one later would (one line,
+    130); a signal that arrives once the command has ended (its teardown done) is ignored: the process
+    is only exiting."""
+    signal.signal(signal.SIGTERM, on_terminate)
+    signal.signal(signal.SIGHUP, on_terminate)
+    try:
+        code = main()
+    except KeyboardInterrupt as err:   # between main's own handlers (e.g. just after they ended)
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals.ENDING)
+        code = interrupted(err)
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals.ENDING)
     sys.exit(code)
 
 

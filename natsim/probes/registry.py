@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from natsim.plugins import find_kind, load_kinds
-from natsim.probes.options import ProbeOptions
+from natsim.probes.options import ProbeOptions, UserCodeReader
 from natsim.probes.service import Service
 from natsim.report.schema import ProbeResult
 
@@ -85,7 +85,10 @@ class ProbeKind:
     """One probe kind: its options (the one declaration), how the lab runs it, how the model predicts
     it (``unmodelled`` says why a kind has none, e.g. a user's own program), its command-line tool,
     the service it talks to (None: its options choose, e.g. an SSH backend) and a one-line summary
-    (``natsim list``, ``natsim probe --help``)."""
+    (``natsim list``, ``natsim probe --help``). ``user_code``, when the kind has that ability, says
+    what code of the scenario author's choosing a probe's options would run in the lab
+    (:mod:`natsim.trust` refuses such a scenario without ``--trust``); a kind without it runs only
+    natsim's own code, whatever its options."""
 
     name: str
     options: type[ProbeOptions]
@@ -95,6 +98,7 @@ class ProbeKind:
     summary: str = ""
     tool: ProbeTool | None = None
     service: Service | None = None
+    user_code: UserCodeReader | None = None
 
     def __post_init__(self) -> None:
         if self.options.kind != self.name:

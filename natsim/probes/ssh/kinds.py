@@ -14,6 +14,7 @@ from natsim.probes.ssh.options import (
     SshFirstConnectOptions,
     SshIdleOptions,
     SshKexOptions,
+    idle_user_code,
 )
 
 FIRST_CONNECT = ProbeKind(
@@ -35,6 +36,7 @@ IDLE = ProbeKind(
     tool=ProbeTool(SshIdleOptions.kind, cli.IDLE,
                    "Each --variant is IDLE[,Option=value...] or NAME=IDLE[,...], e.g. "
                    "'2h,ServerAliveInterval=300'."),
-    summary="OpenSSH sessions left idle (ServerAliveInterval, TCPKeepAlive variants)")
+    summary="OpenSSH sessions left idle (ServerAliveInterval, TCPKeepAlive variants)",
+    user_code=idle_user_code)
 
 __all__ = ["BYPASS_TIMER", "FIRST_CONNECT", "IDLE", "KEX"]
