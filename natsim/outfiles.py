@@ -23,6 +23,7 @@ temporary directory natsim made (``mkdtemp``, mode 0700), or to a descriptor nat
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -96,7 +97,7 @@ class OutputDir:
 
     def __init__(self, fd: int, path: Path, owner: tuple[int, int] | None, created: list[Path]) -> None:
         self.fd, self.path, self.owner = fd, path, owner
-        #: Every path this directory (and its sub-directories) created: what was handed to the user.
+        #: Every path created here or in a sub-directory (under sudo: given to the invoking user).
         self.created = created
         self._lock: int | None = None
         self._children: list[OutputDir] = []
@@ -173,6 +174,10 @@ class OutputDir:
             os.fchown(fd, *self.owner)
         return temp, fd
 
+    def _discard(self, temp: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=self.fd)
+
     def _install(self, temp: str, name: str) -> None:
         """Rename ``temp`` over ``name`` unless ``name`` is a link or a directory."""
         path = self.path / name
@@ -187,7 +192,7 @@ class OutputDir:
             except OSError as err:
                 raise OutputError(f"{path}: cannot write: {err.strerror}") from None
         except BaseException:
-            os.unlink(temp, dir_fd=self.fd)
+            self._discard(temp)
             raise
         self.created.append(path)
 
@@ -198,7 +203,7 @@ class OutputDir:
             with os.fdopen(fd, "wb") as handle:
                 write(handle)
         except BaseException:
-            os.unlink(temp, dir_fd=self.fd)
+            self._discard(temp)
             raise
         self._install(temp, name)
         return self.path / name
@@ -226,6 +231,7 @@ class OutputDir:
         """Copy the regular files under ``source`` (a private directory) whose names end with one of
         ``suffixes`` here, keeping their relative place; links there are skipped."""
         copied = []
+        targets: dict[Path, OutputDir] = {Path("."): self}
         for root, dirs, files in os.walk(source):
             dirs.sort()
             relative = Path(root).relative_to(source)
@@ -233,19 +239,24 @@ class OutputDir:
                 src = Path(root) / name
                 if not stat.S_ISREG(os.lstat(src).st_mode):
                     continue
-                target = self
-                for part in relative.parts:
-                    target = target.subdir(part)
+                if relative not in targets:
+                    targets[relative] = self._subdirs(relative)
                 with os.fdopen(os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as handle:
-                    copied.append(target.write_with(name, _copier(handle)))
+                    copied.append(targets[relative].write_with(name, _copier(handle)))
         return copied
+
+    def _subdirs(self, relative: Path) -> OutputDir:
+        target = self
+        for part in relative.parts:
+            target = target.subdir(part)
+        return target
 
     # ---- one writer at a time -----------------------------------------------------------------
     def lock(self) -> None:
         """Take this directory for this process, or raise :class:`OutputError` naming the natsim
         that has it (PID and command). Released by :meth:`close`."""
         for _ in range(10):
-            fd = self._open_lock()
+            fd, writable = self._open_lock()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -253,25 +264,27 @@ class OutputDir:
                 os.close(fd)
                 raise OutputError(f"{self.path} is in use by {holder}; natsim writes an output "
                                   "directory from one run at a time") from None
-            mine = os.fstat(fd)
-            try:
-                now = os.stat(LOCK_NAME, dir_fd=self.fd, follow_symlinks=False)
-            except FileNotFoundError:
-                now = None
-            if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
-                os.ftruncate(fd, 0)
-                command = shlex.join(["natsim", *sys.argv[1:]])
-                os.pwrite(fd, f"another natsim run (pid {os.getpid()}: {command})\n".encode(), 0)
-                self._lock = fd
-                return
-            os.close(fd)   # the holder removed it between our open and our lock: take the new one
+            if not self._is_lock_file(fd):
+                os.close(fd)   # its holder removed it between our open and our lock: take the new one
+                continue
+            if not writable:   # left by a killed natsim of another user: ours to remove, then retry
+                self._unlock(fd)
+                continue
+            os.ftruncate(fd, 0)
+            command = shlex.join(["natsim", *sys.argv[1:]])
+            os.pwrite(fd, f"another natsim run (pid {os.getpid()}: {command})\n".encode(), 0)
+            self._lock = fd
+            return
         raise OutputError(f"{self.path}: could not take {LOCK_NAME}")
 
-    def _open_lock(self) -> int:
-        path = self.path / LOCK_NAME
+    def _open_lock(self) -> tuple[int, bool]:
+        """A descriptor on the lock file (made when missing) and whether it is open for writing."""
+        path, flags = self.path / LOCK_NAME, os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            fd = os.open(LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         0o644, dir_fd=self.fd)
+            try:
+                fd, writable = os.open(LOCK_NAME, os.O_RDWR | os.O_CREAT | flags, 0o644, dir_fd=self.fd), True
+            except PermissionError:
+                fd, writable = os.open(LOCK_NAME, os.O_RDONLY | flags, dir_fd=self.fd), False
         except OSError as err:
             if err.errno == errno.ELOOP:
                 raise _link_error(path) from None
@@ -279,7 +292,22 @@ class OutputDir:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise OutputError(f"{path} is not a regular file")
-        return fd
+        return fd, writable
+
+    def _is_lock_file(self, fd: int) -> bool:
+        """Whether ``fd`` is still the file named :data:`LOCK_NAME` here."""
+        try:
+            now = os.stat(LOCK_NAME, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def _unlock(self, fd: int) -> None:
+        """Remove the lock file while holding it (waiters then see it is gone), then release it."""
+        with contextlib.suppress(OSError):
+            os.unlink(LOCK_NAME, dir_fd=self.fd)
+        os.close(fd)
 
     def close(self) -> None:
         """Release the lock (its file is removed) and the descriptors, sub-directories' included."""
@@ -287,11 +315,7 @@ class OutputDir:
             child.close()
         self._children.clear()
         if self._lock is not None:
-            try:
-                os.unlink(LOCK_NAME, dir_fd=self.fd)
-            except OSError:
-                pass
-            os.close(self._lock)
+            self._unlock(self._lock)
             self._lock = None
         if self.fd >= 0:
             os.close(self.fd)
