@@ -9,7 +9,8 @@ So each lab gets a home of its own, ``$TMPDIR/natsim-LABID-home-XXXXXXXX/root`` 
 mode 0700, named in the lab's record), holding ``.ssh/config`` (``UserKnownHostsFile`` in that home,
 ``GlobalKnownHostsFile /dev/null``, ``StrictHostKeyChecking accept-new``). Every node's shell already
 runs in a private mount namespace (Mininet's ``mnexec -n``); natsim bind-mounts there a copy of
-``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched), and sets
+``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched) before the
+shell starts, checks it is there (``/proc/PID/mountinfo``), and sets
 ``HOME`` to it in the node's shell and in every process natsim starts in a node. It is removed with
 the lab (``natsim cleanup`` included).
 """
@@ -89,9 +90,18 @@ class LabHome:
         """What every process in the lab's nodes gets in its environment."""
         return {"HOME": str(self.home)}
 
-    def mount_argv(self) -> list[str]:
-        """The command, run inside a node's mount namespace, that gives root this home there."""
-        return ["mount", "--bind", str(self.passwd), "/etc/passwd"]
+    def shell_prefix(self) -> list[str]:
+        """What a node's shell is started through, inside the node's new mount namespace: bind-mount
+        the password file naming this home, then exec the shell (:meth:`mounted_in` checks it)."""
+        return ["sh", "-c", 'mount --bind "$0" /etc/passwd; exec "$@"', str(self.passwd)]
+
+    def mounted_in(self, pid: int) -> bool:
+        """Whether process ``pid`` sees this home's password file over ``/etc/passwd``."""
+        try:
+            mounts = Path(f"/proc/{pid}/mountinfo").read_text()
+        except OSError:
+            return False
+        return any(line.split()[4] == "/etc/passwd" for line in mounts.splitlines())
 
     def remove(self) -> None:
         """Delete the home and everything in it (``shutil.rmtree`` never follows links)."""

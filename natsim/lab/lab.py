@@ -170,7 +170,7 @@ class Lab:
             self.record.home = str(self.home.base)
             self.record.save()
             host = functools.partial(LabNode, lab_id=self.lab_id, on_shell=self._register_shell,
-                                     env=self.home.env)
+                                     env=self.home.env, prefix=self.home.shell_prefix())
             self.net = _LabNet(self.topo, host)
             self.net.build()
             for name, rendered in self.rendered.items():
@@ -209,8 +209,9 @@ class Lab:
         self.record.namespaces[node.name] = held.inode
         self.record.processes.append(self._anchor(node))
         self.record.save()
-        assert self.home is not None
-        NamespaceRunner(node.name, node.pid).run(self.home.mount_argv())   # root's home: the lab's
+        if self.home is None or not self.home.mounted_in(node.pid):
+            raise LabError(f"node {node.name}: could not give root the lab's home (mount --bind over "
+                           "/etc/passwd in the node's mount namespace failed)")
 
     def _anchor(self, node: LabNode) -> ProcessEntry:
         """Start the node's anchor: a detached ``sleep infinity`` in its namespace, recorded with its
