@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from natsim.probes.options import from_cli
 from natsim.probes.registry import ProbeKind, ToolBuilder
-from natsim.probes.results import hand_out
+from natsim.probes.results import check_out, hand_out
 from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
@@ -126,6 +126,7 @@ async def _idle(args: argparse.Namespace) -> ProbeResult:
 def _run(args: argparse.Namespace, probe: Probe, closing: Closing, *, scratch: bool) -> int:
     """Run ``probe``; ``scratch``: without ``--workdir``, OpenSSH's throw-away keys and known_hosts
     go to a temporary directory, removed afterwards."""
+    check_out(args)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="natsim-ssh-") as directory:
         if scratch and args.workdir is None:

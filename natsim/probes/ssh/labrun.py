@@ -17,6 +17,7 @@ from typing import Any
 
 from natsim.errors import LabError, ProbeError
 from natsim.labview import RunningLab
+from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.ssh.backends import GO_SSH_PORT, LAB_PASSWORD, LAB_USER
@@ -32,7 +33,7 @@ def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_POR
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
     log = inside(directory, f"go-ssh-{node}.log")
-    with open(log, "w") as out:
+    with open_new(log) as out:
         proc = lab.popen(node, [sys.executable, "-m", "natsim.probes.ssh.goserver", "--port", str(port),
                                 "--user", user, "--password", password,
                                 "--host-key", str(inside(directory, f"go-ssh-{node}.key"))],
@@ -77,7 +78,7 @@ def run_ssh_probe(lab: RunningLab, node: str, kind: str, args: list[str], *, tim
         raise ProbeError(f"probe kind {kind!r} has no tool to run in a lab node")
     argv = [*TOOL_COMMAND, tool.name, *args, "--time-scale", f"{lab.time_scale.factor:g}",
             f"--out={json_path}", "--source", "lab", f"--node={node}"]
-    with open(log_path, "w") as out:
+    with open_new(log_path) as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     try:
         code = proc.popen.wait(timeout=timeout)

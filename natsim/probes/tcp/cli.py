@@ -16,7 +16,7 @@ from typing import Any
 from natsim.probes.options import from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.registry import ProbeKind, ToolBuilder
-from natsim.probes.results import hand_out
+from natsim.probes.results import check_out, hand_out
 from natsim.probes.tcp.options import TcpProbeOptions, TcpSendOptions, run_options
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
 
@@ -53,6 +53,7 @@ def options_from_args(kind: ProbeKind, args: argparse.Namespace) -> TcpProbeOpti
 
 def run_cli(kind: ProbeKind, runner: Runner, args: argparse.Namespace, *, warn: bool = False) -> int:
     """Run the probe; print lines, the estimate, and write JSON when asked."""
+    check_out(args)
     options = options_from_args(kind, args)
     if warn and options.time_scale != 1 and options.user_timeout is None:
         print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "
