@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from natsim.analysis.analyze import Analysis, ConnectionReport
+from natsim.analysis.segments import Segment
 from natsim.analysis.ssh import KEXINIT_LISTS, SshSide
 from natsim.units import format_duration
 
@@ -14,7 +17,8 @@ def _real(seconds: float, scale: float) -> str:
 def render_connection(report: ConnectionReport, scale: float) -> list[str]:
     """Lines for one connection: header, outcome, event table, SSH lists."""
     conn = report.connection
-    lines = [f"{conn.id}  {conn.initiator} → {conn.responder}   {report.outcome}"]
+    protocol = " udp" if conn.protocol == "udp" else ""
+    lines = [f"{conn.id}{protocol}  {conn.initiator} → {conn.responder}   {report.outcome}"]
     for link, (a, b) in conn.endpoints.items():
         lines.append(f"    on {link:<12} {a} → {b}")
     c_i, c_r = report.counters["initiator"], report.counters["responder"]
@@ -41,6 +45,14 @@ def _ssh_side(label: str, side: SshSide) -> list[str]:
     return lines
 
 
+def _counts(segments: list[Segment]) -> str:
+    """``'12 TCP segments'``, ``'12 TCP segments, 4 UDP datagrams, 1 ICMP error'``."""
+    names = {"tcp": "TCP segments", "udp": "UDP datagrams", "icmp": "ICMP errors"}
+    counts = Counter(s.protocol for s in segments)
+    parts = [f"{counts[p]} {name}" for p, name in names.items() if counts[p] or p == "tcp"]
+    return ", ".join(parts)
+
+
 def render_text(analysis: Analysis) -> str:
     """The whole analysis as text."""
     cap = analysis.capture
@@ -49,9 +61,9 @@ def render_text(analysis: Analysis) -> str:
     for link in cap.links:
         note = f"  ({link.note})" if link.note else ""
         lines.append(f"  link {link.name:<12} {link.left} — {link.right}: "
-                     f"{len(link.segments)} TCP segments{note}")
+                     f"{_counts(link.segments)}{note}")
     if not analysis.connections:
-        lines.append("no TCP connections")
+        lines.append("no TCP connections or UDP flows")
     for report in analysis.connections:
         lines.append("")
         lines.extend(render_connection(report, cap.time_scale))
