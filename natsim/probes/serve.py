@@ -1,5 +1,6 @@
 """``natsim serve`` (also ``python -m natsim.probes serve``): the echo and sleep services the TCP probes
-talk to (:mod:`natsim.probes.tcp.protocol`).
+talk to (:mod:`natsim.probes.tcp.protocol`) and the UDP service of the UDP probes
+(:mod:`natsim.probes.udp.datagram`), in one process.
 
 Runs unprivileged on a public host; see ``docs/probes.md``.
 """
@@ -14,23 +15,32 @@ from typing import Any
 
 from natsim.cliargs import add_time_scale
 from natsim.probes.registry import kinds
+from natsim.probes.service import Service
 from natsim.probes.tcp.protocol import ECHO, ECHO_PORT, SLEEP, SLEEP_PORT
 from natsim.probes.tcp.server import ProbeServer, ServerConfig
+from natsim.probes.udp.datagram import UDP_ECHO, UDP_PORT
+from natsim.probes.udp.responder import UdpServiceConfig, start_udp
+
+#: The services ``natsim serve`` provides, in the order it starts them.
+SERVICES: tuple[Service, ...] = (UDP_ECHO, ECHO, SLEEP)
 
 
 def register(sub: Any) -> None:
     """Add ``natsim serve``."""
-    parser = sub.add_parser("serve", help="run the probe server (echo and sleep services)",
-                            description=f"Serve {_services()}, wire-compatible with the NAT-TCP-test "
-                            "clients.")
+    parser = sub.add_parser("serve", help="run the probe server (echo, sleep and UDP services)",
+                            description=f"Serve {_services()}; echo and sleep are wire-compatible with "
+                            "the NAT-TCP-test clients.")
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--echo-port", type=int, default=ECHO_PORT, help=f"default {ECHO_PORT}")
     parser.add_argument("--sleep-port", type=int, default=SLEEP_PORT, help=f"default {SLEEP_PORT}")
+    parser.add_argument("--udp-port", type=int, default=UDP_PORT, help=f"default {UDP_PORT} (UDP)")
     add_time_scale(parser, note="a sleep request of N seconds is answered after N/S wall seconds (labs)")
     parser.add_argument("--per-source", type=int, default=ServerConfig.per_source,
-                        help=f"open connections per source address (default {ServerConfig.per_source})")
+                        help="open connections (and delayed UDP answers) per source address "
+                        f"(default {ServerConfig.per_source})")
     parser.add_argument("--max-connections", type=int, default=ServerConfig.max_connections,
-                        help=f"open connections in total (default {ServerConfig.max_connections})")
+                        help="open connections (and delayed UDP answers) in total "
+                        f"(default {ServerConfig.max_connections})")
     parser.add_argument("--request-timeout", type=float, default=ServerConfig.request_timeout,
                         help="seconds a sleep client has to send its request")
     parser.add_argument("--quiet", action="store_true", help="log only warnings")
@@ -44,20 +54,29 @@ def run(args: argparse.Namespace) -> int:
     config = ServerConfig(bind=args.bind, echo_port=args.echo_port, sleep_port=args.sleep_port,
                           time_scale=args.time_scale, per_source=args.per_source,
                           max_connections=args.max_connections, request_timeout=args.request_timeout)
-    asyncio.run(serve(config))
+    udp = UdpServiceConfig(bind=args.bind, port=args.udp_port, time_scale=args.time_scale,
+                           per_source=args.per_source, max_pending=args.max_connections)
+    asyncio.run(serve(config, udp))
     return 0
 
 
 def _services() -> str:
     """``the echo service (port 31415: tcp-keepalive, tcp-send) and the sleep service (...)``: what the
     registered probe kinds say they talk to."""
-    users = {service: [k.name for k in kinds().values() if k.service == service] for service in (ECHO, SLEEP)}
-    return " and ".join(f"the {s.name} service (port {s.port}: {', '.join(names) or 'no probe kind'})"
-                        for s, names in users.items())
+    users = {service: [k.name for k in kinds().values() if k.service == service]
+             for service in SERVICES}
+    return ", ".join(f"the {s.name} service ({s.transport} port {s.port}: "
+                     f"{', '.join(names) or 'no probe kind'})" for s, names in users.items())
 
 
-async def serve(config: ServerConfig) -> None:
-    """Start a :class:`ProbeServer` and run it until cancelled."""
-    server = ProbeServer(config)
-    await server.start()
-    await server.serve_forever()
+async def serve(config: ServerConfig, udp: UdpServiceConfig | None = None) -> None:
+    """Start the UDP service (when ``udp`` is given) and a :class:`ProbeServer`, and run them until
+    cancelled. The UDP socket is bound first: once the TCP ports listen, every service is up."""
+    service = await start_udp(udp) if udp is not None else None
+    try:
+        server = ProbeServer(config)
+        await server.start()
+        await server.serve_forever()
+    finally:
+        if service is not None:
+            service.close()

@@ -10,7 +10,8 @@ from natsim.outfiles import write_file
 from natsim.report.schema import RunResult, Verdict
 
 COLORS = {Verdict.ALIVE: "tab:green", Verdict.OK: "tab:green", Verdict.DEAD: "tab:red",
-          Verdict.RESET: "tab:orange", Verdict.EOF: "tab:purple", Verdict.ERROR: "black",
+          Verdict.RESET: "tab:orange", Verdict.EOF: "tab:purple", Verdict.REFUSED: "tab:brown",
+          Verdict.ERROR: "black",
           Verdict.SKIPPED: "lightgrey"}
 
 

@@ -7,6 +7,7 @@ model result and a field result compare directly. ``to_dict``/``from_dict`` roun
 from __future__ import annotations
 
 import enum
+import errno
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,9 +25,31 @@ class Verdict(enum.StrEnum):
     DEAD = "dead"        # silence: the OS reported a timeout (ETIMEDOUT)
     RESET = "reset"      # the OS reported a reset (ECONNRESET)
     EOF = "eof"          # the peer closed (FIN) where data was expected
+    REFUSED = "refused"  # an ICMP port unreachable came back (ECONNREFUSED on a connected UDP socket)
     OK = "ok"            # an attempt (e.g. an SSH login) succeeded
     ERROR = "error"      # the probe itself failed (set-up, protocol)
     SKIPPED = "skipped"  # not tested (run stopped early)
+
+
+#: errno values that mean "the OS gave up waiting": dead by silence.
+SILENCE_ERRNOS = frozenset({errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
+#: errno values that mean an RST ended the connection (EPIPE: an RST met a half-closed socket,
+#: ECONNREFUSED: an RST answered the SYN).
+RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ECONNREFUSED})
+
+
+def errno_name(code: int) -> str:
+    """``'ETIMEDOUT'`` for :data:`errno.ETIMEDOUT`."""
+    return errno.errorcode.get(code, f"errno {code}")
+
+
+def errno_verdict(code: int | None) -> Verdict:
+    """The verdict of a socket error: DEAD for silence, RESET for an RST, ERROR for anything else."""
+    if code in SILENCE_ERRNOS:
+        return Verdict.DEAD
+    if code in RESET_ERRNOS:
+        return Verdict.RESET
+    return Verdict.ERROR
 
 
 @dataclass
@@ -72,9 +95,13 @@ class Estimate:
         return f"idle timeout between {format_duration(self.lower)} and {format_duration(self.upper)}"
 
 
+#: Verdicts that say the connection (or flow) did not survive its idle time.
+FAILED = frozenset({Verdict.DEAD, Verdict.RESET, Verdict.EOF, Verdict.REFUSED})
+
+
 def estimate_timeout(connections: list[ConnectionResult]) -> Estimate:
     """Bracket the idle timeout: last working idle below the first failing one."""
-    failed = [c.idle for c in connections if c.verdict in (Verdict.DEAD, Verdict.RESET, Verdict.EOF)]
+    failed = [c.idle for c in connections if c.verdict in FAILED]
     upper = min(failed) if failed else None
     worked = [c.idle for c in connections if c.verdict in (Verdict.ALIVE, Verdict.OK)
               and (upper is None or c.idle < upper)]
