@@ -18,7 +18,7 @@ def unscaled_timers(options: TcpProbeOptions, result: ProbeResult | None = None)
         return []
     notes = ["TCP retransmission timer (RTO, at least 200 ms, doubling) is not scaled",
              f"grace period {options.grace_wall:g} s before silence counts as dead is wall-clock"]
-    if options.user_timeout is None:
+    if not options.user_timeout:
         notes.append("no --user-timeout: a dead connection takes the kernel's tcp_retries2 "
                      "(about 15 min wall-clock) to report")
     if result is not None:

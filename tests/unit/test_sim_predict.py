@@ -77,6 +77,14 @@ def test_rfc_compliant_middleboxes_keep_every_idle_below_2h4m() -> None:
         assert verdicts(result, probe) == [Verdict.ALIVE] * 123 + [Verdict.DEAD], probe
 
 
+def test_send_and_recv_default_to_a_two_minute_user_timeout() -> None:
+    # the lab's tools and the model read the same declared default (120 s real-world, scaled exactly)
+    dead = predict(isp(cgn=LONG_CGN)).probe("send").connections[59]
+    assert (dead.verdict, dead.elapsed) == (Verdict.DEAD, pytest.approx(3600.0 + 120.0))
+    kernel = predict(isp(cgn=LONG_CGN, user_timeout=0.0)).probe("send").connections[59]
+    assert kernel.elapsed == pytest.approx(3600.0 + 924.6 * 60)   # tcp_retries2 at lab speed
+
+
 def test_user_timeout_shortens_the_dead_verdict() -> None:
     result = predict(isp(cgn=LONG_CGN, user_timeout=30.0))
     dead = result.probe("send").connections[59]
@@ -85,7 +93,7 @@ def test_user_timeout_shortens_the_dead_verdict() -> None:
 
 
 def test_original_flavour_drifts_after_a_dead_connection() -> None:
-    scenario = isp(cgn=LONG_CGN, flavour="original")
+    scenario = isp(cgn=LONG_CGN, flavour="original", user_timeout=0.0)   # the tools set no user timeout
     result = predict(scenario)
     send = result.probe("send").connections
     assert [c.idle for c in send[57:60]] == [3480.0, 3540.0, 3600.0]
@@ -130,7 +138,7 @@ def test_deterministic_and_seeded() -> None:
 
 
 def test_real_network_mode_uses_kernel_timers_unscaled() -> None:
-    result = predict(isp(cgn=LONG_CGN), as_lab=False)
+    result = predict(isp(cgn=LONG_CGN, user_timeout=0.0), as_lab=False)
     assert result.probe("send").connections[59].elapsed == pytest.approx(3600 + 924.6)
     assert result.unscaled == []
 

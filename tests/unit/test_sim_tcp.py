@@ -196,3 +196,31 @@ def test_connect_refused_without_listener() -> None:
     w.env.process(client())
     w.env.run()
     assert log == [(0, "ECONNREFUSED")]
+
+
+@pytest.mark.parametrize("request_line", ["3.5\n", "86401\n", "abc\n", "7", "7\n", "0\n", "7\r\n", "1e1\n"])
+def test_model_sleep_service_parses_like_the_server(request_line: str) -> None:
+    """The model's sleep service answers exactly the requests the real server accepts (its parser)."""
+    from natsim.probes.tcp.model import sleep_app
+    from natsim.probes.tcp.protocol import BadRequest, parse_sleep_request
+
+    try:
+        expected: tuple[float, str] | None = (float(parse_sleep_request(request_line.encode())), request_line)
+    except BadRequest:
+        expected = None
+    w = world()
+    settings = TcpSettings.for_lab(w.timing)
+    w.listen("server", 7, sleep_app, settings)
+    got: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        sock = w.socket("client", "server", 7, "c", settings)
+        yield sock.connect()
+        sock.send(request_line)
+        reply = yield sock.read()
+        if reply:
+            got.append((w.env.now, reply))
+
+    w.env.process(client())
+    w.env.run()
+    assert got == ([expected] if expected else [])

@@ -7,6 +7,7 @@ rendered from, quantised as the lab's kernel holds it (whole lab seconds). NATs 
 
 from __future__ import annotations
 
+from natsim.kernel_facts import CONNTRACK_TCP_UNACKNOWLEDGED
 from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.sim.cttable import (
@@ -19,7 +20,6 @@ from natsim.sim.cttable import (
     track_flags,
 )
 from natsim.sim.network import Action, Answer, Drop, Forward, Segment
-from natsim.sim.timers import CT_UNACKNOWLEDGED
 from natsim.units import TimeScale
 
 
@@ -27,7 +27,7 @@ def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, float]:
     """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them, plus the
     unacknowledged timeout the lab cannot scale."""
     timeouts = config.policy().quantised(timing)
-    timeouts[UNACKNOWLEDGED] = timing.unscaled(CT_UNACKNOWLEDGED)
+    timeouts[UNACKNOWLEDGED] = timing.unscaled(CONNTRACK_TCP_UNACKNOWLEDGED)
     return timeouts
 
 

@@ -11,11 +11,12 @@ from typing import Any
 import simpy
 
 from natsim.errors import ConfigError
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPALIVE_TIME
 from natsim.probes.registry import options_of
 from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.sim.tcp_endpoint import Socket, TcpError
-from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, KEEPALIVE_TIME, TcpSettings
+from natsim.sim.timers import TcpSettings
 from natsim.sim.world import World, summarise
 from natsim.units import TimeScale, parse_duration
 
@@ -124,7 +125,7 @@ class SessionPlan:
             count = int(variant.options.get("ServerAliveCountMax", "3"))
         except (ConfigError, ValueError) as err:
             raise ConfigError(f"variant {variant.name}: {err}") from err
-        keepalive = (KEEPALIVE_TIME, KEEPALIVE_INTVL, KEEPALIVE_PROBES)
+        keepalive = (TCP_KEEPALIVE_TIME, TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES)
         settings = TcpSettings.for_lab(timing, keepalive=keepalive if variant.flag("TCPKeepAlive", True)
                                        else None)
         return cls(variant, timing.whole(interval) if interval else None, count, settings)

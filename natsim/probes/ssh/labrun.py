@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_TIME
 from natsim.paths import inside
 from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_PORT, GO_SSH_USER
 from natsim.report.schema import ProbeResult, RunResult
 
 SSH_CLI = (sys.executable, "-m", "natsim.probes.ssh.cli")
 #: Linux keepalive defaults (real-world seconds) that ssh-idle's TCPKeepAlive variant depends on.
-OS_KEEPALIVE = {"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75}
+OS_KEEPALIVE = {"tcp_keepalive_time": TCP_KEEPALIVE_TIME, "tcp_keepalive_intvl": TCP_KEEPALIVE_INTVL}
 
 
 def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = GO_SSH_USER,
@@ -40,7 +41,8 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user
 
 
 def scale_os_keepalive(lab: Any, node: str) -> list[str]:
-    """Scale ``node``'s keepalive sysctls (7200 s, 75 s) by the lab's time scale; notes on rounding."""
+    """Scale ``node``'s keepalive sysctls (the kernel's defaults) by the lab's time scale; notes on
+    rounding."""
     notes, values = [], []
     for name, real in OS_KEEPALIVE.items():
         exact = lab.time_scale.to_lab(real)

@@ -66,7 +66,7 @@ def run_cli(name: str, args: argparse.Namespace) -> int:
     """Run probe ``name``; print lines, the estimate, and write JSON when asked."""
     _, runner, _, _ = PROBES[name]
     options = options_from_args(args, PROBES[name][0])
-    if options.time_scale != 1 and options.user_timeout is None and name == "send":
+    if options.time_scale != 1 and not options.user_timeout and name == "send":
         print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "
               "(wall-clock) to report", file=sys.stderr)
     output = stdout_output(name)

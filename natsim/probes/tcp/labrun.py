@@ -7,7 +7,6 @@ and are stopped with the lab. The probes run as ``python -m natsim.probes`` (the
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import tempfile
@@ -16,10 +15,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.lab.lab import Lab, LabProcess
 from natsim.paths import inside
 from natsim.probes.options import option_fields, to_argv
-from natsim.probes.tcp.keepalive import TIMER_SLACK
 from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp.send import read_guard
@@ -27,9 +26,6 @@ from natsim.report.schema import ProbeResult, RunResult
 
 #: How lab nodes start the probe tools.
 PROBE_COMMAND = (sys.executable, "-m", "natsim.probes")
-#: TCP_USER_TIMEOUT (real-world) given to lab send/recv probes that set none: a dead connection then
-#: reports in seconds of lab time instead of the kernel's ~15 wall-clock minutes (tcp_retries2).
-LAB_USER_TIMEOUT = 120.0
 #: ``natsim probe`` kind name for each result kind.
 CLI_KIND = {"tcp-send": "send", "tcp-recv": "recv", "tcp-keepalive": "keepalive"}
 
@@ -88,8 +84,9 @@ def expected_wall(kind: str, options: TcpProbeOptions) -> float:
     if cli == "send":
         tail = read_guard(options)
     elif cli == "keepalive":
-        interval = (options.keepalive_interval or 75.0) / options.time_scale
-        tail = longest * TIMER_SLACK + max(1.0, interval) * ((options.keepalive_count or 9) + 1)
+        interval = (options.keepalive_interval or TCP_KEEPALIVE_INTVL) / options.time_scale
+        count = options.keepalive_count or TCP_KEEPALIVE_PROBES
+        tail = longest * TIMER_WHEEL_SLACK + max(1.0, interval) * (count + 1)
         tail += options.grace_wall
     else:
         tail = options.grace_wall
@@ -130,13 +127,7 @@ class RunningProbe:
 
 def start_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
                 workdir: Path | None = None) -> RunningProbe:
-    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's).
-
-    send and recv probes without a user timeout get :data:`LAB_USER_TIMEOUT`; keepalive keeps the
-    kernel's probe count (TCP_USER_TIMEOUT would override it).
-    """
-    if options.user_timeout is None and _cli_kind(kind) != "keepalive":
-        options = dataclasses.replace(options, user_timeout=LAB_USER_TIMEOUT)
+    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's)."""
     if options.time_scale != lab.time_scale.factor:
         raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
                          f"{lab.time_scale.factor:g}")

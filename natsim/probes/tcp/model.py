@@ -15,12 +15,20 @@ from typing import Any, Protocol
 
 import simpy
 
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES
 from natsim.probes.registry import options_of
-from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions
-from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
+from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions, sleep_seconds
+from natsim.probes.tcp.protocol import (
+    ECHO_PORT,
+    SLEEP_PORT,
+    BadRequest,
+    echo_reply,
+    parse_sleep_request,
+    sleep_request,
+)
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.sim.tcp_endpoint import Socket, TcpError
-from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings, wheel_late
+from natsim.sim.timers import TcpSettings, wheel_late
 from natsim.sim.world import World, summarise
 
 Gen = Generator[simpy.Event, Any, None]
@@ -42,25 +50,26 @@ def verdict_of(err: TcpError) -> Verdict:
     return Verdict.DEAD if err.errno == "ETIMEDOUT" else Verdict.RESET
 
 
+def _wire(data: str) -> bytes:
+    """The bytes a model segment's text stands for (the model carries text, the wire bytes)."""
+    return data.encode("latin-1")
+
+
 def echo_app(sock: Socket) -> Gen:
-    """The echo service: read once (up to 64 bytes), echo, close."""
+    """The echo service (:func:`~natsim.probes.tcp.protocol.echo_reply`): read once, echo, close."""
     data = yield sock.read()
     if data:
-        sock.send(data[:64])
-        sock.close()
-    else:
-        sock.close()
+        sock.send(echo_reply(_wire(data)).decode("latin-1"))
+    sock.close()
 
 
 def sleep_app(sock: Socket) -> Gen:
-    """The sleep service: read a number of seconds, sleep it, send the same bytes back, close."""
+    """The sleep service: the server's own parser reads the request; a refused one is closed unanswered,
+    an accepted one is answered with the same bytes after the seconds it asked for."""
     line = yield sock.read()
     try:
-        seconds = float(line.strip())
-    except ValueError:
-        sock.close()
-        return
-    if not 0 <= seconds <= 86400:
+        seconds = parse_sleep_request(_wire(line))
+    except BadRequest:
         sock.close()
         return
     yield sock.env.timeout(seconds)
@@ -85,7 +94,7 @@ class TcpProbe:
         self.first = opts.first if opts.first is not None else opts.step
         self.flavour = opts.flavour
         self.port = opts.port if opts.port is not None else type(self).port
-        self.user_timeout = opts.user_timeout
+        self.user_timeout = opts.user_timeout or None   # 0: the kernel's tcp_retries2
         self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
         #: how long natsim's probe waits past a deadline before calling silence dead (lab seconds)
         self.grace = world.timing.unscaled(GRACE_WALL)
@@ -221,6 +230,7 @@ class RecvProbe(TcpProbe):
         # natsim's tool gives up ``grace`` after the reply was due; the original blocks forever
         self.read_timeout = self.grace if self.flavour == "natsim" else None
         self.waiting: dict[int, float] = {}
+        self.requests = [sleep_request(s).decode("latin-1") for s in sleep_seconds(self.options)]
 
     @staticmethod
     def server_app(sock: Socket) -> Gen:
@@ -237,7 +247,7 @@ class RecvProbe(TcpProbe):
         for i in range(self.n):
             sock = self.open(i)
             if (yield from self.connect(i, sock)):
-                sock.send(f"{self.idle(i):.0f}\n")
+                sock.send(self.requests[i])
                 socks[i] = sock
         if self.flavour == "natsim":
             for i, sock in socks.items():
@@ -299,8 +309,8 @@ class KeepaliveProbe(TcpProbe):
         super().__init__(world, spec)
         opts = self.options
         assert isinstance(opts, TcpKeepaliveOptions)
-        self.interval = opts.keepalive_interval if opts.keepalive_interval is not None else KEEPALIVE_INTVL
-        self.count = opts.keepalive_count if opts.keepalive_count is not None else KEEPALIVE_PROBES
+        self.interval = TCP_KEEPALIVE_INTVL if opts.keepalive_interval is None else opts.keepalive_interval
+        self.count = opts.keepalive_count if opts.keepalive_count is not None else TCP_KEEPALIVE_PROBES
         self.uncertain: list[int] = []
 
     def _flag_late_timer(self, i: int, idle: float) -> None:
