@@ -25,6 +25,7 @@ class ScenarioLike(Protocol):
 
     Optional: ``path_between(client, server) -> tuple[str, ...]``; when present each probe's route
     crosses exactly the middleboxes on its own path (else every middlebox, in ``chain`` order).
+    ``addresses`` (node → IPv4 address) addresses the model's hosts as the lab does.
     """
 
     name: str
@@ -34,6 +35,7 @@ class ScenarioLike(Protocol):
     time_scale: Any            # natsim.units.TimeScale (``.factor``) or a number
     probes: tuple[Any, ...]    # ProbeSpec-like: name, kind, client, server, start, options
     seed: int
+    addresses: Mapping[str, str]
 
 
 def scale_of(scenario: ScenarioLike) -> float:
@@ -52,7 +54,8 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
     boxes = {node: build_model(node, config, timing, seed + base_seed)
              for node, config in scenario.middleboxes.items()}
     world = World(boxes, tuple(getattr(scenario, "chain", ()) or ()), timing,
-                  seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None))
+                  seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None),
+                  addresses=scenario.addresses)
     models: list[ProbeModel] = []
     for spec in scenario.probes:
         make = probe_kind(spec.kind).model
@@ -68,8 +71,15 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
     timeout) keep kernel speed and scaled timeouts are whole lab seconds, so the prediction matches
     ``natsim run``; ``as_lab=False`` predicts a real network with the same settings.
     """
+    return predict_traced(scenario, seed, as_lab=as_lab)[0]
+
+
+def predict_traced(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
+                   packets: bool = False) -> tuple[RunResult, World]:
+    """:func:`predict`, and the world it ran: its trace holds what happened to every connection (typed
+    events, :mod:`natsim.sim.trace`; every segment with ``packets``)."""
     t0 = time.time()
-    world, models = build(scenario, seed, as_lab=as_lab)
+    world, models = build(scenario, seed, as_lab=as_lab, packets=packets)
     for model in models:
         model.start()
     world.env.run()
@@ -82,7 +92,7 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
                                 f"{probe_kind(p.kind).unmodelled}" for p in scenario.probes
                                 if probe_kind(p.kind).model is None)])
     result.complete = all(p.complete for p in probes)
-    return result
+    return result, world
 
 
-__all__ = ["ScenarioLike", "build", "predict"]
+__all__ = ["ScenarioLike", "build", "predict", "predict_traced"]

@@ -32,6 +32,10 @@ class Cgn(ConntrackConfig):
     port_preservation: bool = plain_field(True, "keep the subscriber's source port when free", "bool")
     port_range: tuple[int, int] = plain_field((1024, 65535), "ports a subscriber's mappings use",
                                               "port-range")
+    ports_per_subscriber: int | None = plain_field(
+        None, "connections (each a mapping with its port) one subscriber may hold at once; a new one "
+        "beyond is dropped (RFC 6888 REQ-4; nft ct count; default: no limit)", "int", optional=True,
+        minimum=1, maximum=65535)
 
     def validate(self) -> None:
         """Subscribers must be inside 100.64.0.0/10."""
@@ -44,5 +48,6 @@ class Cgn(ConntrackConfig):
         return [*self.conntrack_settings(), ("subscribers", self.subscribers), ("pool", self.pool),
                 ("port_preservation", str(self.port_preservation).lower()),
                 ("port_range", f"{self.port_range[0]}-{self.port_range[1]}"),
+                ("ports_per_subscriber", str(self.ports_per_subscriber or "no limit")),
                 ("rfc5382_req5", "meets" if self.idle_timeout >= RFC5382_ESTABLISHED else
                  f"violates (< {format_duration(RFC5382_ESTABLISHED)})")]

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +15,12 @@ from natsim.errors import ConfigError
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPALIVE_TIME
 from natsim.probes.registry import options_of
 from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
+from natsim.probes.ssh.outcome import session_verdict
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.sim import explain
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
-from natsim.sim.world import World, summarise
+from natsim.sim.world import World
 from natsim.units import TimeScale, parse_duration
 
 Gen = Generator[simpy.Event, Any, None]
@@ -44,6 +47,8 @@ class _Session:
         self.last = env.now
         self.exited = env.event()
         self.reason = ""
+        self.peer_closed = False    # the server sent FIN
+        self.gave_up = False        # ssh quit: ServerAliveCountMax requests went unanswered
         self.heard = 0
         self._pending: simpy.Event | None = None
 
@@ -55,6 +60,7 @@ class _Session:
             except TcpError:
                 return
             if not data:
+                self.peer_closed = True
                 self.quit("Connection closed by remote host")
                 return
             self.last = self.env.now
@@ -84,6 +90,7 @@ class _Session:
                     continue
             missed += 1
             if missed > count_max:
+                self.gave_up = True
                 self.quit(f"Timeout, server {server} not responding.")
                 return
             self.sock.send("keepalive@openssh.com\n")
@@ -96,7 +103,13 @@ class _Session:
         err = self.sock.error
         if err is None:
             return "exited"
-        return "Connection timed out" if err.errno == "ETIMEDOUT" else "Connection reset by peer"
+        return "Connection timed out" if err.errno == errno.ETIMEDOUT else "Connection reset by peer"
+
+    def verdict(self) -> Verdict:
+        """How the session ended, decided as the lab decides it (:func:`session_verdict`)."""
+        err = self.sock.error
+        return session_verdict(err.errno if err else None, peer_closed=self.peer_closed,
+                               gave_up=self.gave_up)
 
     def quit(self, reason: str = "") -> None:
         """End the session (ssh exits)."""
@@ -154,14 +167,10 @@ class IdleProbe:
             self.env.process(self._session(i, plan))
     def _row(self, i: int, idle: float, verdict: Verdict, how: str, detail: str, outcome: str,
              since: float) -> None:
-        notes = summarise(self.world.notes(f"{self.spec.name}#{i}", since))
-        if not notes:
-            limits = self.world.limits(self.world.route(self.spec.client, self.spec.server))
-            notes = f"idle {idle:.6g} s, nothing dropped (" + (", ".join(
-                f"{n} established timeout {t:.6g} s" for n, t in limits) or "no stateful middlebox") + ")"
-        name = self.plans[i].variant.name
-        self.rows[i] = ConnectionResult(i, idle, verdict, how, self.env.now - self.spec.start, detail,
-                                        f"session {i} ({name}): {notes}; {outcome}")
+        events = self.world.events(f"{self.spec.name}#{i}", since)
+        limits = self.world.limits(self.world.route(self.spec.client, self.spec.server))
+        why = explain.connection(f"session {i} ({self.plans[i].variant.name})", events, idle, limits, outcome)
+        self.rows[i] = ConnectionResult(i, idle, verdict, how, self.env.now - self.spec.start, detail, why)
 
     def _session(self, i: int, plan: SessionPlan) -> Gen:
         idle = plan.variant.idle
@@ -183,16 +192,16 @@ class IdleProbe:
         yield deadline | sock.failed | session.exited
         if session.exited.triggered or sock.error is not None:
             line = session.exit_line()
-            verdict = Verdict.RESET if sock.error is not None and sock.error.errno != "ETIMEDOUT" \
-                else Verdict.DEAD
-            self._row(i, idle, verdict, "idle", line, f"ssh exited during the idle time: {line}", since)
+            self._row(i, idle, session.verdict(), "idle", line, f"ssh exited during the idle time: {line}",
+                      since)
         else:
             pong = session.exchange("ping\n")
             yield pong | sock.failed | session.exited | self.env.timeout(self.reply_timeout)
             if pong.triggered:
                 self._row(i, idle, Verdict.ALIVE, "", "echo came back", "the line came back", since)
-            elif sock.error is not None and sock.error.errno != "ETIMEDOUT":
-                self._row(i, idle, Verdict.RESET, "read", session.exit_line(), f"read: {sock.error}", since)
+            elif session.exited.triggered or sock.error is not None:
+                line = session.exit_line()
+                self._row(i, idle, session.verdict(), "read", line, f"read: {line}", since)
             else:
                 self._row(i, idle, Verdict.DEAD, "read", f"no reply within {self.reply_timeout:.6g} s",
                           "the line never came back", since)

@@ -26,10 +26,11 @@ from natsim.probes.tcp.protocol import (
     parse_sleep_request,
     sleep_request,
 )
-from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, errno_verdict, estimate_timeout
+from natsim.sim import explain
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings, wheel_late
-from natsim.sim.world import World, summarise
+from natsim.sim.world import World
 
 Gen = Generator[simpy.Event, Any, None]
 
@@ -46,8 +47,8 @@ class ProbeSpecLike(Protocol):
 
 
 def verdict_of(err: TcpError) -> Verdict:
-    """ETIMEDOUT → dead; a reset or refusal → reset."""
-    return Verdict.DEAD if err.errno == "ETIMEDOUT" else Verdict.RESET
+    """The verdict of a socket error, as the lab's tools decide it (its errno)."""
+    return errno_verdict(err.errno)
 
 
 def _wire(data: str) -> bytes:
@@ -125,16 +126,11 @@ class TcpProbe:
                *, at: float | None = None) -> None:
         """Store connection ``i``'s result (decided at ``at``, default now) with its explanation."""
         since = self.connected.get(i, self.spec.start)
-        notes = summarise(self.world.notes(self.conn(i), since))
-        if not notes:
-            limits = self.world.limits(self.route)
-            notes = (f"idle {idle:.6g} s < " + ", ".join(f"{n} established timeout {t:.6g} s"
-                                                          for n, t in limits)
-                     if limits else "no stateful middlebox on the path")
+        why = explain.connection(f"connection {i}", self.world.events(self.conn(i), since), idle,
+                                 self.world.limits(self.route), outcome)
         self.results[i] = ConnectionResult(
             index=i, idle=idle, verdict=verdict, how=how,
-            elapsed=(self.env.now if at is None else at) - self.spec.start,
-            detail=detail, explanation=f"connection {i}: {notes}; {outcome}")
+            elapsed=(self.env.now if at is None else at) - self.spec.start, detail=detail, explanation=why)
 
     def connect(self, i: int, sock: Socket) -> Generator[simpy.Event, Any, bool]:
         """Connect connection ``i``; record an error and return False when it fails."""
@@ -211,7 +207,7 @@ class SendProbe(TcpProbe):
                     return
             data = yield event
         except TcpError as err:
-            self.record(i, idle, verdict_of(err), how, err.errno, f"{how}: {err}")
+            self.record(i, idle, verdict_of(err), how, err.name, f"{how}: {err}")
             return
         if data:
             self.record(i, idle, Verdict.ALIVE, "", data, "the echo came back")
@@ -271,7 +267,7 @@ class RecvProbe(TcpProbe):
             data = yield event
         except TcpError as err:
             del self.waiting[i]
-            self.record(i, self.idle(i), verdict_of(err), "read", err.errno, f"read: {err}")
+            self.record(i, self.idle(i), verdict_of(err), "read", err.name, f"read: {err}")
             return
         del self.waiting[i]
         took = self.env.now - self.connected[i]
@@ -285,8 +281,8 @@ class RecvProbe(TcpProbe):
         """Reads still blocked when nothing more can happen: their reply is lost for good."""
         blocked = sorted(self.waiting)
         for i in blocked:
-            notes = self.world.notes(self.conn(i), self.connected.get(i, 0.0))
-            last = notes[-1].time if notes else self.env.now
+            events = [e for e in self.world.events(self.conn(i), self.connected.get(i, 0.0)) if not e.routine]
+            last = events[-1].time if events else self.env.now
             outcome = ("the original tool blocks in read() forever here" if self.flavour == "original"
                        else "no reply ever arrives: a blocking read() would wait forever")
             self.record(i, self.idle(i), Verdict.DEAD, "read", "no reply", outcome, at=last)
@@ -322,8 +318,7 @@ class KeepaliveProbe(TcpProbe):
             name, timeout = close[0]
             self.uncertain.append(i)
             result = self.results[i]
-            result.explanation += (f"; but the kernel's timer wheel may fire it up to {late:.6g} s late, "
-                                   f"past {name}'s {timeout:.6g} s timeout: it may die instead")
+            result.explanation += "; " + explain.late_timer(late, name, timeout)
 
     def result(self) -> ProbeResult:
         """The result; ``extra["uncertain"]`` lists connections a late keepalive timer may kill."""
@@ -349,7 +344,7 @@ class KeepaliveProbe(TcpProbe):
         yield sock.failed | sock.keepalive_answered | self.env.timeout(deadline - self.env.now)
         if sock.error is not None:
             err = sock.error
-            self.record(i, self.idle(i), verdict_of(err), "keepalive", err.errno, f"keepalive: {err}")
+            self.record(i, self.idle(i), verdict_of(err), "keepalive", err.name, f"keepalive: {err}")
         elif sock.keepalive_answered.triggered:
             self.record(i, self.idle(i), Verdict.ALIVE, "", "keepalive probe answered",
                         f"the keepalive probe after {idle:.6g} s was answered")
