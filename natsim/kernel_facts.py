@@ -72,9 +72,8 @@ CONNTRACK_TCP_TIMEOUTS: Mapping[str, float] = MappingProxyType({
     "close_wait": 60.0, "last_ack": 30.0, "time_wait": 120.0, "close": 10.0,
     "retrans": 300.0, "unacknowledged": 300.0,
 })
-#: The conntrack timeouts per protocol. UDP (``nf_conntrack_udp_timeout``, ``..._stream``) joins here
-#: when natsim models UDP.
-CONNTRACK_TIMEOUTS: Mapping[str, Mapping[str, float]] = MappingProxyType({"tcp": CONNTRACK_TCP_TIMEOUTS})
+# UDP's (``nf_conntrack_udp_timeout`` 30 s unreplied, ``nf_conntrack_udp_timeout_stream`` 120 s) join
+# here as CONNTRACK_UDP_TIMEOUTS when natsim models UDP; the policy table then keys by protocol.
 #: The unacknowledged timeout on its own (the model needs it for picked-up entries).
 CONNTRACK_TCP_UNACKNOWLEDGED = CONNTRACK_TCP_TIMEOUTS["unacknowledged"]
 #: Kernel memory of one tracked, translated connection: the ``nf_conntrack`` slab object (256 bytes,

@@ -32,7 +32,6 @@ class TcpError(NatsimError):
     def __init__(self, event: Aborted) -> None:
         self.event = event
         self.errno = event.errno
-        self.time = event.time
         super().__init__(event)
 
     @property

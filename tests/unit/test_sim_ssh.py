@@ -10,7 +10,8 @@ from natsim.middleboxes.ssh_proxy.model import negotiate
 from natsim.probes.ssh.backends import SSHD_KEX
 from natsim.probes.ssh.wire import GO_SERVER_KEX as GO_SSH_KEX
 from natsim.report.schema import Verdict
-from natsim.run.predict import predict
+from natsim.run.predict import predict, predict_traced
+from natsim.sim.trace import Bypassed, Cut
 from tests.unit.sim_scenarios import Probe, Scenario, incident_cpe
 
 DC_CHAIN = ("client1", "fw", "gossh")
@@ -31,12 +32,14 @@ def test_negotiation_picks_the_clients_first_supported() -> None:
 def test_first_connect_to_go_ssh_fails_once_then_bypassed() -> None:
     probe = Probe("first", "ssh-first-connect", client="client1", server="gossh",
                   options={"attempts": 4, "interval": 60.0, "client_impl": "go"})
-    rows = predict(dc(probe)).probe("first").connections
+    result, world = predict_traced(dc(probe))
+    rows = result.probe("first").connections
     assert [(r.verdict, r.detail) for r in rows] == [
         (Verdict.EOF, "ssh: handshake failed: EOF"), (Verdict.OK, "SSH-2.0-Go"),
         (Verdict.OK, "SSH-2.0-Go"), (Verdict.OK, "SSH-2.0-Go")]
-    assert "no common key exchange" in rows[0].explanation
-    assert "bypass set" in rows[1].explanation
+    (cut,), (bypassed,) = world.trace.of("first#0"), world.trace.of("first#1")
+    assert isinstance(cut, Cut) and cut.offered == SshProxy().kex     # no common key exchange
+    assert isinstance(bypassed, Bypassed) and bypassed.until == cut.time + cut.bypass    # in the bypass set
 
 
 def test_sshd_behind_the_proxy_always_succeeds_with_the_proxy_banner() -> None:
@@ -62,12 +65,14 @@ def test_bypass_is_per_client_and_expires() -> None:
 def test_bypass_duration_is_seeded() -> None:
     probe = Probe("first", "ssh-first-connect", client="client1", server="gossh", options={"attempts": 1})
 
-    def drawn(seed: int) -> str:
-        return predict(dc(probe), seed=seed).probe("first").connections[0].explanation
+    def drawn(seed: int) -> float:
+        (cut,) = predict_traced(dc(probe), seed=seed)[1].trace.of("first#0")
+        assert isinstance(cut, Cut) and (cut.client, cut.server, cut.port) == ("client1", "gossh", 2222)
+        return cut.bypass
 
     assert drawn(1) == drawn(1)
     assert drawn(1) != drawn(2)
-    assert drawn(0).endswith("client1 -> gossh:2222 bypassed for 3735.09 s")
+    assert round(drawn(0), 2) == 3735.09
 
 
 def test_bypass_timer_brackets_within_the_configured_range() -> None:

@@ -53,12 +53,6 @@ def pool_range(pool: str) -> tuple[str, str]:
     return str(hosts[0]), str(hosts[-1])
 
 
-def pool_size(pool: str) -> int:
-    """How many addresses :func:`pool_range` spans."""
-    first, last = (int(ipaddress.ip_address(a)) for a in pool_range(pool))
-    return last - first + 1
-
-
 def pool_address(subscriber: str, pool: str) -> str:
     """The pool address Linux maps ``subscriber`` to with ``persistent`` (one address: that one)."""
     first, last = (int(ipaddress.ip_address(a)) for a in pool_range(pool))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from natsim.middleboxes.ssh_proxy.config import SshProxy
 from natsim.sim.network import Action, Forward, Segment
+from natsim.sim.trace import Bypassed, Cut, Intercepted, LoginEvent, NotIntercepted
 from natsim.units import TimeScale
 
 
@@ -32,27 +33,23 @@ class ProxyRouter:
         """Route every segment (bypassed or not, TCP probes carry no SSH banner)."""
         return Forward(seg)
 
-    def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...],
-                now: float) -> tuple[str, str, str]:
-        """One login: ``(outcome, banner seen by the client, why)``; outcome is
+    def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...], now: float,
+                conn: str = "") -> tuple[str, str, LoginEvent]:
+        """One login: ``(outcome, banner seen by the client, what happened)``; outcome is
         ``direct``, ``bypassed``, ``intercepted`` or ``cut``."""
+        at = (now, self.name, conn, client, server, port)
         if not self.config.intercepts(port):
-            return "direct", "", f"port {port} is not intercepted by {self.name}"
+            return "direct", "", NotIntercepted(*at)
         key = (client, server, port)
         until = self.bypass.get(key)
         if until is not None and now < until:
-            return "bypassed", "", (f"{client} -> {server}:{port} is in {self.name}'s bypass set "
-                                    f"for another {until - now:.6g} s")
+            return "bypassed", "", Bypassed(*at, until=until)
         chosen = negotiate(self.config.kex, backend_kex)
         if chosen is not None:
-            return "intercepted", self.config.banner, (f"{self.name} intercepts and agrees on {chosen} "
-                                                       "with the backend (its own host key)")
+            return "intercepted", self.config.banner, Intercepted(*at, kex=chosen)
         duration = self.draw()
         self.bypass[key] = now + duration
-        return "cut", self.config.banner, (
-            f"{self.name} intercepts; no common key exchange with the backend "
-            f"({', '.join(self.config.kex)} vs its list); FIN to the client and "
-            f"{client} -> {server}:{port} bypassed for {duration:.6g} s")
+        return "cut", self.config.banner, Cut(*at, offered=self.config.kex, bypass=duration)
 
 
 def model(node: str, config: SshProxy, scale: TimeScale, seed: int) -> ProxyRouter:

@@ -37,16 +37,19 @@ class _Backend:
 
 def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
              key: str | None = None) -> _Backend:
-    """Start (once per node and port) the backend the probe asks for and say how to log in."""
+    """Start (once per node and port) the backend the probe asks for and say how to log in: sshd takes
+    the lab password and every probe's key (a probe sharing a running sshd adds its key to it)."""
     node, port = spec.server, options.server_port()
     if options.backend == "go-ssh":
         ctx.server(node, f"go-ssh:{port}", lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.out))
         return _Backend(port, GO_SSH_USER, GO_SSH_PASSWORD)
-    keys = [key] if key else []
-    ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
-        openssh_server(ctx.lab, node, port=port, authorized_keys=keys,
-                       password=None if key else SSHD_PASSWORD)))
-    return _Backend(port, "root", None if key else SSHD_PASSWORD)
+    sshd = ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
+        openssh_server(ctx.lab, node, port=port, password=SSHD_PASSWORD)))
+    if key is None:
+        return _Backend(port, "root", SSHD_PASSWORD)
+    with open(sshd.workdir / "authorized_keys", "a") as keys:
+        keys.write(key.strip() + "\n")
+    return _Backend(port, "root", None)
 
 
 @dataclass

@@ -81,7 +81,8 @@ async def _how_it_ended(proc: asyncio.subprocess.Process, errors: asyncio.Future
 async def idle_session(client: OpenSshClient, host: str, port: int, user: str, variant: IdleVariant, *,
                        index: int, scale: TimeScale, reply_timeout: float, started: float,
                        password: str | None = None) -> ConnectionResult:
-    """Run one variant; its result row (``idle`` real-world, ``elapsed`` real-world)."""
+    """Run one variant; its result row (``idle`` real-world; ``elapsed`` real-world, from the moment the
+    session was up, as the model counts it: login time is not part of the session)."""
     options, _ = scaled_options(variant.options, scale)
     relay = client.new_relay_status()
     argv = client.argv(host, port, user, "cat", password=password is not None, options=options,
@@ -92,9 +93,11 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     errors = asyncio.ensure_future(proc.stderr.read())
 
+    origin = started
+
     def row(verdict: Verdict, how: str, detail: str, at: float | None = None) -> ConnectionResult:
         when = time.monotonic() if at is None else at
-        return ConnectionResult(index, variant.idle, verdict, how, round(scale.to_real(when - started), 3),
+        return ConnectionResult(index, variant.idle, verdict, how, round(scale.to_real(when - origin), 3),
                                 f"{variant.name}: {detail}")
 
     async def died(how: str) -> ConnectionResult:
@@ -110,6 +113,7 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
                 return ConnectionResult(index, variant.idle, Verdict.ERROR, "setup", result.elapsed,
                                         result.detail)
             return row(Verdict.ERROR, "setup", "no echo from the fresh session")
+        origin = time.monotonic()   # the session is up: its idle and its elapsed count from here
         wait = asyncio.ensure_future(proc.wait())
         done, _ = await asyncio.wait([wait], timeout=scale.to_lab(variant.idle))
         if done:
