@@ -64,8 +64,8 @@ async def _readline(stream: asyncio.StreamReader, timeout: float) -> bytes | Non
         return None
 
 
-async def _how_it_ended(proc: asyncio.subprocess.Process, errors: asyncio.Future[bytes],
-                        relay: Path) -> tuple[Verdict, str, float]:
+async def _how_it_ended(proc: asyncio.subprocess.Process, errors: asyncio.Future[bytes], relay: Path,
+                        host: str, port: int) -> tuple[Verdict, str, float]:
     """(verdict, detail, when) of an ssh that exited: what its relay saw of the connection."""
     code = await proc.wait()
     ended = time.monotonic()
@@ -74,7 +74,7 @@ async def _how_it_ended(proc: asyncio.subprocess.Process, errors: asyncio.Future
     verdict = status.verdict(code)
     if verdict is Verdict.OK:   # the remote command ended: the session was closed under it
         verdict = Verdict.EOF
-    line = status.describe() if status.errno is not None else last_line(diag)
+    line = status.describe(host, port) if status.end in ("error", "eof") else last_line(diag)
     return verdict, line or f"ssh exited {code}", ended
 
 
@@ -101,7 +101,7 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
                                 f"{variant.name}: {detail}")
 
     async def died(how: str) -> ConnectionResult:
-        verdict, detail, ended = await _how_it_ended(proc, errors, relay)
+        verdict, detail, ended = await _how_it_ended(proc, errors, relay, host, port)
         return row(verdict, how, detail, ended)
 
     try:

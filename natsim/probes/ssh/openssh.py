@@ -172,7 +172,7 @@ class OpenSshClient:
         diag = err.decode(errors="replace")
         status = RelayStatus.load(relay)
         verdict = status.verdict(code)
-        line = status.describe() if status.errno is not None else last_line(diag)
+        line = status.describe(host, port) if status.end in ("error", "eof") else last_line(diag)
         return SshAttempt(verdict, code, line, host_key=read_host_key(known),
                           output=out.decode(errors="replace"), elapsed=time.monotonic() - started,
                           stderr=diag)

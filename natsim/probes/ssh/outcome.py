@@ -68,9 +68,11 @@ class RelayStatus:
         return session_verdict(self.errno, peer_closed=self.end == "eof",
                                gave_up=self.end == "hangup" and self.unanswered)
 
-    def describe(self) -> str:
-        """``'ECONNRESET: Connection reset by peer'``, ``'EOF from the server'``, ..."""
+    def describe(self, host: str, port: int) -> str:
+        """What happened, for people: ``'ECONNRESET: Connection reset by peer'``; the server's FIN in
+        the words ssh uses without a ProxyCommand (``'Connection closed by HOST port PORT'``)."""
         if self.errno is not None:
             return f"{errno_name(self.errno)}: {os.strerror(self.errno)}"
-        return {"eof": "EOF from the server", "hangup": "ssh hung up",
-                "running": "no end recorded"}.get(self.end, self.end)
+        if self.end == "eof":
+            return f"Connection closed by {host} port {port}"
+        return {"hangup": "ssh hung up", "running": "no end recorded"}.get(self.end, self.end)

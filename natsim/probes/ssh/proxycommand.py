@@ -14,9 +14,11 @@ natsim starts this module itself (never a user's program); it needs only the sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -59,6 +61,23 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def close_cleanly(sock: socket.socket, linger: float = 1.0) -> None:
+    """After ssh hung up: send what it still wrote, FIN, and read until the server's FIN (at most
+    ``linger`` s), so unread data never turns the close into an RST (ssh itself would close cleanly)."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        while select.select([0], [], [], 0)[0]:
+            data = os.read(0, CHUNK)
+            if not data:
+                break
+            sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(linger)
+        while sock.recv(CHUNK):
+            pass
 
 
 def relay(sock: socket.socket, status: Status) -> None:
@@ -116,9 +135,13 @@ def main(argv: list[str] | None = None) -> int:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         status.write(connected=True)
         relay(sock, status)
+        if status.fields["end"] == "hangup":
+            close_cleanly(sock)
         return 0
     except _HangUp:
         status.write(end="hangup")
+        if sock is not None:
+            close_cleanly(sock)
         return 0
     except OSError as err:
         status.write(end="error", errno=err.errno)
