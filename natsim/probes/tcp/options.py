@@ -76,11 +76,10 @@ class TcpRecvOptions(TcpSendOptions):
     kind: ClassVar[str] = "tcp-recv"
 
     def validate(self) -> None:
-        """The sleep service takes whole seconds up to its limit: every idle must be one."""
-        try:
-            sleep_seconds(self)
-        except ProbeError as err:
-            raise ConfigError(str(err)) from err
+        """Every idle time must be a sleep the server takes (the tool checks the same)."""
+        problem = sleep_problem(self)
+        if problem is not None:
+            raise ConfigError(problem)
 
 
 @dataclass(frozen=True)
@@ -164,18 +163,25 @@ def deadline(connected_at: float, idle: float, time_scale: float) -> float:
     return connected_at + idle / time_scale
 
 
-def sleep_seconds(options: TcpSendOptions) -> list[int]:
-    """The whole seconds each recv-test connection asks the server to sleep (the wire needs integers)."""
-    result = []
+def sleep_problem(options: TcpSendOptions) -> str | None:
+    """Why the sleep service cannot serve a recv test with ``options`` (None: it can). The scenario
+    loader (:meth:`TcpRecvOptions.validate`) and the tool (:func:`sleep_seconds`) both ask this."""
     for i, idle in enumerate(options.idles()):
         if not float(idle).is_integer():
-            raise ProbeError(f"recv: connection {i} would sleep {idle:g} s; the sleep service takes "
-                             "whole seconds (use a whole-second --step and --first)")
+            return (f"recv: connection {i} would sleep {idle:g} s; the sleep service takes whole seconds "
+                    "(use a whole-second step and first)")
         if idle > MAX_SLEEP:
-            raise ProbeError(f"recv: connection {i} would sleep {format_duration(idle)}, above the "
-                             f"server's limit of {format_duration(MAX_SLEEP)}")
-        result.append(int(idle))
-    return result
+            return (f"recv: connection {i} would sleep {format_duration(idle)}, above the server's "
+                    f"limit of {format_duration(MAX_SLEEP)}")
+    return None
+
+
+def sleep_seconds(options: TcpSendOptions) -> list[int]:
+    """The whole seconds each recv-test connection asks the server to sleep (the wire needs integers)."""
+    problem = sleep_problem(options)
+    if problem is not None:
+        raise ProbeError(problem)
+    return [int(idle) for idle in options.idles()]
 
 
 def run_options(options: TcpSendOptions, **run: Any) -> TcpProbeOptions:
