@@ -206,14 +206,21 @@ def limit(flows: Flows, fate: Fates, rules: Rules) -> Limited:
     out = Limited(np.zeros(n_flows, dtype=bool), np.full(n_flows, n_gaps), np.zeros(n_gaps, dtype=bool))
     if rules.limit is None or not n_flows:
         return out
-    owners = np.concatenate([flows.subscriber, flows.subscriber[fate.flow_of_gap[fate.remap]]])
-    starts = np.concatenate([flows.arrival, fate.t_after[fate.remap]])
-    end_owners = np.concatenate([flows.subscriber[fate.flow_of_gap[fate.ending]],
-                                 flows.subscriber[~fate.killed]])
-    ends = np.concatenate([fate.t_before[fate.ending] + rules.established, fate.t_end[~fate.killed]])
-    peaks = peak_per_subscriber(owners, starts, end_owners, ends)
     firsts = np.flatnonzero(np.r_[True, flows.subscriber[1:] != flows.subscriber[:-1]])
     lasts = np.r_[firsts[1:], n_flows]
+    many = np.repeat(lasts - firsts >= rules.limit, lasts - firsts)     # per flow: its subscriber's
+    if not many.any():                                                  # flows could reach the limit
+        return out
+    gap_many = many[fate.flow_of_gap]
+    remap = fate.remap & gap_many
+    owners = np.concatenate([flows.subscriber[many], flows.subscriber[fate.flow_of_gap[remap]]])
+    starts = np.concatenate([flows.arrival[many], fate.t_after[remap]])
+    end_owners = np.concatenate([flows.subscriber[fate.flow_of_gap[fate.ending & gap_many]],
+                                 flows.subscriber[~fate.killed & many]])
+    ends = np.concatenate([fate.t_before[fate.ending & gap_many] + rules.established,
+                           fate.t_end[~fate.killed & many]])
+    peaks = np.zeros(len(firsts), dtype=np.int64)
+    peaks[(lasts - firsts) >= rules.limit] = peak_per_subscriber(owners, starts, end_owners, ends)
     risky = peaks >= rules.limit
     for lo, hi in zip(firsts[risky].tolist(), lasts[risky].tolist(), strict=True):
         held: list[float] = []

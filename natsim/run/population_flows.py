@@ -102,10 +102,10 @@ def draw(p: Population, first: int, count: int, seed: int) -> Flows:
     mean = p.flows_per_hour * p.duration / 3600.0 * np.where(heavy, p.heavy_factor, 1.0)
     per_sub = rng.poisson(mean)
     total = int(per_sub.sum())
-    subscriber = np.repeat(np.arange(first, first + count), per_sub)
+    local = np.repeat(np.arange(count), per_sub)
     arrival = _arrival_times(rng, total, p)
-    order = np.lexsort((arrival, subscriber))
-    subscriber, arrival = subscriber[order], arrival[order]
+    order = np.argsort(local * (p.duration + 1.0) + arrival)   # by subscriber, then arrival
+    subscriber, arrival = local[order] + first, arrival[order]
     gap_count = rng.geometric(1.0 / (p.mean_gaps + 1.0), total) - 1
     gap_start = np.concatenate([[0], np.cumsum(gap_count)[:-1]]).astype(np.int64)
     n_gaps = int(gap_count.sum())
