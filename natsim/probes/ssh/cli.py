@@ -20,6 +20,7 @@ from natsim.cli import run_parsed
 from natsim.cliargs import time_scale_type
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.results import add_result_options, hand_out
+from natsim.probes.ssh.idle import REPLY_TIMEOUT_WALL
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.report.schema import ProbeResult, RunResult
@@ -79,8 +80,9 @@ def register(sub: Any) -> None:
     p.add_argument("--password", default=None, help="password (default: the throw-away key in --workdir)")
     p.add_argument("--workdir", type=Path, default=None, help="holds id_ed25519 (the throw-away key)")
     add_cli_options(p, SshIdleOptions)
-    p.add_argument("--reply-timeout", type=float, default=5.0,
-                   help="wall seconds to wait for the echo after the idle time (default 5)")
+    p.add_argument("--reply-timeout", type=float, default=REPLY_TIMEOUT_WALL,
+                   help="wall seconds to wait for the echo after the idle time "
+                   f"(default {REPLY_TIMEOUT_WALL:g})")
     p.set_defaults(func=lambda args: _run(args, _idle))
 
 

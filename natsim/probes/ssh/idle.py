@@ -75,6 +75,10 @@ async def _readline(stream: asyncio.StreamReader, timeout: float) -> bytes | Non
         return None
 
 
+#: Lab (wall) seconds a session waits for its echo after the idle time; the model waits the same.
+REPLY_TIMEOUT_WALL = 5.0
+
+
 async def _how_it_ended(proc: asyncio.subprocess.Process, errors: asyncio.Future[bytes], relay: Path,
                         host: str, port: int) -> tuple[Verdict, str, float]:
     """(verdict, detail, when) of an ssh that exited: what its relay saw of the connection."""
@@ -154,7 +158,7 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
 async def ssh_idle(host: str, port: int, *, user: str = "root",
                    variants: Sequence[IdleVariant] | None = None,
                    client: OpenSshClient | None = None, password: str | None = None,
-                   time_scale: TimeScale | None = None, reply_timeout: float = 5.0,
+                   time_scale: TimeScale | None = None, reply_timeout: float = REPLY_TIMEOUT_WALL,
                    name: str | None = None, node: str | None = None) -> ProbeResult:
     """Run every variant at once; one row per variant. ``reply_timeout`` is in lab seconds."""
     if variants is None:

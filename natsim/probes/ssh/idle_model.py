@@ -14,6 +14,7 @@ import simpy
 from natsim.errors import ConfigError
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPALIVE_TIME
 from natsim.probes.registry import options_of
+from natsim.probes.ssh.idle import REPLY_TIMEOUT_WALL
 from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
 from natsim.probes.ssh.outcome import session_verdict
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
@@ -24,8 +25,6 @@ from natsim.sim.world import World
 from natsim.units import TimeScale, parse_duration
 
 Gen = Generator[simpy.Event, Any, None]
-#: Wall seconds the probe waits for the echo after the idle time (``--reply-timeout``'s default).
-REPLY_TIMEOUT_WALL = 5.0
 
 
 def ssh_server_app(sock: Socket) -> Gen:

@@ -17,7 +17,7 @@ from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.results import add_result_options, hand_out, run_result
 from natsim.probes.tcp.keepalive import run_keepalive
-from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions, run_options
+from natsim.probes.tcp.options import CONNECT_TIMEOUT_WALL, GRACE_WALL, OPTIONS, TcpProbeOptions, run_options
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp.recv import run_recv
 from natsim.probes.tcp.send import run_send
@@ -46,10 +46,11 @@ def register(sub: Any) -> None:
         add_cli_options(parser, OPTIONS[kind])
         parser.add_argument("--time-scale", type=time_scale_type, default=1.0,
                             help="real-world seconds per wall second (lab runs; default 1)")
-        parser.add_argument("--grace", type=float, default=10.0,
-                            help="wall seconds past a deadline before silence counts as dead (default 10)")
-        parser.add_argument("--connect-timeout", type=float, default=10.0,
-                            help="wall seconds allowed per connect (default 10)")
+        parser.add_argument("--grace", type=float, default=GRACE_WALL,
+                            help="wall seconds past a deadline before silence counts as dead "
+                            f"(default {GRACE_WALL:g})")
+        parser.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT_WALL,
+                            help=f"wall seconds allowed per connect (default {CONNECT_TIMEOUT_WALL:g})")
         add_result_options(parser)
         parser.add_argument("--quiet", action="store_true", help="no per-connection lines")
         parser.set_defaults(func=lambda args, name=name: run_cli(name, args))

@@ -31,6 +31,8 @@ KINDS = {"tcp-send": ECHO_PORT, "tcp-recv": SLEEP_PORT, "tcp-keepalive": ECHO_PO
 MAX_CONNECTIONS = 5000
 #: Wall seconds the probes wait past a deadline before calling silence dead.
 GRACE_WALL = 10.0
+#: Wall seconds a probe allows each connect.
+CONNECT_TIMEOUT_WALL = 10.0
 #: The two schedules (see :mod:`natsim.probes.tcp.model`).
 FLAVOURS = ("natsim", "original")
 #: TCP_USER_TIMEOUT (real-world seconds) of tcp-send and tcp-recv unless an option says otherwise.
@@ -112,7 +114,7 @@ class TcpProbeOptions(TcpKeepaliveOptions):
     server: str
     time_scale: float = 1.0
     grace_wall: float = GRACE_WALL          # wait past a deadline before calling silence dead
-    connect_timeout_wall: float = 10.0
+    connect_timeout_wall: float = CONNECT_TIMEOUT_WALL
     name: str | None = None
     node: str | None = None
 
