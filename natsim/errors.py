@@ -85,6 +85,11 @@ class PrivilegeError(NatsimError):
     """The command needs root (network namespaces, nftables)."""
 
 
+class OutputError(NatsimError):
+    """An output file or directory cannot be written safely: a name there is a symbolic link (natsim
+    never writes through one), it is not what natsim expects, or another natsim run is writing it."""
+
+
 class LabError(NatsimError):
     """Bringing up, driving or tearing down a lab failed."""
 

@@ -7,9 +7,10 @@ that runs commands takes a :class:`Runner` (``Lab.runner(node)``), so a test can
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,9 +43,11 @@ LOG = logging.getLogger("natsim.lab")
 class NamespaceRunner:
     """Runs argv inside the network namespace of process ``pid`` via ``mnexec -a``."""
 
-    def __init__(self, node: str, pid: int) -> None:
+    def __init__(self, node: str, pid: int, env: Mapping[str, str] | None = None) -> None:
+        """``env``: added to the environment of every command (the lab's ``HOME``)."""
         self.node = node
         self.pid = pid
+        self.env = {**os.environ, **env} if env else None
 
     def prefix(self) -> list[str]:
         """The argv prefix that enters the namespace."""
@@ -56,7 +59,7 @@ class NamespaceRunner:
         LOG.debug("%s$ %s", self.node, shlex.join(argv))
         try:
             proc = subprocess.run([*self.prefix(), *argv], input=input, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
+                                  timeout=timeout, check=False, env=self.env)
         except subprocess.TimeoutExpired as err:
             raise LabError(f"{self.node}: `{' '.join(argv)}` did not finish within {timeout} s") from err
         except FileNotFoundError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import itertools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 from natsim.errors import ConfigError
 from natsim.fields import closest, parse_value
+from natsim.outfiles import write_file
 from natsim.report.schema import RunResult, Verdict
 
 #: Default upper bound on the number of grid points.
@@ -199,19 +201,30 @@ def run_dask(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[A
 
 # ---- output ------------------------------------------------------------------------------------
 
-def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> None:
-    """Write rows (union of keys, first-seen order) as CSV."""
+def csv_text(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows (union of keys, first-seen order) as CSV text."""
     rows = list(rows)
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
+
+
+def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> None:
+    """Write rows as CSV (:func:`csv_text`) to ``path``, never through a link."""
+    write_file(path, csv_text(rows))
 
 
 def plot_heatmap(rows: Sequence[dict[str, Any]], params: Sequence[Param], path: Path) -> None:
+    """Write :func:`heatmap_png` to ``path``, never through a link."""
+    write_file(path, heatmap_png(rows, params))
+
+
+def heatmap_png(rows: Sequence[dict[str, Any]], params: Sequence[Param]) -> bytes:
     """Fraction of working connections per probe over the first one or two parameters (PNG)."""
     from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
@@ -244,7 +257,9 @@ def plot_heatmap(rows: Sequence[dict[str, Any]], params: Sequence[Param], path: 
     fig.colorbar(image, ax=axes[0].tolist(), label="fraction of connections working")
     extra = f" (averaged over {', '.join(p.name for p in params[2:])})" if len(params) > 2 else ""
     fig.suptitle(f"natsim sweep{extra}", fontsize=9)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    return png.getvalue()
 
 
 def _label(value: Any) -> str:

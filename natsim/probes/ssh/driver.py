@@ -9,6 +9,7 @@ from typing import Any
 
 from natsim.errors import ProbeError
 from natsim.lab.sshd import openssh_server
+from natsim.outfiles import make_dir, write_file
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
@@ -41,14 +42,15 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     the lab password and every probe's key (a probe sharing a running sshd adds its key to it)."""
     node, port = spec.server, options.server_port()
     if options.backend == "go-ssh":
-        ctx.server(node, f"go-ssh:{port}", lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.out))
+        ctx.server(node, f"go-ssh:{port}",
+                   lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
         return _Backend(port, GO_SSH_USER, GO_SSH_PASSWORD)
     sshd = ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
         openssh_server(ctx.lab, node, port=port, password=SSHD_PASSWORD)))
     if key is None:
         return _Backend(port, "root", SSHD_PASSWORD)
-    with open(sshd.workdir / "authorized_keys", "a") as keys:
-        keys.write(key.strip() + "\n")
+    keys = sshd.workdir / "authorized_keys"
+    write_file(keys, keys.read_text() + key.strip() + "\n")
     return _Backend(port, "root", None)
 
 
@@ -84,8 +86,7 @@ class _ThreadHandle:
 
 
 def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float) -> _ThreadHandle:
-    workdir = inside(ctx.out, f"{spec.name}-work")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = make_dir(inside(ctx.workdir, f"{spec.name}-work"))
     argv = [*args, f"--name={spec.name}"]
     return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, argv, timeout=timeout,
                                                workdir=workdir))
@@ -128,7 +129,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     """ssh-idle in the lab: sshd with the probe's throw-away key, the client's OS keepalive scaled."""
     options = options_of(spec)
     assert isinstance(options, SshIdleOptions)
-    workdir = inside(ctx.out, f"{spec.name}-work")
+    workdir = inside(ctx.workdir, f"{spec.name}-work")
     client = OpenSshClient(workdir)
     sshd = SshServerOptions(backend="sshd", port=options.port)
     backend = _backend(ctx, spec, sshd, key=client.public_key())

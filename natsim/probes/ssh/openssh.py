@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from natsim.errors import ProbeError
+from natsim.outfiles import make_dir, write_file
 from natsim.probes.ssh.outcome import RelayStatus
 from natsim.report.schema import Verdict
 
@@ -74,8 +75,7 @@ class OpenSshClient:
     binary: str = SSH
 
     def __post_init__(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.workdir, 0o700)
+        make_dir(self.workdir, mode=0o700)
         self._count = 0
 
     @property
@@ -94,8 +94,7 @@ class OpenSshClient:
     def _askpass(self) -> Path:
         path = self.workdir / "askpass.sh"
         if not path.exists():
-            path.write_text(_ASKPASS)
-            path.chmod(0o700)
+            write_file(path, _ASKPASS, mode=0o700)
         return path
 
     def argv(self, host: str, port: int, user: str, command: str | None, *, password: bool,
@@ -137,9 +136,7 @@ class OpenSshClient:
     def new_known_hosts(self) -> Path:
         """A fresh, empty known_hosts file for one attempt."""
         self._count += 1
-        path = self.workdir / f"known_hosts.{self._count}"
-        path.write_text("")
-        return path
+        return write_file(self.workdir / f"known_hosts.{self._count}", "")
 
     def new_relay_status(self) -> Path:
         """Where the relay of the next attempt writes how its connection ended."""
