@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import enum
 import io
 import itertools
 import os
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError
-from natsim.fields import closest, parse_value
+from natsim.fields import closest, parse_value, settings, validate
+from natsim.middleboxes.base import Middlebox
 from natsim.outfiles import write_file
 from natsim.report.schema import RunResult, Verdict
 
@@ -43,11 +45,11 @@ class Param:
         return f"{self.node}.{self.setting}"
 
 
-def _field(config: Any, node: str, setting: str) -> dataclasses.Field[Any]:
-    fields = {f.name: f for f in dataclasses.fields(config) if "parse" in f.metadata}
+def _field(config: Middlebox, node: str, setting: str) -> dataclasses.Field[Any]:
+    fields = {f.name: f for f in settings(type(config))}
     if setting not in fields:
         valid = ", ".join(sorted(fields))
-        raise ConfigError(f"--param {node}.{setting}: {getattr(config, 'kind', node)} has no setting "
+        raise ConfigError(f"--param {node}.{setting}: {config.kind} has no setting "
                           f"'{setting}'{closest(setting, sorted(fields))}; valid: {valid}")
     return fields[setting]
 
@@ -116,9 +118,7 @@ def apply(scenario: Any, params: Sequence[Param], point: Sequence[Any]) -> Any:
     boxes = dict(scenario.middleboxes)
     for param, value in zip(params, point, strict=True):
         config = dataclasses.replace(boxes[param.node], **{param.setting: value})
-        validate = getattr(config, "validate", None)
-        if validate is not None:
-            validate()
+        validate(config)
         boxes[param.node] = config
     if not dataclasses.is_dataclass(scenario) or isinstance(scenario, type):
         raise ConfigError("sweep needs a scenario dataclass instance")
@@ -165,7 +165,7 @@ def run_point(point: Sequence[Any], scenario: Any = None, params: Sequence[Param
 
 
 def _plain(value: Any) -> Any:
-    return getattr(value, "value", value)
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def run_local(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[Any]], *, seed: int = 0,

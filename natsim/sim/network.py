@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import simpy
 
 from natsim.sim.segment import Addr, Segment
 from natsim.sim.trace import Event, Forwarded, Reason, Reset, Trace
 
-__all__ = ["Action", "Addr", "Answer", "Drop", "Forward", "Host", "MiddleboxModel", "Route", "Segment",
-           "Trace"]
+__all__ = ["Action", "Addr", "Answer", "ConnectionTracker", "Drop", "Forward", "Host", "MiddleboxModel",
+           "Route", "Segment", "Trace"]
 
 @dataclass(frozen=True)
 class Forward:
@@ -55,6 +55,16 @@ class MiddleboxModel(Protocol):
 
     def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
         """Decide what happens to ``seg`` arriving from the inside (``outbound``) or the outside."""
+        ...
+
+
+@runtime_checkable
+class ConnectionTracker(Protocol):
+    """A middlebox model that forgets idle connections (an optional ability, declared by subclassing)."""
+
+    @property
+    def established_timeout(self) -> float:
+        """Idle timeout of an established connection (real-world seconds)."""
         ...
 
 

@@ -20,7 +20,7 @@ from natsim.sim.cttable import (
     Tuple,
     track_flags,
 )
-from natsim.sim.network import Action, Answer, Drop, Forward, Segment
+from natsim.sim.network import Action, Answer, ConnectionTracker, Drop, Forward, Segment
 from natsim.units import TimeScale
 
 
@@ -37,7 +37,7 @@ def rst_for(seg: Segment) -> Segment:
     return Segment(seg.dst, seg.src, "R", seg.conn)
 
 
-class Stateful:
+class Stateful(ConnectionTracker):
     """Conntrack policy of any stateful middlebox; no address translation (a bridge)."""
 
     #: a NAT rewrites addresses, so it must never pass an untracked packet

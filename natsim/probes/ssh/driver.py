@@ -1,5 +1,5 @@
-"""Lab drivers of the SSH probes: start the backend a probe needs, run the probe in its client node
-(``python -m natsim.probes.ssh.cli``) with the probe's declared options, hand back the result."""
+"""Lab drivers of the SSH probes: start the backend a probe needs, run the probe's tool in its client
+node (``python -m natsim.probes KIND``) with the probe's declared options, hand back the result."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from natsim.errors import ProbeError
-from natsim.lab.sshd import openssh_server
 from natsim.outfiles import make_dir, write_file
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
 from natsim.probes.registry import Handle, options_of
-from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_USER
+from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.labrun import run_ssh_probe, scale_os_keepalive, start_go_ssh
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import (
@@ -24,9 +23,8 @@ from natsim.probes.ssh.options import (
     SshKexOptions,
     SshServerOptions,
 )
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.report.schema import ProbeResult
-
-SSHD_PASSWORD = "natsim"
 
 
 @dataclass
@@ -44,11 +42,11 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     if options.backend == "go-ssh":
         ctx.server(node, f"go-ssh:{port}",
                    lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
-        return _Backend(port, GO_SSH_USER, GO_SSH_PASSWORD)
+        return _Backend(port, LAB_USER, LAB_PASSWORD)
     sshd = ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
-        openssh_server(ctx.lab, node, port=port, password=SSHD_PASSWORD)))
+        openssh_server(ctx.lab, node, port=port, password=LAB_PASSWORD)))
     if key is None:
-        return _Backend(port, "root", SSHD_PASSWORD)
+        return _Backend(port, "root", LAB_PASSWORD)
     keys = sshd.workdir / "authorized_keys"
     write_file(keys, keys.read_text() + key.strip() + "\n")
     return _Backend(port, "root", None)
@@ -138,7 +136,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
             *to_argv(options)]
 
     def run() -> ProbeResult:
-        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, f"--name={spec.name}"],
+        result = run_ssh_probe(ctx.lab, spec.client, spec.kind, [*args, f"--name={spec.name}"],
                                timeout=600, workdir=workdir)
         result.extra.setdefault("unscaled", []).extend(notes)
         return result

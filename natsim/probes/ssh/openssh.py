@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -185,10 +184,3 @@ def read_host_key(known_hosts: Path) -> str:
     except OSError:
         pass
     return ""
-
-
-def same_key(a: str, b: str) -> bool:
-    """Whether two OpenSSH public-key texts (``type base64 [comment]``) name the same key."""
-    def core(text: str) -> tuple[str, ...]:
-        return tuple(re.split(r"\s+", text.strip())[:2])
-    return bool(a.strip()) and core(a) == core(b)

@@ -21,12 +21,15 @@ from pathlib import Path
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.probes.output import ProbeOutput, minutes_seconds
 from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
-from natsim.probes.tcp.options import TcpProbeOptions
+from natsim.probes.tcp.options import (
+    TcpKeepaliveOptions,
+    TcpProbeOptions,
+)
 from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, tcp_info
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
 
-KIND = "tcp-keepalive"
+KIND = TcpKeepaliveOptions.kind
 #: How often a waiting connection looks at TCP_INFO (wall seconds).
 POLL_WALL = 0.1
 #: Wall seconds before the deadline at which the keepalive timer is re-armed (short timers are precise).

@@ -16,16 +16,10 @@ from typing import Any, Protocol
 import simpy
 
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES
+from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import options_of
 from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions, sleep_seconds
-from natsim.probes.tcp.protocol import (
-    ECHO_PORT,
-    SLEEP_PORT,
-    BadRequest,
-    echo_reply,
-    parse_sleep_request,
-    sleep_request,
-)
+from natsim.probes.tcp.protocol import BadRequest, echo_reply, parse_sleep_request, sleep_request
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, errno_verdict, estimate_timeout
 from natsim.sim import explain
 from natsim.sim.tcp_endpoint import Socket, TcpError
@@ -81,8 +75,6 @@ def sleep_app(sock: Socket) -> Gen:
 class TcpProbe:
     """Shared machinery: options, per-connection results, explanations."""
 
-    port = ECHO_PORT
-
     def __init__(self, world: World, spec: ProbeSpecLike) -> None:
         self.world = world
         self.env = world.env
@@ -94,7 +86,9 @@ class TcpProbe:
         self.step = opts.step
         self.first = opts.first if opts.first is not None else opts.step
         self.flavour = opts.flavour
-        self.port = opts.port if opts.port is not None else type(self).port
+        service = probe_kind(spec.kind).service
+        assert service is not None
+        self.port = opts.port if opts.port is not None else service.port
         self.user_timeout = opts.user_timeout or None   # 0: the kernel's tcp_retries2
         self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
         #: how long natsim's probe waits past a deadline before calling silence dead (lab seconds)
@@ -218,8 +212,6 @@ class SendProbe(TcpProbe):
 
 class RecvProbe(TcpProbe):
     """tcp-recv: ask the server to reply after the idle time, wait for the reply."""
-
-    port = SLEEP_PORT
 
     def __init__(self, world: World, spec: ProbeSpecLike) -> None:
         super().__init__(world, spec)

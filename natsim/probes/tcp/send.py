@@ -11,12 +11,12 @@ import asyncio
 from natsim.kernel_facts import TCP_RETRIES2_GIVE_UP
 from natsim.probes.output import ProbeOutput
 from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
-from natsim.probes.tcp.options import TcpProbeOptions
+from natsim.probes.tcp.options import TcpProbeOptions, TcpSendOptions
 from natsim.probes.tcp.protocol import SEND_BYTE
 from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, recv_within, sleep_until, tcp_info
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
-KIND = "tcp-send"
+KIND = TcpSendOptions.kind
 
 
 def read_guard(options: TcpProbeOptions) -> float:
