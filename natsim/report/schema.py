@@ -19,11 +19,12 @@ SCHEMA_VERSION = 1
 
 
 class Verdict(enum.StrEnum):
-    """Outcome of one probe connection or attempt."""
+    """Outcome of one probe connection or attempt, decided from what happened on the socket or the
+    wire (never from a tool's wording); the lab's drivers and the model use exactly these."""
 
     ALIVE = "alive"      # worked after its idle time
-    DEAD = "dead"        # silence: the OS reported a timeout (ETIMEDOUT)
-    RESET = "reset"      # the OS reported a reset (ECONNRESET)
+    DEAD = "dead"        # silence: the OS reported a timeout (ETIMEDOUT), or no answer came
+    RESET = "reset"      # an RST ended it: the OS reported ECONNRESET (ECONNREFUSED, EPIPE)
     EOF = "eof"          # the peer closed (FIN) where data was expected
     REFUSED = "refused"  # an ICMP port unreachable came back (ECONNREFUSED on a connected UDP socket)
     OK = "ok"            # an attempt (e.g. an SSH login) succeeded

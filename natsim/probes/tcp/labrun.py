@@ -4,24 +4,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from pathlib import Path
 
 from natsim.errors import ProbeError
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.labview import RunningLab
 from natsim.probes.labtool import RunningProbe, start_server, start_tool, tool_of
 from natsim.probes.options import option_fields, to_argv
-from natsim.probes.tcp.keepalive import TIMER_SLACK
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpProbeOptions, TcpRecvOptions
 from natsim.probes.tcp.send import read_guard
 from natsim.probes.tools import TOOL_COMMAND
 
-__all__ = ["LAB_USER_TIMEOUT", "RunningProbe", "expected_wall", "probe_argv", "start_probe", "start_server"]
-
-#: TCP_USER_TIMEOUT (real-world) given to lab send/recv probes that set none: a dead connection then
-#: reports in seconds of lab time instead of the kernel's ~15 wall-clock minutes (tcp_retries2).
-LAB_USER_TIMEOUT = 120.0
+__all__ = ["RunningProbe", "expected_wall", "probe_argv", "start_probe", "start_server"]
 
 
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
@@ -45,8 +40,9 @@ def expected_wall(kind: str, options: TcpProbeOptions) -> float:
     longest = max(options.idles()) / options.time_scale
     declared = tool_of(kind)[0].options
     if issubclass(declared, TcpKeepaliveOptions):
-        interval = (options.keepalive_interval or 75.0) / options.time_scale
-        tail = longest * TIMER_SLACK + max(1.0, interval) * ((options.keepalive_count or 9) + 1)
+        interval = (options.keepalive_interval or TCP_KEEPALIVE_INTVL) / options.time_scale
+        count = options.keepalive_count or TCP_KEEPALIVE_PROBES
+        tail = longest * TIMER_WHEEL_SLACK + max(1.0, interval) * (count + 1)
         tail += options.grace_wall
     elif issubclass(declared, TcpRecvOptions):
         tail = options.grace_wall
@@ -57,18 +53,11 @@ def expected_wall(kind: str, options: TcpProbeOptions) -> float:
 
 def start_probe(lab: RunningLab, node: str, kind: str, options: TcpProbeOptions, *,
                 workdir: Path | None = None) -> RunningProbe:
-    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's).
-
-    send and recv probes without a user timeout get :data:`LAB_USER_TIMEOUT`; keepalive keeps the
-    kernel's probe count (TCP_USER_TIMEOUT would override it).
-    """
-    probe, cli = tool_of(kind)
-    if options.user_timeout is None and not issubclass(probe.options, TcpKeepaliveOptions):
-        options = dataclasses.replace(options, user_timeout=LAB_USER_TIMEOUT)
+    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's)."""
+    _, cli = tool_of(kind)
     if options.time_scale != lab.time_scale.factor:
         raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
                          f"{lab.time_scale.factor:g}")
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-probe-"))
     return start_tool(lab, node, kind, lambda out: probe_argv(kind, options, out), options, workdir=directory,
                       stem=f"{node}-{cli}-{options.name or 'probe'}", limit=expected_wall(kind, options))
-
