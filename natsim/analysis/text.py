@@ -22,9 +22,10 @@ def render_connection(report: ConnectionReport, scale: float) -> list[str]:
     for link, (a, b) in conn.endpoints.items():
         lines.append(f"    on {link:<12} {a} → {b}")
     c_i, c_r = report.counters["initiator"], report.counters["responder"]
-    lines.append(f"    packets {c_i.packets}/{c_r.packets}  bytes {c_i.bytes}/{c_r.bytes}  "
-                 f"retransmissions {c_i.retransmissions}/{c_r.retransmissions}  "
-                 f"keepalives {c_i.keepalives}/{c_r.keepalives}  (initiator/responder)")
+    tcp = (f"retransmissions {c_i.retransmissions}/{c_r.retransmissions}  "
+           f"keepalives {c_i.keepalives}/{c_r.keepalives}  " if conn.protocol == "tcp" else "")
+    lines.append(f"    packets {c_i.packets}/{c_r.packets}  bytes {c_i.bytes}/{c_r.bytes}  {tcp}"
+                 "(initiator/responder)")
     header = f"    {'time(s)':>9} {'real' if scale != 1.0 else '':>8}  {'event':<15}{'by':<9}{'at':<8}detail"
     lines.append(header)
     for e in report.events:

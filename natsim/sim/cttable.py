@@ -15,6 +15,9 @@ Tuple = tuple[tuple[str, int], tuple[str, int]]   # (source, destination)
 
 ESTABLISHED = "established"
 UNACKNOWLEDGED = "unacknowledged"
+#: A UDP flow's two states: ``nf_conntrack_udp_timeout`` and ``nf_conntrack_udp_timeout_stream``.
+UDP_UNREPLIED = "udp_unreplied"
+UDP_STREAM = "udp_stream"
 
 
 def reverse(t: Tuple) -> Tuple:
@@ -36,6 +39,7 @@ class Entry:
     seen_reply: bool = False
     fins: set[str] = field(default_factory=set)
     mapped_port: int | None = None
+    local: bool = False      # the node's own stack is its far end (an unknown inbound packet to a NAT)
 
     def idle(self, now: float) -> float:
         """Seconds since the last packet refreshed this entry."""
@@ -101,14 +105,14 @@ class ConntrackTable:
         return entry, is_reply, None
 
     def create(self, original: Tuple, reply: Tuple, state: str, now: float, *,
-               picked_up: bool = False, mapped_port: int | None = None) -> Entry:
+               picked_up: bool = False, mapped_port: int | None = None, local: bool = False) -> Entry:
         """Insert a new entry (replacing any stale one on the same tuples)."""
         for t in (original, reverse(reply)):
             old = self._by_tuple.get(t)
             if old is not None:
                 self.remove(old[0])
         entry = Entry(original, reply, state, now, now, self.timeout_of(state),
-                      picked_up=picked_up, mapped_port=mapped_port)
+                      picked_up=picked_up, mapped_port=mapped_port, local=local)
         self._by_tuple[original] = (entry, False)
         self._by_tuple[reply] = (entry, True)
         return entry
@@ -141,6 +145,15 @@ class ConntrackTable:
         for entry in gone:
             self.remove(entry)
         return gone
+
+
+def track_udp(entry: Entry, now: float, stream_after: float) -> str:
+    """The state a UDP packet refreshes ``entry`` with (``nf_conntrack_proto_udp.c``): the stream
+    timeout once the flow has seen a reply and is older than ``stream_after``, else the unreplied
+    one. Call it before marking the packet's own reply: the kernel sets SEEN_REPLY after."""
+    if entry.seen_reply and now - entry.created > stream_after:
+        return UDP_STREAM
+    return UDP_UNREPLIED
 
 
 def track_flags(entry: Entry, flags: str, is_reply: bool) -> str:

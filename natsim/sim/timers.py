@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from natsim.kernel_facts import (
     CONNTRACK_TCP_UNACKNOWLEDGED,
+    CONNTRACK_UDP_STREAM_AFTER,
+    CONNTRACK_UDP_TIMEOUTS,
     HZ,
     TCP_RETRIES2_GIVE_UP,
     TCP_RTO_MAX,
@@ -50,7 +52,11 @@ def unscaled_notes(scale: TimeScale) -> list[str]:
     return [f"TCP RTO {TCP_RTO_MIN:g}..{TCP_RTO_MAX:g} s and the tcp_retries2 give-up run at lab speed: "
             f"x{scale.factor:g} in real-world time",
             f"conntrack unacknowledged timeout {CONNTRACK_TCP_UNACKNOWLEDGED:g} s (picked-up entries) "
-            f"runs at lab speed: x{scale.factor:g}"]
+            f"runs at lab speed: x{scale.factor:g}",
+            f"conntrack UDP timeouts {CONNTRACK_UDP_TIMEOUTS['unreplied']:g} s unreplied, "
+            f"{CONNTRACK_UDP_TIMEOUTS['stream']:g} s stream (the kernel's defaults) and the "
+            f"{CONNTRACK_UDP_STREAM_AFTER:g} s after which a flow takes the stream one run at lab speed: "
+            f"x{scale.factor:g}"]
 
 
 @lru_cache(maxsize=256)

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 #: Short scenarios of their own (not shortened shipped ones).
-OWN_SHORT = ["home-router-reset"]
+OWN_SHORT = ["home-router-reset", "udp-kernel-timers"]
 
 
 def disagreements(observed: RunResult, predicted: RunResult, scale: float) -> list[str]:

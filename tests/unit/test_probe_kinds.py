@@ -17,8 +17,8 @@ DOCS = Path(__file__).parents[2] / "docs" / "scenarios.md"
 
 
 def test_natsims_own_kinds_are_registered() -> None:
-    assert set(kinds()) == {"tcp-send", "tcp-recv", "tcp-keepalive", "ssh-first-connect",
-                            "ssh-bypass-timer", "ssh-kex", "ssh-idle", "command"}
+    assert set(kinds()) == {"tcp-send", "tcp-recv", "tcp-keepalive", "udp-send", "udp-recv", "udp-keepalive",
+                            "ssh-first-connect", "ssh-bypass-timer", "ssh-kex", "ssh-idle", "command"}
 
 
 @pytest.mark.parametrize("name", sorted(kinds()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from natsim.kernel_facts import CONNTRACK_TCP_UNACKNOWLEDGED
 from natsim.middleboxes.conntrack.config import ConntrackConfig
+from natsim.middleboxes.conntrack.datagrams import DatagramTracking, udp_timeouts
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.sim import trace as ev
 from natsim.sim.cttable import (
@@ -21,14 +22,16 @@ from natsim.sim.cttable import (
     track_flags,
 )
 from natsim.sim.network import Action, Answer, ConnectionTracker, Drop, Forward, Segment
+from natsim.sim.segment import TCP
 from natsim.units import TimeScale
 
 
 def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, float]:
     """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them, plus the
-    unacknowledged timeout the lab cannot scale."""
+    unacknowledged timeout and the UDP timers the lab does not scale."""
     timeouts = config.policy().quantised(timing)
     timeouts[UNACKNOWLEDGED] = timing.unscaled(CONNTRACK_TCP_UNACKNOWLEDGED)
+    timeouts.update(udp_timeouts(timing))
     return timeouts
 
 
@@ -37,8 +40,9 @@ def rst_for(seg: Segment) -> Segment:
     return Segment(seg.dst, seg.src, "R", seg.conn)
 
 
-class Stateful(ConnectionTracker):
-    """Conntrack policy of any stateful middlebox; no address translation (a bridge)."""
+class Stateful(DatagramTracking, ConnectionTracker):
+    """Conntrack policy of any stateful middlebox; no address translation (a bridge). UDP flows and
+    ICMP errors: :class:`~natsim.middleboxes.conntrack.datagrams.DatagramTracking`."""
 
     #: a NAT rewrites addresses, so it must never pass an untracked packet
     translates = False
@@ -48,6 +52,7 @@ class Stateful(ConnectionTracker):
         self.config = config
         self.policy = config.policy()
         self.table = ConntrackTable(ct_timeouts(config, timing))
+        self.init_datagrams(timing)
 
     @property
     def established_timeout(self) -> float:
@@ -56,6 +61,8 @@ class Stateful(ConnectionTracker):
 
     def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
         """Conntrack lookup, then the untracked policy of the packet's direction."""
+        if seg.protocol != TCP:
+            return self.datagram(seg, outbound, now)
         entry, is_reply, expired = self.table.lookup((seg.src, seg.dst), now)
         if entry is not None:
             if is_reply:

@@ -15,7 +15,11 @@ A tuple is used while a live entry holds it; an expired entry frees it at once (
 hold-down). ``ports_per_subscriber`` (rendered as ``ct count over N``) caps a subscriber's tracked
 connections that are not yet closing (``time_wait``/``close`` do not count, as ``nf_conncount``). An
 unknown inbound packet under ``pickup`` has no mapping to follow: it is addressed to the NAT itself,
-whose own stack answers RST (the lab renders no input rule for ``pickup``).
+whose own stack answers RST (the lab renders no input rule for ``pickup``). UDP as Linux has it
+(:mod:`natsim.middleboxes.conntrack.datagrams`): an outbound datagram of no known flow is mapped as
+above (a forgotten flow too); an inbound one reaches the NAT's own stack, which answers ICMP port
+unreachable, and its conntrack entry then holds that tuple, so the next outbound datagram of the flow
+cannot keep its port.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.middleboxes.conntrack.model import Stateful, rst_for
 from natsim.middleboxes.nat.pool import pool_address
 from natsim.sim import trace as ev
-from natsim.sim.cttable import ESTABLISHED, Entry, Tuple
+from natsim.sim.cttable import ESTABLISHED, UDP_UNREPLIED, Entry, Tuple
 from natsim.sim.network import Action, Addr, Answer, Drop, Forward, Segment
+from natsim.sim.segment import unreachable
 from natsim.units import TimeScale
 
 #: States ``nf_conncount`` treats as closed (not counted against ``ports_per_subscriber``).
@@ -181,6 +186,31 @@ class Nat(Stateful):
             return Drop((cause, ev.Dropped.at(now, self.name, seg, False, reason=ev.Reason.UNTRACKED)))
         reason = ev.Reason.UNTRACKED if policy == "reset" else ev.Reason.NO_MAPPING
         return Answer(rst_for(seg), (cause, ev.Reset.at(now, self.name, seg, False, reason=reason)))
+
+    def new_flow(self, seg: Segment, outbound: bool, now: float, cause: ev.Event, again: bool) -> Action:
+        """A UDP datagram of no known flow: from the inside prefix it gets a mapping (``again``: its
+        flow had expired); an inbound one reaches the NAT's own stack."""
+        if not outbound:
+            local = self.table.create((seg.src, seg.dst), (seg.dst, seg.src), UDP_UNREPLIED, now, local=True)
+            self.table.refresh(local, now, UDP_UNREPLIED)
+            self.used[(seg.dst, seg.src)] = local   # the tuple is taken while the entry lives, as in Linux
+            return self.to_own_stack(seg, outbound, now, (cause,))
+        if not self.translated(seg.src):
+            return super().new_flow(seg, outbound, now, cause, again)
+        entry = self._map(seg, outbound, now, UDP_UNREPLIED, picked_up=False)
+        if isinstance(entry, ev.Dropped):
+            return Drop((cause, entry))
+        public = entry.reply[1]
+        if again:
+            return Forward(seg.with_src(public), (cause, ev.PickedUp.at(now, self.name, seg, outbound,
+                                                                        public=public)))
+        return Forward(seg.with_src(public), (ev.Mapped.at(now, self.name, seg, outbound, public=public),))
+
+    def to_own_stack(self, seg: Segment, outbound: bool, now: float, events: tuple[ev.Event, ...]) -> Action:
+        """A datagram to the NAT's public address with no mapping: its own stack has no socket there and
+        answers ICMP port unreachable (the lab renders no input rule for UDP)."""
+        return Answer(unreachable(seg), (*events, ev.Unreachable.at(now, self.name, seg, outbound,
+                                                                    reason=ev.Reason.NO_MAPPING)))
 
     def translate(self, seg: Segment, entry: Entry, is_reply: bool) -> Segment:
         """SNAT outbound, reverse NAT inbound (untranslated entries pass as they are)."""
