@@ -11,12 +11,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
+from natsim.probes.idle_ladder import sleep_until
 from natsim.report.schema import Verdict, errno_verdict
 
 #: Connections being set up at once.
 CONNECT_CONCURRENCY = 64
 
 _TCP_INFO_HEAD = struct.Struct("8B13I")
+
+__all__ = ["ProbeConnection", "SocketOptions", "TcpInfo", "classify_error", "connect_ladder",
+           "describe_error", "recv_within", "resolve", "sleep_until", "tcp_info"]
 
 
 def classify_error(err: OSError) -> Verdict:
@@ -91,6 +95,10 @@ class ProbeConnection:
     sock: socket.socket
     connected_at: float  # event-loop (monotonic) time
     idle: float
+
+    def close(self) -> None:
+        """Close its socket."""
+        self.sock.close()
 
 
 async def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
@@ -169,10 +177,3 @@ async def recv_within(sock: socket.socket, size: int, timeout: float) -> bytes |
         if err.errno is not None:
             raise
         return None
-
-
-async def sleep_until(when: float) -> None:
-    """Sleep until monotonic event-loop time ``when`` (never wakes early)."""
-    loop = asyncio.get_running_loop()
-    while (left := when - loop.time()) > 0:
-        await asyncio.sleep(left)
