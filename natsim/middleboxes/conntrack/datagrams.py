@@ -4,16 +4,16 @@ Linux's behaviour (``nf_conntrack_proto_udp.c``), which the lab's middleboxes ha
 render sets nothing for UDP: any datagram of no known flow, from either side, opens one (a NAT maps an
 outbound one; see :mod:`natsim.middleboxes.nat.model`); each datagram refreshes its flow with the
 *unreplied* timer, or with the *stream* timer once the flow has seen a reply and is older than 2 s (a
-kernel constant, never scaled); an expired flow is simply opened again by its next datagram. The timers
-are the kernel's defaults (:data:`natsim.kernel_facts.CONNTRACK_UDP_TIMEOUTS`): a lab does not scale
-them, so the model holds them at lab speed. An ICMP error about a datagram follows that datagram's
-flow back, translated like a packet of the flow, without refreshing it; one about no known flow is
-dropped.
+kernel constant, never scaled: the model holds it at lab speed); an expired flow is simply opened again
+by its next datagram. The timers are the middlebox's policy table
+(:class:`~natsim.middleboxes.conntrack.policy.ConntrackPolicy`), scaled to whole kernel seconds as its
+render sets them. An ICMP error about a datagram follows that datagram's flow back, translated like a
+packet of the flow, without refreshing it; one about no known flow is dropped.
 """
 
 from __future__ import annotations
 
-from natsim.kernel_facts import CONNTRACK_UDP_STREAM_AFTER, CONNTRACK_UDP_TIMEOUTS
+from natsim.kernel_facts import CONNTRACK_UDP_STREAM_AFTER
 from natsim.sim import trace as ev
 from natsim.sim.cttable import (
     UDP_STREAM,
@@ -26,14 +26,8 @@ from natsim.sim.cttable import (
     track_udp,
 )
 from natsim.sim.network import Action, DatagramTracker, Drop, Forward, Segment
-from natsim.sim.segment import ICMP
+from natsim.sim.segment import ICMP, UDP
 from natsim.units import TimeScale
-
-
-def udp_timeouts(timing: TimeScale) -> dict[str, float]:
-    """The UDP states' timeouts as a lab's kernel holds them (its defaults, unscaled: real-world)."""
-    return {UDP_UNREPLIED: timing.unscaled(CONNTRACK_UDP_TIMEOUTS["unreplied"]),
-            UDP_STREAM: timing.unscaled(CONNTRACK_UDP_TIMEOUTS["stream"])}
 
 
 class DatagramTracking(DatagramTracker):
@@ -61,7 +55,7 @@ class DatagramTracking(DatagramTracker):
     @property
     def udp_timeouts(self) -> tuple[float, float]:
         """(unreplied, stream) UDP timeouts (real-world seconds)."""
-        return self.table.timeout_of(UDP_UNREPLIED), self.table.timeout_of(UDP_STREAM)
+        return self.table.timeout_of(UDP_UNREPLIED, UDP), self.table.timeout_of(UDP_STREAM, UDP)
 
     def datagram(self, seg: Segment, outbound: bool, now: float) -> Action:
         """A UDP datagram or an ICMP error: its flow's entry, or a new flow."""
@@ -81,7 +75,7 @@ class DatagramTracking(DatagramTracker):
     def new_flow(self, seg: Segment, outbound: bool, now: float, cause: ev.Event, again: bool) -> Action:
         """A datagram of no known flow opens one (``again``: its flow had expired) and passes."""
         t: Tuple = (seg.src, seg.dst)
-        entry = self.table.create(t, reverse(t), UDP_UNREPLIED, now)
+        entry = self.table.create(t, reverse(t), UDP_UNREPLIED, now, protocol=UDP)
         self.table.refresh(entry, now, UDP_UNREPLIED)
         if not again:
             return Forward(seg)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from natsim.kernel_facts import CONNTRACK_TCP_UNACKNOWLEDGED
 from natsim.middleboxes.conntrack.config import ConntrackConfig
-from natsim.middleboxes.conntrack.datagrams import DatagramTracking, udp_timeouts
+from natsim.middleboxes.conntrack.datagrams import DatagramTracking
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.sim import trace as ev
 from natsim.sim.cttable import (
@@ -26,12 +26,11 @@ from natsim.sim.segment import TCP
 from natsim.units import TimeScale
 
 
-def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, float]:
-    """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them, plus the
-    unacknowledged timeout and the UDP timers the lab does not scale."""
+def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, dict[str, float]]:
+    """Per protocol and state, the timeouts in real-world seconds, quantised as the lab's kernel holds
+    them, plus TCP's unacknowledged timeout the lab cannot scale."""
     timeouts = config.policy().quantised(timing)
-    timeouts[UNACKNOWLEDGED] = timing.unscaled(CONNTRACK_TCP_UNACKNOWLEDGED)
-    timeouts.update(udp_timeouts(timing))
+    timeouts[TCP][UNACKNOWLEDGED] = timing.unscaled(CONNTRACK_TCP_UNACKNOWLEDGED)
     return timeouts
 
 
@@ -57,7 +56,7 @@ class Stateful(DatagramTracking, ConnectionTracker):
     @property
     def established_timeout(self) -> float:
         """Idle timeout of an established connection (real-world seconds)."""
-        return self.table.timeouts[ESTABLISHED]
+        return self.table.timeout_of(ESTABLISHED)
 
     def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
         """Conntrack lookup, then the untracked policy of the packet's direction."""
