@@ -15,7 +15,6 @@ from functools import lru_cache
 from natsim.kernel_facts import (
     CONNTRACK_TCP_UNACKNOWLEDGED,
     CONNTRACK_UDP_STREAM_AFTER,
-    CONNTRACK_UDP_TIMEOUTS,
     HZ,
     TCP_RETRIES2_GIVE_UP,
     TCP_RTO_MAX,
@@ -53,10 +52,8 @@ def unscaled_notes(scale: TimeScale) -> list[str]:
             f"x{scale.factor:g} in real-world time",
             f"conntrack unacknowledged timeout {CONNTRACK_TCP_UNACKNOWLEDGED:g} s (picked-up entries) "
             f"runs at lab speed: x{scale.factor:g}",
-            f"conntrack UDP timeouts {CONNTRACK_UDP_TIMEOUTS['unreplied']:g} s unreplied, "
-            f"{CONNTRACK_UDP_TIMEOUTS['stream']:g} s stream (the kernel's defaults) and the "
-            f"{CONNTRACK_UDP_STREAM_AFTER:g} s after which a flow takes the stream one run at lab speed: "
-            f"x{scale.factor:g}"]
+            f"conntrack's {CONNTRACK_UDP_STREAM_AFTER:g} s after which a replied UDP flow takes its stream "
+            f"timeout runs at lab speed: x{scale.factor:g}"]
 
 
 @lru_cache(maxsize=256)

@@ -24,7 +24,7 @@ def start(lab: Lab) -> dict[str, Agent]:
     lab.run("server", ["ip", "addr", "add", "198.51.100.11/24", "dev", "server-eth0"], check=True)
     agents = {"a": Agent(lab, "a"), "b": Agent(lab, "b"), "server": Agent(lab, "server")}
     for name, (_, port) in INSIDE.items():
-        assert agents[name]("udp_bind", name=name, port=port, recverr=True)["ok"]
+        assert agents[name[0]]("udp_bind", name=name, port=port, recverr=True)["ok"]
     for name, (address, port) in SERVERS.items():
         assert agents["server"]("udp_bind", name=name, address=address, port=port, recverr=True)["ok"]
     return agents
@@ -46,7 +46,7 @@ class LabWorld(World):
         self.began = time.monotonic()
 
     def agent(self, socket: str) -> Agent:
-        return self.agents[socket if socket in INSIDE else "server"]
+        return self.agents[socket[0] if socket in INSIDE else "server"]
 
     def recv(self, socket: str, timeout: float) -> list[dict[str, str]]:
         """What waits on ``socket``; ICMP errors are kept in ``errors``."""

@@ -1,8 +1,8 @@
-"""The UDP probes through a CGN lab: real UDP flows, a real Linux NAT, the kernel's own UDP timers.
+"""The UDP probes through a CGN lab: real UDP flows, a real Linux NAT, the kernel's UDP timers.
 
-Until a middlebox setting scales them, the CGN keeps Linux's defaults (``nf_conntrack_udp_timeout``
-30 s unreplied, ``_stream`` 120 s): wall-clock seconds whatever the lab's time scale, so at scale 10 a
-flow whose last packet was the client's request survives 290 s (real-world) of silence and not 300 s.
+The CGN's and the modem's UDP timers are set to Linux's defaults at lab speed (``nf_conntrack_udp_timeout``
+30 s unreplied, ``_stream`` 120 s of the lab: 300 s and 1200 s real-world at scale 10), so a flow
+whose last packet was the client's request survives 290 s (real-world) of silence and not 300 s.
 Every flow's first exchange and its LATER request fall within conntrack's first 2 s, so the unreplied
 timer is the one that decides. A kernel expires an entry precisely (to a tick), so the ladders sit right
 at the boundary, as the TCP ones do.
@@ -28,6 +28,9 @@ SCALE = 10.0
 SERVER = "203.0.113.10"
 #: The kernel's unreplied UDP timeout, in real-world seconds at SCALE.
 UNREPLIED = CONNTRACK_UDP_TIMEOUTS["unreplied"] * SCALE
+#: Both stateful boxes' UDP timers: the kernel's defaults at lab speed.
+LAB_SPEED = {"udp_timeout": f"{UNREPLIED:g}s",
+             "udp_stream_timeout": f"{CONNTRACK_UDP_TIMEOUTS['stream'] * SCALE:g}s"}
 
 LabFactory = Callable[..., Lab]
 
@@ -43,7 +46,7 @@ def by_idle(result: ProbeResult) -> dict[float, Verdict]:
 
 @pytest.fixture
 def cgn_lab(natsim_lab: LabFactory, tmp_path: Path) -> Lab:
-    lab = natsim_lab("isp-bridge-cgn", {}, time_scale=SCALE)
+    lab = natsim_lab("isp-bridge-cgn", {"cpe": LAB_SPEED, "cgn": LAB_SPEED}, time_scale=SCALE)
     start_server(lab, log=tmp_path / "server.log")
     return lab
 

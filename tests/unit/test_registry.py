@@ -171,7 +171,7 @@ def test_a_render_that_raises_is_reported(monkeypatch: pytest.MonkeyPatch) -> No
 def test_the_kinds_declare_what_code_outside_them_asks() -> None:
     assert [n for n in own_kinds() if kind(n).terminates_tcp] == ["ssh-proxy"]
     assert {n: kind(n).idle_timeouts(build_config(n, {})) for n in own_kinds()} == {
-        "cgn": [7440.0], "cpe-bridge": [3600.0], "home-router": [3600.0], "ssh-proxy": []}
+        "cgn": [7440.0], "cpe-bridge": [3600.0], "home-router": [3600.0], "nat": [3600.0], "ssh-proxy": []}
     assert kind("cgn").idle_timeouts(build_config("cgn", {"idle_timeout": "1h"})) == [3600.0]
 
 
