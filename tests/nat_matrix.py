@@ -1,7 +1,7 @@
 """One script of UDP datagrams through a NAT, played on the model and in the lab, observed the same way.
 
-Two inside hosts (``a`` 192.0.2.10 and ``b`` 192.0.2.130, both sending from port 5000; ``a6`` is a's
-port 6000) behind the NAT
+Two inside hosts (``a`` 192.0.2.10 and ``b`` 192.0.2.130, both sending from port 5000; ``a6`` and ``a7``
+are a's ports 6000 and 7777) behind the NAT
 ``router``; one outside server with two addresses and two ports each (``S1`` .10:7000, ``S2`` .10:7001,
 ``S3`` .11:7000, ``S4`` .11:7001). A step sends one datagram; what happened to it is an *outcome*: it
 was delivered (and whom the receiver saw it from), refused with ICMP port unreachable, or lost.
@@ -20,7 +20,8 @@ from natsim.sim.network import Answer, Drop, Forward
 from natsim.sim.segment import ICMP, UDP, Segment
 from natsim.units import TimeScale
 
-INSIDE = {"a": ("192.0.2.10", 5000), "b": ("192.0.2.130", 5000), "a6": ("192.0.2.10", 6000)}
+INSIDE = {"a": ("192.0.2.10", 5000), "b": ("192.0.2.130", 5000), "a6": ("192.0.2.10", 6000),
+          "a7": ("192.0.2.10", 7777)}
 SERVERS = {"S1": ("198.51.100.10", 7000), "S2": ("198.51.100.10", 7001), "S3": ("198.51.100.11", 7000),
            "S4": ("198.51.100.11", 7001)}
 TOPOLOGY = "tests/netns/nat_matrix_topology.py"
@@ -39,21 +40,22 @@ class Send:
     at: float | None = None
 
 
-#: Mapping and filtering from one inside endpoint, port assignment against a second one, hairpinning,
-#: a datagram to a public port nobody holds.
+#: Filtering of one inside endpoint's mapping, the mapping of another one towards three servers, port
+#: assignment against a second host, hairpinning, datagrams to public ports nobody holds.
 BEHAVIOUR = (
     Send("m1", "a", "S1"),
     Send("f-port", "S2", "m1"),      # the same address, another port
     Send("f-addr", "S3", "m1"),      # another address
     Send("f-same", "S1", "m1"),      # the endpoint it sent to
-    Send("m2", "a", "S2"),
-    Send("m3", "a", "S3"),
-    Send("o1", "b", "S4"),           # the same source port, towards a server ``a`` never used
+    Send("x1", "a6", "S1"),
+    Send("x2", "a6", "S2"),          # the same address, another port
+    Send("x3", "a6", "S3"),          # another address
+    Send("o1", "b", "S4"),           # a's source port, towards a server ``a`` never used
     Send("h1", "b", "m1"),           # to a's public endpoint, from the inside
     Send("h2", "a", "h1"),           # back to whom h1 was seen from
     Send("u1", "S1", "m1", port=9999),
-    Send("u2", "S4", "m1", port=6000),   # refused before conntrack confirms it: it holds no tuple,
-    Send("m4", "a6", "S4"),              # so a's port 6000 keeps its number towards S4
+    Send("u2", "S4", "m1", port=7777),   # refused before conntrack confirms it: it holds no tuple,
+    Send("m4", "a7", "S4"),              # so a's port 7777 keeps its number towards S4
 )
 
 

@@ -22,7 +22,7 @@ def start(lab: Lab) -> dict[str, Agent]:
     """An agent per host with its sockets: ``a`` and ``b`` on port 5000, the server's four endpoints
     (its second address added in its namespace); ICMP errors are reported on every socket."""
     lab.run("server", ["ip", "addr", "add", "198.51.100.11/24", "dev", "server-eth0"], check=True)
-    agents = {"a": Agent(lab, "a"), "b": Agent(lab, "b"), "server": Agent(lab, "server")}
+    agents = {"a": Agent(lab, "a"), "b": Agent(lab, "b"), "server": Agent(lab, "server")}   # a6, a7: a's
     for name, (_, port) in INSIDE.items():
         assert agents[name[0]]("udp_bind", name=name, port=port, recverr=True)["ok"]
     for name, (address, port) in SERVERS.items():
