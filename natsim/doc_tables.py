@@ -16,6 +16,7 @@ from pathlib import Path
 
 from natsim.fields import settings_table
 from natsim.middleboxes import registry as middleboxes
+from natsim.middleboxes.nat.behaviour import values_table
 from natsim.probes import registry as probes
 from natsim.probes.options import markdown_table
 
@@ -31,6 +32,7 @@ def tables() -> dict[str, str]:
     found = {f"settings of {name}": settings_table(middleboxes.kind(name).config)
              for name in _own(middleboxes.GROUP)}
     found["probe options"] = markdown_table({name: probes.kind(name).options for name in _own(probes.GROUP)})
+    found["nat behaviour values"] = values_table()
     return found
 
 

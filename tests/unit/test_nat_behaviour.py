@@ -135,3 +135,18 @@ def test_linux_masquerade_is_the_default_and_other_behaviours_need_tables() -> N
 def test_what_natsim_cannot_render_is_refused(values: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_config("nat", values)
+
+
+def test_every_value_of_every_behaviour_setting_has_its_line_in_the_docs() -> None:
+    import dataclasses
+    import enum
+
+    from natsim.middleboxes.nat.behaviour import MEANINGS, values_table
+
+    for f in dataclasses.fields(NatBehaviour):
+        kind = f.metadata.get("enum")
+        values = list(kind) if isinstance(kind, type) and issubclass(kind, enum.Enum) else [True, False]
+        assert {(f.name, v) for v in values} <= set(MEANINGS), f.name
+    row = ("| `filtering` | `endpoint-independent` | EIF: anyone may send to a mapping "
+           "| full cone (with EIM) |")
+    assert row in values_table()

@@ -135,6 +135,41 @@ class NatBehaviour(Settings):
         return f"{short} ({self.classic()})" if self.classic() else short
 
 
+#: One line per value of each behaviour setting (docs/middleboxes.md's generated table).
+MEANINGS: dict[tuple[str, object], str] = {
+    ("mapping", Dependence.EI): "EIM: one public port per inside endpoint, whatever the destination",
+    ("mapping", Dependence.AD): "ADM: one public port per inside endpoint and destination address",
+    ("mapping", Dependence.APD): "APDM: one public port per flow (destination address and port)",
+    ("filtering", Dependence.EI): "EIF: anyone may send to a mapping",
+    ("filtering", Dependence.AD): "ADF: only addresses the inside endpoint sent to, from any port",
+    ("filtering", Dependence.APD): "APDF: only the address and port the inside endpoint sent to",
+    ("hairpinning", True): "an inside host reaches a mapping from the inside, seen from its own mapping",
+    ("hairpinning", False): "a datagram from the inside to a public address meets `udp_refused`",
+    ("port_preservation", True): "a new mapping keeps the inside port when nobody holds it",
+    ("port_preservation", False): "a new mapping takes a random port (nobody's, with natsim's tables)",
+    ("port_overloading", True): "Linux's masquerade: the inside port is kept even when another inside "
+                                "endpoint holds it towards other destinations (RFC 4787 REQ-3: MUST NOT)",
+    ("port_overloading", False): "one inside endpoint per public port (natsim's tables)",
+    ("refresh", Refresh.OUTBOUND): "only datagrams from the inside keep a mapping alive",
+    ("refresh", Refresh.INBOUND): "only datagrams from the outside do (violates RFC 4787 REQ-6); the "
+                                  "inside's only create a mapping that is gone",
+    ("refresh", Refresh.BOTH): "every datagram of the mapping does (Linux)",
+    ("udp_refused", Refusal.SILENT): "dropped",
+    ("udp_refused", Refusal.ICMP): "answered with ICMP port unreachable from the NAT's public address",
+}
+
+
+def values_table() -> str:
+    """Every value of every behaviour setting, one line each, with the classic names of the filtering
+    values (the mapping is endpoint-independent) and of symmetric NAT."""
+    classic = {("filtering", f): f"{CLASSIC[(Dependence.EI, f)]} (with EIM)" for f in Dependence}
+    classic[("mapping", Dependence.APD)] = "symmetric (with APDF)"
+    lines = ["| setting | value | what it does | classic name |", "| --- | --- | --- | --- |"]
+    for (name, value), text in MEANINGS.items():
+        lines.append(f"| `{name}` | `{_text(value)}` | {text} | {classic.get((name, value), '')} |")
+    return "\n".join(lines) + "\n"
+
+
 def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
