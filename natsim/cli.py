@@ -2,7 +2,9 @@
 """The ``natsim`` command. Each subcommand lives in ``natsim/commands/<name>.py`` and provides
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 
-Errors derived from :class:`NatsimError` print one line and exit 2; SIGTERM and SIGHUP (terminal
+A command that builds a lab, run by an ordinary user, first enters natsim's own user, network, mount and
+PID namespaces (:mod:`natsim.lab.userns`): the lab is built there and the kernel removes it with
+natsim. Errors derived from :class:`NatsimError` print one line and exit 2; SIGTERM and SIGHUP (terminal
 closed) are turned into an exception like Ctrl-C, so every ``finally`` (lab teardown) runs, and all
 three exit 130. Exit codes: 0 ok, 1 a check failed, 2 error, 130 interrupted.
 """
@@ -17,11 +19,15 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from natsim import __version__, signals
+from natsim.commands.common import BUILDS_LAB
 from natsim.errors import EXIT_ERROR, EXIT_INTERRUPTED, NatsimError
 from natsim.extras import missing_extra
+
+if TYPE_CHECKING:
+    from natsim.lab.userns import Outer
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
@@ -56,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; returns the exit code (safe to call in-process)."""
+def main(argv: Sequence[str] | None = None, *, own_namespace: bool = False) -> int:
+    """Parse ``argv`` and run the command; returns the exit code. Safe to call in-process; only with
+    ``own_namespace`` (the console script) does a lab command fork into natsim's own namespaces."""
     parser = build_parser()
     _complete(parser)
     args = parser.parse_args(argv)
@@ -65,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     configure_logging(args.verbose, args.quiet)
-    return run_parsed(args)
+    return run_parsed(args, own_namespace=own_namespace)
 
 
 def _complete(parser: argparse.ArgumentParser) -> None:
@@ -93,20 +100,25 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 def console() -> NoReturn:
     """Entry point of the ``natsim`` console script: run, then exit. A signal that arrives once the
     command has ended (its teardown done) is ignored: the process is only exiting."""
-    code = main()
+    code = main(own_namespace=True)
     for sig in signals.ENDING:
         signal.signal(sig, signal.SIG_IGN)
     sys.exit(code)
 
 
-def run_parsed(args: argparse.Namespace) -> int:
+def run_parsed(args: argparse.Namespace, *, own_namespace: bool = False) -> int:
     """Run ``args.func(args)`` as every natsim entry point does: SIGTERM and SIGHUP tear down like
     Ctrl-C (``finally`` blocks run), a :class:`NatsimError` is one line on stderr and exit code 2.
-    The previous SIGTERM and SIGHUP handlers are restored afterwards."""
+    The previous SIGTERM and SIGHUP handlers are restored afterwards. With ``own_namespace``, a
+    command that builds a lab runs in natsim's own namespaces when this process is not root."""
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, _on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        if own_namespace and vars(args).get(BUILDS_LAB, False):
+            outer = _enter_own_namespace()
+            if outer is not None:
+                return outer.wait()
         return int(args.func(args) or 0)
     except NatsimError as err:
         print(f"natsim: error: {err}", file=sys.stderr)
@@ -123,6 +135,15 @@ def run_parsed(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _enter_own_namespace() -> Outer | None:
+    """Fork into natsim's own namespaces when labs need them here (an :class:`Outer` to wait on);
+    None when this process builds labs itself (root, or already inside a user namespace)."""
+    from natsim.lab.userns import enter
+    from natsim.lab.userns_support import Mode, lab_mode
+
+    return enter() if lab_mode() is Mode.ROOTLESS else None
 
 
 if __name__ == "__main__":

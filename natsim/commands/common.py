@@ -8,6 +8,15 @@ from natsim.cliargs import time_scale_type
 from natsim.trust import TRUST_HELP
 from natsim.units import TimeScale
 
+#: Set in a parsed command line when the command builds a lab: the ``natsim`` command then enters
+#: natsim's own namespaces first when it is not root (:mod:`natsim.lab.userns`).
+BUILDS_LAB = "natsim_builds_lab"
+
+
+def builds_labs(parser: argparse.ArgumentParser) -> None:
+    """Mark ``parser``'s command as one that builds labs (see :data:`BUILDS_LAB`)."""
+    parser.set_defaults(**{BUILDS_LAB: True})
+
 
 def add_time_scale(parser: argparse.ArgumentParser, default: float | None = None) -> None:
     """``--time-scale S``: real-world seconds per lab second."""

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.commands.common import add_time_scale, add_trust
+from natsim.commands.common import add_time_scale, add_trust, builds_labs
 from natsim.errors import ConfigError
 from natsim.paths import inside
-from natsim.privileges import require_root
+from natsim.privileges import require_lab_privileges
 from natsim.report.schema import RunResult
 from natsim.scenario import Scenario, load_scenario
 
@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
                         "the JSON); disagreement exits 1")
     add_trust(parser)
     parser.set_defaults(func=run)
+    builds_labs(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if extra:
         from dataclasses import replace
         scenario = replace(scenario, expect=expect)
-    require_root("natsim run")
+    require_lab_privileges("natsim run")
     out = args.out or inside(Path("natsim-out"), f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         outcome = run_scenario(scenario, out, extra=extra)
