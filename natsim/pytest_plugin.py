@@ -66,10 +66,13 @@ from typing import Any
 import pytest
 
 from natsim.errors import PrivilegeError
-from natsim.lab.userns_support import Mode, Readings, explain, lab_mode
+from natsim.lab.userns_support import Mode, Readings, explain, in_user_namespace, lab_mode
 from natsim.units import TimeScale
 
 MARKER = "natsim_netns"
+#: A test that needs root on the host itself (e.g. to give a file to another user): skipped elsewhere,
+#: in strict mode too, since no setting makes it possible inside a user namespace.
+ROOT_MARKER = "natsim_root"
 REQUIRED_BINARIES = ("mnexec", "nft", "ip", "sysctl")
 STRICT_ENV = "NATSIM_STRICT"
 _TRUE = ("1", "true", "yes", "on")
@@ -130,6 +133,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}: builds labs (network namespaces: root, or natsim's own user namespace); "
                    f"skipped where that is impossible, failed with --natsim-strict or {STRICT_ENV}=1")
+    config.addinivalue_line(
+        "markers", f"{ROOT_MARKER}: needs root on the host itself (not inside a user namespace); skipped "
+                   "elsewhere, also in strict mode")
     strict_mode(config)
     if hasattr(config, "workerinput") or _missing_binaries():
         return   # an xdist worker is inside already when its controller is
@@ -153,15 +159,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     """Say when the session runs inside a user namespace (natsim's own, without root)."""
-    from natsim.lab.userns_support import in_user_namespace
-
     if os.geteuid() == 0 and in_user_namespace():
         return "natsim: labs are built inside a user namespace (uid 0 there is your own uid outside)"
     return None
 
 
+def host_root_reason() -> str | None:
+    """Why this process is not root on the host, or None when it is."""
+    if os.geteuid() != 0:
+        return "needs root on the host"
+    if in_user_namespace():
+        return "needs root on the host (inside a user namespace only your own uid exists)"
+    return None
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip (or, in strict mode, fail) ``natsim_netns`` tests when lab prerequisites are missing."""
+    """Skip (or, in strict mode, fail) ``natsim_netns`` tests when lab prerequisites are missing; skip
+    ``natsim_root`` tests unless root on the host."""
+    if item.get_closest_marker(ROOT_MARKER) is not None:
+        reason = host_root_reason()
+        if reason is not None:
+            pytest.skip(reason)
     if item.get_closest_marker(MARKER) is None:
         return
     reason = lab_unavailable_reason()

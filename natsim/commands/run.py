@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
         "DIR/result.json, DIR/summary.txt and DIR/survival.png, then check `expect:`. Exit 0 when every "
         "expectation holds, 1 when one fails, 2 on error, 130 when interrupted (what was measured is "
         "still written).",
-        epilog="example: sudo natsim run isp-modem-bridge-1h --out out/modem")
+        epilog="example: natsim run isp-modem-bridge-1h --out out/modem")
     parser.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     add_time_scale(parser)
     parser.add_argument("--out", type=Path, metavar="DIR",

@@ -81,8 +81,17 @@ def setgroups_does_nothing() -> None:
     In a user namespace with a single mapped id the kernel denies ``setgroups`` for good, and tools
     that drop privileges call it even to "drop" to root: tcpdump (``-Z root``), sshd (privilege
     separation, login). Groups there are meaningless anyway (one id is all there is), so the call may
-    as well succeed. Needs ``CAP_SYS_ADMIN`` in the current user namespace (no ``no_new_privs`` is
-    set, so programs with file capabilities keep working).
+    as well succeed.
+    """
+    errno_filter(("setgroups", "setgroups32"), 0)
+
+
+def errno_filter(syscalls: tuple[str, ...], errno: int) -> None:
+    """Install a seccomp filter on this process and its future children: each of ``syscalls`` (names
+    this architecture lacks are skipped) returns ``-errno`` without running; 0 means "success".
+
+    Needs ``CAP_SYS_ADMIN`` in the current user namespace or ``no_new_privs`` already set; it does
+    not set ``no_new_privs`` itself, so programs with file capabilities keep working.
     """
     name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
     try:
@@ -96,10 +105,10 @@ def setgroups_does_nothing() -> None:
     ctx = ctypes.c_void_p(ctx)
     try:
         _seccomp(lib.seccomp_attr_set(ctx, _SCMP_FLTATR_CTL_NNP, ctypes.c_uint32(0)), "seccomp_attr_set")
-        for syscall in (b"setgroups", b"setgroups32"):
-            number = lib.seccomp_syscall_resolve_name(syscall)
-            if number >= 0:   # setgroups32 exists on 32-bit ABIs only
-                _seccomp(lib.seccomp_rule_add(ctx, ctypes.c_uint32(_SCMP_ACT_ERRNO), number, 0),
+        for syscall in syscalls:
+            number = lib.seccomp_syscall_resolve_name(syscall.encode())
+            if number >= 0:   # e.g. setgroups32 exists on 32-bit ABIs only
+                _seccomp(lib.seccomp_rule_add(ctx, ctypes.c_uint32(_SCMP_ACT_ERRNO | errno), number, 0),
                          "seccomp_rule_add")
         _seccomp(lib.seccomp_load(ctx), "seccomp_load")
     finally:

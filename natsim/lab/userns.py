@@ -39,7 +39,7 @@ from types import FrameType
 
 from natsim.errors import PrivilegeError
 from natsim.lab import linux
-from natsim.lab.userns_support import EntryFailure, explain_failure
+from natsim.lab.userns_support import EntryFailure, NamespaceRefused
 
 #: Signals the outer process passes on to the inner one (through holder and init).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -89,7 +89,7 @@ def enter() -> Outer | None:
     """Fork into natsim's own user, network, mount and PID namespaces (module docstring).
 
     Returns an :class:`Outer` in the calling process and None in the inner process. Raises
-    :class:`PrivilegeError` (with the reason and the setting that would allow it) in the calling
+    :class:`NamespaceRefused` (with the reason and the setting that would allow it) in the calling
     process when the kernel refuses. The caller must be single-threaded: a forked copy of a
     multi-threaded process would lose its other threads.
     """
@@ -101,19 +101,40 @@ def enter() -> Outer | None:
         stream.flush()
     read_end, write_end = os.pipe()
     parent = os.getpid()
-    holder = os.fork()
+    handlers = {sig: signal.getsignal(sig) for sig in FORWARDED}   # the inner process gets them back
+    # Blocked until each process has its handlers: a signal is then delayed, never lost.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    try:
+        holder = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     if holder == 0:
         os.close(read_end)
         _run_holder(parent, uid, gid, write_end)   # returns in the inner process only
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return None
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as status:
         message = status.read()
     if message != _READY:
         _, waited = os.waitpid(holder, 0)
-        failure = EntryFailure.parse(message.decode(errors="replace"), exit_code(waited))
-        raise PrivilegeError(explain_failure(failure))
+        raise NamespaceRefused(EntryFailure.parse(message.decode(errors="replace"), exit_code(waited)))
     return Outer(holder)
+
+
+def check() -> None:
+    """Enter natsim's namespaces and leave them at once (``natsim doctor``'s trial);
+    :class:`PrivilegeError` when that is impossible here."""
+    outer = enter()
+    if outer is None:
+        os._exit(0)
+    code = outer.wait()
+    if code != 0:
+        raise PrivilegeError(f"natsim's namespaces were created but their first process ended with {code}")
 
 
 def _report(status_fd: int, step: str, err: BaseException) -> None:
@@ -128,7 +149,6 @@ def _run_holder(parent: int, uid: int, gid: int, status_fd: int) -> None:
     """The holder: create the namespaces, fork init, wait for it. Returns in the inner process only."""
     step = "start"
     try:
-        _ignore_forwarded()
         linux.die_with_parent()
         if os.getppid() != parent:     # the caller died before PR_SET_PDEATHSIG took effect
             os._exit(_FAILED)
@@ -152,18 +172,19 @@ def _run_holder(parent: int, uid: int, gid: int, status_fd: int) -> None:
         return
     os.close(lifeline_read)
     os.close(status_fd)
-    for sig in FORWARDED:
-        signal.signal(sig, _forwarding(init))
     try:
+        _forward_to(init)
         _, status = os.waitpid(init, 0)
         os._exit(exit_code(status))
     except BaseException:
         os._exit(_FAILED)
 
 
-def _ignore_forwarded() -> None:
+def _forward_to(pid: int) -> None:
+    """Pass :data:`FORWARDED` signals on to ``pid`` from now on (they were blocked until here)."""
     for sig in FORWARDED:
-        signal.signal(sig, signal.SIG_IGN)
+        signal.signal(sig, _forwarding(pid))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
 
 
 def _run_init(lifeline: int, status_fd: int) -> None:
@@ -180,15 +201,12 @@ def _run_init(lifeline: int, status_fd: int) -> None:
         step = "seccomp"
         linux.setgroups_does_nothing()
         step = "fork"
-        handlers = {sig: signal.getsignal(sig) for sig in FORWARDED}
         inner = os.fork()
     except BaseException as err:
         _report(status_fd, step, err)
         os._exit(_FAILED)
     if inner == 0:
         os.close(lifeline)
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         for name in _DROPPED_ENV:
             os.environ.pop(name, None)
         os.write(status_fd, _READY)
@@ -200,9 +218,8 @@ def _run_init(lifeline: int, status_fd: int) -> None:
 
 def _reap(inner: int) -> int:
     """Forward signals to ``inner``, reap every orphan; ``inner``'s exit code once it has ended."""
-    for sig in FORWARDED:
-        signal.signal(sig, _forwarding(inner))
     try:
+        _forward_to(inner)
         while True:
             pid, status = os.wait()
             if pid == inner:

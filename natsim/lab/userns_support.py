@@ -155,6 +155,9 @@ def explain(readings: Readings, failure: EntryFailure | None = None) -> Explanat
     if failure.step == "unshare" and failure.errno == errnos.EPERM and readings.seccomp == 2:
         return Explanation("a seccomp profile forbids creating user namespaces (a container's default "
                            "profile does)", "start the container with --security-opt seccomp=unconfined")
+    if failure.step == "seccomp":
+        return Explanation(f"setgroups cannot be made harmless ({failure.message})",
+                           "install the Debian package libseccomp2")
     if failure.step == "proc":
         return Explanation(f"a new /proc cannot be mounted ({failure.message}; a container hides parts of "
                            "its /proc)", "start the container with --security-opt systempaths=unconfined")
@@ -162,8 +165,10 @@ def explain(readings: Readings, failure: EntryFailure | None = None) -> Explanat
                        "see docs/install.md, \"Without root\"")
 
 
-def explain_failure(failure: EntryFailure) -> str:
-    """The one line :class:`PrivilegeError` carries when entering failed."""
-    found = explain(Readings.read(), failure)
-    assert found is not None   # explain() always explains a failure
-    return f"cannot build a lab without root: {found}"
+class NamespaceRefused(PrivilegeError):
+    """The kernel refused natsim's own namespaces (``failure`` says at which step)."""
+
+    def __init__(self, failure: EntryFailure, readings: Readings | None = None) -> None:
+        self.failure = failure
+        found = explain(readings or Readings.read(), failure)
+        super().__init__(f"cannot build a lab without root: {found}")
