@@ -139,11 +139,11 @@ def pytest_configure(config: pytest.Config) -> None:
     strict_mode(config)
     if hasattr(config, "workerinput") or _missing_binaries():
         return   # an xdist worker is inside already when its controller is
-    from natsim.lab.userns import enter
-
     try:
         if lab_mode() is not Mode.ROOTLESS:
             return
+        from natsim.lab.userns import enter
+
         outer = enter()
     except PrivilegeError:
         return   # natsim_netns tests are skipped with the reason (lab_unavailable_reason)
