@@ -102,6 +102,8 @@ def enter() -> Outer | None:
     read_end, write_end = os.pipe()
     parent = os.getpid()
     handlers = {sig: signal.getsignal(sig) for sig in FORWARDED}   # the inner process gets them back
+    with open("/proc/self/comm") as comm:
+        name = comm.read().strip()
     # Blocked until each process has its handlers: a signal is then delayed, never lost.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     try:
@@ -112,6 +114,7 @@ def enter() -> Outer | None:
     if holder == 0:
         os.close(read_end)
         _run_holder(parent, uid, gid, write_end)   # returns in the inner process only
+        _name(name)
         for sig, handler in handlers.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -149,6 +152,7 @@ def _run_holder(parent: int, uid: int, gid: int, status_fd: int) -> None:
     """The holder: create the namespaces, fork init, wait for it. Returns in the inner process only."""
     step = "start"
     try:
+        _name("natsim-holder")
         linux.die_with_parent()
         if os.getppid() != parent:     # the caller died before PR_SET_PDEATHSIG took effect
             os._exit(_FAILED)
@@ -180,6 +184,12 @@ def _run_holder(parent: int, uid: int, gid: int, status_fd: int) -> None:
         os._exit(_FAILED)
 
 
+def _name(name: str) -> None:
+    """Name this process in ``ps -o comm`` and ``top`` (its command line stays the caller's)."""
+    with open("/proc/self/comm", "w") as comm:
+        comm.write(name)
+
+
 def _forward_to(pid: int) -> None:
     """Pass :data:`FORWARDED` signals on to ``pid`` from now on (they were blocked until here)."""
     for sig in FORWARDED:
@@ -191,6 +201,7 @@ def _run_init(lifeline: int, status_fd: int) -> None:
     """PID 1: mount /proc, raise loopback, fork inner, reap. Returns in the inner process only."""
     step = "init"
     try:
+        _name("natsim-init")
         linux.die_with_parent()
         if select.select([lifeline], [], [], 0)[0]:   # EOF: holder is gone already
             os._exit(_FAILED)
