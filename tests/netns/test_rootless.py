@@ -1,6 +1,15 @@
 """Without root natsim forks into its own user, network, mount and PID namespaces, and whatever ends it -
 SIGKILL at any moment included - the kernel removes the lab with them: no process, namespace or mount
-is left, and there is nothing for ``natsim cleanup`` to do."""
+is left, and there is nothing for ``natsim cleanup`` to do.
+
+How "no namespace" is checked: every namespace natsim creates is held only by processes of its PID
+namespace (their membership and open descriptors) and by mounts in its own mount namespace, which is
+itself held only by those processes. So the test checks that no such process is left - every process
+of the run carries a token in its environment and is found by it in /proc, and every process that
+existed just before the kill (PID and start time) is gone - and that no mount appeared in the test's
+own mount namespace. (Comparing namespace inode numbers instead would be unreliable: the kernel hands
+a freed namespace's number to the next one, and parallel tests create namespaces all the time.)
+"""
 
 from __future__ import annotations
 
