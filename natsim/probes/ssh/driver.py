@@ -83,8 +83,9 @@ class _ThreadHandle:
 def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float) -> _ThreadHandle:
     workdir = inside(ctx.out, f"{spec.name}-work")
     workdir.mkdir(parents=True, exist_ok=True)
-    return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, [*args, "--name", spec.name],
-                                               timeout=timeout, workdir=workdir))
+    argv = [*args, f"--name={spec.name}"]
+    return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, argv, timeout=timeout,
+                                               workdir=workdir))
 
 
 def _login_args(ctx: DriverContext, spec: Any, options: SshServerOptions) -> list[str]:
@@ -129,11 +130,11 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     sshd = SshServerOptions(backend="sshd", port=options.port)
     backend = _backend(ctx, spec, sshd, key=client.public_key())
     notes = scale_os_keepalive(ctx.lab, spec.client)
-    args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", "--workdir", str(workdir),
+    args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", f"--workdir={workdir}",
             *to_argv(options)]
 
     def run() -> ProbeResult:
-        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, "--name", spec.name],
+        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, f"--name={spec.name}"],
                                timeout=600, workdir=workdir)
         result.extra.setdefault("unscaled", []).extend(notes)
         return result
