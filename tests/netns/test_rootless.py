@@ -38,11 +38,12 @@ from tests.rootless import (
 
 pytestmark = pytest.mark.natsim_netns
 #: A lab with every kind of process natsim starts (node shells, anchors, sshd in a mount namespace of
-#: its own, a command) that tears itself down after about a second of running.
-LAB = ("lab", "home-nat", "--sshd", "server", "--run", "server sleep 1")
+#: its own, a command) that would run for a minute: whatever is gone within seconds of a SIGKILL was
+#: removed by the kernel, not by natsim finishing on its own.
+LAB = ("lab", "home-nat", "--sshd", "server", "--run", "server sleep 60")
 REPEATS = 8
-#: Kill moments are drawn from [0, LATEST) s after the start: entering, building, running, tearing down.
-LATEST = 4.0
+#: Seconds within which nothing of a killed run may be left (the lab would run for 60).
+GONE_WITHIN = 10.0
 
 
 def start(args: tuple[str, ...], token: str) -> subprocess.Popen[str]:
@@ -50,8 +51,23 @@ def start(args: tuple[str, ...], token: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def wait_up(proc: subprocess.Popen[str], token: str) -> None:
+    """Wait until the run's ``sleep 60`` runs in its lab node."""
+    deadline = time.monotonic() + 30
+    while not any(_cmdline(p).startswith(b"sleep\x0060") for p in carrying(token)):
+        assert time.monotonic() < deadline and proc.poll() is None, "the lab did not come up"
+        time.sleep(0.05)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def wait_gone(token: str, before: dict[int, int | None],
-              timeout: float = 15.0) -> tuple[list[int], list[int]]:
+              timeout: float = GONE_WITHIN) -> tuple[list[int], list[int]]:
     """Wait until no process carries ``token`` and none of ``before`` (PID -> start time) runs;
     return what is still there after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -63,23 +79,42 @@ def wait_gone(token: str, before: dict[int, int | None],
         time.sleep(0.05)
 
 
+def inner_natsim(proc: subprocess.Popen[str]) -> int | None:
+    """The process that builds the lab: natsim -> holder -> init -> inner."""
+    tree = process_tree(proc.pid)
+    return next((pid for pid in tree if depth(tree, pid, proc.pid) == 3), None)
+
+
 @pytest.mark.parametrize("repetition", range(REPEATS))
 def test_sigkill_at_a_random_moment_leaves_nothing(repetition: int) -> None:
+    """A random moment of starting, entering, building or running (SIGKILL to natsim or to its inner
+    process), or of tearing down after a SIGTERM (SIGKILL to the inner process, which is the one
+    tearing down)."""
     seed = int(os.environ.get("NATSIM_KILL_SEED", str(time.time_ns() % 10**6))) + repetition
     rng = random.Random(seed)
-    delay, target = rng.uniform(0.0, LATEST), rng.choice(["natsim", "inner natsim"])
+    phase = rng.choice(["running", "tearing down"])
     token = f"kill{seed}"
     own_mounts = mounts()
     proc = start(LAB, token)
-    time.sleep(delay)
-    tree = process_tree(proc.pid)
-    inner = [pid for pid in tree if depth(tree, pid, proc.pid) == 3]   # natsim -> holder -> init -> inner
-    victim = inner[0] if target == "inner natsim" and inner else proc.pid
-    before = {pid: process_start_time(pid) for pid in set(tree) | set(carrying(token))}
-    os.kill(victim, signal.SIGKILL)
+    if phase == "running":
+        delay, target = rng.uniform(0.0, 3.5), rng.choice(["natsim", "inner natsim"])
+        time.sleep(delay)
+    else:
+        delay, target = rng.uniform(0.0, 0.3), "inner natsim"
+        wait_up(proc, token)
+        os.kill(proc.pid, signal.SIGTERM)
+        time.sleep(delay)
+    inner = inner_natsim(proc)
+    victim = inner if target == "inner natsim" and inner is not None else proc.pid
+    before = {pid: process_start_time(pid) for pid in set(process_tree(proc.pid)) | set(carrying(token))}
+    try:
+        os.kill(victim, signal.SIGKILL)
+    except ProcessLookupError:
+        phase = "its end (natsim had finished)"   # the teardown was quicker than the moment drawn
     proc.wait(timeout=30)
     left, old = wait_gone(token, before)
-    what = f"seed {seed}: SIGKILL to {target} {victim} after {delay:.2f} s ({len(before)} processes)"
+    what = (f"seed {seed}: SIGKILL to {target} {victim} {delay:.2f} s into {phase} "
+            f"({len(before)} processes)")
     assert left == [] and old == [], f"{what}: still running {left} {old}"
     assert mounts() == own_mounts, what
 
@@ -98,19 +133,11 @@ def test_a_signal_to_natsim_reaches_the_lab_inside_and_tears_it_down(sig: signal
     token = f"sig{sig.value}-{os.getpid()}-{time.monotonic_ns()}"
     proc = start(("lab", "home-nat", "--run", "server sleep 60"), token)
     assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while not any(Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep\x0060")
-                  for p in _readable(carrying(token))):
-        assert time.monotonic() < deadline and proc.poll() is None, "the lab did not come up"
-        time.sleep(0.05)
+    wait_up(proc, token)
     os.kill(proc.pid, sig)
     assert proc.wait(timeout=30) == 130, proc.stdout.read()
     assert "natsim: interrupted" in proc.stdout.read()
     assert wait_gone(token, {}) == ([], [])
-
-
-def _readable(pids: list[int]) -> list[int]:
-    return [p for p in pids if os.access(f"/proc/{p}/cmdline", os.R_OK)]
 
 
 REFUSE = """
