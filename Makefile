@@ -26,7 +26,7 @@ packages:
 	    --no-install-recommends $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
@@ -36,7 +36,7 @@ demo: setup
 	$(VENV)/bin/natsim demo
 
 lint: setup
-	$(VENV)/bin/ruff check natsim tests benchmarks examples
+	$(VENV)/bin/ruff check natsim topologies tests benchmarks examples setup.py
 	$(VENV)/bin/mypy
 
 unit: setup

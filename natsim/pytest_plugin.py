@@ -67,7 +67,8 @@ from typing import Any
 import pytest
 
 from natsim.errors import PrivilegeError
-from natsim.lab.userns_support import Mode, Readings, explain, in_user_namespace, lab_mode
+from natsim.lab.userns_support import Mode, Readings, explain, lab_mode
+from natsim.privileges import in_user_namespace
 from natsim.units import TimeScale
 
 MARKER = "natsim_netns"

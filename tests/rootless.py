@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from natsim.lab.userns_support import in_user_namespace
+from natsim.privileges import in_user_namespace
 
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 TOKEN_ENV = "NATSIM_TEST_TOKEN"

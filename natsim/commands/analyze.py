@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from natsim.paths import hand_over_file
-
 
 def register(sub: Any) -> None:
     """Add ``natsim analyze``."""
@@ -36,9 +34,8 @@ def run(args: argparse.Namespace) -> int:
     analysis = analyze_directory(args.directory, idle_threshold=args.idle)
     if args.ladder:
         output = args.out or str(Path(args.directory) / f"ladder-{args.ladder}")
-        paths = draw_ladder(analysis, args.ladder, output)
-        for path in paths:
-            hand_over_file(Path(path))   # under sudo: the user's files
+        # never through a link, one natsim per directory; under sudo: the user's files
+        paths = draw_ladder(analysis, args.ladder, output, for_user=True, lock=True)
         print("\n".join(str(p) for p in paths), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         json.dump(analysis.to_dict(), sys.stdout, indent=2)

@@ -7,6 +7,7 @@ Needs no root and touches no kernel state. The output uses the schema ``natsim r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from natsim.commands.common import add_trust
 from natsim.errors import ConfigError
-from natsim.paths import hand_over_file
+from natsim.outfiles import OutputDir
 from natsim.report.schema import ProbeResult, RunResult
 
 
@@ -29,10 +30,8 @@ def parse_seed(text: str) -> int:
 def load(path: str, time_scale: float | None = None, *, trust: bool = False) -> Any:
     """The scenario at ``path`` for the model (``natsim.scenario`` is imported only when needed);
     ``trust`` lets it run a topology file (no probe's own code runs in the model: commands, ssh options)."""
-    try:
-        from natsim.scenario import load_scenario
-    except ImportError as err:   # pragma: no cover - only before natsim.scenario exists
-        raise ConfigError(f"cannot load scenarios: {err}") from err
+    from natsim.scenario import load_scenario
+
     return load_scenario(path, time_scale=time_scale or None, trust=trust, model_only=True)
 
 
@@ -57,10 +56,14 @@ def run(args: argparse.Namespace) -> int:
     from natsim.run.predict import predict
     seed = parse_seed(args.seed)
     scenario = load(args.scenario, trust=args.trust)
-    result = predict(scenario, seed, as_lab=not args.real_world)
-    if args.out:
-        result.save(args.out)
-        hand_over_file(args.out)   # under sudo: the user's file
+    with contextlib.ExitStack() as stack:
+        if args.out:   # never through a link, one natsim per directory; under sudo: the user's file
+            directory = stack.enter_context(OutputDir.open(args.out.parent, for_user=True))
+            directory.lock()
+            directory.refuse_links([args.out.name])
+        result = predict(scenario, seed, as_lab=not args.real_world)
+        if args.out:
+            directory.write_text(args.out.name, result.to_json())
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()

@@ -14,7 +14,7 @@ from typing import Any
 from natsim.commands.common import add_trust
 from natsim.commands.predict import load, parse_seed
 from natsim.errors import ConfigError
-from natsim.paths import first_missing, hand_over
+from natsim.outfiles import OutputDir
 
 
 def register(sub: Any) -> None:
@@ -60,21 +60,20 @@ def run(args: argparse.Namespace) -> int:
     points = sweep.grid(params, max_points)
     for point in points:
         sweep.apply(scenario, params, point)   # configs that fail validation fail before any work
-    if args.out.exists() and not args.out.is_dir():
-        raise ConfigError(f"--out {args.out}: exists and is not a directory")
-    new_top, since = first_missing(args.out), time.time() - 1
-    args.out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    if args.scheduler:
-        rows = sweep.run_dask(scenario, params, points, address=args.scheduler, seed=seed, as_lab=args.lab)
-    else:
-        rows = sweep.run_local(scenario, params, points, seed=seed, as_lab=args.lab,
-                               workers=workers or None)
-    took = time.perf_counter() - started
-    csv_path, png_path = args.out / "sweep.csv", args.out / "sweep.png"
-    sweep.write_csv(rows, csv_path)
-    sweep.plot_heatmap(rows, params, png_path)
-    hand_over(new_top or args.out, since=since, created=new_top is not None)   # under sudo: the user's
+    # never through a link, one natsim per directory; under sudo what natsim creates is the user's
+    with OutputDir.open(args.out, for_user=True) as directory:
+        directory.lock()
+        directory.refuse_links(["sweep.csv", "sweep.png"])
+        started = time.perf_counter()
+        if args.scheduler:
+            rows = sweep.run_dask(scenario, params, points, address=args.scheduler, seed=seed,
+                                  as_lab=args.lab)
+        else:
+            rows = sweep.run_local(scenario, params, points, seed=seed, as_lab=args.lab,
+                                   workers=workers or None)
+        took = time.perf_counter() - started
+        csv_path = directory.write_text("sweep.csv", sweep.csv_text(rows))
+        png_path = directory.write_bytes("sweep.png", sweep.heatmap_png(rows, params))
     print(f"{len(points)} points x {len(scenario.probes)} probes in {took:.2f} s "
           f"({len(points) / took:.1f} points/s); wrote {csv_path} and {png_path}")
     return 0

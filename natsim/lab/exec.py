@@ -1,17 +1,17 @@
 """Command runners: the only way natsim runs programs inside a lab node.
 
-:class:`NamespaceRunner` executes argv inside a node's network namespace (``mnexec -a PID``); code
-that runs commands takes a :class:`Runner` (``Lab.runner(node)``), so a test can pass its own.
+:class:`NamespaceRunner` executes argv inside a node's network namespace (``mnexec -a PID``);
+``Lab.runner(node)`` gives a node's.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from natsim.errors import CommandError, LabError
 
@@ -25,26 +25,17 @@ class Completed:
     stderr: str
 
 
-class Runner(Protocol):
-    """Runs argv somewhere (a namespace, a recorder)."""
-
-    node: str
-
-    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
-            timeout: float | None = 30.0) -> Completed:
-        """Run ``argv``; with ``check`` a non-zero exit raises :class:`CommandError`."""
-        ...
-
-
 LOG = logging.getLogger("natsim.lab")
 
 
 class NamespaceRunner:
     """Runs argv inside the network namespace of process ``pid`` via ``mnexec -a``."""
 
-    def __init__(self, node: str, pid: int) -> None:
+    def __init__(self, node: str, pid: int, env: Mapping[str, str] | None = None) -> None:
+        """``env``: added to the environment of every command (the lab's ``HOME``)."""
         self.node = node
         self.pid = pid
+        self.env = {**os.environ, **env} if env else None
 
     def prefix(self) -> list[str]:
         """The argv prefix that enters the namespace."""
@@ -56,7 +47,7 @@ class NamespaceRunner:
         LOG.debug("%s$ %s", self.node, shlex.join(argv))
         try:
             proc = subprocess.run([*self.prefix(), *argv], input=input, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
+                                  timeout=timeout, check=False, env=self.env)
         except subprocess.TimeoutExpired as err:
             raise LabError(f"{self.node}: `{' '.join(argv)}` did not finish within {timeout} s") from err
         except FileNotFoundError as err:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import asyncssh
 
-from natsim.cliargs import time_scale_type
+from natsim.cliargs import add_time_scale
 from natsim.errors import NatsimError, ProxyError
+from natsim.outfiles import write_file
 from natsim.proxy import fastdh
 from natsim.proxy.bypass import Bypass, NftBypass, RecordingBypass
 from natsim.proxy.daemon import ProxyServer
@@ -34,8 +35,8 @@ def load_host_key(path: Path | None) -> asyncssh.SSHKey:
         return asyncssh.read_private_key(str(path))
     key = asyncssh.generate_private_key("ssh-ed25519")
     if path is not None:
-        key.write_private_key(str(path))
-        key.write_public_key(str(path) + ".pub")
+        write_file(path, key.export_private_key(), mode=0o600)   # never through a link
+        write_file(Path(str(path) + ".pub"), key.export_public_key())
     return key
 
 
@@ -43,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The daemon's arguments."""
     p = argparse.ArgumentParser(prog="python -m natsim.proxy", description=__doc__)
     p.add_argument("--config", default="{}", help="ssh-proxy settings as JSON, or @FILE")
-    p.add_argument("--time-scale", type=time_scale_type, default=1.0,
-                   help="real-world seconds per lab second")
+    add_time_scale(p)
     p.add_argument("--node", default="fw", help="the firewall node's name (seeds the bypass draws)")
     p.add_argument("--run-seed", type=int, default=0, help="the run's seed (seeds the bypass draws, "
                    "as the model does)")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from pathlib import Path
 
+from natsim.outfiles import write_file
 from natsim.report.schema import RunResult, Verdict
 
 COLORS = {Verdict.ALIVE: "tab:green", Verdict.OK: "tab:green", Verdict.DEAD: "tab:red",
@@ -13,7 +15,12 @@ COLORS = {Verdict.ALIVE: "tab:green", Verdict.OK: "tab:green", Verdict.DEAD: "ta
 
 
 def plot_survival(result: RunResult, path: Path, timeouts: Mapping[str, float]) -> None:
-    """Write the survival plot; ``timeouts`` maps a label (``cpe idle``) to real-world seconds."""
+    """Write :func:`survival_png` to ``path``, never through a link."""
+    write_file(path, survival_png(result, timeouts))
+
+
+def survival_png(result: RunResult, timeouts: Mapping[str, float]) -> bytes:
+    """The survival plot (PNG); ``timeouts`` maps a label (``cpe idle``) to real-world seconds."""
     from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
     probes = [p for p in result.probes if p.connections] or result.probes
@@ -37,4 +44,6 @@ def plot_survival(result: RunResult, path: Path, timeouts: Mapping[str, float]) 
     if unique:
         ax.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
+    return png.getvalue()

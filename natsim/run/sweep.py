@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import enum
+import io
 import itertools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError
-from natsim.fields import closest, parse_value
+from natsim.fields import closest, parse_value, settings, validate
+from natsim.middleboxes.base import Middlebox
+from natsim.outfiles import write_file
 from natsim.report.schema import RunResult, Verdict
 
 #: Default upper bound on the number of grid points.
@@ -41,11 +45,11 @@ class Param:
         return f"{self.node}.{self.setting}"
 
 
-def _field(config: Any, node: str, setting: str) -> dataclasses.Field[Any]:
-    fields = {f.name: f for f in dataclasses.fields(config) if "parse" in f.metadata}
+def _field(config: Middlebox, node: str, setting: str) -> dataclasses.Field[Any]:
+    fields = {f.name: f for f in settings(type(config))}
     if setting not in fields:
         valid = ", ".join(sorted(fields))
-        raise ConfigError(f"--param {node}.{setting}: {getattr(config, 'kind', node)} has no setting "
+        raise ConfigError(f"--param {node}.{setting}: {config.kind} has no setting "
                           f"'{setting}'{closest(setting, sorted(fields))}; valid: {valid}")
     return fields[setting]
 
@@ -114,9 +118,7 @@ def apply(scenario: Any, params: Sequence[Param], point: Sequence[Any]) -> Any:
     boxes = dict(scenario.middleboxes)
     for param, value in zip(params, point, strict=True):
         config = dataclasses.replace(boxes[param.node], **{param.setting: value})
-        validate = getattr(config, "validate", None)
-        if validate is not None:
-            validate()
+        validate(config)
         boxes[param.node] = config
     if not dataclasses.is_dataclass(scenario) or isinstance(scenario, type):
         raise ConfigError("sweep needs a scenario dataclass instance")
@@ -163,7 +165,7 @@ def run_point(point: Sequence[Any], scenario: Any = None, params: Sequence[Param
 
 
 def _plain(value: Any) -> Any:
-    return getattr(value, "value", value)
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def run_local(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[Any]], *, seed: int = 0,
@@ -199,19 +201,30 @@ def run_dask(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[A
 
 # ---- output ------------------------------------------------------------------------------------
 
-def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> None:
-    """Write rows (union of keys, first-seen order) as CSV."""
+def csv_text(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows (union of keys, first-seen order) as CSV text."""
     rows = list(rows)
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
+
+
+def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> None:
+    """Write rows as CSV (:func:`csv_text`) to ``path``, never through a link."""
+    write_file(path, csv_text(rows))
 
 
 def plot_heatmap(rows: Sequence[dict[str, Any]], params: Sequence[Param], path: Path) -> None:
+    """Write :func:`heatmap_png` to ``path``, never through a link."""
+    write_file(path, heatmap_png(rows, params))
+
+
+def heatmap_png(rows: Sequence[dict[str, Any]], params: Sequence[Param]) -> bytes:
     """Fraction of working connections per probe over the first one or two parameters (PNG)."""
     from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
@@ -244,7 +257,9 @@ def plot_heatmap(rows: Sequence[dict[str, Any]], params: Sequence[Param], path: 
     fig.colorbar(image, ax=axes[0].tolist(), label="fraction of connections working")
     extra = f" (averaged over {', '.join(p.name for p in params[2:])})" if len(params) > 2 else ""
     fig.suptitle(f"natsim sweep{extra}", fontsize=9)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    return png.getvalue()
 
 
 def _label(value: Any) -> str:

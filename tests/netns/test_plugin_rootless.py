@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from natsim.lab.userns_support import in_user_namespace
+from natsim.privileges import in_user_namespace
 from tests.tiny import TINY
 
 pytestmark = pytest.mark.natsim_netns
@@ -17,7 +17,7 @@ pytest_plugins = ["pytester"]
 SUITE = f'''
 import os
 import pytest
-from natsim.lab.userns_support import in_user_namespace
+from natsim.privileges import in_user_namespace
 
 TINY = {TINY!r}
 
@@ -36,7 +36,7 @@ def test_a_scenario(natsim_scenario):
 CONFTEST = '''
 import json, os
 from pathlib import Path
-from natsim.lab.userns_support import in_user_namespace
+from natsim.privileges import in_user_namespace
 
 def pytest_natsim_host_exit(config, exitstatus):
     Path(os.environ["HOST_EXIT_FILE"]).write_text(json.dumps({

@@ -16,10 +16,9 @@ from natsim.lab.userns_support import (
     NamespaceRefused,
     Readings,
     explain,
-    in_user_namespace,
     lab_mode,
-    maps_uid,
 )
+from natsim.privileges import in_user_namespace, maps_uid
 
 ALLOWED = Readings(max_user_namespaces=63000, unprivileged_userns_clone=None, apparmor_restrict=0, seccomp=0)
 HOST_MAP = "         0          0 4294967295\n"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from natsim.labview import NodeProcess
+from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
@@ -22,7 +24,7 @@ class CommandHandle:
 
     spec: Any
     options: CommandOptions
-    process: Any    # natsim.lab.LabProcess
+    process: NodeProcess
     log: Path
     started: float
     time_scale: float
@@ -38,7 +40,7 @@ class CommandHandle:
         elapsed = (time.monotonic() - self.started) * self.time_scale
         verdict = Verdict.OK if code == 0 else Verdict.ERROR
         detail = "timed out" if code is None else f"exit {code}"
-        return ProbeResult(name=self.spec.name, kind="command", target=self.spec.server,
+        return ProbeResult(name=self.spec.name, kind=CommandOptions.kind, target=self.spec.server,
                            node=self.spec.client,
                            connections=[ConnectionResult(0, 0.0, verdict, "exit", elapsed, detail)],
                            extra={"exit_code": code, "argv": self.options.argv, "output": str(self.log)})
@@ -50,12 +52,14 @@ class CommandHandle:
 
 def driver(ctx: DriverContext, spec: Any) -> Handle:
     """Run the command in the client node, with the caller's environment plus
-    ``NATSIM_TIME_SCALE``; its output goes to ``OUT/NAME.out``."""
+    ``NATSIM_TIME_SCALE``; its output goes to ``NAME.out`` (in the output directory once the run
+    ends; meanwhile in the run's private work directory)."""
     options = options_of(spec)
     assert isinstance(options, CommandOptions)
     argv = ctx.lab.substitute(options.argv)
-    log = inside(ctx.out, f"{spec.name}.out")
+    name = f"{spec.name}.out"
     env = {**os.environ, "NATSIM_TIME_SCALE": f"{ctx.scenario.time_scale.factor:g}"}
-    with open(log, "w") as out:
+    with open_new(inside(ctx.workdir, name)) as out:
         proc = ctx.lab.popen(spec.client, ["sh", "-c", argv], stdout=out, stderr=subprocess.STDOUT, env=env)
-    return CommandHandle(spec, options, proc, log, time.monotonic(), ctx.scenario.time_scale.factor)
+    return CommandHandle(spec, options, proc, ctx.out / name, time.monotonic(),
+                         ctx.scenario.time_scale.factor)

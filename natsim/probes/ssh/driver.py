@@ -1,5 +1,5 @@
-"""Lab drivers of the SSH probes: start the backend a probe needs, run the probe in its client node
-(``python -m natsim.probes.ssh.cli``) with the probe's declared options, hand back the result."""
+"""Lab drivers of the SSH probes: start the backend a probe needs, run the probe's tool in its client
+node (``python -m natsim.probes KIND``) with the probe's declared options, hand back the result."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from natsim.errors import ProbeError
-from natsim.lab.sshd import openssh_server
+from natsim.outfiles import make_dir
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
 from natsim.probes.registry import Handle, options_of
-from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_USER
+from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.labrun import run_ssh_probe, scale_os_keepalive, start_go_ssh
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import (
@@ -23,9 +23,8 @@ from natsim.probes.ssh.options import (
     SshKexOptions,
     SshServerOptions,
 )
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.report.schema import ProbeResult
-
-SSHD_PASSWORD = "natsim"
 
 
 @dataclass
@@ -40,13 +39,14 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     """Start (once per node and port) the backend the probe asks for and say how to log in."""
     node, port = spec.server, options.server_port()
     if options.backend == "go-ssh":
-        ctx.server(node, f"go-ssh:{port}", lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.out))
-        return _Backend(port, GO_SSH_USER, GO_SSH_PASSWORD)
+        ctx.server(node, f"go-ssh:{port}",
+                   lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
+        return _Backend(port, LAB_USER, LAB_PASSWORD)
     keys = [key] if key else []
     ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
         openssh_server(ctx.lab, node, port=port, authorized_keys=keys,
-                       password=None if key else SSHD_PASSWORD)))
-    return _Backend(port, "root", None if key else SSHD_PASSWORD)
+                       password=None if key else LAB_PASSWORD)))
+    return _Backend(port, "root", None if key else LAB_PASSWORD)
 
 
 @dataclass
@@ -81,8 +81,7 @@ class _ThreadHandle:
 
 
 def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float) -> _ThreadHandle:
-    workdir = inside(ctx.out, f"{spec.name}-work")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = make_dir(inside(ctx.workdir, f"{spec.name}-work"))
     argv = [*args, f"--name={spec.name}"]
     return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, argv, timeout=timeout,
                                                workdir=workdir))
@@ -125,7 +124,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     """ssh-idle in the lab: sshd with the probe's throw-away key, the client's OS keepalive scaled."""
     options = options_of(spec)
     assert isinstance(options, SshIdleOptions)
-    workdir = inside(ctx.out, f"{spec.name}-work")
+    workdir = inside(ctx.workdir, f"{spec.name}-work")
     client = OpenSshClient(workdir)
     sshd = SshServerOptions(backend="sshd", port=options.port)
     backend = _backend(ctx, spec, sshd, key=client.public_key())
@@ -134,7 +133,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
             *to_argv(options)]
 
     def run() -> ProbeResult:
-        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, f"--name={spec.name}"],
+        result = run_ssh_probe(ctx.lab, spec.client, spec.kind, [*args, f"--name={spec.name}"],
                                timeout=600, workdir=workdir)
         result.extra.setdefault("unscaled", []).extend(notes)
         return result

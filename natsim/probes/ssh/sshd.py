@@ -1,6 +1,6 @@
 """OpenSSH ``sshd`` in a lab node, with a throw-away config, host key and credentials.
 
-``with openssh_server(lab, "sshd", authorized_keys=[pub], password="natsim") as sshd:`` starts
+``with openssh_server(lab, "sshd", authorized_keys=[pub], password=LAB_PASSWORD) as sshd:`` starts
 ``/usr/sbin/sshd -D -e -f CONFIG`` through :meth:`Lab.popen` (so lab teardown stops it too) and
 waits until it listens. Nothing on the host is written outside a private temp directory:
 
@@ -28,10 +28,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from natsim.errors import ConfigError, LabError
-from natsim.lab.userns_support import maps_uid
+from natsim.labview import NodeProcess, RunningLab
+from natsim.outfiles import open_new, write_file
+from natsim.privileges import maps_uid
 
 SSHD = "/usr/sbin/sshd"
 #: OpenSSH's privilege-separation user (compiled in: SSH_PRIVSEP_USER).
@@ -46,7 +47,7 @@ class SshdHandle:
     port: int
     workdir: Path
     host_key_pub: str          # "type base64 comment"
-    process: Any               # natsim.lab.lab.LabProcess
+    process: NodeProcess
 
     @property
     def log(self) -> Path:
@@ -128,7 +129,7 @@ def _quoted(path: Path) -> str:
 
 
 @contextmanager
-def openssh_server(lab: Any, node: str, *, port: int = 22, authorized_keys: Sequence[str] = (),
+def openssh_server(lab: RunningLab, node: str, *, port: int = 22, authorized_keys: Sequence[str] = (),
                    password: str | None = None, options: Mapping[str, str] | None = None,
                    ready_timeout: float = 10.0) -> Iterator[SshdHandle]:
     """Run sshd in ``node`` for the duration of the block (``root`` logs in by key or ``password``)."""
@@ -139,20 +140,18 @@ def openssh_server(lab: Any, node: str, *, port: int = 22, authorized_keys: Sequ
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"natsim-{node}",
                         "-f", str(key)],
                        check=True, capture_output=True)
-        (workdir / "authorized_keys").write_text("".join(k.strip() + "\n" for k in authorized_keys))
-        config = workdir / "sshd_config"
-        config.write_text(render_config(workdir, port, password=password is not None, options=options or {}))
-        shadow = workdir / "shadow"
-        shadow.write_text(shadow_line(password))
-        shadow.chmod(0o600)
+        write_file(workdir / "authorized_keys", "".join(k.strip() + "\n" for k in authorized_keys))
+        text = render_config(workdir, port, password=password is not None, options=options or {})
+        config = write_file(workdir / "sshd_config", text)
+        shadow = write_file(workdir / "shadow", shadow_line(password), mode=0o600)
         passwd = None
         if privsep_user_unmapped():
-            passwd = workdir / "passwd"
-            passwd.write_text(privsep_passwd(Path("/etc/passwd").read_text()))
+            _, node_passwd = lab.run(node, ["cat", "/etc/passwd"], check=True)   # the node's (lab home)
+            passwd = write_file(workdir / "passwd", privsep_passwd(node_passwd))
         test = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True, check=False)
         if test.returncode != 0 and "privilege separation" not in test.stderr.lower():
             raise LabError(f"sshd rejects its config: {test.stderr.strip()}")
-        with open(workdir / "sshd.log", "w") as log:
+        with open_new(workdir / "sshd.log") as log:
             proc = lab.popen(node, ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                     start_script(config, shadow, passwd)],
                              stdout=log, stderr=subprocess.STDOUT)
