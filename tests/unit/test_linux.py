@@ -43,3 +43,21 @@ def test_an_errno_filter_answers_with_its_errno() -> None:
             return 0 if err.errno == errno.EPERM else 4
         return 5
     assert in_child(body) == 0
+
+
+def test_tcpdump_drops_to_its_user_unless_the_namespace_lacks_it(monkeypatch: object) -> None:
+    """Root mode: tcpdump's own default (its user). natsim's one-id user namespace: ``-Z root``, since
+    switching to an id the namespace does not map fails (``Couldn't change to 'tcpdump'``)."""
+    import pytest
+
+    from natsim.lab import capture
+
+    patch = pytest.MonkeyPatch()
+    try:
+        patch.setattr(capture, "maps_uid", lambda uid: True)
+        assert capture.drop_to("root") == []
+        patch.setattr(capture, "maps_uid", lambda uid: False)
+        assert capture.drop_to("root") == ["-Z", "root"]
+        assert capture.drop_to("no-such-user-natsim") == []
+    finally:
+        patch.undo()
