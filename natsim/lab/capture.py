@@ -5,7 +5,8 @@ middlebox end when there is one), each through :meth:`Lab.popen` so a crashed ru
 removed with the lab. tcpdump never opens a path: it writes to its stdout, a file natsim created in
 the capture directory without following links (:mod:`natsim.outfiles`), so it needs no privilege to
 write it (no ``-Z root``; only without root, in natsim's own user namespace, where tcpdump's user has no
-id, ``-Z root`` keeps it the namespace's one user: :func:`drop_to`). It returns only once every tcpdump reports it is listening, so traffic sent
+id, ``-Z root`` keeps it the namespace's one user: :func:`drop_to`).
+It returns only once every tcpdump reports it is listening, so traffic sent
 afterwards is captured. On exit each tcpdump gets SIGTERM, flushes and closes its file (readable by
 Wireshark, tshark and scapy), and ``capture.json`` records the links, the middleboxes each pcap
 flanks, the node addresses and whether a capture was cut at its packet limit.
