@@ -1,4 +1,5 @@
-"""The UDP idle probes (udp-send, udp-recv, udp-keepalive): every fact of each kind, once.
+"""The UDP idle probes (udp-send, udp-recv, udp-keepalive) and real WireGuard tunnels (wireguard): every
+fact of each kind, once.
 
 The tools are ``natsim probe udp-send|udp-recv|udp-keepalive`` (:mod:`.cli`); the service they talk to
 is served by ``natsim serve`` (:mod:`natsim.probes.serve`, wire format in :mod:`.datagram`).
