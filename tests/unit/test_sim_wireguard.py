@@ -137,3 +137,13 @@ def test_a_tunnel_without_keepalive_lives_its_passive_keepalive_longer_than_the_
 def test_idles_that_reach_wireguards_rekey_time_are_refused() -> None:
     with pytest.raises(ConfigError, match="rekey time, 120 s"):
         wireguard_world(Probe("long", "wireguard", options={"connections": 1, "first": 120.0}))
+
+
+def test_the_summary_says_what_ran() -> None:
+    from natsim.report.summary import format_summary
+    from natsim.run.predict import predict
+
+    result = predict(Scenario("wg", {"cpe": CpeBridge(), "cgn": Cgn()},
+                              (Probe("tunnel", "wireguard", options={"connections": 1, "first": 20.0}),),
+                              time_scale=TimeScale(1)))
+    assert "tunnel ran the WireGuard model (wireguard-go's timers)" in format_summary(result).splitlines()

@@ -2,7 +2,8 @@
 one a udp-recv flow of one rung (``natsim serve`` on the server node answers on every tunnel address).
 
 The result is one :class:`~natsim.report.schema.ProbeResult` of kind ``wireguard``, a connection per
-tunnel, whose ``extra`` says what ran (``wireguard``: the wireguard-go version) and lists WireGuard's
+tunnel, whose ``extra`` says what ran (``ran``, shown in the summary; ``wireguard``: the wireguard-go
+version) and lists WireGuard's
 wall-clock timers under ``unscaled`` when the lab is scaled.
 """
 
@@ -69,8 +70,9 @@ class TunnelProbe(PartialResults):
                 connections.append(ConnectionResult(i, idle, Verdict.SKIPPED, detail="not decided"))
                 continue
             connections.append(replace(flow, index=i, detail=f"tunnel {i}: {flow.detail}".rstrip(": ")))
-        extra: dict[str, object] = {"wireguard": self.version, "persistent_keepalive":
-                                    self.options.persistent_keepalive, "step": self.options.step}
+        extra: dict[str, object] = {"wireguard": self.version, "ran": f"real WireGuard ({self.version})",
+                                    "persistent_keepalive": self.options.persistent_keepalive,
+                                    "step": self.options.step}
         if self.scale != 1:
             extra["unscaled"] = [f"{WIREGUARD_TIMERS} are wall-clock: x{self.scale:g} in real-world time"]
         return ProbeResult(name=self.spec.name, kind=self.spec.kind, target=f"{self.spec.server} (WireGuard)",

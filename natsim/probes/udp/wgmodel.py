@@ -192,6 +192,7 @@ class WireguardProbe(ProbeModel):
         return ProbeResult(name=self.spec.name, kind=self.spec.kind, target=f"{self.spec.server} (WireGuard)",
                            node=self.spec.client, connections=conns, estimate=estimate_timeout(conns),
                            extra={"wireguard": "model", "step": self.options.step,
+                                  "ran": "the WireGuard model (wireguard-go's timers)",
                                   "persistent_keepalive": self.options.persistent_keepalive},
                            complete=len(conns) == self.options.connections)
 
