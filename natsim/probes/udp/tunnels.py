@@ -16,6 +16,7 @@ lab cannot scale them. PersistentKeepalive is whole seconds and is scaled like a
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -45,6 +46,7 @@ WG_PROCESS_FOREGROUND=1 wireguard-go -f "$1" &
 GO=$!
 n=0
 while [ ! -S "/run/wireguard/$1.sock" ]; do
+  kill -0 "$GO" 2>/dev/null || { echo "wireguard-go exited"; exit 1; }
   n=$((n + 1)); [ "$n" -lt 200 ] || { echo "no control socket for $1"; kill "$GO"; exit 1; }
   sleep 0.05
 done
@@ -66,13 +68,21 @@ def server_port(slot: int) -> int:
     return SERVER_PORT + SLOT_PORTS * slot
 
 
+#: The device wireguard-go makes its interface with.
+TUN = Path("/dev/net/tun")
+
+
 def wireguard_version() -> str:
     """``wireguard-go v0.0.20220316`` (the binary nodes run); :class:`ProbeError` when it or ``wg`` is
-    missing (``make setup`` installs both)."""
+    missing (``make packages`` installs both) or this process may not open :data:`TUN`."""
     missing = [tool for tool in ("wireguard-go", "wg") if shutil.which(tool) is None]
     if missing:
         raise ProbeError(f"{' and '.join(missing)} not installed: the wireguard probe runs real WireGuard "
-                         "(apt install wireguard-go wireguard-tools; make setup does)")
+                         "(apt install wireguard-go wireguard-tools; sudo make packages does)")
+    if not os.access(TUN, os.R_OK | os.W_OK):
+        mode = f"mode {TUN.stat().st_mode & 0o777:04o}" if TUN.exists() else "missing"
+        raise ProbeError(f"the wireguard probe needs {TUN} (here: {mode}, not open to natsim); Debian "
+                         "makes it 0666, which a rootless lab needs; or run natsim as root")
     out = subprocess.run(["wireguard-go", "--version"], capture_output=True, text=True, check=False)
     return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "wireguard-go"
 
