@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from natsim.errors import ConfigError
+from natsim.report.schema import Verdict
 from natsim.run.predict import predict
 from natsim.scenario import load_scenario, load_scenario_text
 
@@ -34,3 +35,4 @@ def test_a_pending_scenario_waits_only_for_the_udp_timer_settings(path: Path) ->
             settings.pop(setting, None)
     result = predict(load_scenario_text(yaml.safe_dump(data), str(path)))
     assert result.complete and {p.name for p in result.probes} == set(data["expect"])
+    assert all(c.verdict is not Verdict.ERROR for p in result.probes for c in p.connections)
