@@ -86,8 +86,13 @@ def test_answers_keepalives_and_random_bytes_get_no_answer() -> None:
         assert decided is None or len(decided[0]) == DATAGRAM_SIZE
 
 
-def test_an_unparseable_source_address_gets_no_answer() -> None:
-    assert answer_to(request(Op.ECHO, 1, 1), ("not-an-address", 1)) is None
+def test_a_source_the_format_cannot_carry_is_answered_as_unknown() -> None:
+    """A real server always sees an IP address; the model may name a NAT's public side by a label."""
+    for source in (("router-wan", 40000), ("192.0.2.1", 70000)):
+        decided = answer_to(request(Op.ECHO, 1, 1), source)
+        assert decided is not None
+        answer = parse(decided[0])
+        assert answer.answer and answer.observed is None
 
 
 def test_delays_are_whole_seconds_within_a_day_checked_once_for_server_tools_and_model() -> None:

@@ -17,8 +17,7 @@ from natsim.probes.options import from_cli
 from natsim.probes.output import stdout_output
 from natsim.probes.registry import ProbeKind
 from natsim.probes.results import check_out, hand_out
-from natsim.probes.udp.exchanges import run_udp
-from natsim.probes.udp.flow import RESEND_WALL
+from natsim.probes.udp.exchanges import run_udp, unscaled_timers
 from natsim.probes.udp.options import SETUP_TIMEOUT_WALL, UdpProbeOptions, UdpSendOptions, run_options
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
 
@@ -83,16 +82,6 @@ def partial_result(kind: str, options: UdpProbeOptions, done: list[ConnectionRes
     return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{options.port}",
                        node=options.node, connections=connections, estimate=estimate_timeout(done),
                        complete=False)
-
-
-def unscaled_timers(options: UdpProbeOptions) -> list[str]:
-    """What in a run at ``options.time_scale`` is real (wall-clock) time rather than scaled time."""
-    if options.time_scale == 1:
-        return []
-    return [f"grace period {options.grace_wall:g} s before silence counts as dead is wall-clock",
-            f"a flow's first request is re-sent every {RESEND_WALL:g} s (wall-clock) until answered",
-            "Linux conntrack moves a UDP flow to its stream timeout only for packets 2 s (wall-clock) "
-            "after the flow began"]
 
 
 def run_result(source: str, options: UdpProbeOptions, probes: list[ProbeResult], *,

@@ -12,7 +12,8 @@ offset  size  field
 8       8     token: chosen by the client per flow, copied into the answer
 16      4     seq: chosen by the client per datagram, copied into the answer
 20      4     seconds: whole real-world seconds, 0..86400 (LATER only; 0 for ECHO and KEEP)
-24      1     family: 0 in a request; in an answer 4 or 6, the family of the source the server saw
+24      1     family: 0 in a request; in an answer 4 or 6, the family of the source the server saw (0: it
+              cannot say, e.g. a source the model names by a label)
 25      1     zero
 26      2     port: 0 in a request; in an answer the source port the server saw
 28      16    address: zero in a request; in an answer the source address the server saw (IPv4: the first
@@ -75,12 +76,16 @@ class Datagram:
     observed: tuple[str, int] | None = None
 
     def encode(self) -> bytes:
-        """The datagram's 48 bytes."""
+        """The datagram's 48 bytes (an observed source that is no IP address is sent as unknown)."""
         family, port, address = 0, 0, bytes(16)
         if self.observed is not None:
-            ip = ipaddress.ip_address(self.observed[0])
-            family, port = ip.version, self.observed[1]
-            address = ip.packed.ljust(16, b"\0")
+            try:
+                ip = ipaddress.ip_address(self.observed[0])
+            except ValueError:
+                ip = None
+            if ip is not None:
+                family, port = ip.version, self.observed[1]
+                address = ip.packed.ljust(16, b"\0")
         op = int(self.op) | (ANSWER_BIT if self.answer else 0)
         return _FORMAT.pack(MAGIC, op, self.token, self.seq, self.seconds, family, port, address)
 
@@ -138,6 +143,8 @@ def _observed(answer: bool, family: int, port: int, address: bytes) -> tuple[str
         return str(ipaddress.IPv4Address(address[:4])), port
     if family == 6:
         return str(ipaddress.IPv6Address(address)), port
+    if family == 0 and not port and not any(address):
+        return None                     # the server could not say
     raise BadDatagram(f"observed family {family}")
 
 
@@ -161,7 +168,7 @@ def answer_to(data: bytes, source: tuple[str, int]) -> tuple[bytes, int] | None:
         return None
     try:
         reply = datagram.answered(source).encode()
-    except (ValueError, struct.error):   # a source the format cannot carry: no answer
-        return None
+    except (ValueError, struct.error):   # a port the format cannot carry: answered without a source
+        reply = replace(datagram, answer=True).encode()
     assert len(reply) <= len(data)
     return reply, datagram.seconds

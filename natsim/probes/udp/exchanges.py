@@ -22,7 +22,7 @@ from natsim.errors import ProbeError
 from natsim.probes.idle_ladder import LadderRun, Liner, default_line, sleep_until, test_rungs
 from natsim.probes.output import ProbeOutput, minutes_seconds
 from natsim.probes.udp.datagram import Datagram, Op
-from natsim.probes.udp.flow import Flow, describe_error, open_flows, show, udp_verdict
+from natsim.probes.udp.flow import RESEND_WALL, Flow, describe_error, open_flows, show, udp_verdict
 from natsim.probes.udp.options import (
     UdpKeepaliveOptions,
     UdpProbeOptions,
@@ -125,6 +125,16 @@ def recv_line(result: ConnectionResult) -> str:
     return default_line(result)
 
 
+def unscaled_timers(options: UdpProbeOptions) -> list[str]:
+    """What in a run at ``options.time_scale`` is real (wall-clock) time rather than scaled time."""
+    if options.time_scale == 1:
+        return []
+    return [f"grace period {options.grace_wall:g} s before silence counts as dead is wall-clock",
+            f"a flow's first request is re-sent every {RESEND_WALL:g} s (wall-clock) until answered",
+            "Linux conntrack moves a UDP flow to its stream timeout only for packets 2 s (wall-clock) "
+            "after the flow began"]
+
+
 @dataclass(frozen=True)
 class Plan:
     """How one kind runs its flows: after the first exchange (``later``: send LATER(idle)), the test."""
@@ -179,5 +189,7 @@ async def run_udp(kind: str, options: UdpProbeOptions, output: ProbeOutput | Non
                                 "time_scale": options.time_scale, "grace_wall": options.grace_wall}
     if kind == UdpKeepaliveOptions.kind:
         extra["interval"] = options.interval
+    if unscaled := unscaled_timers(options):
+        extra["unscaled"] = unscaled
     return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{options.port}",
                        node=options.node, connections=results, estimate=estimate, extra=extra)

@@ -1,4 +1,5 @@
-"""The UDP idle probes (udp-send, udp-recv, udp-keepalive): every fact of each kind, once.
+"""The UDP idle probes (udp-send, udp-recv, udp-keepalive) and real WireGuard tunnels (wireguard): every
+fact of each kind, once.
 
 The tools are ``natsim probe udp-send|udp-recv|udp-keepalive`` (:mod:`.cli`); the service they talk to
 is served by ``natsim serve`` (:mod:`natsim.probes.serve`, wire format in :mod:`.datagram`).
@@ -9,7 +10,9 @@ from natsim.probes.udp.cli import DURATIONS, build
 from natsim.probes.udp.datagram import UDP_ECHO
 from natsim.probes.udp.driver import driver
 from natsim.probes.udp.model import model
-from natsim.probes.udp.options import UdpKeepaliveOptions, UdpRecvOptions, UdpSendOptions
+from natsim.probes.udp.options import UdpKeepaliveOptions, UdpRecvOptions, UdpSendOptions, WireguardOptions
+from natsim.probes.udp.wgdriver import driver as wireguard_driver
+from natsim.probes.udp.wgmodel import model as wireguard_model
 
 SEND = ProbeKind(UdpSendOptions.kind, UdpSendOptions, driver, model, service=UDP_ECHO,
                  tool=ProbeTool(UdpSendOptions.kind, build, DURATIONS),
@@ -24,4 +27,9 @@ KEEPALIVE = ProbeKind(UdpKeepaliveOptions.kind, UdpKeepaliveOptions, driver, mod
                       summary="the client refreshes its flow every interval while the server stays silent "
                               "for the idle time")
 
-__all__ = ["KEEPALIVE", "RECV", "SEND"]
+WIREGUARD = ProbeKind(WireguardOptions.kind, WireguardOptions, wireguard_driver, wireguard_model,
+                      service=UDP_ECHO,
+                      summary="real WireGuard tunnels (wireguard-go, lab only): through each, the server "
+                              "answers after the idle time; PersistentKeepalive set or off")
+
+__all__ = ["KEEPALIVE", "RECV", "SEND", "WIREGUARD"]

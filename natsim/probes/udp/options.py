@@ -86,7 +86,7 @@ def delay_problems(options: UdpSendOptions) -> str | None:
     for i, idle in enumerate(options.idles()):
         problem = delay_problem(idle)
         if problem is not None:
-            return f"connection {i}: {problem} (use a whole-second step and first)"
+            return f"connection {i}: {problem}; use a whole-second step and first"
     return None
 
 
@@ -102,3 +102,20 @@ def run_options(options: UdpSendOptions, **run: Any) -> UdpProbeOptions:
     """A tool run's options: the probe's declared options plus where and how it runs (``run`` wins)."""
     values = {f.name: getattr(options, f.name) for f in option_fields(type(options))}
     return UdpProbeOptions(**{**values, **run})
+
+
+#: Most WireGuard tunnels one probe sets up (a wireguard-go process each on the client).
+MAX_TUNNELS = 32   # natsim.probes.udp.tunnels.SLOT_TUNNELS
+
+
+@dataclass(frozen=True)
+class WireguardOptions(UdpRecvOptions):
+    """Options of wireguard: one real WireGuard tunnel per connection, through which a udp-recv flow
+    asks for its answer after the idle time; the client peer's PersistentKeepalive (0: off)."""
+
+    kind: ClassVar[str] = "wireguard"
+
+    connections: int = plain_field(6, "tunnels, one per idle time (a wireguard-go process each)", "int",
+                                   minimum=1, maximum=MAX_TUNNELS)
+    persistent_keepalive: float = duration_field(0.0, "PersistentKeepalive of the client's peer (0: off)",
+                                                 allow_zero=True)

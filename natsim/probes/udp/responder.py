@@ -71,8 +71,8 @@ class UdpService(asyncio.DatagramProtocol):
         self.pending = Pending(config.per_source, config.max_pending)
         self.timers: set[asyncio.TimerHandle] = set()
         self.transport: asyncio.DatagramTransport | None = None
-        self.ignored = 0
-        self.refused = 0
+        self.ignored = 0    # datagrams not answered: keepalives, and anything that is not a request
+        self.refused = 0    # LATER requests over a cap
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # (CPython's selector datagram transport does not subclass DatagramTransport, but is one)
