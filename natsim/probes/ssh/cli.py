@@ -184,7 +184,7 @@ def summary(result: ProbeResult) -> list[str]:
             out.append(f"bypass lasts between {lo:g} s and {hi:g} s "
                        f"({format_duration(lo or 0)} .. {format_duration(hi)})")
     if result.kind == "ssh-idle":
-        alive = [c.detail.split(":")[0] for c in result.connections if c.verdict.value == "alive"]
+        alive = [c.label for c in result.connections if c.verdict.value == "alive"]
         out.append(f"survived: {', '.join(alive) or 'none'}")
     return out
 

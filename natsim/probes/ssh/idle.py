@@ -65,7 +65,7 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
     def row(verdict: Verdict, how: str, detail: str) -> ConnectionResult:
         return ConnectionResult(index, variant.idle, verdict, how,
                                 round(scale.to_real(time.monotonic() - started), 3),
-                                f"{variant.name}: {detail}")
+                                f"{variant.name}: {detail}", label=variant.name)
 
     async def died(how: str) -> ConnectionResult:
         code = await proc.wait()
@@ -82,7 +82,7 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
             if proc.returncode is not None or proc.stdout.at_eof():
                 result = await died("setup")
                 return ConnectionResult(index, variant.idle, Verdict.ERROR, "setup", result.elapsed,
-                                        result.detail)
+                                        result.detail, label=variant.name)
             return row(Verdict.ERROR, "setup", "no echo from the fresh session")
         wait = asyncio.ensure_future(proc.wait())
         done, _ = await asyncio.wait([wait], timeout=scale.to_lab(variant.idle))

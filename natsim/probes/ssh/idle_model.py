@@ -160,7 +160,7 @@ class IdleProbe:
                 f"{n} established timeout {t:.6g} s" for n, t in limits) or "no stateful middlebox") + ")"
         name = self.plans[i].variant.name
         self.rows[i] = ConnectionResult(i, idle, verdict, how, self.env.now - self.spec.start, detail,
-                                        f"session {i} ({name}): {notes}; {outcome}")
+                                        f"session {i} ({name}): {notes}; {outcome}", label=name)
 
     def _session(self, i: int, plan: SessionPlan) -> Gen:
         idle = plan.variant.idle
