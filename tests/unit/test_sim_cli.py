@@ -26,8 +26,16 @@ def test_parse_seed() -> None:
 def test_render_shows_changes_and_unscaled_timers() -> None:
     text = render(predict(isp(connections=62)))
     assert "send (tcp-send -> server:31415): 59 alive, 3 dead" in text
-    assert "[   dead] idle     3600 s" in text
+    assert "[   dead] #59 idle       1h  at 16h24m36s" in text   # durations as in scenario files
     assert "TCP RTO" in text
+    assert "model of the lab at time scale 60" in text
+
+
+def test_render_real_world_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["predict", SCENARIO, "--real-world"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "time scale 60" not in first
+    assert "model of a real network" in first
 
 
 def test_predict_json(capsys: pytest.CaptureFixture[str]) -> None:
