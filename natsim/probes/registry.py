@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from natsim.plugins import find_kind, load_kinds
 from natsim.probes.options import ProbeOptions
+from natsim.probes.tally import Tally
 from natsim.report.schema import ProbeResult
 
 #: The entry-point group probe kinds register in.
@@ -28,6 +29,10 @@ class Handle(Protocol):
 
     def stop(self) -> None:
         """Stop it early (what it measured so far is kept where it can be)."""
+        ...
+
+    def progress(self) -> Tally:
+        """Connections tested so far, of how many (asked while it runs, from another thread)."""
         ...
 
 

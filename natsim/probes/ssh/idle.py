@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from natsim.errors import ProbeError
 from natsim.probes.ssh.openssh import OpenSshClient, classify_ssh_error
@@ -114,8 +114,10 @@ async def ssh_idle(host: str, port: int, *, user: str = "root",
                    variants: Sequence[IdleVariant] | None = None,
                    client: OpenSshClient | None = None, password: str | None = None,
                    time_scale: TimeScale | None = None, reply_timeout: float = 5.0,
-                   name: str | None = None, node: str | None = None) -> ProbeResult:
-    """Run every variant at once; one row per variant. ``reply_timeout`` is in lab seconds."""
+                   name: str | None = None, node: str | None = None,
+                   on_result: Callable[[ConnectionResult], None] | None = None) -> ProbeResult:
+    """Run every variant at once; one row per variant (``on_result`` is called with each as soon as
+    it has its verdict). ``reply_timeout`` is in lab seconds."""
     if variants is None:
         variants = SshIdleOptions().parsed()
     if not variants:
@@ -123,10 +125,15 @@ async def ssh_idle(host: str, port: int, *, user: str = "root",
     scale = time_scale or TimeScale(1.0)
     client = client or OpenSshClient()
     started = time.monotonic()
-    rows = await asyncio.gather(*(idle_session(client, host, port, user, v, index=i, scale=scale,
-                                               reply_timeout=reply_timeout, started=started,
-                                               password=password)
-                                  for i, v in enumerate(variants)))
+
+    async def session(index: int, variant: IdleVariant) -> ConnectionResult:
+        row = await idle_session(client, host, port, user, variant, index=index, scale=scale,
+                                 reply_timeout=reply_timeout, started=started, password=password)
+        if on_result is not None:
+            on_result(row)
+        return row
+
+    rows = await asyncio.gather(*(session(i, v) for i, v in enumerate(variants)))
     notes = sorted({n for v in variants for n in scaled_options(v.options, scale)[1]})
     plain = [r for r, v in zip(rows, variants, strict=True)
              if not any(k in v.options and v.options[k] not in ("0", "no") for k in

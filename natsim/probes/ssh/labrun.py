@@ -55,19 +55,21 @@ def scale_os_keepalive(lab: Any, node: str) -> list[str]:
 
 
 def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: float = 300.0,
-                  workdir: Path | None = None) -> ProbeResult:
+                  workdir: Path | None = None, progress: Path | None = None) -> ProbeResult:
     """Run ``natsim probe KIND ARGS`` inside ``node`` at the lab's time scale; return its result.
 
     The JSON result and the probe's output go to ``workdir`` (kept), or to a temporary directory that
-    is removed afterwards (a failure's output is quoted in the :class:`ProbeError`).
+    is removed afterwards (a failure's output is quoted in the :class:`ProbeError`). ``progress``: the
+    probe's ``--progress`` file.
     """
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="natsim-sshprobe-") as scratch:
-            return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch))
+            return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch),
+                                 progress=progress)
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
     json_path, log_path = inside(workdir, f"{stamp}.json"), inside(workdir, f"{stamp}.log")
     argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", "--out", str(json_path),
-            "--source", "lab", "--node", node]
+            "--source", "lab", "--node", node, *(["--progress", str(progress)] if progress else [])]
     with open(log_path, "w") as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     try:

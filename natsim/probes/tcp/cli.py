@@ -16,6 +16,7 @@ from natsim.cliargs import time_scale_type
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.results import add_result_options, hand_out, run_result
+from natsim.probes.tally import TallyWriter
 from natsim.probes.tcp.keepalive import run_keepalive
 from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions, run_options
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
@@ -74,6 +75,7 @@ def run_cli(name: str, args: argparse.Namespace) -> int:
         output.out = sys.stderr   # stdout holds the JSON result only
     if args.quiet:
         output.out = None
+    output.tally = TallyWriter(args.progress, options.connections)
     started = time.time()
     try:
         result = asyncio.run(runner(options, output))

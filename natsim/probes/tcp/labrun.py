@@ -19,6 +19,7 @@ from natsim.errors import LabError, ProbeError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.paths import inside
 from natsim.probes.options import option_fields, to_argv
+from natsim.probes.tally import Tally, read_tally
 from natsim.probes.tcp.keepalive import TIMER_SLACK
 from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
@@ -63,6 +64,11 @@ def start_server(lab: Lab, node: str = "server", *, log: Path | None = None,
     return proc
 
 
+def progress_path(json_path: Path) -> Path:
+    """Where the probe writing ``json_path`` reports its progress (``--progress``)."""
+    return json_path.with_suffix(".progress")
+
+
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
     """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``: the kind's
     declared options as its flags (:func:`~natsim.probes.options.to_argv`), plus where and how to run."""
@@ -73,7 +79,7 @@ def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str
     argv = [*PROBE_COMMAND, cli, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
             "--connect-timeout", f"{options.connect_timeout_wall:g}", "--out", str(json_path),
-            "--source", "lab"]
+            "--progress", str(progress_path(json_path)), "--source", "lab"]
     if options.name:
         argv += ["--name", options.name]
     if options.node:
@@ -116,11 +122,17 @@ class RunningProbe:
             self.process.stop()
             raise ProbeError(f"{self.node}: {self.kind} did not finish within {limit:.0f} s "
                              f"(output: {self.log_path})") from err
+        finally:
+            progress_path(self.json_path).unlink(missing_ok=True)
         if code != 0 or not self.json_path.exists():
             tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
             raise ProbeError(f"{self.node}: {self.kind} exited {code}: {tail.strip()}")
         run = RunResult.load(self.json_path)
         return run.probes[0]
+
+    def progress(self) -> Tally:
+        """Connections tested so far, of the ladder's."""
+        return read_tally(progress_path(self.json_path), self.options.connections)
 
     @property
     def lines(self) -> str:
