@@ -8,6 +8,9 @@ a model disagreement), 2 an error (usage, configuration, a lab or probe that cou
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 #: Exit codes of every natsim command.
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -86,6 +89,22 @@ class CommandError(LabError):
         self.output = output
         cmd = argv if isinstance(argv, str) else " ".join(argv)
         super().__init__(f"{node}: `{cmd}` exited {returncode}: {output.strip()[:500]}")
+
+
+class OutputError(NatsimError):
+    """natsim could not write an output file or directory (permissions, a full disk, a missing
+    directory): one line naming the path, exit code 2."""
+
+
+@contextlib.contextmanager
+def writing(what: str = "an output file") -> Iterator[None]:
+    """Turn any :class:`OSError` raised while writing outputs into one :class:`OutputError` line
+    (``cannot write /x/sweep.csv: Permission denied``) instead of a traceback."""
+    try:
+        yield
+    except OSError as err:
+        where = err.filename or what
+        raise OutputError(f"cannot write {where}: {err.strerror or err}") from err
 
 
 class ProbeError(NatsimError):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from natsim.errors import ConfigError
-from natsim.fields import config_from_mapping, parse_value
+from natsim.fields import closest, config_from_mapping, parse_value
 from natsim.units import format_duration
 
 OptionsT = TypeVar("OptionsT", bound="ProbeOptions")
@@ -35,6 +35,24 @@ class ProbeOptions:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for values that make no sense together (none by default)."""
+
+    def setting_spec(self, path: Sequence[str], *, what: str) -> Mapping[str, Any]:
+        """How the setting at ``path`` parses (its field's metadata, see :mod:`natsim.fields`):
+        ``(OPTION,)`` for an option. Kinds whose options hold named items accept longer paths (ssh-idle:
+        ``(VARIANT, SshOption)``). :class:`ConfigError` naming ``what`` and the valid settings else."""
+        fields = {f.name: f for f in option_fields(type(self))}
+        if len(path) != 1 or path[0] not in fields:
+            name = ".".join(path)
+            raise ConfigError(f"{what}: {self.kind} has no option '{name}'{closest(name, sorted(fields))}; "
+                              f"options: {', '.join(fields)}")
+        return fields[path[0]].metadata
+
+    def with_setting(self: OptionsT, path: Sequence[str], value: Any) -> OptionsT:
+        """These options with the setting at ``path`` (see :meth:`setting_spec`) set to the parsed
+        ``value``, validated."""
+        options = dataclasses.replace(self, **{path[0]: value})
+        options.validate()
+        return options
 
 
 def option_fields(cls: type[ProbeOptions]) -> list[dataclasses.Field[Any]]:

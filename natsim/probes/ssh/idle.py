@@ -19,13 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from natsim.errors import ProbeError
 from natsim.probes.ssh.openssh import OpenSshClient, classify_ssh_error
-from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
+from natsim.probes.ssh.options import DURATION_OPTIONS, IdleVariant, SshIdleOptions
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import TimeScale, format_duration, parse_duration
 
 KIND = "ssh-idle"
-#: ssh options whose values are seconds (scaled by the time scale).
-DURATION_OPTIONS = ("ServerAliveInterval", "ConnectTimeout")
 
 
 def scaled_options(options: Mapping[str, str], scale: TimeScale) -> tuple[dict[str, str], list[str]]:

@@ -8,12 +8,12 @@ its default port unless ``port`` says otherwise); on the command line the probe 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 from natsim.errors import ConfigError
-from natsim.fields import duration_field, plain_field
+from natsim.fields import closest, duration_field, plain_field
 from natsim.probes.options import ProbeOptions
 from natsim.probes.ssh.backends import BACKENDS
 from natsim.units import format_duration, parse_duration
@@ -103,11 +103,19 @@ class IdleVariant:
         label = name or "-".join([format_duration(idle)] + [f"{k}={v}" for k, v in options.items()])
         return cls(label, idle, options)
 
+    def text(self) -> str:
+        """The variant as a scenario file writes it (``NAME=IDLE,Option=value,...``): parses back to
+        an equal variant."""
+        return ",".join([f"{self.name}={self.idle:g}s", *(f"{k}={v}" for k, v in self.options.items())])
+
     def flag(self, name: str, default: bool) -> bool:
         """An ssh yes/no option (``TCPKeepAlive``), OpenSSH's default when not given."""
         value = self.options.get(name)
         return default if value is None else value.lower() in ("yes", "true", "on", "1")
 
+
+#: ssh options whose values are seconds (scaled by the time scale).
+DURATION_OPTIONS = ("ServerAliveInterval", "ConnectTimeout")
 
 #: The incident's variants: plain, ServerAliveInterval 300, TCPKeepAlive only.
 DEFAULT_VARIANTS = ("idle-61m=61m,TCPKeepAlive=no",
@@ -136,3 +144,40 @@ class SshIdleOptions(ProbeOptions):
     def parsed(self) -> tuple[IdleVariant, ...]:
         """The variants, parsed."""
         return tuple(IdleVariant.parse(v) for v in self.variants)
+
+    def _variant(self, key: str, what: str) -> int:
+        """The index of the variant called ``key`` (or numbered ``key``)."""
+        names = [v.name for v in self.parsed()]
+        if key in names:
+            return names.index(key)
+        if key.isdigit() and int(key) < len(names):
+            return int(key)
+        raise ConfigError(f"{what}: no variant '{key}'{closest(key, names)}; variants: {', '.join(names)} "
+                          f"(or their numbers 0..{len(names) - 1})")
+
+    def setting_spec(self, path: Sequence[str], *, what: str) -> Mapping[str, Any]:
+        """An option (``port``), or one variant's ssh option: ``(VARIANT, Option)`` with VARIANT a
+        variant's name or number, e.g. ``("serveralive-300", "ServerAliveInterval")``; an option whose
+        value is a duration (:data:`DURATION_OPTIONS`) parses as one."""
+        if len(path) != 2:
+            if len(path) == 1 and path[0] == "variants":
+                raise ConfigError(f"{what}: vary one variant's ssh option instead, as "
+                                  "PROBE.VARIANT.Option (e.g. sessions.serveralive-300.ServerAliveInterval)")
+            return super().setting_spec(path, what=what)
+        self._variant(path[0], what)
+        if path[1] in DURATION_OPTIONS:
+            return {"parse": "duration", "allow_zero": True, "doc": f"ssh option {path[1]}"}
+        return {"parse": "str", "doc": f"ssh option {path[1]}"}
+
+    def with_setting(self, path: Sequence[str], value: Any) -> SshIdleOptions:
+        """With one variant's ssh option set (a duration is written as whole or fractional seconds)."""
+        if len(path) != 2:
+            return super().with_setting(path, value)
+        index = self._variant(path[0], ".".join(path))
+        variants = list(self.parsed())
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        old = variants[index]
+        variants[index] = IdleVariant(old.name, old.idle, {**old.options, path[1]: shown})
+        options = replace(self, variants=tuple(v.text() for v in variants))
+        options.validate()
+        return options
