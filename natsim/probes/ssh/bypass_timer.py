@@ -89,7 +89,7 @@ class _Attempts:
         result.connections.append(ConnectionResult(
             index=len(result.connections), idle=round(offset, 3), verdict=outcome.verdict,
             how="intercepted" if cut else "bypassed", elapsed=round(scale.to_real(begin - self.started), 3),
-            detail=outcome.detail()))
+            detail=outcome.detail(), local=outcome.local))
         if self.on_result is not None:
             self.on_result(result.connections[-1])
         return outcome, offset, time.monotonic()

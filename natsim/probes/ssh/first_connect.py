@@ -53,4 +53,4 @@ def connection(index: int, idle: float, outcome: LoginOutcome, elapsed: float) -
     """The schema row of one attempt."""
     return ConnectionResult(index=index, idle=idle, verdict=outcome.verdict,
                             how="" if outcome.verdict is Verdict.OK else "handshake",
-                            elapsed=round(elapsed, 3), detail=outcome.detail())
+                            elapsed=round(elapsed, 3), detail=outcome.detail(), local=outcome.local)
