@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.commands.common import add_trust
-from natsim.errors import ConfigError
+from natsim.errors import ConfigError, writing
 from natsim.paths import hand_over_file
 from natsim.report.schema import ProbeResult, RunResult
 from natsim.units import format_duration
@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
     scenario = load(args.scenario, trust=args.trust)
     result = predict(scenario, seed, as_lab=not args.real_world)
     if args.out:
-        result.save(args.out)
-        hand_over_file(args.out)   # under sudo: the user's file
+        with writing():
+            result.save(args.out)
+            hand_over_file(args.out)   # under sudo: the user's file
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()

@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from natsim.errors import writing
 from natsim.paths import hand_over_file
 from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.report.schema import ProbeResult, RunResult
@@ -61,7 +62,8 @@ def add_result_options(parser: argparse.ArgumentParser) -> None:
 def hand_out(run: RunResult, args: argparse.Namespace) -> None:
     """Write ``run`` to ``--out`` and/or print it as the only thing on stdout with ``--json``."""
     if args.out is not None:
-        run.save(args.out)
-        hand_over_file(args.out)   # under sudo: the user's file
+        with writing():
+            run.save(args.out)
+            hand_over_file(args.out)   # under sudo: the user's file
     if args.json:
         print(json.dumps(run.to_dict(), indent=2))

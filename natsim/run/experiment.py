@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import NatsimError, ProbeError
+from natsim.errors import NatsimError, ProbeError, writing
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
@@ -61,9 +61,10 @@ def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
 
 def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
     """result.json, summary.txt, survival.png in the output directory."""
-    outcome.result.save(outcome.out / "result.json")
     outcome.summary = format_summary(outcome.result, outcome.checks)
-    (outcome.out / "summary.txt").write_text(outcome.summary)
+    with writing():
+        outcome.result.save(outcome.out / "result.json")
+        (outcome.out / "summary.txt").write_text(outcome.summary)
     try:
         plot_survival(outcome.result, outcome.out / "survival.png", _timeouts_for_plot(scenario))
     except Exception as err:  # a plot must never lose the measured result
@@ -95,7 +96,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     """
     probes = _probes(scenario, extra or {})
     new_top, since = first_missing(out), time.time() - 1
-    out.mkdir(parents=True, exist_ok=True)
+    with writing():   # an unwritable --out is one line, before any lab is built
+        out.mkdir(parents=True, exist_ok=True)
     result = RunResult(source="lab", time_scale=scenario.time_scale.factor, scenario=scenario.name,
                        started=time.time())
     outcome = RunOutcome(result, [], out)

@@ -44,3 +44,11 @@ def test_lab_run_substitutes_node_names_like_run_does(natsim_lab: Any) -> None:
     assert (code, out) == (0, "198.51.100.10 root@198.51.100.10 server.log\n")
     assert lab.run("client", "ping -c1 -W2 server")[0] == 0
     assert lab.run("client", ["echo", "server"]) == (0, "server\n")   # an argv is run as it is
+
+
+def test_run_with_an_unwritable_out_is_one_line_before_any_lab(tmp_path: Any) -> None:
+    (tmp_path / "file").write_text("")
+    done, _ = natsim("run", "isp-modem-bridge-1h", "--out", str(tmp_path / "file" / "out"))
+    assert done.returncode == 2
+    err = done.stderr
+    assert err.startswith("natsim: error: cannot write ") and err.count("\n") == 1, err
