@@ -118,7 +118,10 @@ def survival_figure(result: RunResult, timeouts: Mapping[str, float]) -> Figure:
             off_scale.append(label)
             continue
         ax.axvline(seconds / unit.seconds, linestyle="--", color="grey", zorder=1)
-        ax.text(seconds / unit.seconds, -0.6, f" {label}", rotation=90, va="top", ha="right", fontsize=8)
+        # named above the plot, where no point is
+        ax.annotate(label, xy=(seconds / unit.seconds, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                    color="dimgrey")
     ax.set_yticks(range(len(rows)), [row.label for row in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.4, -0.7)   # first probe on top
     ax.set_xlim(-0.02 * limit / unit.seconds, limit / unit.seconds)
@@ -127,7 +130,7 @@ def survival_figure(result: RunResult, timeouts: Mapping[str, float]) -> Figure:
         xlabel += (f"\noff-scale (beyond the longest idle tested, {format_duration(longest_idle(rows))}): "
                    + "; ".join(off_scale))
     ax.set_xlabel(xlabel)
-    ax.set_title(f"{result.scenario or 'natsim'}: which idle connections survived")
+    ax.set_title(f"{result.scenario or 'natsim'}: which idle connections survived", pad=16)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=False))
     if unique:

@@ -67,7 +67,7 @@ def format_comparison(rows: list[Row], *, only_disagreements: bool = False) -> s
         f" ({either} where the model allows either verdict: a kernel timer that may fire late)"
         if either else "")
     if only_disagreements and not shown:
-        return tail
+        return f"The model's prediction beside the lab's observation: {tail}"
     lines = ["The model's prediction beside the lab's observation, disagreements only:"] \
         if only_disagreements else []
     lines.append(f"{'probe':<14}{'#':>4}  {'idle':>8}  {'observed':<9}{'predicted':<10} why (model)")

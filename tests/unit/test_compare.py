@@ -64,5 +64,6 @@ def test_disagreements_only_shows_no_row_that_agrees() -> None:
 def test_disagreements_only_when_all_agree_is_one_line() -> None:
     rows = compare(result("lab", [A, D]), result("model", [A, A], uncertain=[1]))
     assert format_comparison(rows, only_disagreements=True) == (
-        "2 of 2 connections agree (1 where the model allows either verdict: a kernel timer that may "
+        "The model's prediction beside the lab's observation: 2 of 2 connections agree "
+        "(1 where the model allows either verdict: a kernel timer that may "
         "fire late)")
