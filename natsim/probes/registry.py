@@ -35,6 +35,11 @@ class Handle(Protocol):
         """Connections tested so far, of how many (asked while it runs, from another thread)."""
         ...
 
+    def partial(self) -> ProbeResult | None:
+        """After :meth:`stop`: what it had measured (the rest ``skipped``), or None when a stopped
+        probe keeps nothing."""
+        ...
+
 
 class ProbeModel(Protocol):
     """A probe's model: started before the simulation runs, asked for its result after."""

@@ -179,8 +179,7 @@ def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> No
             continue
         try:
             handle.stop()
-            partial = getattr(handle, "partial", None)
-            measured = partial() if partial is not None else None
+            measured = handle.partial()
         except (NatsimError, OSError, ValueError):
             continue
         if measured is not None:

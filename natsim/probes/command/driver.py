@@ -48,6 +48,10 @@ class CommandHandle:
         """Stop it."""
         self.process.stop()
 
+    def partial(self) -> ProbeResult | None:
+        """Nothing: a stopped command has no exit code to report."""
+        return None
+
     def progress(self) -> Tally:
         """One connection: done once the command has exited."""
         return Tally(int(self.process.popen.poll() is not None), 1)

@@ -84,6 +84,10 @@ class _ThreadHandle:
     def stop(self) -> None:
         """The probe process is a lab process: the lab's teardown stops it."""
 
+    def partial(self) -> ProbeResult | None:
+        """Nothing: the SSH probes write their result only when they end."""
+        return None
+
     def progress(self) -> Tally:
         """Connections (login attempts, sessions) with a verdict so far."""
         if self.result is not None:
