@@ -14,7 +14,7 @@ HEADER = """# Command reference
 
 Generated from the parsers (`python -m natsim.cli_reference > docs/cli.md`); a test keeps it equal to
 `natsim COMMAND --help`. Durations are real-world (`90`, `1h`, `2h4m`). Exit codes: 0 ok, 1 a check
-failed, 2 error, 130 interrupted.
+failed, 2 error, 3 a probe of `natsim run` or `demo` could not run, 130 interrupted.
 """
 
 

@@ -2,7 +2,8 @@
 
 Callers catch :class:`NatsimError`; the CLI turns it into one clear line and an exit code. Exit codes
 are the same for every command: 0 ok, 1 a check failed (an expectation, a conformance requirement,
-a model disagreement), 2 an error (usage, configuration, a lab or probe that could not run),
+a model disagreement), 2 an error (usage, configuration, a lab that could not start), 3 a probe of a
+run could not run (it crashed, its tool exited non-zero or measured nothing: the run is incomplete),
 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 #: Exit codes of every natsim command.
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_PROBE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class NatsimError(Exception):
@@ -50,6 +52,16 @@ class ConfigError(NatsimError):
                           column if column is not None else self.column)
 
 
+class OptionError(ConfigError):
+    """A probe option's value is wrong; ``path`` is where inside the probe's options (``("variants",
+    2)``: the third item of ``variants``), so the scenario loader can point at that item."""
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None,
+                 column: int | None = None, *, path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message, source, line, column)
+        self.path = path
+
+
 class ScenarioError(ConfigError):
     """A scenario file is invalid; always carries file and line."""
 
@@ -63,8 +75,8 @@ class TimeScaleError(ConfigError):
 
 
 class UntrustedCodeError(ConfigError):
-    """A scenario or topology would run its own code (command probes, a topology file) and the user
-    did not pass ``--trust``; the message lists exactly what would run."""
+    """A scenario or topology would run its own code (command probes, ssh options, a topology file) and
+    the user did not pass ``--trust``; the message lists exactly what would run."""
 
 
 class AddressError(ConfigError):
@@ -121,7 +133,12 @@ class CommandTimeout(LabError):
 
 
 class ProbeError(NatsimError):
-    """A probe could not run (connection set-up failed, bad server reply)."""
+    """A probe could not run (connection set-up failed, bad server reply, its tool failed); ``log`` is
+    the file holding what it printed, when there is one."""
+
+    def __init__(self, message: str, *, log: Path | None = None) -> None:
+        super().__init__(message)
+        self.log = log
 
 
 class ProxyError(NatsimError):

@@ -16,7 +16,7 @@ from dataclasses import field
 from typing import Any, TypeVar
 
 from natsim.addresses import check_lab_address
-from natsim.errors import ConfigError
+from natsim.errors import ConfigError, OptionError
 from natsim.units import parse_duration
 
 
@@ -38,6 +38,7 @@ def plain_field(default: Any, doc: str, parse: str, **extra: Any) -> Any:
     ``port-range``, ``str-list``, ``duration-range``, ``ports`` or ``choice`` (with ``choices``).
 
     ``extra`` metadata: ``minimum``/``maximum`` (int), ``choices``, ``optional`` (None allowed),
+    ``list_only``/``item`` (``str-list``: refuse comma-separated text, name an item in that error),
     ``cli``/``cli_action`` (probe options' command-line flag).
     """
     return field(default=default, metadata={"parse": parse, "doc": doc, **extra})
@@ -132,7 +133,14 @@ def _ports(what: str, spec: Mapping[str, Any], raw: Any) -> tuple[int, ...]:
 
 
 def _str_list(what: str, spec: Mapping[str, Any], raw: Any) -> tuple[str, ...]:
+    """Items of a list; text is split at commas, unless ``list_only`` (items hold commas themselves)."""
+    if spec.get("list_only") and not isinstance(raw, list | tuple):
+        raise ConfigError(f"{what}: expected a list, one item per {spec.get('item', 'value')}, got "
+                          f"{raw!r}; write it as a list: [{str(raw)!r}] (or one '- item' per line)")
     items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    for i, item in enumerate(items):
+        if isinstance(item, dict | list | tuple):
+            raise OptionError(f"{what}: item {i + 1} is not text: {item!r}", path=(i,))
     return tuple(str(i).strip() for i in items if str(i).strip())
 
 

@@ -17,6 +17,12 @@ from natsim.errors import ConfigError
 #: What a probe or scenario name may contain (and it must not be ``.`` or ``..``).
 NAME_PATTERN = "[A-Za-z0-9._-]+"
 _NAME = re.compile(NAME_PATTERN)
+#: Longest probe or scenario name. Names are ASCII (one byte a character) and natsim adds at most a
+#: node name and a few words to one: ``natsim-out/NAME-YYYYmmdd-HHMMSS`` (+16), ``NAME-work/``,
+#: ``NODE-keepalive-NAME.json.tmp`` (node names are interface-name prefixes, under 16 bytes: +35).
+#: 64 keeps every derived file name under 100 bytes, far below the 255-byte limit of Linux file
+#: systems, and a name still fits a summary line.
+MAX_NAME = 64
 
 
 def name_problem(name: str) -> str | None:
@@ -25,14 +31,21 @@ def name_problem(name: str) -> str | None:
         return f"must match {NAME_PATTERN} (letters, digits, '.', '_', '-')"
     if name in (".", ".."):
         return "must not be '.' or '..'"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long; the limit is {MAX_NAME} (it becomes part of file names)"
     return None
+
+
+def quoted(name: str) -> str:
+    """``name`` quoted for a message, its middle cut when it is long (the message stays one line)."""
+    return repr(name) if len(name) <= 40 else repr(f"{name[:20]}...{name[-10:]}")
 
 
 def check_name(name: str, what: str) -> str:
     """``name`` unchanged, or :class:`ConfigError` saying why ``what`` cannot be called that."""
     problem = name_problem(name)
     if problem is not None:
-        raise ConfigError(f"{what} {name!r} {problem}")
+        raise ConfigError(f"{what} {quoted(name)} {problem}")
     return name
 
 

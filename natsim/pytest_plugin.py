@@ -44,7 +44,8 @@ Example (docs/scenarios.md, "In your own tests")::
 with root: there a missing prerequisite fails these tests instead of skipping them.
 
 What a test passes to these fixtures is explicit, so it is trusted: a topology file
-(``natsim_lab("my_topo.py")``) and a scenario's command probes run without ``--trust``.
+(``natsim_lab("my_topo.py")``) and a scenario's own code (command probes, ssh options) run without
+``--trust``.
 """
 
 from __future__ import annotations

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import ConfigError, ScenarioError
+from natsim.errors import ConfigError, OptionError, ScenarioError
 from natsim.fields import closest, parse_value
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, find_topology, node_specs, open_topology
 from natsim.middleboxes import build_config, render
 from natsim.middleboxes.base import Middlebox
-from natsim.paths import name_problem
+from natsim.paths import name_problem, quoted
 from natsim.probes import registry as probe_kinds
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
-from natsim.trust import check_scenario
+from natsim.trust import Code, check_scenario, probe_code
 from natsim.units import TimeScale
 from natsim.yamlpos import Located, load_file, load_located
 
@@ -134,6 +134,8 @@ def _parse_option(doc: Located, path: tuple[str | int, ...], spec: Mapping[str, 
                 raise ConfigError(f"{what}: expected a list of verdicts ({', '.join(values)}), got {raw!r}")
             return tuple(Verdict(str(v)) for v in raw)
         return parse_value(what, spec, raw)
+    except OptionError as err:   # one item of a list value
+        raise doc.error((*path, *err.path), err.message) from err
     except ConfigError as err:
         raise doc.error(path, err.message) from err
 
@@ -158,15 +160,23 @@ def _check_scaling(scenario: Scenario) -> None:
 
 
 def _topology(doc: Located, data: dict[str, Any], path: Path | None, trust: bool,
-              model_only: bool) -> tuple[TopologyRef, Any]:
-    """Find the topology (running nothing), refuse the scenario's own code unless trusted, load it."""
+              model_only: bool, probes: list[_Parsed]) -> tuple[TopologyRef, Any]:
+    """Find the topology (running nothing), refuse the scenario's own code unless trusted, load it.
+
+    Trusted without ``--trust``: a shipped scenario's probes; every probe when only predicted
+    (``model_only``: the model runs no probe's code). A topology file needs trust even then."""
     try:
         ref = find_topology(str(data["topology"]), trust=trust, base=path.parent if path else None)
     except ConfigError as err:
         raise doc.error(("topology",), err.message) from err
     shipped = path is not None and path.resolve().parent == SCENARIO_DIR
-    check_scenario(doc, None if ref.may_run else ref.describe(),
-                   commands_trusted=trust or shipped or model_only)
+    found = [] if ref.may_run else [Code(("topology",), ref.describe())]
+    if not (trust or shipped or model_only):
+        for i, probe in enumerate(probes):
+            codes = probe.kind.user_code(probe.options) if probe.kind.user_code is not None else []
+            found += [probe_code(i, probe.name, probe.kind.name, str(probe.item.get("client", "client")),
+                                 code) for code in codes]
+    check_scenario(doc, found)
     try:
         return open_topology(ref)
     except ConfigError as err:
@@ -180,8 +190,8 @@ def _scenario_name(doc: Located, data: dict[str, Any], default_name: str) -> str
     if problem is None:
         return name
     if "name" in data:
-        raise doc.error(("name",), f"scenario name {name!r} {problem}")
-    raise doc.error((), f"scenario name {name!r} (the file's name) {problem}; set `name:`")
+        raise doc.error(("name",), f"scenario name {quoted(name)} {problem}")
+    raise doc.error((), f"scenario name {quoted(name)} (the file's name) {problem}; set `name:`")
 
 
 def _middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec]) -> dict[str, Middlebox]:
@@ -210,7 +220,20 @@ def _middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpe
     return middleboxes
 
 
-def _probe(doc: Located, i: int, raw: Any, specs: Mapping[str, NodeSpec], topology: str) -> ProbeSpec:
+@dataclass(frozen=True)
+class _Parsed:
+    """A probe whose kind, name and options are checked (its nodes are checked once the topology is
+    loaded)."""
+
+    item: dict[str, Any]
+    kind: probe_kinds.ProbeKind
+    name: str
+    options: ProbeOptions
+
+
+def _probe_options(doc: Located, i: int, raw: Any) -> _Parsed:
+    """Check probe ``i``'s keys, kind, name and options: everything but its nodes (pure; what the
+    trust check reads). An option error points at the offending value or list item."""
     where = ("probes", i)
     item = _check_keys(doc, where, raw, PROBE_KEYS, "a probe")
     kind = str(item.get("kind", ""))
@@ -221,16 +244,7 @@ def _probe(doc: Located, i: int, raw: Any, specs: Mapping[str, NodeSpec], topolo
     name = str(item.get("name", kind))
     problem = name_problem(name)
     if problem is not None:
-        raise doc.error((*where, "name"), f"probe name {name!r} {problem}")
-    nodes = {}
-    for role_key in ("client", "server"):
-        node = str(item.get(role_key, role_key))
-        if node not in specs:
-            raise doc.error((*where, role_key), f"no node '{node}' in topology {topology}"
-                            f"{closest(node, list(specs))}")
-        nodes[role_key] = node
-    start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, item["start"]) \
-        if item.get("start") not in (None, 0, "0", "0s") else 0.0
+        raise doc.error((*where, "name"), f"probe name {quoted(name)} {problem}")
     specs_by_name = {f.name: dict(f.metadata) for f in option_fields(probe_kind.options)}
     raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(specs_by_name),
                               f"options of {kind}")
@@ -239,28 +253,60 @@ def _probe(doc: Located, i: int, raw: Any, specs: Mapping[str, NodeSpec], topolo
     try:
         options = probe_kind.options(**values)
         options.validate()
+    except OptionError as err:
+        raise doc.error((*where, "options", *err.path), f"options of {kind}: {err.message}") from err
     except ConfigError as err:
         raise doc.error((*where, "options"), f"options of {kind}: {err.message}") from err
-    return ProbeSpec(name=name, kind=kind, client=nodes["client"], server=nodes["server"],
-                     start=start, options=options)
+    return _Parsed(item, probe_kind, name, options)
+
+
+def _probe(doc: Located, i: int, probe: _Parsed, specs: Mapping[str, NodeSpec], topology: str) -> ProbeSpec:
+    """The probe with its nodes checked against the topology."""
+    where = ("probes", i)
+    nodes = {}
+    for role_key in ("client", "server"):
+        node = str(probe.item.get(role_key, role_key))
+        if node not in specs:
+            raise doc.error((*where, role_key), f"no node '{node}' in topology {topology}"
+                            f"{closest(node, list(specs))}")
+        nodes[role_key] = node
+    start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, probe.item["start"]) \
+        if probe.item.get("start") not in (None, 0, "0", "0s") else 0.0
+    return ProbeSpec(name=probe.name, kind=probe.kind.name, client=nodes["client"], server=nodes["server"],
+                     start=start, options=probe.options)
+
+
+def _expectations(doc: Located, data: dict[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
+    """``expect:``, per probe name, parsed."""
+    expect: dict[str, dict[str, Any]] = {}
+    for probe_name, raw in _check_keys(doc, ("expect",), data.get("expect") or {}, names, "expect").items():
+        checks = _check_keys(doc, ("expect", probe_name), raw or {}, list(EXPECT_KEYS),
+                             f"expectations of {probe_name}")
+        expect[probe_name] = {key: _parse_option(doc, ("expect", probe_name, key), EXPECT_KEYS[key], value)
+                              for key, value in checks.items()}
+    return expect
 
 
 def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path | None = None,
                    trust: bool = False, model_only: bool = False) -> Scenario:
     """Validate a parsed document into a :class:`Scenario`.
 
-    Without ``trust``, a scenario that runs its own code (command probes, a topology file not shipped
-    with natsim) raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios
-    shipped in ``natsim/scenarios/`` may run commands. ``model_only``: the scenario is only predicted (the
-    model runs no command probe, so they need no trust; a topology file still does). A relative
-    ``FILE.py`` topology is relative to ``path``'s directory.
+    Without ``trust``, a scenario that runs its own code (probes whose kind declares ``user_code``:
+    command probes, ssh options beyond ssh-idle's allow-list; a topology file not shipped with natsim)
+    raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios shipped in
+    ``natsim/scenarios/`` may run their probes' code. ``model_only``: the scenario is only predicted (the
+    model runs no probe's code, so probes need no trust; a topology file still does; the options are
+    checked all the same). A relative ``FILE.py`` topology is relative to ``path``'s directory.
     """
     data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
     for required in ("topology", "probes"):
         if required not in data:
             raise doc.error((), f"missing required key '{required}'")
     name = _scenario_name(doc, data, default_name)
-    ref, topo = _topology(doc, data, path, trust, model_only)
+    raw_probes = data["probes"]
+    parsed = [_probe_options(doc, i, raw) for i, raw in enumerate(raw_probes)] \
+        if isinstance(raw_probes, list) else []
+    ref, topo = _topology(doc, data, path, trust, model_only, parsed)
     assert ref.name is not None
     specs = node_specs(topo)
     try:
@@ -272,24 +318,17 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
         raise doc.error(("seed",), f"seed must be an integer, got {seed!r}")
     middleboxes = _middleboxes(doc, data, specs)
 
-    raw_probes = data["probes"]
-    if not isinstance(raw_probes, list) or not raw_probes:
+    if not parsed:
         raise doc.error(("probes",), "probes must be a non-empty list")
     probes: list[ProbeSpec] = []
-    for i, raw in enumerate(raw_probes):
+    for i, raw in enumerate(parsed):
         probe = _probe(doc, i, raw, specs, ref.name)
         if any(p.name == probe.name for p in probes):
             raise doc.error(("probes", i, "name"),
                             f"duplicate probe name '{probe.name}' (give each probe a name)")
         probes.append(probe)
 
-    names = [p.name for p in probes]
-    expect: dict[str, dict[str, Any]] = {}
-    for probe_name, raw in _check_keys(doc, ("expect",), data.get("expect") or {}, names, "expect").items():
-        checks = _check_keys(doc, ("expect", probe_name), raw or {}, list(EXPECT_KEYS),
-                             f"expectations of {probe_name}")
-        expect[probe_name] = {key: _parse_option(doc, ("expect", probe_name, key), EXPECT_KEYS[key], value)
-                              for key, value in checks.items()}
+    expect = _expectations(doc, data, [p.name for p in probes])
     captures = data.get("captures", True)
     if not isinstance(captures, bool):
         raise doc.error(("captures",), f"captures must be true or false, got {captures!r}")

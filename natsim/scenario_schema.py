@@ -12,13 +12,14 @@ import json
 from typing import Any
 
 from natsim.middleboxes import config_class, kinds
-from natsim.paths import NAME_PATTERN
+from natsim.paths import MAX_NAME, NAME_PATTERN
 from natsim.probes.options import option_fields
 from natsim.probes.registry import kinds as probe_kinds
 from natsim.report.schema import Verdict
 from natsim.scenario import EXPECT_KEYS, PROBE_KEYS
 
-NAME_SCHEMA = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "not": {"enum": [".", ".."]},
+NAME_SCHEMA = {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": MAX_NAME,
+               "not": {"enum": [".", ".."]},
                "description": "becomes a file name: letters, digits, '.', '_', '-'"}
 DURATION = {"type": ["string", "number"], "description": "real-world duration: 90, '1h', '2h4m', '3720s'"}
 

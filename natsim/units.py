@@ -21,13 +21,18 @@ _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|min|s|m|h|d))+")
 
 #: Largest relative rounding error accepted for a scaled kernel timeout.
 MAX_ROUNDING_ERROR = 0.01
+#: Longest duration natsim accepts: 10 years (365-day years). Far beyond any middlebox timer or probe
+#: schedule (the longest real ones are days), and far below what the tools can wait on (Python's
+#: sleep/timeout limits, nftables' 32-bit timeouts at time scale 1).
+MAX_DURATION = 10 * 365 * 86400.0
 
 
 def parse_duration(value: str | int | float, *, what: str = "duration", allow_zero: bool = False) -> float:
     """Parse ``value`` into real-world seconds.
 
     Accepts a number of seconds or a string such as ``"90"``, ``"1h"``, ``"2h4m"``, ``"3720s"``,
-    ``"1.5h"`` or ``"250ms"``. Raises :class:`DurationError` naming ``what`` and the value.
+    ``"1.5h"`` or ``"250ms"``, at most :data:`MAX_DURATION`. Raises :class:`DurationError` naming
+    ``what`` and the value.
     """
     if isinstance(value, bool):
         raise DurationError(f"{what}: expected a duration like '1h' or '3720s', got {value!r}")
@@ -46,6 +51,9 @@ def parse_duration(value: str | int | float, *, what: str = "duration", allow_ze
         raise DurationError(f"{what}: duration must be positive, got {value!r}")
     if seconds == 0 and not allow_zero:
         raise DurationError(f"{what}: duration must be greater than zero, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise DurationError(f"{what}: duration {value!r} is longer than natsim's limit of "
+                            f"{format_duration(MAX_DURATION)} (10 years)")
     return seconds
 
 

@@ -42,4 +42,4 @@ def run(args: argparse.Namespace) -> int:
     print()
     compare_with_model(scenario, outcome.result, brief=True)
     print(f"\nreport: {out.resolve()}/ (summary.txt, result.json, survival.png, pcap/)")
-    return 0 if outcome.ok else 1
+    return outcome.exit_code

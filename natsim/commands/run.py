@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.commands.common import add_time_scale, add_trust
-from natsim.errors import ConfigError
+from natsim.errors import EXIT_INTERRUPTED, ConfigError
 from natsim.paths import inside
 from natsim.privileges import require_root
 from natsim.report.schema import RunResult
@@ -23,8 +23,8 @@ def register(sub: Any) -> None:
         "run", help="run a scenario in the lab and check its expectations",
         description="Build the scenario's lab, run its probes as declared, capture every link, write "
         "DIR/result.json, DIR/summary.txt and DIR/survival.png, then check `expect:`. Exit 0 when every "
-        "expectation holds, 1 when one fails, 2 on error, 130 when interrupted (what was measured is "
-        "still written).",
+        "expectation holds, 1 when one fails, 2 on error, 3 when a probe could not run (the summary "
+        "names it and its log), 130 when interrupted (what was measured is still written).",
         epilog="example: sudo natsim run isp-modem-bridge-1h --out out/modem")
     parser.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     add_time_scale(parser)
@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_scenario(scenario, out, extra=extra)
     except KeyboardInterrupt:
         print(f"natsim: interrupted; partial result in {out}/", file=sys.stderr)
-        return 130
-    code = 0 if outcome.ok else 1
+        return EXIT_INTERRUPTED
+    code = outcome.exit_code
     report = f"report: {out}/summary.txt, {out}/result.json, {out}/survival.png"
     if args.json:
         return max(code, _print_json(outcome.result, scenario if args.compare else None, report))

@@ -13,6 +13,7 @@ waits until it listens. Nothing on the host is written outside a private temp di
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import LabError
+from natsim.errors import ConfigError, LabError
 
 SSHD = "/usr/sbin/sshd"
 
@@ -44,7 +45,9 @@ class SshdHandle:
 
 
 def render_config(workdir: Path, port: int, *, password: bool, options: Mapping[str, str]) -> str:
-    """The sshd_config text (pure)."""
+    """The sshd_config text (pure). An extra option's name must be one word of letters and digits and
+    its value one line (no control character): nothing it holds can start another directive (a
+    ``Match`` block, a second ``Subsystem``)."""
     settings = {
         "Port": str(port), "ListenAddress": "0.0.0.0",
         "HostKey": str(workdir / "ssh_host_ed25519_key"), "PidFile": str(workdir / "sshd.pid"),
@@ -57,6 +60,12 @@ def render_config(workdir: Path, port: int, *, password: bool, options: Mapping[
         "MaxStartups": "200:30:400", "MaxSessions": "200", "MaxAuthTries": "6",
         "Subsystem": "sftp internal-sftp",
     }
+    for key, value in options.items():
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key):
+            raise ConfigError(f"sshd option {key!r}: expected one word of letters and digits")
+        if re.search(r"[\x00-\x1f\x7f]", value) or not value.strip():
+            raise ConfigError(f"sshd option {key}: {value!r} must be one non-empty line without control "
+                              "characters")
     settings.update(options)
     return "".join(f"{k} {v}\n" for k, v in settings.items())
 
@@ -75,9 +84,14 @@ def start_script(config: Path, shadow: Path | None) -> str:
     steps = ["set -e", "mount -t tmpfs -o mode=755 natsim-run /run", "mkdir -m 755 /run/sshd",
              "mount -t tmpfs -o mode=755 natsim-log /var/log"]
     if shadow is not None:
-        steps.append(f"mount --bind '{shadow}' /etc/shadow")
-    steps.append(f"exec {SSHD} -D -e -f '{config}'")
+        steps.append(f"mount --bind {_quoted(shadow)} /etc/shadow")
+    steps.append(f"exec {SSHD} -D -e -f {_quoted(config)}")
     return "; ".join(steps)
+
+
+def _quoted(path: Path) -> str:
+    """``path`` as one shell word, always single-quoted (a quote inside it too)."""
+    return "'" + str(path).replace("'", "'\"'\"'") + "'"
 
 
 @contextmanager

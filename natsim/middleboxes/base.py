@@ -7,11 +7,17 @@ text, per-namespace sysctls and in-namespace setup commands. See ``docs/middlebo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
+from natsim.errors import ConfigError
 from natsim.units import ScaledTimeout, TimeScale
+
+#: What an interface name may be (Linux: at most 15 bytes, no '/', ':' or white space; natsim's
+#: topologies name them NODE-ethN). Renders quote them inside nftables text, so no quote may pass.
+IFACE_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,15}")
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,12 @@ class RenderContext:
     inside: tuple[str, ...]
     outside: tuple[str, ...]
     time_scale: TimeScale = TimeScale(1.0)
+
+    def __post_init__(self) -> None:
+        for name in (*self.inside, *self.outside):
+            if not IFACE_NAME.fullmatch(name):
+                raise ConfigError(f"{self.node}: interface name {name!r} is not a Linux interface name "
+                                  f"({IFACE_NAME.pattern})")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import decimal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -53,6 +54,24 @@ class ProbeOptions:
         options = dataclasses.replace(self, **{path[0]: value})
         options.validate()
         return options
+
+
+@dataclasses.dataclass(frozen=True)
+class UserCode:
+    """Something a probe's options make natsim run that the scenario's author chose (what
+    :mod:`natsim.trust` lists when it refuses the scenario). It runs as root in the probe's client node.
+
+    ``where``: the option holding it, inside the probe's options (``("variants", 1)``); ``runs``: what
+    runs, exactly (``sh -c 'ping server'``); ``note``: one line explaining it, printed once under the
+    list."""
+
+    where: tuple[str | int, ...]
+    runs: str
+    note: str = ""
+
+
+#: ``user_code(options) -> [UserCode, ...]``: a probe kind's declared ability to run its author's code.
+UserCodeReader = Callable[[Any], list[UserCode]]
 
 
 def option_fields(cls: type[ProbeOptions]) -> list[dataclasses.Field[Any]]:
@@ -110,26 +129,28 @@ def from_cli(cls: type[OptionsT], args: argparse.Namespace) -> OptionsT:
 
 
 def to_argv(options: ProbeOptions) -> list[str]:
-    """The command line that gives ``options`` to the probe tool (flags for non-default values)."""
+    """The command line that gives ``options`` to the probe tool (flags for non-default values).
+
+    Each is one ``--flag=VALUE`` word (a value starting with ``-`` stays a value), and the tool parses
+    it with the flag's parser (:func:`add_cli_options`), the one the scenario loader used: the tool
+    gets exactly the options that were checked at load."""
     argv: list[str] = []
     for f in option_fields(type(options)):
         flag, value = cli_flag(f), getattr(options, f.name)
         if flag is None or value == f.default or value is None:
             continue
-        if f.metadata.get("cli_action") == "append":
-            for item in value:
-                argv += [flag, _show(item)]
-        else:
-            argv += [flag, _show(value)]
+        items = value if f.metadata.get("cli_action") == "append" else [value]
+        argv += [f"{flag}={_show(item)}" for item in items]
     return argv
 
 
 def _show(value: Any) -> str:
-    """A value as its flag takes it: durations as seconds (``3600s``), lists joined by commas."""
+    """A value as its flag takes it: durations as exact seconds (``3600s``, ``0.25s``, never an
+    exponent, which a duration does not take), lists joined by commas."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:g}s"
+        return f"{int(value)}s" if value.is_integer() else f"{decimal.Decimal(repr(value)):f}s"
     if isinstance(value, list | tuple):
         return ",".join(_show(v) for v in value)
     return str(getattr(value, "value", value))

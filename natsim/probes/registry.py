@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from natsim.plugins import find_kind, load_kinds
-from natsim.probes.options import ProbeOptions
+from natsim.probes.options import ProbeOptions, UserCodeReader
 from natsim.probes.tally import Tally
 from natsim.report.schema import ProbeResult
 
@@ -62,7 +62,10 @@ ModelFactory = Callable[[Any, Any], ProbeModel]
 @dataclass(frozen=True)
 class ProbeKind:
     """One probe kind: its options (the one declaration), how the lab runs it, how the model predicts
-    it. ``unmodelled`` says why a kind has no model (e.g. a user's own program)."""
+    it. ``unmodelled`` says why a kind has no model (e.g. a user's own program). ``user_code``, when the
+    kind has that ability, says what code of the scenario author's choosing a probe's options would
+    run in the lab (:mod:`natsim.trust` refuses such a scenario without ``--trust``); a kind without it
+    runs only natsim's own code, whatever its options."""
 
     name: str
     options: type[ProbeOptions]
@@ -70,6 +73,7 @@ class ProbeKind:
     model: ModelFactory | None = None
     unmodelled: str = ""
     summary: str = ""
+    user_code: UserCodeReader | None = None
 
     def __post_init__(self) -> None:
         if self.options.kind != self.name:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from natsim.report.schema import ConnectionResult, RunResult, Verdict
+from natsim.report.summary import one_line
 from natsim.units import format_duration
 
 if TYPE_CHECKING:
@@ -33,10 +34,12 @@ MARKERS_PER_AXIS_DOTS, MARKERS_PER_AXIS_TICKS = 100, 250
 
 @dataclass(frozen=True)
 class SurvivalRow:
-    """One row of the plot: its label and its connections (no two at the same idle time)."""
+    """One row of the plot: its label and its connections (no two at the same idle time); ``note``:
+    written across an empty row (why a probe has no result)."""
 
     label: str
     connections: tuple[ConnectionResult, ...]
+    note: str = ""
 
 
 def _apart(idles: Sequence[float], width: float) -> bool:
@@ -58,7 +61,9 @@ def survival_rows(result: RunResult) -> list[SurvivalRow]:
     for probe in result.probes:
         conns = sorted(probe.connections, key=lambda c: c.index)
         if not conns:
-            rows.append(SurvivalRow(f"{probe.name} (no result)", ()))
+            error = probe.extra.get("error")
+            note = f"could not run: {one_line(str(error), 90)}" if error else "no connection was tested"
+            rows.append(SurvivalRow(f"{probe.name} (no result)", (), note))
         elif not any(c.label for c in conns) and _apart([c.idle for c in conns],
                                                          _marker_width(len(conns), limit)):
             rows.append(SurvivalRow(probe.name, tuple(conns)))
@@ -106,6 +111,9 @@ def survival_figure(result: RunResult, timeouts: Mapping[str, float]) -> Figure:
     fig = Figure(figsize=(9, 1.5 + 0.35 * max(2, len(rows))))
     ax = fig.subplots()
     for y, row in enumerate(rows):
+        if row.note:
+            ax.text(0.01, y, row.note, transform=ax.get_yaxis_transform(), va="center", fontsize=8,
+                    color="firebrick" if row.note.startswith("could not run") else "dimgrey")
         marker = "|" if len(row.connections) > TICKS_FROM else "o"
         for verdict in Verdict:
             xs = [c.idle / unit.seconds for c in row.connections if c.verdict is verdict]

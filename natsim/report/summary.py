@@ -15,7 +15,13 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
     ``connections`` is false) and the expectation checks."""
     lines = [f"natsim {result.source} result" + (f" — scenario {result.scenario}" if result.scenario else "")
              + f" (time_scale {result.time_scale:g}; all times real-world)"]
-    if not result.complete:
+    broken = [p for p in result.probes if p.extra.get("error")]
+    if broken:
+        lines.append(f"INCOMPLETE: {len(broken)} probe{'s' if len(broken) > 1 else ''} could not run "
+                     "(exit 3); below is what the others measured.")
+        lines.extend(f"  FAILED {p.name} ({p.kind}): {one_line(str(p.extra['error']))}"
+                     + (f" — log: {p.extra['log']}" if p.extra.get("log") else "") for p in broken)
+    elif not result.complete:
         lines.append("INCOMPLETE: the run was stopped early; results below are what was measured.")
     lines.append(f"{'probe':<18}{'kind':<19}{'node':<10}{'verdicts':<34}estimate")
     for probe in result.probes:
@@ -44,3 +50,11 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
         failed = sum(not c.ok for c in checks)
         lines.append(f"{len(checks) - failed} of {len(checks)} expectations hold")
     return "\n".join(lines) + "\n"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """A (possibly multi-line) error as one line: its first and last non-empty lines, at most ``limit``
+    characters (a tool's output ends with its own error line, a traceback with the exception)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()] or [""]
+    joined = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+    return joined if len(joined) <= limit else joined[: limit - 3] + "..."

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import NatsimError, ProbeError, writing
+from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimError, ProbeError, writing
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
-from natsim.paths import check_name, first_missing, hand_over
+from natsim.paths import check_name, first_missing, hand_over, inside
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle
@@ -34,6 +35,15 @@ from natsim.units import format_duration
 
 # ---- the run -----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ProbeFailure:
+    """Why a probe has no result: what went wrong (one or more lines) and the file holding its output
+    or traceback, when there is one."""
+
+    error: str
+    log: Path | None = None
+
+
 @dataclass
 class RunOutcome:
     """What ``run_scenario`` produced."""
@@ -43,11 +53,19 @@ class RunOutcome:
     out: Path
     interrupted: bool = False
     summary: str = ""          # what summary.txt holds (formatted once)
+    failed: list[str] = field(default_factory=list)   # probes that could not run
 
     @property
     def ok(self) -> bool:
         """All expectations hold and the run completed."""
         return self.result.complete and all(c.ok for c in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        """The command's exit code: a probe that could not run (3) before a failed expectation (1)."""
+        if self.failed:
+            return EXIT_PROBE_FAILED
+        return EXIT_OK if self.ok else EXIT_CHECK_FAILED
 
 
 def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
@@ -102,7 +120,7 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
                        started=time.time())
     outcome = RunOutcome(result, [], out)
     results: dict[str, ProbeResult] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, ProbeFailure] = {}
     handles: dict[str, Handle] = {}
     try:
         with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
@@ -132,6 +150,7 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     finally:
         result.finished = time.time()
         _collect(result, probes, results, errors)
+        outcome.failed = [spec.name for spec in probes if spec.name in errors]
         outcome.checks = check_expectations(result, scenario.expect)
         write_outputs(outcome, scenario)
         # under sudo the report is the user's: what natsim created or wrote, nothing else
@@ -140,8 +159,9 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
 
 
 def _collect(result: RunResult, probes: list[ProbeSpec], results: dict[str, ProbeResult],
-             errors: dict[str, str]) -> None:
-    """Put every probe's result (or why it has none) into ``result``, in scenario order."""
+             errors: dict[str, ProbeFailure]) -> None:
+    """Put every probe's result (or why it has none) into ``result``, in scenario order; a probe that
+    could not run makes the run incomplete."""
     for spec in probes:
         if spec.name in results:
             probe = results[spec.name]
@@ -153,12 +173,18 @@ def _collect(result: RunResult, probes: list[ProbeSpec], results: dict[str, Prob
             for timer in probe.extra.get("unscaled", []):
                 if timer not in result.unscaled:
                     result.unscaled.append(timer)
+        elif spec.name in errors:
+            failure = errors[spec.name]
+            result.probes.append(ProbeResult(name=spec.name, kind=spec.kind, target=spec.server,
+                                             node=spec.client, complete=False,
+                                             extra={"error": failure.error,
+                                                    "log": str(failure.log) if failure.log else None}))
+            result.notes.append(f"{spec.name}: {failure.error}")
+            result.complete = False
         else:
             result.probes.append(ProbeResult(name=spec.name, kind=spec.kind, target=spec.server,
                                              node=spec.client, complete=False,
-                                             extra={"error": errors.get(spec.name, "not finished")}))
-            if spec.name in errors:
-                result.notes.append(f"{spec.name}: {errors[spec.name]}")
+                                             extra={"unfinished": "stopped before it finished"}))
 
 
 def _tallies(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> list[Tally]:
@@ -186,9 +212,22 @@ def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> No
             results[name] = measured
 
 
+def _crashed(out: Path, spec: ProbeSpec, err: Exception) -> ProbeFailure:
+    """A driver's unexpected exception: its traceback goes to ``OUT/NAME-error.log``."""
+    log: Path | None = None
+    try:
+        log = inside(out, f"{spec.name}-error.log")
+        log.write_text("".join(traceback.format_exception(err)))
+    except (OSError, NatsimError):
+        log = None
+    return ProbeFailure(f"the {spec.kind} driver failed: {type(err).__name__}: {err}", log)
+
+
 def _run_probes(ctx: DriverContext, probes: list[ProbeSpec], handles: dict[str, Handle],
-                results: dict[str, ProbeResult], errors: dict[str, str], progress: Progress) -> None:
-    """Start each probe at its offset, wait for all (threads block on the probe processes)."""
+                results: dict[str, ProbeResult], errors: dict[str, ProbeFailure], progress: Progress) -> None:
+    """Start each probe at its offset, wait for all (threads block on the probe processes). A probe
+    that fails in any way (an exception of any type, its tool exiting non-zero, an empty result) is
+    recorded in ``errors``."""
     started = time.monotonic()
     lock = threading.Lock()
 
@@ -199,9 +238,14 @@ def _run_probes(ctx: DriverContext, probes: list[ProbeSpec], handles: dict[str, 
         try:
             with lock:
                 handles[spec.name] = probe_kind(spec.kind).driver(ctx, spec)
-            results[spec.name] = handles[spec.name].wait()
+            measured = handles[spec.name].wait()
+            if not measured.connections:
+                raise ProbeError(f"{spec.kind} measured nothing: its result has no connection")
+            results[spec.name] = measured
         except NatsimError as err:
-            errors[spec.name] = str(err)
+            errors[spec.name] = ProbeFailure(str(err), err.log if isinstance(err, ProbeError) else None)
+        except Exception as err:  # a driver's bug fails the run instead of vanishing in a thread
+            errors[spec.name] = _crashed(ctx.out, spec, err)
         finally:
             progress.done += 1
 

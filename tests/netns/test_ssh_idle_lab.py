@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from natsim.probes.ssh.labrun import run_ssh_probe, scale_os_keepalive
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
+from tests.rootstate import differences, snapshot
 
 pytestmark = pytest.mark.natsim_netns
 
@@ -38,3 +42,47 @@ def test_ssh_idle_variants_through_the_cpe(tmp_path: Path) -> None:
     assert keepalive.verdict is not Verdict.ALIVE                      # 7200 s keepalive is too late
     assert keepalive.how in ("idle", "read")
     assert result.extra["time_scale"] == 60
+
+
+NATSIM = [sys.executable, "-m", "natsim.cli"]
+#: What the adversarial review ran: shell code as root through an ssh option, reaching the root namespace.
+PAYLOAD = "sh -c 'touch {marker}; nsenter --net=/proc/1/ns/net nft add table inet natsim_pwn'"
+
+
+def _scenario(path: Path, variants: list[str]) -> Path:
+    lines = ["topology: isp-bridge-cgn", "time_scale: 60", "captures: false", "middleboxes:",
+             "  cpe: {idle_timeout: 1h, untracked_outbound: drop, untracked_inbound: pickup}", "probes:",
+             "  - name: sessions", "    kind: ssh-idle", "    options:", "      variants:"]
+    path.write_text("\n".join([*lines, *(f"        - {json.dumps(v)}" for v in variants)]) + "\n")
+    return path
+
+
+def test_a_variant_running_code_is_refused_without_trust(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    scenario = _scenario(tmp_path / "s.yaml", [f"x=1m,ProxyCommand={PAYLOAD.format(marker=marker)}"])
+    before = snapshot()
+    done = subprocess.run([*NATSIM, "run", str(scenario), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(f"natsim: error: {scenario}:11:11: this scenario runs its own code")
+    assert ("probe 'sessions' (ssh-idle) runs as root, inside lab node client: ssh -o 'ProxyCommand="
+            in done.stderr)
+    assert differences(before, snapshot()) == []
+    assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_trusted_options_reach_ssh_and_allow_listed_ones_any_case(tmp_path: Path) -> None:
+    """With --trust a LocalCommand runs (in the client node, as root); an allow-listed option in lower
+    case is spelt for ssh as its manual spells it and scaled (60 s -> 1 s)."""
+    marker = tmp_path / "local-command-ran"
+    local = f"local=1m,PermitLocalCommand=yes,LocalCommand=touch {marker}"
+    scenario = _scenario(tmp_path / "s.yaml", ["safe=2m,serveraliveinterval=60,tcpkeepalive=no", local])
+    before = snapshot()
+    done = subprocess.run([*NATSIM, "-q", "run", str(scenario), "--out", str(tmp_path / "out"), "--trust"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert differences(before, snapshot()) == []
+    assert marker.exists()
+    result = json.loads((tmp_path / "out" / "result.json").read_text())["probes"][0]
+    assert [c["verdict"] for c in result["connections"]] == ["alive", "alive"]
+    assert result["extra"]["variants"][0]["options"] == {"ServerAliveInterval": "60", "TCPKeepAlive": "no"}

@@ -140,3 +140,27 @@ def test_lab_command_with_sshd_lets_the_client_log_in(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sshd on server: ssh root@198.51.100.10" in done.stdout
     assert "logged-in-on-198.51.100.10" in done.stdout
+
+
+SHORT = Path(__file__).parents[1] / "e2e" / "short" / "isp-modem-bridge-1h.yaml"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_the_lab_comes_up_is_one_line_and_130(sig: signal.Signals, tmp_path: Path) -> None:
+    """Sent as the first command runs in a node (``-vv`` prints each one): the lab is half built."""
+    before = snapshot()
+    proc = subprocess.Popen([*NATSIM, "-vv", "run", str(SHORT), "--out", str(tmp_path / "out")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "$ " in line:
+            os.kill(proc.pid, sig)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, rest
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    said = [ln for ln in rest.splitlines() if ln.startswith("natsim: interrupted")]
+    assert len(said) == 1, rest
+    assert not [r for r in all_records() if r.owner_pid == proc.pid]
+    assert differences(before, snapshot()) == []

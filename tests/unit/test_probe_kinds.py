@@ -3,12 +3,17 @@ it has none; docs/scenarios.md shows exactly the declared options."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
-from natsim.probes.options import markdown_table, option_fields
+from natsim.probes.options import from_cli, markdown_table, option_fields, to_argv
 from natsim.probes.registry import ProbeKind, kinds
+from natsim.probes.ssh import cli as ssh_cli
+from natsim.probes.tcp import cli as tcp_cli
+from natsim.probes.tcp.labrun import CLI_KIND
+from natsim.units import MAX_DURATION
 
 DOCS = Path(__file__).parents[2] / "docs" / "scenarios.md"
 
@@ -39,3 +44,38 @@ def test_a_kind_without_model_or_reason_is_refused() -> None:
 def test_docs_show_exactly_the_declared_options() -> None:
     table = markdown_table({k: v.options for k, v in kinds().items()})
     assert table in DOCS.read_text(), "regenerate the table in docs/scenarios.md (Probe options)"
+
+
+#: Options far from the defaults: long and fractional durations, the largest counts, names starting with
+#: '-' (what once reached the tools as 1.23457e+06s, or as a flag).
+EDGES: dict[str, dict[str, object]] = {
+    "tcp-send": {"connections": 5000, "first": 1234567.25, "step": 0.001, "user_timeout": 86400.5, "port": 1},
+    "tcp-recv": {"connections": 4, "first": 86000.0, "step": 100.0},
+    "tcp-keepalive": {"first": MAX_DURATION, "keepalive_interval": 0.001, "keepalive_count": 127},
+    "ssh-first-connect": {"attempts": 10000, "interval": 1234567.5, "client_impl": "openssh"},
+    "ssh-bypass-timer": {"step": 1000000.5, "resolution": 0.5, "max_wait": MAX_DURATION,
+                         "client_impl": "openssh"},
+    "ssh-kex": {},
+    "ssh-idle": {"variants": ("-x=1m,serveraliveinterval=1234567", "y=2h,TCPKeepAlive=no", "3650d")},
+}
+
+
+def _tool_parser() -> argparse.ArgumentParser:
+    """The parsers of the probe tools the lab runs (``python -m natsim.probes``, ``...ssh.cli``)."""
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="tool")
+    tcp_cli.register(sub)
+    ssh_cli.register(sub)
+    return parser
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_the_tool_gets_exactly_the_options_checked_at_load(name: str) -> None:
+    """to_argv -> the tool's own flag parser -> the same options: what `predict` and the loader accepted is
+    what the probe runs with, and the tool refuses nothing the loader took."""
+    kind = kinds()[name]
+    options = kind.parse(EDGES[name])
+    tool = CLI_KIND.get(name, name)
+    where = ["--server", "192.0.2.1"] if name in CLI_KIND else ["--target", "192.0.2.1:22"]
+    args = _tool_parser().parse_args([tool, *where, *to_argv(options)])
+    assert from_cli(kind.options, args) == options

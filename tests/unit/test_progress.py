@@ -45,7 +45,7 @@ def test_a_lab_probe_is_given_its_progress_file_and_its_handle_reads_it(tmp_path
     options = TcpProbeOptions(server="203.0.113.10", connections=130, time_scale=60)
     json_path = tmp_path / "client-send-send.json"
     argv = probe_argv("tcp-send", options, json_path)
-    assert argv[argv.index("--progress") + 1] == str(progress_path(json_path))
+    assert f"--progress={progress_path(json_path)}" in argv
     running = RunningProbe("tcp-send", "client", options, None, json_path, tmp_path / "log")  # type: ignore[arg-type]
     assert running.progress() == Tally(0, 130)
     TallyWriter(progress_path(json_path), 130).record(ConnectionResult(0, 60.0, Verdict.ALIVE))

@@ -100,3 +100,15 @@ def test_a_probe_without_connections_still_has_its_row() -> None:
     result = _ladder(2)
     result.probes.append(ProbeResult("broken", "tcp-recv", "server", complete=False))
     assert [r.label for r in survival_rows(result)] == ["send", "broken (no result)"]
+
+
+def test_a_probe_that_could_not_run_says_so_in_its_row() -> None:
+    result = _ladder(2)
+    result.probes.append(ProbeResult("broken", "tcp-recv", "server", complete=False,
+                                     extra={"error": "client: tcp-recv exited 1: Traceback\n  ...\n"
+                                                     "ValueError: the tool refused it"}))
+    [row] = [r for r in survival_rows(result) if not r.connections]
+    assert row.note == ("could not run: client: tcp-recv exited 1: Traceback ... ValueError: the tool "
+                        "refused it")
+    texts = [t.get_text() for t in survival_figure(result, {}).axes[0].texts]
+    assert row.note in texts

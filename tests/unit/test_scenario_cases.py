@@ -26,6 +26,9 @@ def test_scenario_case(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario("scenario.yaml")
     assert str(info.value).startswith(error.read_text().strip()), str(info.value)
+    with pytest.raises(ScenarioError) as predicted:   # `natsim predict` refuses exactly what `run` does
+        load_scenario("scenario.yaml", model_only=True)
+    assert str(predicted.value) == str(info.value)
 
 
 def test_valid_full_case_is_parsed_into_real_world_seconds(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from natsim.errors import ConfigError, UntrustedCodeError
+from natsim import trust
+from natsim.errors import ConfigError, ScenarioError, UntrustedCodeError
 from natsim.lab.topology import (
     SHIPPED_DIR,
     _load_file,
@@ -17,6 +18,7 @@ from natsim.lab.topology import (
     load_topology,
     static_names,
 )
+from natsim.probes.registry import kinds as probe_kinds
 from natsim.scenario import load_scenario, load_scenario_text
 from tests.user_topology import NAME, write_scenario, write_topology
 
@@ -160,3 +162,70 @@ def test_unknown_name_mentions_files_it_could_not_read(tmp_path: Path,
     with pytest.raises(ConfigError, match=r"unknown topology 'x'; available: .*; files with no literal "
                        rf"`topos = \{{...\}}` \(not read\): {tmp_path / 'dyn.py'}"):
         find_topology("x")
+
+
+SSH_CODE = """topology: isp-bridge-cgn
+time_scale: 60
+probes:
+  - name: sessions
+    kind: ssh-idle
+    options:
+      variants:
+        - "plain=1m,ServerAliveInterval=30,serveralivecountmax=3,TCPKeepAlive=no"
+        - "x=1m,ProxyCommand=sh -c 'nft add table inet pwn'"
+        - "1m,permitlocalcommand=yes,LocalCommand=touch /tmp/natsim-pwned"
+"""
+SSH_NOTE = ("  (ssh options other than ServerAliveInterval, ServerAliveCountMax, TCPKeepAlive, "
+            "ConnectTimeout, ConnectionAttempts can run commands or read and write files; ssh runs as root)")
+
+
+def test_ssh_idle_options_outside_the_allow_list_are_code() -> None:
+    with pytest.raises(UntrustedCodeError) as info:
+        load_scenario_text(SSH_CODE)
+    assert str(info.value) == "\n".join([
+        "<text>:9:11: this scenario runs its own code, which natsim runs only with --trust:",
+        "  - probe 'sessions' (ssh-idle) runs as root, inside lab node client: "
+        "ssh -o 'ProxyCommand=sh -c '\"'\"'nft add table inet pwn'\"'\"'' (variant x) (line 9)",
+        "  - probe 'sessions' (ssh-idle) runs as root, inside lab node client: "
+        "ssh -o PermitLocalCommand=yes -o 'LocalCommand=touch /tmp/natsim-pwned' "
+        "(variant 1m-PermitLocalCommand=yes-LocalCommand=touch /tmp/natsim-pwned) (line 10)",
+        SSH_NOTE, HOW])
+    trusted = load_scenario_text(SSH_CODE, trust=True).probes[0].options
+    assert [v.options for v in trusted.parsed()] == [  # type: ignore[union-attr]
+        {"ServerAliveInterval": "30", "ServerAliveCountMax": "3", "TCPKeepAlive": "no"},
+        {"ProxyCommand": "sh -c 'nft add table inet pwn'"},
+        {"PermitLocalCommand": "yes", "LocalCommand": "touch /tmp/natsim-pwned"}]
+    assert load_scenario_text(SSH_CODE, model_only=True).probes[0].kind == "ssh-idle"  # the model runs no ssh
+
+
+def test_command_and_ssh_options_are_listed_together_in_file_order() -> None:
+    both = SSH_CODE + COMMAND.split("probes:\n")[1]
+    with pytest.raises(UntrustedCodeError) as info:
+        load_scenario_text(both)
+    lines = str(info.value).splitlines()
+    assert [line.split(" runs as root")[0] for line in lines[1:4]] == [
+        "  - probe 'sessions' (ssh-idle)", "  - probe 'sessions' (ssh-idle)", "  - probe 'reach' (command)"]
+    assert lines[4:] == [SSH_NOTE, "  (node names after a command's first word are replaced by their "
+                         "addresses)", HOW]
+
+
+def test_allow_listed_ssh_options_need_no_trust() -> None:
+    safe = SSH_CODE.split('        - "x=')[0]
+    variant = load_scenario_text(safe).probes[0].options.parsed()[0]  # type: ignore[union-attr]
+    assert variant.name == "plain" and variant.code() == {}
+
+
+def test_control_characters_are_refused_even_when_trusted() -> None:
+    crlf = SSH_CODE.replace("'nft add table inet pwn'", "'true'\\r\\nMatch exec true")
+    for trusted in (False, True):
+        with pytest.raises(ScenarioError, match=r"^<text>:9:11: .*ProxyCommand: the value holds the control "
+                           r"character U\+000D"):
+            load_scenario_text(crlf, trust=trusted)
+
+
+def test_trust_knows_no_probe_kind() -> None:
+    """natsim/trust.py formats what kinds declare (``ProbeKind.user_code``); it names none of them."""
+    source = Path(trust.__file__).read_text()
+    for name in probe_kinds():
+        assert f'"{name}"' not in source and f"'{name}'" not in source and f"({name})" not in source, name
+    assert sorted(k for k, v in probe_kinds().items() if v.user_code is not None) == ["command", "ssh-idle"]

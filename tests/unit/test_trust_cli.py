@@ -60,5 +60,5 @@ def test_trust_is_documented_in_help(command: str, capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert ("--trust allow this scenario/topology to run its own code: command probes run as root in lab "
-            "nodes, topology files are Python") in text
+    assert ("--trust allow this scenario/topology to run its own code: what its probes' options say to run "
+            "(command lines, ssh options) runs as root in lab nodes, topology files are Python") in text

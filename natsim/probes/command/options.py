@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from natsim.errors import ConfigError
 from natsim.fields import duration_field, plain_field
-from natsim.probes.options import ProbeOptions
+from natsim.probes.options import ProbeOptions, UserCode
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,15 @@ class CommandOptions(ProbeOptions):
         """A command is needed."""
         if not self.argv.strip():
             raise ConfigError("argv: the command is empty")
+
+
+def command_line(argv: str) -> str:
+    """The exact shell command line a ``command`` probe runs."""
+    return f"sh -c {shlex.quote(argv)}"
+
+
+def command_code(options: Any) -> list[UserCode]:
+    """A command probe runs its ``argv``: always its author's code."""
+    assert isinstance(options, CommandOptions)
+    return [UserCode(("argv",), command_line(options.argv),
+                     "node names after a command's first word are replaced by their addresses")]

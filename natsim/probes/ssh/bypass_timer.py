@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from natsim.errors import ProbeError
 from natsim.probes.ssh.login import LoginOutcome, SshLogin, login_once
+from natsim.probes.ssh.options import schedule_problem
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict
 from natsim.units import TimeScale
 
@@ -31,8 +32,9 @@ class TimerPlan:
     max_wait: float = 4 * 3600.0
 
     def __post_init__(self) -> None:
-        if self.step <= 0 or self.resolution <= 0 or self.max_wait < self.step:
-            raise ProbeError(f"ssh-bypass-timer: bad schedule {self}")
+        problem = schedule_problem(self.step, self.resolution, self.max_wait)
+        if problem is not None:
+            raise ProbeError(f"ssh-bypass-timer: {problem}")
 
 
 def intercepted(outcome: LoginOutcome) -> bool:

@@ -98,9 +98,10 @@ class _ThreadHandle:
 def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float, total: int | None) -> _ThreadHandle:
     workdir = inside(ctx.out, f"{spec.name}-work")
     workdir.mkdir(parents=True, exist_ok=True)
+    argv = [*args, f"--name={spec.name}"]
     tally = inside(workdir, "progress")
-    return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, [*args, "--name", spec.name],
-                                               timeout=timeout, workdir=workdir, progress=tally),
+    return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, argv, timeout=timeout,
+                                               workdir=workdir, progress=tally),
                          tally, total)
 
 
@@ -148,12 +149,12 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     sshd = SshServerOptions(backend="sshd", port=options.port)
     backend = _backend(ctx, spec, sshd, key=client.public_key())
     notes = scale_os_keepalive(ctx.lab, spec.client)
-    args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", "--workdir", str(workdir),
+    args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", f"--workdir={workdir}",
             *to_argv(options)]
     tally = inside(workdir, "progress")
 
     def run() -> ProbeResult:
-        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, "--name", spec.name],
+        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, f"--name={spec.name}"],
                                timeout=600, workdir=workdir, progress=tally)
         result.extra.setdefault("unscaled", []).extend(notes)
         return result

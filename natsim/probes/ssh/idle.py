@@ -18,19 +18,25 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from natsim.errors import ProbeError
+from natsim.probes.ssh.client_options import SAFE
 from natsim.probes.ssh.openssh import OpenSshClient, classify_ssh_error
-from natsim.probes.ssh.options import DURATION_OPTIONS, IdleVariant, SshIdleOptions
+from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import TimeScale, format_duration, parse_duration
 
 KIND = "ssh-idle"
+#: ssh options whose values are seconds (scaled by the time scale).
+DURATION_OPTIONS = tuple(name for name, option in SAFE.items() if option.scaled)
 
 
 def scaled_options(options: Mapping[str, str], scale: TimeScale) -> tuple[dict[str, str], list[str]]:
-    """Options with durations divided by the scale (whole seconds, ≥ 1) and notes on rounding."""
+    """Options with durations as ssh takes them: whole seconds divided by the scale (≥ 1; ``0`` stays
+    ``0``), and notes on rounding."""
     result, notes = dict(options), []
     for key in DURATION_OPTIONS:
-        if key in result and result[key] not in ("0", ""):
+        if key in result and parse_duration(result[key], what=key, allow_zero=True) == 0:
+            result[key] = "0"
+        elif key in result:
             real = parse_duration(result[key], what=key)
             exact = scale.to_lab(real)
             lab = max(1, round(exact))
@@ -38,6 +44,13 @@ def scaled_options(options: Mapping[str, str], scale: TimeScale) -> tuple[dict[s
             if abs(lab - exact) > 1e-9:
                 notes.append(f"{key} {format_duration(real)} -> {lab} s (exact {exact:.3f} s, rounded)")
     return result, notes
+
+
+def _plain(variant: IdleVariant) -> bool:
+    """No keepalive of its own: ServerAliveInterval unset or 0, TCPKeepAlive unset or no."""
+    interval = variant.options.get("ServerAliveInterval", "0")
+    return parse_duration(interval, what="ServerAliveInterval", allow_zero=True) == 0 \
+        and variant.flag("TCPKeepAlive", False) is False
 
 
 async def _readline(stream: asyncio.StreamReader, timeout: float) -> bytes | None:
@@ -133,9 +146,7 @@ async def ssh_idle(host: str, port: int, *, user: str = "root",
 
     rows = await asyncio.gather(*(session(i, v) for i, v in enumerate(variants)))
     notes = sorted({n for v in variants for n in scaled_options(v.options, scale)[1]})
-    plain = [r for r, v in zip(rows, variants, strict=True)
-             if not any(k in v.options and v.options[k] not in ("0", "no") for k in
-                        ("ServerAliveInterval", "TCPKeepAlive"))]
+    plain = [r for r, v in zip(rows, variants, strict=True) if _plain(v)]
     result = ProbeResult(name=name or KIND, kind=KIND, target=f"{host}:{port}", node=node,
                          connections=list(rows))
     result.estimate = estimate_timeout(plain) if plain else None

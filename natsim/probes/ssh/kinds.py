@@ -10,6 +10,7 @@ from natsim.probes.ssh.options import (
     SshFirstConnectOptions,
     SshIdleOptions,
     SshKexOptions,
+    idle_user_code,
 )
 
 FIRST_CONNECT = ProbeKind("ssh-first-connect", SshFirstConnectOptions, first_connect, FirstConnectProbe,
@@ -19,6 +20,7 @@ BYPASS_TIMER = ProbeKind("ssh-bypass-timer", SshBypassTimerOptions, bypass_timer
 KEX = ProbeKind("ssh-kex", SshKexOptions, kex, KexProbe,
                 summary="the server's banner and key-exchange list, without logging in")
 IDLE = ProbeKind("ssh-idle", SshIdleOptions, idle, IdleProbe,
-                 summary="OpenSSH sessions left idle (ServerAliveInterval, TCPKeepAlive variants)")
+                 summary="OpenSSH sessions left idle (ServerAliveInterval, TCPKeepAlive variants)",
+                 user_code=idle_user_code)
 
 __all__ = ["BYPASS_TIMER", "FIRST_CONNECT", "IDLE", "KEX"]

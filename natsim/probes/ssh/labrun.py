@@ -64,12 +64,15 @@ def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: f
     """
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="natsim-sshprobe-") as scratch:
-            return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch),
-                                 progress=progress)
+            try:
+                return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch),
+                                     progress=progress)
+            except ProbeError as err:   # its log goes with the scratch directory: the message quotes it
+                raise ProbeError(str(err)) from err
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
     json_path, log_path = inside(workdir, f"{stamp}.json"), inside(workdir, f"{stamp}.log")
-    argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", "--out", str(json_path),
-            "--source", "lab", "--node", node, *(["--progress", str(progress)] if progress else [])]
+    argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", f"--out={json_path}",
+            "--source", "lab", f"--node={node}", *([f"--progress={progress}"] if progress else [])]
     with open(log_path, "w") as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -77,7 +80,8 @@ def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: f
     except subprocess.TimeoutExpired as err:
         proc.stop()
         raise ProbeError(f"{node}: {kind} did not finish within {timeout:g} s: "
-                         f"{log_path.read_text(errors='replace')[-800:]}") from err
+                         f"{log_path.read_text(errors='replace')[-800:]}", log=log_path) from err
     if code != 0 or not json_path.exists():
-        raise ProbeError(f"{node}: {kind} exited {code}: {log_path.read_text(errors='replace')[-800:]}")
+        raise ProbeError(f"{node}: {kind} exited {code}: {log_path.read_text(errors='replace')[-800:]}",
+                         log=log_path)
     return RunResult.load(json_path).probes[0]

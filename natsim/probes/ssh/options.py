@@ -8,14 +8,17 @@ its default port unless ``port`` says otherwise); on the command line the probe 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from natsim.errors import ConfigError
+from natsim.errors import ConfigError, OptionError
 from natsim.fields import closest, duration_field, plain_field
-from natsim.probes.options import ProbeOptions
+from natsim.paths import name_problem, quoted
+from natsim.probes.options import ProbeOptions, UserCode
 from natsim.probes.ssh.backends import BACKENDS
+from natsim.probes.ssh.client_options import SAFE, canonical, check_option, is_code
 from natsim.units import format_duration, parse_duration
 
 #: The SSH client a login probe uses: a library client that behaves like golang.org/x/crypto/ssh, or
@@ -72,6 +75,21 @@ class SshBypassTimerOptions(SshServerOptions):
     max_wait: float = duration_field(4 * 3600.0, "give up when no expiry is seen by then")
     client_impl: str = _client_field()
 
+    def validate(self) -> None:
+        """The schedule must make sense (the tool's ``TimerPlan`` checks the same)."""
+        problem = schedule_problem(self.step, self.resolution, self.max_wait)
+        if problem is not None:
+            raise ConfigError(problem)
+
+
+def schedule_problem(step: float, resolution: float, max_wait: float) -> str | None:
+    """Why an ssh-bypass-timer schedule cannot run (None: it can)."""
+    if step <= 0 or resolution <= 0:
+        return f"step ({step:g} s) and resolution ({resolution:g} s) must be greater than zero"
+    if max_wait < step:
+        return f"max_wait ({format_duration(max_wait)}) is shorter than one step ({format_duration(step)})"
+    return None
+
 
 @dataclass(frozen=True)
 class SshKexOptions(SshServerOptions):
@@ -82,7 +100,8 @@ class SshKexOptions(SshServerOptions):
 
 @dataclass(frozen=True)
 class IdleVariant:
-    """One idle session: how long it stays idle and the ssh options it uses."""
+    """One idle session: how long it stays idle and the ssh options it uses (names spelt as ssh's
+    manual spells them, values checked: :mod:`natsim.probes.ssh.client_options`)."""
 
     name: str
     idle: float                                     # real-world seconds
@@ -90,32 +109,44 @@ class IdleVariant:
 
     @classmethod
     def parse(cls, text: str) -> IdleVariant:
-        """``"2h,ServerAliveInterval=300"`` or ``"name=2h,TCPKeepAlive=yes"``."""
+        """``"2h,ServerAliveInterval=300"`` or ``"name=2h,TCPKeepAlive=yes"``; :class:`ConfigError`
+        for an unknown ssh option (with the closest name), a bad value, a control character."""
         head, *rest = [p.strip() for p in text.split(",") if p.strip()] or [""]
         name, _, duration = head.rpartition("=") if "=" in head else ("", "", head)
+        if name and name_problem(name) is not None:
+            raise ConfigError(f"variant {text!r}: name {quoted(name)} {name_problem(name)}")
         options: dict[str, str] = {}
         for item in rest:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise ConfigError(f"variant {text!r}: expected Option=value, got {item!r}")
-            options[key] = value
+            try:
+                key = check_option(key.strip(), value.strip())
+            except ConfigError as err:
+                raise ConfigError(f"variant {text!r}: {err.message}") from err
+            if key in options:
+                raise ConfigError(f"variant {text!r}: {key} is given twice")
+            options[key] = value.strip()
         idle = parse_duration(duration, what=f"variant {text!r}: idle")
         label = name or "-".join([format_duration(idle)] + [f"{k}={v}" for k, v in options.items()])
         return cls(label, idle, options)
 
     def text(self) -> str:
-        """The variant as a scenario file writes it (``NAME=IDLE,Option=value,...``): parses back to
-        an equal variant."""
-        return ",".join([f"{self.name}={self.idle:g}s", *(f"{k}={v}" for k, v in self.options.items())])
+        """The variant as a scenario file writes it (``NAME=IDLE,Option=value,...``; a name made from
+        the options, which has ``=`` in it, is left out and made again): parses back to an equal
+        variant."""
+        head = f"{self.idle:g}s" if name_problem(self.name) else f"{self.name}={self.idle:g}s"
+        return ",".join([head, *(f"{k}={v}" for k, v in self.options.items())])
 
     def flag(self, name: str, default: bool) -> bool:
         """An ssh yes/no option (``TCPKeepAlive``), OpenSSH's default when not given."""
         value = self.options.get(name)
-        return default if value is None else value.lower() in ("yes", "true", "on", "1")
+        return default if value is None else value.lower() in ("yes", "true")
 
+    def code(self) -> dict[str, str]:
+        """Its options that can run commands or touch files (not in ``client_options.SAFE``)."""
+        return {k: v for k, v in self.options.items() if is_code(k)}
 
-#: ssh options whose values are seconds (scaled by the time scale).
-DURATION_OPTIONS = ("ServerAliveInterval", "ConnectTimeout")
 
 #: The incident's variants: plain, ServerAliveInterval 300, TCPKeepAlive only.
 DEFAULT_VARIANTS = ("idle-61m=61m,TCPKeepAlive=no",
@@ -131,15 +162,21 @@ class SshIdleOptions(ProbeOptions):
 
     variants: tuple[str, ...] = plain_field(
         DEFAULT_VARIANTS, "sessions: IDLE[,Option=value...] or NAME=IDLE[,...], e.g. "
-        "'2h,ServerAliveInterval=300'", "str-list", cli="--variant", cli_action="append")
+        "'2h,ServerAliveInterval=300'; ssh options other than " + ", ".join(SAFE) + " are code (a "
+        "scenario setting one needs trust)",
+        "str-list", cli="--variant", cli_action="append", list_only=True, item="session")
     port: int | None = plain_field(None, "port of the lab's sshd (default 22)", "int", optional=True,
                                    minimum=1, maximum=65535, cli=None)
 
     def validate(self) -> None:
-        """Every variant must parse; at least one."""
+        """Every variant must parse (:meth:`IdleVariant.parse`); at least one."""
         if not self.variants:
-            raise ConfigError("variants: at least one session is needed")
-        self.parsed()
+            raise OptionError("variants: at least one session is needed", path=("variants",))
+        for i, text in enumerate(self.variants):
+            try:
+                IdleVariant.parse(text)
+            except ConfigError as err:
+                raise OptionError(err.message, path=("variants", i)) from err
 
     def parsed(self) -> tuple[IdleVariant, ...]:
         """The variants, parsed."""
@@ -158,16 +195,24 @@ class SshIdleOptions(ProbeOptions):
     def setting_spec(self, path: Sequence[str], *, what: str) -> Mapping[str, Any]:
         """An option (``port``), or one variant's ssh option: ``(VARIANT, Option)`` with VARIANT a
         variant's name or number, e.g. ``("serveralive-300", "ServerAliveInterval")``; an option whose
-        value is a duration (:data:`DURATION_OPTIONS`) parses as one."""
+        value is a duration (one the lab scales, :data:`~natsim.probes.ssh.client_options.SAFE`) parses
+        as one; the variant's own parsing checks the value (and refuses an option ssh does not know)."""
         if len(path) != 2:
             if len(path) == 1 and path[0] == "variants":
                 raise ConfigError(f"{what}: vary one variant's ssh option instead, as "
                                   "PROBE.VARIANT.Option (e.g. sessions.serveralive-300.ServerAliveInterval)")
             return super().setting_spec(path, what=what)
         self._variant(path[0], what)
-        if path[1] in DURATION_OPTIONS:
-            return {"parse": "duration", "allow_zero": True, "doc": f"ssh option {path[1]}"}
-        return {"parse": "str", "doc": f"ssh option {path[1]}"}
+        try:
+            option = canonical(path[1])
+        except ConfigError as err:
+            raise ConfigError(f"{what}: {err.message}") from err
+        if option not in SAFE:   # the others set no timer: nothing a prediction would change
+            raise ConfigError(f"{what}: {option} is not an option a sweep can vary (one of "
+                              f"{', '.join(SAFE)})")
+        if SAFE[option].scaled:
+            return {"parse": "duration", "allow_zero": True, "doc": f"ssh option {option}"}
+        return {"parse": "str", "doc": f"ssh option {option}"}
 
     def with_setting(self, path: Sequence[str], value: Any) -> SshIdleOptions:
         """With one variant's ssh option set (a duration is written as whole or fractional seconds)."""
@@ -177,7 +222,24 @@ class SshIdleOptions(ProbeOptions):
         variants = list(self.parsed())
         shown = f"{value:g}" if isinstance(value, float) else str(value)
         old = variants[index]
-        variants[index] = IdleVariant(old.name, old.idle, {**old.options, path[1]: shown})
+        variants[index] = IdleVariant(old.name, old.idle, {**old.options, canonical(path[1]): shown})
         options = replace(self, variants=tuple(v.text() for v in variants))
         options.validate()
         return options
+
+
+#: Printed once under a refusal that lists ssh options.
+_CODE_NOTE = ("ssh options other than " + ", ".join(SAFE) + " can run commands or read and write "
+              "files; ssh runs as root")
+
+
+def idle_user_code(options: Any) -> list[UserCode]:
+    """The ssh options of each variant that are code (see :mod:`natsim.probes.ssh.client_options`)."""
+    assert isinstance(options, SshIdleOptions)
+    found = []
+    for i, variant in enumerate(options.parsed()):
+        code = variant.code()
+        if code:
+            flags = " ".join(f"-o {shlex.quote(f'{k}={v}')}" for k, v in code.items())
+            found.append(UserCode(("variants", i), f"ssh {flags} (variant {variant.name})", _CODE_NOTE))
+    return found

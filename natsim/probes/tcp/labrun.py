@@ -78,12 +78,12 @@ def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str
     declared = declared_cls(**{f.name: getattr(options, f.name) for f in option_fields(declared_cls)})
     argv = [*PROBE_COMMAND, cli, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
-            "--connect-timeout", f"{options.connect_timeout_wall:g}", "--out", str(json_path),
-            "--progress", str(progress_path(json_path)), "--source", "lab"]
+            "--connect-timeout", f"{options.connect_timeout_wall:g}", f"--out={json_path}",
+            f"--progress={progress_path(json_path)}", "--source", "lab"]
     if options.name:
-        argv += ["--name", options.name]
+        argv.append(f"--name={options.name}")
     if options.node:
-        argv += ["--node", options.node]
+        argv.append(f"--node={options.node}")
     return argv
 
 
@@ -121,12 +121,12 @@ class RunningProbe:
         except subprocess.TimeoutExpired as err:
             self.process.stop()
             raise ProbeError(f"{self.node}: {self.kind} did not finish within {limit:.0f} s "
-                             f"(output: {self.log_path})") from err
+                             f"(output: {self.log_path})", log=self.log_path) from err
         finally:
             progress_path(self.json_path).unlink(missing_ok=True)
         if code != 0 or not self.json_path.exists():
             tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
-            raise ProbeError(f"{self.node}: {self.kind} exited {code}: {tail.strip()}")
+            raise ProbeError(f"{self.node}: {self.kind} exited {code}: {tail.strip()}", log=self.log_path)
         run = RunResult.load(self.json_path)
         return run.probes[0]
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from natsim.errors import ProbeError
+from natsim.errors import ConfigError, ProbeError
 from natsim.fields import duration_field, plain_field
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.probes.tcp.protocol import ECHO_PORT, MAX_SLEEP, SLEEP_PORT
@@ -65,6 +65,12 @@ class TcpRecvOptions(TcpSendOptions):
     """tcp-recv: ask the server to answer after each idle time (the server speaks first)."""
 
     kind: ClassVar[str] = "tcp-recv"
+
+    def validate(self) -> None:
+        """Every idle time must be a sleep the server takes (the tool checks the same)."""
+        problem = sleep_problem(self)
+        if problem is not None:
+            raise ConfigError(problem)
 
 
 @dataclass(frozen=True)
@@ -143,18 +149,25 @@ def deadline(connected_at: float, idle: float, time_scale: float) -> float:
     return connected_at + idle / time_scale
 
 
-def sleep_seconds(options: TcpProbeOptions) -> list[int]:
-    """The whole seconds each recv-test connection asks the server to sleep (the wire needs integers)."""
-    result = []
+def sleep_problem(options: TcpSendOptions) -> str | None:
+    """Why the sleep service cannot serve a recv test with ``options`` (None: it can). The scenario
+    loader (:meth:`TcpRecvOptions.validate`) and the tool (:func:`sleep_seconds`) both ask this."""
     for i, idle in enumerate(options.idles()):
         if not float(idle).is_integer():
-            raise ProbeError(f"recv: connection {i} would sleep {idle:g} s; the sleep service takes "
-                             "whole seconds (use a whole-second --step and --first)")
+            return (f"recv: connection {i} would sleep {idle:g} s; the sleep service takes whole seconds "
+                    "(use a whole-second step and first)")
         if idle > MAX_SLEEP:
-            raise ProbeError(f"recv: connection {i} would sleep {format_duration(idle)}, above the "
-                             f"server's limit of {format_duration(MAX_SLEEP)}")
-        result.append(int(idle))
-    return result
+            return (f"recv: connection {i} would sleep {format_duration(idle)}, above the server's "
+                    f"limit of {format_duration(MAX_SLEEP)}")
+    return None
+
+
+def sleep_seconds(options: TcpProbeOptions) -> list[int]:
+    """The whole seconds each recv-test connection asks the server to sleep (the wire needs integers)."""
+    problem = sleep_problem(options)
+    if problem is not None:
+        raise ProbeError(problem)
+    return [int(idle) for idle in options.idles()]
 
 
 def run_options(options: TcpSendOptions, **run: Any) -> TcpProbeOptions:

@@ -1,0 +1,122 @@
+"""A probe that could not run fails the run: a driver exception of any type, a tool that exits non-zero,
+a result with nothing measured. The run is incomplete, ``natsim run`` exits 3 and summary.txt names each
+failed probe with its error and its log. The runner is driven with a stand-in lab (no root needed): what
+is tested is how it treats its probes, not the lab."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from natsim.cli import main
+from natsim.errors import EXIT_PROBE_FAILED, ProbeError
+from natsim.probes.registry import kind as real_kind
+from natsim.probes.tally import Tally
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
+from natsim.run import experiment
+from natsim.scenario import load_scenario
+
+SCENARIO = """topology: home-nat
+time_scale: 60
+captures: false
+probes:
+  - {name: fine, kind: tcp-send}
+  - {name: crash, kind: tcp-send}
+  - {name: tool, kind: tcp-send}
+  - {name: empty, kind: tcp-send}
+expect:
+  fine: {all_alive: true}
+"""
+
+
+class _Lab:
+    """Stands for the lab: a context manager and nothing else."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __enter__(self) -> _Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _Handle:
+    def __init__(self, result: ProbeResult | None = None, error: Exception | None = None) -> None:
+        self.result, self.error = result, error
+
+    def wait(self, timeout: float | None = None) -> ProbeResult:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def stop(self) -> None:
+        pass
+
+    def progress(self) -> Tally:
+        return Tally(len(self.result.connections) if self.result is not None else 0, None)
+
+    def partial(self) -> ProbeResult | None:
+        return None
+
+
+def _driver(ctx: Any, spec: Any) -> _Handle:
+    if spec.name == "crash":   # what a 300-character name once did inside a driver thread
+        raise OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300)
+    if spec.name == "tool":
+        log = ctx.out / "client-send-tool.log"
+        log.write_text("Traceback (most recent call last):\n  ...\nValueError: the tool refused it\n")
+        return _Handle(error=ProbeError(f"client: tcp-send exited 1: {log.read_text()}", log=log))
+    if spec.name == "empty":
+        return _Handle(ProbeResult(spec.name, spec.kind, "server"))
+    return _Handle(ProbeResult(spec.name, spec.kind, "server",
+                               connections=[ConnectionResult(0, 60.0, Verdict.ALIVE)]))
+
+
+@pytest.fixture
+def stand_in_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+    monkeypatch.setattr(experiment, "Lab", _Lab)
+    monkeypatch.setattr(experiment, "probe_kind", lambda name: replace(real_kind(name), driver=_driver))
+    monkeypatch.setattr("natsim.commands.run.require_root", lambda what: None)
+
+
+def test_every_kind_of_probe_failure_fails_the_run(stand_in_lab: None, tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    with open(tmp_path / "progress", "w") as progress:
+        outcome = experiment.run_scenario(load_scenario(path), tmp_path / "out", progress_stream=progress)
+    assert outcome.failed == ["crash", "tool", "empty"]
+    assert outcome.exit_code == EXIT_PROBE_FAILED == 3 and not outcome.ok
+    assert all(c.ok for c in outcome.checks)   # the expectation holds: the failures alone fail the run
+    saved = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert saved["complete"] is False
+    crash = saved["probes"][1]
+    assert crash["complete"] is False and crash["extra"]["error"].startswith(
+        "the tcp-send driver failed: OSError: [Errno 36] File name too long")
+    assert "Traceback" in (tmp_path / "out" / "crash-error.log").read_text()
+    summary = (tmp_path / "out" / "summary.txt").read_text().splitlines()
+    assert summary[1] == "INCOMPLETE: 3 probes could not run (exit 3); below is what the others measured."
+    assert summary[2].startswith("  FAILED crash (tcp-send): the tcp-send driver failed: OSError: "
+                                 "[Errno 36] File name too long")
+    assert summary[2].endswith(f" — log: {tmp_path / 'out' / 'crash-error.log'}")
+    assert summary[3] == ("  FAILED tool (tcp-send): client: tcp-send exited 1: Traceback (most recent call "
+                          "last): ... ValueError: the tool refused it — log: "
+                          f"{tmp_path / 'out' / 'client-send-tool.log'}")
+    assert summary[4] == "  FAILED empty (tcp-send): tcp-send measured nothing: its result has no connection"
+
+
+def test_natsim_run_exits_3_and_prints_the_failures(stand_in_lab: None, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "out")]) == 3
+    out = capsys.readouterr().out
+    assert out.count("  FAILED ") == 3 and "FAILED crash (tcp-send)" in out
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "json"), "--json"]) == 3
