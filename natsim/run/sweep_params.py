@@ -166,4 +166,10 @@ def parse_param(text: str, scenario: Any) -> Param:
     kind, owner, path = resolve(scenario, key)
     what = f"--param {key}"
     spec = kind.spec(scenario, owner, path, what)
-    return Param(kind.name, owner, path, _values(values.strip(), spec, what))
+    param = Param(kind.name, owner, path, _values(values.strip(), spec, what))
+    for value in param.values:   # each value as its owner checks it (alone: combinations come later)
+        try:
+            param.apply(scenario, value)
+        except ConfigError as err:
+            raise ConfigError(f"{what}: {err.message}") from err
+    return param

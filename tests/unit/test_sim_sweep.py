@@ -62,7 +62,9 @@ def test_grid_limits() -> None:
 
 def test_apply_revalidates_the_config() -> None:
     s = isp()
-    p = sweep.parse_param("cpe.untracked_outbound=reset", s)
+    with pytest.raises(ConfigError, match="not possible on a bridge"):   # refused as the value is read
+        sweep.parse_param("cpe.untracked_outbound=reset", s)
+    p = sweep.Param("middlebox", "cpe", ("untracked_outbound",), (Untracked.RESET,))
     with pytest.raises(ConfigError, match="not possible on a bridge"):
         sweep.apply(s, [p], (Untracked.RESET,))
 
