@@ -9,8 +9,6 @@ run could not run (it crashed, its tool exited non-zero or measured nothing: the
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 #: Exit codes of every natsim command.
@@ -87,6 +85,11 @@ class PrivilegeError(NatsimError):
     """The command needs root (network namespaces, nftables)."""
 
 
+class OutputError(NatsimError):
+    """An output file or directory cannot be written safely: a name there is a symbolic link (natsim
+    never writes through one), it is not what natsim expects, or another natsim run is writing it."""
+
+
 class LabError(NatsimError):
     """Bringing up, driving or tearing down a lab failed."""
 
@@ -101,22 +104,6 @@ class CommandError(LabError):
         self.output = output
         cmd = argv if isinstance(argv, str) else " ".join(argv)
         super().__init__(f"{node}: `{cmd}` exited {returncode}: {output.strip()[:500]}")
-
-
-class OutputError(NatsimError):
-    """natsim could not write an output file or directory (permissions, a full disk, a missing
-    directory): one line naming the path, exit code 2."""
-
-
-@contextlib.contextmanager
-def writing(what: str = "an output file") -> Iterator[None]:
-    """Turn any :class:`OSError` raised while writing outputs into one :class:`OutputError` line
-    (``cannot write /x/sweep.csv: Permission denied``) instead of a traceback."""
-    try:
-        yield
-    except OSError as err:
-        where = err.filename or what
-        raise OutputError(f"cannot write {where}: {err.strerror or err}") from err
 
 
 class CommandTimeout(LabError):

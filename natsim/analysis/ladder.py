@@ -17,6 +17,7 @@ from natsim.analysis.capture_dir import CaptureDir
 from natsim.analysis.connections import Connection, Transit
 from natsim.analysis.events import classify
 from natsim.analysis.segments import AnalysisError
+from natsim.outfiles import OutputDir
 from natsim.units import format_duration
 
 #: Silences longer than this (lab seconds) between two packets are shaded and labelled.
@@ -27,8 +28,11 @@ _COLOURS = {"syn": "tab:blue", "syn-ack": "tab:blue", "fin": "tab:purple", "rst"
             "keepalive": "tab:orange", "retransmission": "tab:brown", "data": "black", "ack": "tab:gray"}
 
 
-def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Path]:
-    """Draw connection ``conn_id``; writes ``output`` with ``.png`` and ``.svg``; returns both paths."""
+def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path, *, for_user: bool = False,
+                lock: bool = False) -> list[Path]:
+    """Draw connection ``conn_id``; writes ``output`` with ``.png`` and ``.svg``; returns both paths.
+    ``for_user``: under sudo the files are the invoking user's; ``lock``: refuse while another natsim
+    writes that directory (:meth:`natsim.outfiles.OutputDir.lock`)."""
     from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
     report: ConnectionReport = analysis.connection(conn_id)
@@ -44,7 +48,7 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path) -> list[Pa
     _draw_transits(ax, conn, lanes, analysis.capture)
     _finish_axes(ax, report, len(lanes), span, analysis.name(report))
     fig.tight_layout()
-    return _save(fig, output)
+    return _save(fig, output, for_user=for_user, lock=lock)
 
 
 def _draw_lanes(ax: Any, lanes: dict[str, int], span: float) -> None:
@@ -119,12 +123,13 @@ def _finish_axes(ax: Any, report: ConnectionReport, lane_count: int, span: float
     ax.set_title(f"{name}: {conn.initiator} → {conn.responder} — {report.outcome}", fontsize=9)
 
 
-def _save(fig: Any, output: str | Path) -> list[Path]:
-    """Write ``output`` as PNG and SVG (its ``.png``/``.svg`` suffix, if any, replaced)."""
+def _save(fig: Any, output: str | Path, *, for_user: bool, lock: bool) -> list[Path]:
+    """Write ``output`` as PNG and SVG (its ``.png``/``.svg`` suffix, if any, replaced), never
+    through a link (:mod:`natsim.outfiles`)."""
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     base = out.with_suffix("") if out.suffix in (".png", ".svg") else out
-    paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1])
-    return paths
+    with OutputDir.open(base.parent, for_user=for_user) as directory:
+        if lock:
+            directory.lock()
+        return [directory.write_with(f"{base.name}.png", lambda h: fig.savefig(h, format="png", dpi=110)),
+                directory.write_with(f"{base.name}.svg", lambda h: fig.savefig(h, format="svg"))]

@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import writing
-from natsim.paths import hand_over_file
-
 
 def register(sub: Any) -> None:
     """Add ``natsim analyze``."""
@@ -46,10 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.ladder:
         report = analysis.connection(args.ladder)   # an unknown one is one line, before anything is written
         output = args.out or str(Path(args.directory) / f"ladder-{report.id}")
-        with writing():
-            paths = draw_ladder(analysis, report.id, output)
-            for path in paths:
-                hand_over_file(Path(path))   # under sudo: the user's files
+        # never through a link, one natsim per directory; under sudo: the user's files
+        paths = draw_ladder(analysis, report.id, output, for_user=True, lock=True)
         print("\n".join(str(p) for p in paths), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         json.dump(analysis_document(analysis), sys.stdout, indent=2)

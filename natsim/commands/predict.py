@@ -7,14 +7,15 @@ Needs no root and touches no kernel state. The output uses the schema ``natsim r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from natsim.commands.common import add_trust
-from natsim.errors import ConfigError, writing
-from natsim.paths import hand_over_file
+from natsim.errors import ConfigError
+from natsim.outfiles import OutputDir
 from natsim.report.schema import ProbeResult, RunResult
 from natsim.units import format_duration
 
@@ -58,11 +59,14 @@ def run(args: argparse.Namespace) -> int:
     from natsim.run.predict import predict
     seed = parse_seed(args.seed)
     scenario = load(args.scenario, trust=args.trust)
-    result = predict(scenario, seed, as_lab=not args.real_world)
-    if args.out:
-        with writing():
-            result.save(args.out)
-            hand_over_file(args.out)   # under sudo: the user's file
+    with contextlib.ExitStack() as stack:
+        if args.out:   # never through a link, one natsim per directory; under sudo: the user's file
+            directory = stack.enter_context(OutputDir.open(args.out.parent, for_user=True))
+            directory.lock()
+            directory.refuse_links([args.out.name])
+        result = predict(scenario, seed, as_lab=not args.real_world)
+        if args.out:
+            directory.write_text(args.out.name, result.to_json())
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()

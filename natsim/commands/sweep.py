@@ -16,8 +16,9 @@ from typing import Any
 
 from natsim.commands.common import add_trust
 from natsim.commands.predict import load, parse_seed
-from natsim.errors import ConfigError, writing
-from natsim.paths import first_missing, hand_over, inside
+from natsim.errors import ConfigError
+from natsim.outfiles import OutputDir
+from natsim.paths import inside
 
 
 def register(sub: Any) -> None:
@@ -62,6 +63,7 @@ def _count(text: str, what: str, minimum: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Parse, check everything, then run the grid, print the table and write the outputs."""
+    from natsim.report.plot import png_bytes
     from natsim.report.sweep_report import format_table, sweep_figure
     from natsim.run import sweep
     seed = parse_seed(args.seed)
@@ -73,24 +75,21 @@ def run(args: argparse.Namespace) -> int:
     for point in points:
         sweep.apply(scenario, params, point)   # values their owner refuses fail before any work
     out = args.out or inside(Path("natsim-out"), f"sweep-{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory")
-    new_top, since = first_missing(out), time.time() - 1
-    with writing():
-        out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    if args.scheduler:
-        rows = sweep.run_dask(scenario, params, points, address=args.scheduler, seed=seed, as_lab=args.lab)
-    else:
-        rows = sweep.run_local(scenario, params, points, seed=seed, as_lab=args.lab,
-                               workers=workers or None)
-    took = time.perf_counter() - started
-    print(format_table(rows, params), end="")
-    csv_path, png_path = out / "sweep.csv", out / "sweep.png"
-    with writing():
-        sweep.write_csv(rows, csv_path)
-        sweep_figure(rows, params, scenario.name).savefig(png_path, dpi=110)
-        hand_over(new_top or out, since=since, created=new_top is not None)   # under sudo: the user's
+    # never through a link, one natsim per directory; under sudo what natsim creates is the user's
+    with OutputDir.open(out, for_user=True) as directory:
+        directory.lock()
+        directory.refuse_links(["sweep.csv", "sweep.png"])
+        started = time.perf_counter()
+        if args.scheduler:
+            rows = sweep.run_dask(scenario, params, points, address=args.scheduler, seed=seed,
+                                  as_lab=args.lab)
+        else:
+            rows = sweep.run_local(scenario, params, points, seed=seed, as_lab=args.lab,
+                                   workers=workers or None)
+        took = time.perf_counter() - started
+        print(format_table(rows, params), end="")
+        csv_path = directory.write_text("sweep.csv", sweep.csv_text(rows))
+        png_path = directory.write_bytes("sweep.png", png_bytes(sweep_figure(rows, params, scenario.name)))
     print(f"{len(points)} points x {len(scenario.probes)} probes in {took:.2f} s "
           f"({len(points) / took:.1f} points/s); wrote {csv_path} and {png_path}")
     return 0

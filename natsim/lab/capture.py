@@ -1,8 +1,10 @@
 """Packet captures of a running lab: one pcap per link, on both sides of every middlebox.
 
-``with Capture(lab, "out/run1"):`` starts ``tcpdump -U -w`` on one end of every lab link (the
+``with Capture(lab, "out/run1"):`` starts ``tcpdump -U -w -`` on one end of every lab link (the
 middlebox end when there is one), each through :meth:`Lab.popen` so a crashed run's tcpdumps are
-removed with the lab. It returns only once every tcpdump reports it is listening, so traffic sent
+removed with the lab. tcpdump never opens a path: it writes to its stdout, a file natsim created in
+the capture directory without following links (:mod:`natsim.outfiles`), so it needs no privilege to
+write it (no ``-Z root``). It returns only once every tcpdump reports it is listening, so traffic sent
 afterwards is captured. On exit each tcpdump gets SIGTERM, flushes and closes its file (readable by
 Wireshark, tshark and scapy), and ``capture.json`` records the links, the middleboxes each pcap
 flanks, the node addresses and whether a capture was cut at its packet limit.
@@ -27,7 +29,7 @@ from typing import Any
 from natsim.errors import LabError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.lab.topology import ROLES_PLAIN
-from natsim.paths import inside
+from natsim.outfiles import OutputDir
 
 MANIFEST = "capture.json"
 #: Default packet limit per link; a capture that reaches it is marked ``cut``.
@@ -156,16 +158,19 @@ class _Tcpdump:
 class Capture:
     """Per-link packet captures of a lab, as a context manager.
 
-    ``directory`` is created; pcaps are written there as ``<link>.pcap`` with ``capture.json``.
+    ``directory`` (a path, made when missing, or an open :class:`~natsim.outfiles.OutputDir`) gets
+    the pcaps as ``<link>.pcap`` and ``capture.json``, never through a link.
     ``max_packets`` bounds each capture (tcpdump ``-c``); ``snaplen`` bounds each packet;
     ``bpf_filter`` (default ``ip``) keeps IPv6 neighbour discovery noise out.
     """
 
-    def __init__(self, lab: Lab, directory: str | Path, *, max_packets: int = DEFAULT_MAX_PACKETS,
+    def __init__(self, lab: Lab, directory: str | Path | OutputDir, *, max_packets: int = DEFAULT_MAX_PACKETS,
                  snaplen: int = DEFAULT_SNAPLEN, bpf_filter: str = "ip",
                  ready_timeout: float = 10.0) -> None:
         self.lab = lab
-        self.directory = Path(directory)
+        self.target = directory
+        self.directory = directory.path if isinstance(directory, OutputDir) else Path(directory)
+        self._out: OutputDir | None = None
         self.max_packets = max_packets
         self.snaplen = snaplen
         self.bpf_filter = bpf_filter
@@ -184,18 +189,16 @@ class Capture:
 
     def start(self) -> None:
         """Start every tcpdump and wait until all of them listen."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self._out = self.target if isinstance(self.target, OutputDir) else OutputDir.open(self.target)
         self.points = link_points(self.lab)
         self.addresses = {name: node_addresses(self.lab, name) for name in self.lab.specs}
         try:
             for point in self.points:
                 argv = ["tcpdump", "-i", point.iface, "-U", "--immediate-mode", "-n",
-                        "-s", str(self.snaplen),
-                        "-c", str(self.max_packets), "-Z", "root",
-                        "-w", str(inside(self.directory, point.file).resolve()),
+                        "-s", str(self.snaplen), "-c", str(self.max_packets), "-w", "-",
                         *([self.bpf_filter] if self.bpf_filter else [])]
-                proc = self.lab.popen(point.node, argv, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)
+                with self._out.open_stream(point.file) as pcap:
+                    proc = self.lab.popen(point.node, argv, stdout=pcap, stderr=subprocess.PIPE)
                 self.running[point.link] = _Tcpdump(proc)
             deadline = time.monotonic() + self.ready_timeout
             for link, dump in self.running.items():
@@ -204,6 +207,8 @@ class Capture:
                                        f"{self.ready_timeout} s: {' '.join(dump.lines)[-300:]}")
         except BaseException:
             self._terminate()
+            if self._out is not self.target:
+                self._out.close()
             raise
 
     def _terminate(self) -> None:
@@ -247,7 +252,12 @@ class Capture:
                     "inside": [p.file for p in self.points if _touches(p, name, spec.inside)],
                     "outside": [p.file for p in self.points if _touches(p, name, spec.outside)]}
         summary.addresses = dict(self.addresses)
-        (self.directory / MANIFEST).write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+        assert self._out is not None
+        try:
+            self._out.write_text(MANIFEST, json.dumps(summary.to_dict(), indent=2) + "\n")
+        finally:
+            if self._out is not self.target:
+                self._out.close()
         self.summary = summary
         return summary
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from natsim.lab.home import LabHome
 from natsim.lab.netns import HeldNamespace, members_of, own_identities, signal_entry
 from natsim.lab.records import LabRecord, ProcessEntry, all_records, running
 
@@ -113,6 +114,9 @@ def destroy(record: LabRecord, held: Mapping[str, HeldNamespace] | None = None,
             for ns in held.values():
                 ns.close()
     if not report.remaining:
+        home = LabHome.recorded(record)
+        if home is not None:
+            home.remove()
         record.remove()
     return report
 

@@ -7,10 +7,11 @@ that runs commands takes a :class:`Runner` (``Lab.runner(node)``), so a test can
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -48,9 +49,11 @@ def _read(file: IO[bytes]) -> str:
 class NamespaceRunner:
     """Runs argv inside the network namespace of process ``pid`` via ``mnexec -a``."""
 
-    def __init__(self, node: str, pid: int) -> None:
+    def __init__(self, node: str, pid: int, env: Mapping[str, str] | None = None) -> None:
+        """``env``: added to the environment of every command (the lab's ``HOME``)."""
         self.node = node
         self.pid = pid
+        self.env = {**os.environ, **env} if env else None
 
     def prefix(self) -> list[str]:
         """The argv prefix that enters the namespace."""
@@ -68,7 +71,7 @@ class NamespaceRunner:
             try:
                 proc = subprocess.run([*self.prefix(), *argv], input=input, text=True, check=False,
                                       stdin=None if input is not None else subprocess.DEVNULL,
-                                      stdout=out, stderr=err, timeout=timeout)
+                                      stdout=out, stderr=err, timeout=timeout, env=self.env)
             except subprocess.TimeoutExpired as exc:
                 raise CommandTimeout(self.node, list(argv), timeout or 0.0, _read(out) + _read(err)) from exc
             except FileNotFoundError as exc:

@@ -27,6 +27,7 @@ from natsim.errors import ConfigError, LabError
 from natsim.fields import closest
 from natsim.lab.cleanup import destroy, stop_process
 from natsim.lab.exec import NamespaceRunner
+from natsim.lab.home import LabHome
 from natsim.lab.kernel import require_sysctls
 from natsim.lab.mininet_compat import Intf, Link, Mininet, netParse
 from natsim.lab.netns import HeldNamespace, own_identities
@@ -36,6 +37,7 @@ from natsim.lab.substitute import substitute_nodes
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
+from natsim.outfiles import make_dir
 from natsim.privileges import require_root
 from natsim.units import TimeScale
 
@@ -142,6 +144,7 @@ class Lab:
         self.runtimes: dict[str, Any] = {}
         self._own_workdir = workdir is None
         self.workdir = workdir
+        self.home: LabHome | None = None
 
     def context(self, node: str) -> RenderContext:
         """Where middlebox ``node`` sits."""
@@ -164,7 +167,11 @@ class Lab:
                                 owner_start=process_start_time(os.getpid()))
         self.record.save()
         try:
-            host = functools.partial(LabNode, lab_id=self.lab_id, on_shell=self._register_shell)
+            self.home = LabHome.create(self.lab_id)
+            self.record.home = str(self.home.base)
+            self.record.save()
+            host = functools.partial(LabNode, lab_id=self.lab_id, on_shell=self._register_shell,
+                                     env=self.home.env, prefix=self.home.shell_prefix())
             self.net = _LabNet(self.topo, host)
             self.net.build()
             for name, rendered in self.rendered.items():
@@ -182,7 +189,7 @@ class Lab:
             if start is not None:
                 if self.workdir is None:
                     self.workdir = Path(tempfile.mkdtemp(prefix=f"natsim-{self.lab_id}-"))
-                self.workdir.mkdir(parents=True, exist_ok=True)
+                make_dir(self.workdir)
                 self.runtimes[name] = start(config, self, name, self.workdir)
 
     def _register_shell(self, node: LabNode) -> None:
@@ -203,6 +210,9 @@ class Lab:
         self.record.namespaces[node.name] = held.inode
         self.record.processes.append(self._anchor(node))
         self.record.save()
+        if self.home is None or not self.home.mounted_in(node.pid):
+            raise LabError(f"node {node.name}: could not give root the lab's home (mount --bind over "
+                           "/etc/passwd in the node's mount namespace failed)")
 
     def _anchor(self, node: LabNode) -> ProcessEntry:
         """Start the node's anchor: a detached ``sleep infinity`` in its namespace, recorded with its
@@ -236,6 +246,7 @@ class Lab:
                     for node in self.net.hosts:
                         node.close_fds()
                 self.net = None
+                self.home = None     # removed by destroy() with the record, or left for `natsim cleanup`
                 self.runtimes.clear()
                 if self._own_workdir and self.workdir is not None:
                     shutil.rmtree(self.workdir, ignore_errors=True)
@@ -256,9 +267,14 @@ class Lab:
             raise LabError(f"no node '{name}' (nodes: {', '.join(self.specs)})") from None
         return node
 
+    @property
+    def node_env(self) -> dict[str, str]:
+        """What every process natsim starts in a node gets in its environment (the lab's ``HOME``)."""
+        return self.home.env if self.home is not None else {}
+
     def runner(self, name: str) -> NamespaceRunner:
         """A runner executing inside node ``name``."""
-        return NamespaceRunner(name, self.node(name).pid)
+        return NamespaceRunner(name, self.node(name).pid, self.node_env)
 
     def apply(self, name: str, rendered: Rendered) -> None:
         """Apply a middlebox render in its node: setup commands and sysctls (one shell, stopping at the
@@ -281,6 +297,7 @@ class Lab:
         node = self.node(name)
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
+        kwargs["env"] = {**(kwargs.get("env") or os.environ), **self.node_env}
         popen = subprocess.Popen(["mnexec", "-da", str(node.pid), *argv], **kwargs)
         start = process_start_time(popen.pid) or 0
         entry = ProcessEntry(popen.pid, start, name, " ".join(argv)[:200])

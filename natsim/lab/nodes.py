@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import pty
 import select
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from natsim.lab.mininet_compat import Node
@@ -20,17 +20,22 @@ class LabNode(Node):  # type: ignore[misc]
     """A host, router or middlebox node in its own network namespace."""
 
     def __init__(self, name: str, lab_id: str = "", on_shell: Callable[[LabNode], None] | None = None,
-                 **params: Any) -> None:
+                 env: Mapping[str, str] | None = None, prefix: Sequence[str] = (), **params: Any) -> None:
+        """``env``: added to the shell's environment; ``prefix``: what the shell is started through
+        inside the node's namespaces (both: the lab's home, :mod:`natsim.lab.home`)."""
         self.lab_id = lab_id
         self.on_shell = on_shell
+        self.env = dict(env or {})
+        self.prefix = list(prefix)
         super().__init__(name, inNamespace=True, **params)
 
     def startShell(self, mnopts: str | None = None) -> None:
         """Start the node's shell like Mininet does, tagged with the lab id."""
         if getattr(self, "shell", None):
             return
-        cmd = ["mnexec", "-cdn", "env", "PS1=" + chr(127), "bash", "--norc", "--noediting",
-               "-is", f"natsim:{self.lab_id}:{self.name}"]
+        cmd = ["mnexec", "-cdn", *self.prefix, "env", "PS1=" + chr(127),
+               *(f"{k}={v}" for k, v in self.env.items()),
+               "bash", "--norc", "--noediting", "-is", f"natsim:{self.lab_id}:{self.name}"]
         self.master, self.slave = pty.openpty()
         self.shell = self._popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
                                  close_fds=False)

@@ -15,6 +15,8 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from natsim.outfiles import write_file
+
 PREFIX = "natsim"
 REGISTRY_DIR = Path(os.environ.get("NATSIM_RUN_DIR", "/run/natsim")) / "labs"
 
@@ -73,6 +75,7 @@ class LabRecord:
     namespaces: dict[str, int] = field(default_factory=dict)
     shells: list[ProcessEntry] = field(default_factory=list)
     processes: list[ProcessEntry] = field(default_factory=list)
+    home: str = ""    # the lab's home directory for root (natsim.lab.home)
 
     @property
     def path(self) -> Path:
@@ -81,10 +84,7 @@ class LabRecord:
 
     def save(self) -> None:
         """Write the record atomically."""
-        REGISTRY_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1))
-        tmp.replace(self.path)
+        write_file(self.path, json.dumps(asdict(self), indent=1))   # never through a link
 
     def remove(self) -> None:
         """Delete the record file."""

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError, LabError
+from natsim.outfiles import open_new, write_file
 
 SSHD = "/usr/sbin/sshd"
 
@@ -106,18 +107,16 @@ def openssh_server(lab: Any, node: str, *, port: int = 22, authorized_keys: Sequ
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"natsim-{node}",
                         "-f", str(key)],
                        check=True, capture_output=True)
-        (workdir / "authorized_keys").write_text("".join(k.strip() + "\n" for k in authorized_keys))
-        config = workdir / "sshd_config"
-        config.write_text(render_config(workdir, port, password=password is not None, options=options or {}))
+        write_file(workdir / "authorized_keys", "".join(k.strip() + "\n" for k in authorized_keys))
+        text = render_config(workdir, port, password=password is not None, options=options or {})
+        config = write_file(workdir / "sshd_config", text)
         shadow = None
         if password is not None:
-            shadow = workdir / "shadow"
-            shadow.write_text(shadow_line(password))
-            shadow.chmod(0o600)
+            shadow = write_file(workdir / "shadow", shadow_line(password), mode=0o600)
         test = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True, check=False)
         if test.returncode != 0 and "privilege separation" not in test.stderr.lower():
             raise LabError(f"sshd rejects its config: {test.stderr.strip()}")
-        with open(workdir / "sshd.log", "w") as log:
+        with open_new(workdir / "sshd.log") as log:
             proc = lab.popen(node, ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                     start_script(config, shadow)], stdout=log, stderr=subprocess.STDOUT)
         lab.wait_port(node, port, proc, timeout=ready_timeout, log=workdir / "sshd.log")

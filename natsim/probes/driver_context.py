@@ -1,4 +1,4 @@
-"""What a probe's lab driver may use: the running lab, the scenario, the output directory, and the
+"""What a probe's lab driver may use: the running lab, the scenario, a private work directory, and the
 servers already started for other probes (each started once)."""
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ from typing import Any
 
 @dataclass
 class DriverContext:
-    """The lab (``natsim.lab.Lab``), the scenario, the output directory, started servers."""
+    """The lab (``natsim.lab.Lab``), the scenario, where files go, started servers.
+
+    ``workdir`` is a private directory natsim made for this run (``mkdtemp``, mode 0700): the only
+    place a driver and the processes it starts write files. When the run ends, natsim copies the
+    ones named ``*.log`` and ``*.out`` from there to the same place in the output directory ``out``
+    (:mod:`natsim.outfiles`), which drivers only name, never write.
+    """
 
     lab: Any
     scenario: Any
     out: Path
+    workdir: Path
     servers: dict[tuple[str, str], Any] = field(default_factory=dict)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 

@@ -7,8 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from natsim.errors import writing
-from natsim.paths import hand_over_file
+from natsim.outfiles import refuse_link
 from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.report.schema import ProbeResult, RunResult
 
@@ -59,11 +58,16 @@ def add_result_options(parser: argparse.ArgumentParser) -> None:
                         "run's progress line reads it)")
 
 
+def check_out(args: argparse.Namespace) -> None:
+    """Refuse at once, before measuring, an ``--out`` that is a symbolic link (natsim never writes
+    through one)."""
+    if args.out is not None:
+        refuse_link(args.out)
+
+
 def hand_out(run: RunResult, args: argparse.Namespace) -> None:
     """Write ``run`` to ``--out`` and/or print it as the only thing on stdout with ``--json``."""
     if args.out is not None:
-        with writing():
-            run.save(args.out)
-            hand_over_file(args.out)   # under sudo: the user's file
+        run.save(args.out, for_user=True)   # never through a link; under sudo: the user's file
     if args.json:
         print(json.dumps(run.to_dict(), indent=2))

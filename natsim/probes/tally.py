@@ -8,10 +8,10 @@ counts connections as they finish instead of probes.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from natsim.outfiles import write_file
 from natsim.report.schema import ConnectionResult
 
 
@@ -33,10 +33,9 @@ def read_tally(path: Path, total: int | None) -> Tally:
 
 
 def write_tally(path: Path, tally: Tally) -> None:
-    """Replace ``path`` with ``tally`` in one step (a reader never sees half a file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(f"{tally.done} {'-' if tally.total is None else tally.total}\n")
-    tmp.replace(path)
+    """Replace ``path`` with ``tally`` in one step (a reader never sees half a file; never through a
+    link: :mod:`natsim.outfiles`)."""
+    write_file(path, f"{tally.done} {'-' if tally.total is None else tally.total}\n")
 
 
 class TallyWriter:

@@ -21,6 +21,7 @@ import asyncssh
 
 from natsim.cliargs import time_scale_type
 from natsim.errors import NatsimError, ProxyError
+from natsim.outfiles import write_file
 from natsim.proxy import fastdh
 from natsim.proxy.bypass import Bypass, NftBypass, RecordingBypass
 from natsim.proxy.daemon import ProxyServer
@@ -34,8 +35,8 @@ def load_host_key(path: Path | None) -> asyncssh.SSHKey:
         return asyncssh.read_private_key(str(path))
     key = asyncssh.generate_private_key("ssh-ed25519")
     if path is not None:
-        key.write_private_key(str(path))
-        key.write_public_key(str(path) + ".pub")
+        write_file(path, key.export_private_key(), mode=0o600)   # never through a link
+        write_file(Path(str(path) + ".pub"), key.export_public_key())
     return key
 
 

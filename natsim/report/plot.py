@@ -10,12 +10,14 @@ state), so other reports can embed it.
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from natsim.outfiles import write_file
 from natsim.report.schema import ConnectionResult, RunResult, Verdict
 from natsim.report.summary import one_line
 from natsim.units import format_duration
@@ -147,6 +149,18 @@ def survival_figure(result: RunResult, timeouts: Mapping[str, float]) -> Figure:
     return fig
 
 
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """``fig`` as PNG (written by the caller through :mod:`natsim.outfiles`)."""
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=dpi)
+    return png.getvalue()
+
+
+def survival_png(result: RunResult, timeouts: Mapping[str, float]) -> bytes:
+    """:func:`survival_figure` as PNG."""
+    return png_bytes(survival_figure(result, timeouts))
+
+
 def plot_survival(result: RunResult, path: Path, timeouts: Mapping[str, float]) -> None:
-    """Write the survival plot as PNG to ``path``."""
-    survival_figure(result, timeouts).savefig(path, dpi=110)
+    """Write the survival plot as PNG to ``path``, never through a link."""
+    write_file(path, survival_png(result, timeouts))

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from natsim.outfiles import write_file
+
 SCHEMA_VERSION = 1
 
 
@@ -155,11 +157,14 @@ class RunResult:
                    unscaled=data.get("unscaled", []), notes=data.get("notes", []),
                    complete=data.get("complete", True))
 
-    def save(self, path: Path) -> None:
-        """Write JSON to ``path`` atomically."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2))
-        tmp.replace(path)
+    def to_json(self) -> str:
+        """The JSON text ``result.json`` holds."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path: Path, *, for_user: bool = False) -> None:
+        """Write JSON to ``path`` atomically, never through a link (:func:`natsim.outfiles.write_file`;
+        ``for_user``: under sudo the file is the invoking user's)."""
+        write_file(path, self.to_json(), for_user=for_user)
 
     @classmethod
     def load(cls, path: Path) -> RunResult:

@@ -3,10 +3,15 @@
 The runner knows probes only through the probe registry: a kind's driver starts the servers it needs
 and the probe, returning a handle whose ``wait()`` gives a :class:`ProbeResult`. Results are written
 in the schema the model uses (``result.json``), with ``summary.txt`` and ``survival.png``.
+
+The output directory is written only through :mod:`natsim.outfiles` (never through a link, one run
+at a time, under sudo what natsim creates there is the user's). Probes, servers and middlebox
+daemons write into a private work directory instead; their logs are copied over when the run ends.
 """
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 import traceback
@@ -15,18 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimError, ProbeError, writing
+from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
-from natsim.paths import check_name, first_missing, hand_over, inside
+from natsim.outfiles import OutputDir, write_file
+from natsim.paths import check_name, inside
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import kinds as probe_kinds
 from natsim.probes.tally import Tally
-from natsim.report.plot import plot_survival
+from natsim.report.plot import survival_png
 from natsim.report.schema import ProbeResult, RunResult, estimate_timeout
 from natsim.report.summary import format_summary
 from natsim.run.progress import Progress
@@ -77,18 +83,26 @@ def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
     return lines
 
 
-def write_outputs(outcome: RunOutcome, scenario: Scenario) -> None:
+#: What ``natsim run`` writes directly in its output directory (a link at one of these names is
+#: refused before the lab starts).
+REPORT_NAMES = ("result.json", "summary.txt", "survival.png", "pcap")
+#: Files of the private work directory copied into the output directory when the run ends.
+KEPT_SUFFIXES = (".log", ".out")
+
+
+def write_outputs(outcome: RunOutcome, scenario: Scenario, out: OutputDir) -> None:
     """result.json, summary.txt, survival.png in the output directory."""
+    out.write_text("result.json", outcome.result.to_json())
     outcome.summary = format_summary(outcome.result, outcome.checks)
-    with writing():
-        outcome.result.save(outcome.out / "result.json")
-        (outcome.out / "summary.txt").write_text(outcome.summary)
+    out.write_text("summary.txt", outcome.summary)
     try:
-        plot_survival(outcome.result, outcome.out / "survival.png", _timeouts_for_plot(scenario))
+        png = survival_png(outcome.result, _timeouts_for_plot(scenario))
     except Exception as err:  # a plot must never lose the measured result
         why = (missing_extra(err) if isinstance(err, ModuleNotFoundError) else None) or str(err)
         outcome.result.notes.append(f"survival.png not written: {why}")
-        outcome.result.save(outcome.out / "result.json")
+        out.write_text("result.json", outcome.result.to_json())
+    else:
+        out.write_bytes("survival.png", png)
 
 
 def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[ProbeSpec]:
@@ -109,28 +123,41 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     """Run ``scenario`` in a lab, write the outputs in ``out``, check the expectations.
 
     ``extra`` adds command probes (name → (node, command)), as ``--probe-cmd`` does (explicit, so
-    trusted; a name must be usable as a file name, see :mod:`natsim.paths`). On Ctrl-C or
-    SIGTERM the probes are stopped, what was measured is written, and the exception propagates.
+    trusted; a name must be usable as a file name, see :mod:`natsim.paths`). ``out`` is refused
+    (:class:`~natsim.errors.OutputError`) while another natsim writes it, or when it or a report name
+    in it is a symbolic link. On Ctrl-C or SIGTERM the probes are stopped, what was measured is
+    written, and the exception propagates.
     """
     probes = _probes(scenario, extra or {})
-    new_top, since = first_missing(out), time.time() - 1
-    with writing():   # an unwritable --out is one line, before any lab is built
-        out.mkdir(parents=True, exist_ok=True)
-    result = RunResult(source="lab", time_scale=scenario.time_scale.factor, scenario=scenario.name,
-                       started=time.time())
-    outcome = RunOutcome(result, [], out)
+    with OutputDir.open(out, for_user=True) as directory:
+        directory.lock()
+        directory.refuse_links(REPORT_NAMES)
+        with tempfile.TemporaryDirectory(prefix="natsim-run-") as scratch:
+            outcome = RunOutcome(RunResult(source="lab", time_scale=scenario.time_scale.factor,
+                                           scenario=scenario.name, started=time.time()), [], out)
+            try:
+                _run_lab(scenario, probes, outcome, directory, Path(scratch), progress_stream)
+            finally:
+                directory.copy_files(Path(scratch), KEPT_SUFFIXES)
+    return outcome
+
+
+def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, out: OutputDir,
+             workdir: Path, progress_stream: Any) -> None:
+    """Bring the lab up, capture, run the probes; the outputs are written whatever happens."""
+    result = outcome.result
     results: dict[str, ProbeResult] = {}
     errors: dict[str, ProbeFailure] = {}
     handles: dict[str, Handle] = {}
     try:
         with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
-                 time_scale=scenario.time_scale, workdir=out / "lab", seed=scenario.seed,
+                 time_scale=scenario.time_scale, workdir=workdir / "lab", seed=scenario.seed,
                  loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab:
-            ctx = DriverContext(lab, scenario, out)
+            ctx = DriverContext(lab, scenario, outcome.out, workdir)
             capture = None
             if scenario.captures:
                 from natsim.lab.capture import Capture
-                capture = Capture(lab, out / "pcap")
+                capture = Capture(lab, out.subdir("pcap"))
                 capture.start()
             try:
                 with ctx.stack, Progress(scenario.name, scenario.time_scale, len(probes),
@@ -152,10 +179,7 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
         _collect(result, probes, results, errors)
         outcome.failed = [spec.name for spec in probes if spec.name in errors]
         outcome.checks = check_expectations(result, scenario.expect)
-        write_outputs(outcome, scenario)
-        # under sudo the report is the user's: what natsim created or wrote, nothing else
-        hand_over(new_top or out, since=since, created=new_top is not None)
-    return outcome
+        write_outputs(outcome, scenario, out)
 
 
 def _collect(result: RunResult, probes: list[ProbeSpec], results: dict[str, ProbeResult],
@@ -212,15 +236,23 @@ def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> No
             results[name] = measured
 
 
-def _crashed(out: Path, spec: ProbeSpec, err: Exception) -> ProbeFailure:
+def _in_report(ctx: DriverContext, log: Path | None) -> Path | None:
+    """Where a log written in the run's work directory will be in the output directory (it is
+    copied there when the run ends)."""
+    if log is not None and log.is_relative_to(ctx.workdir):
+        return ctx.out / log.relative_to(ctx.workdir)
+    return log
+
+
+def _crashed(ctx: DriverContext, spec: ProbeSpec, err: Exception) -> ProbeFailure:
     """A driver's unexpected exception: its traceback goes to ``OUT/NAME-error.log``."""
     log: Path | None = None
     try:
-        log = inside(out, f"{spec.name}-error.log")
-        log.write_text("".join(traceback.format_exception(err)))
+        text = "".join(traceback.format_exception(err))
+        log = write_file(inside(ctx.workdir, f"{spec.name}-error.log"), text)
     except (OSError, NatsimError):
         log = None
-    return ProbeFailure(f"the {spec.kind} driver failed: {type(err).__name__}: {err}", log)
+    return ProbeFailure(f"the {spec.kind} driver failed: {type(err).__name__}: {err}", _in_report(ctx, log))
 
 
 def _run_probes(ctx: DriverContext, probes: list[ProbeSpec], handles: dict[str, Handle],
@@ -243,9 +275,10 @@ def _run_probes(ctx: DriverContext, probes: list[ProbeSpec], handles: dict[str, 
                 raise ProbeError(f"{spec.kind} measured nothing: its result has no connection")
             results[spec.name] = measured
         except NatsimError as err:
-            errors[spec.name] = ProbeFailure(str(err), err.log if isinstance(err, ProbeError) else None)
+            log = err.log if isinstance(err, ProbeError) else None
+            errors[spec.name] = ProbeFailure(str(err), _in_report(ctx, log))
         except Exception as err:  # a driver's bug fails the run instead of vanishing in a thread
-            errors[spec.name] = _crashed(ctx.out, spec, err)
+            errors[spec.name] = _crashed(ctx, spec, err)
         finally:
             progress.done += 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import itertools
 import os
 from collections.abc import Iterable, Sequence
@@ -18,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ConfigError
+from natsim.outfiles import write_file
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, RunResult, Verdict
 from natsim.run.sweep_params import Param, parse_param
 
-__all__ = ["Param", "apply", "grid", "parse_param", "run_dask", "run_local", "summarise", "write_csv"]
+__all__ = ["Param", "apply", "csv_text", "grid", "parse_param", "run_dask", "run_local", "summarise",
+           "write_csv"]
 
 #: Default upper bound on the number of grid points.
 MAX_POINTS = 1000
@@ -141,13 +144,19 @@ def run_dask(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[A
 
 # ---- output ------------------------------------------------------------------------------------
 
-def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> None:
-    """Write rows (union of keys, first-seen order) as CSV."""
+def csv_text(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows (union of keys, first-seen order) as CSV text."""
     rows = list(rows)
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue()
+
+
+def write_csv(rows: Iterable[dict[str, Any]], path: Path) -> None:
+    """Write rows as CSV (:func:`csv_text`) to ``path``, never through a link."""
+    write_file(path, csv_text(rows))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,34 @@ def test_teardown_and_cleanup_never_touch_a_parallel_lab() -> None:
         finally:
             for ns in held.values():
                 ns.close()
+
+
+#: What a user types to log in to ``--sshd server`` (the password comes from SSH_ASKPASS, as if typed;
+#: ``accept-new`` as if they answered "yes" to the host-key question).
+SSH_LOGIN = ("env SSH_ASKPASS={askpass} SSH_ASKPASS_REQUIRE=force ssh -o BatchMode=no "
+             "-o StrictHostKeyChecking=accept-new server echo lab-login-ok")
+
+
+def test_ssh_in_a_lab_never_writes_the_hosts_ssh_state(tmp_path: Path, natsim_lab: Any) -> None:
+    """`client ssh server` (docs/lab.md) keeps the lab's throw-away host key in the lab: typed in
+    `natsim lab --run`, in the Mininet CLI, or run through the natsim_lab fixture. On the host,
+    root's (and $SUDO_USER's) ~/.ssh stays exactly as it was, and each next lab — a new host key at
+    the same address — still logs in (no "REMOTE HOST IDENTIFICATION HAS CHANGED")."""
+    from natsim.lab.sshd import openssh_server
+
+    askpass = tmp_path / "askpass"
+    askpass.write_text("#!/bin/sh\necho natsim\n")
+    askpass.chmod(0o700)
+    login = SSH_LOGIN.format(askpass=askpass)
+    before = snapshot()
+    done = natsim("lab", "home-nat", "--sshd", "server", "--run", f"client {login}")
+    assert done.returncode == 0 and "lab-login-ok" in done.stdout, done.stdout + done.stderr
+    typed = subprocess.run([*NATSIM, "lab", "home-nat", "--sshd", "server"], input=f"client {login}\nexit\n",
+                           capture_output=True, text=True, timeout=300, check=False)
+    shown = typed.stdout + typed.stderr   # the Mininet CLI's own output goes to stderr
+    assert typed.returncode == 0 and "lab-login-ok" in shown, shown
+    lab = natsim_lab("home-nat")
+    with openssh_server(lab, "server", password="natsim"):
+        code, out = lab.run("client", lab.substitute(login))
+    assert code == 0 and "lab-login-ok" in out, out
+    assert differences(before, snapshot()) == []

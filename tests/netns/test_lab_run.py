@@ -51,4 +51,4 @@ def test_run_with_an_unwritable_out_is_one_line_before_any_lab(tmp_path: Any) ->
     done, _ = natsim("run", "isp-modem-bridge-1h", "--out", str(tmp_path / "file" / "out"))
     assert done.returncode == 2
     err = done.stderr
-    assert err.startswith("natsim: error: cannot write ") and err.count("\n") == 1, err
+    assert err.startswith("natsim: error: ") and "file" in err and err.count("\n") == 1, err

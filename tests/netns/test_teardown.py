@@ -30,13 +30,15 @@ def hold_namespaces(lab: Lab) -> dict[str, HeldNamespace]:
 
 
 def assert_gone(record: LabRecord, held: dict[str, HeldNamespace]) -> None:
-    """No process is left in any of the lab's namespaces, none it started runs, the record is gone."""
+    """No process is left in any of the lab's namespaces, none it started runs, the record and the
+    lab's home directory (natsim.lab.home) are gone."""
     try:
         assert {node: ns.members() for node, ns in held.items()} == {node: [] for node in held}
     finally:
         for ns in held.values():
             ns.close()
     assert not record.path.exists()
+    assert record.home and not Path(record.home).exists()
     for entry in [*record.shells, *record.processes]:
         assert not entry.alive(), entry
 

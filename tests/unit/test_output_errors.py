@@ -9,27 +9,21 @@ from pathlib import Path
 import pytest
 
 from natsim.cli import main
-from natsim.errors import OutputError, writing
+from natsim.errors import NatsimError
 from natsim.probes.results import hand_out
 from natsim.report.schema import RunResult
-
-
-def test_writing_turns_an_os_error_into_one_line() -> None:
-    with pytest.raises(OutputError, match=r"^cannot write /x/sweep.csv: Permission denied$"), writing():
-        raise PermissionError(13, "Permission denied", "/x/sweep.csv")
-    with pytest.raises(OutputError, match=r"^cannot write an output file: disk full$"), writing():
-        raise OSError("disk full")
 
 
 def test_predict_out_unwritable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "file").write_text("")
     assert main(["predict", "isp-modem-bridge-1h", "--out", str(tmp_path / "file" / "p.json")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("natsim: error: cannot write ") and err.count("\n") == 1, err
+    assert err.startswith("natsim: error: ") and str(tmp_path / "file") in err and err.count("\n") == 1, err
 
 
 def test_a_probes_out_unwritable(tmp_path: Path) -> None:
+    """A NatsimError, which the probe tools' CLI handler prints as one line."""
     (tmp_path / "file").write_text("")
     args = argparse.Namespace(out=tmp_path / "file" / "send.json", json=False)
-    with pytest.raises(OutputError, match="cannot write "):
+    with pytest.raises(NatsimError, match="exists and is not a directory"):
         hand_out(RunResult("field"), args)

@@ -70,7 +70,7 @@ def _driver(ctx: Any, spec: Any) -> _Handle:
     if spec.name == "crash":   # what a 300-character name once did inside a driver thread
         raise OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300)
     if spec.name == "tool":
-        log = ctx.out / "client-send-tool.log"
+        log = ctx.workdir / "client-send-tool.log"   # drivers write in the work directory, never in OUT
         log.write_text("Traceback (most recent call last):\n  ...\nValueError: the tool refused it\n")
         return _Handle(error=ProbeError(f"client: tcp-send exited 1: {log.read_text()}", log=log))
     if spec.name == "empty":

@@ -12,6 +12,7 @@ from typing import Any
 
 from natsim.errors import LabError
 from natsim.middleboxes.ssh_proxy.config import SshProxy, config_json
+from natsim.outfiles import open_new
 
 
 @dataclass
@@ -38,7 +39,7 @@ def start_proxy(lab: Any, node: str = "fw", *, workdir: Path | None = None,
     argv = [sys.executable, "-m", "natsim.proxy", "--config", config_json(config),
             "--time-scale", f"{lab.time_scale.factor:g}", "--host-key", str(key),
             "--node", node, "--run-seed", str(getattr(lab, "seed", 0)), *extra_args]
-    with open(log, "w") as out:
+    with open_new(log) as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     lab.wait_port(node, config.listen_port, proc, timeout=15.0, log=log)
     return ProxyHandle(proc, Path(str(key) + ".pub").read_text().strip(), log)

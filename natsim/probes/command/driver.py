@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
@@ -59,12 +60,14 @@ class CommandHandle:
 
 def driver(ctx: DriverContext, spec: Any) -> Handle:
     """Run the command in the client node, with the caller's environment plus
-    ``NATSIM_TIME_SCALE``; its output goes to ``OUT/NAME.out``."""
+    ``NATSIM_TIME_SCALE``; its output goes to ``NAME.out`` (in the output directory once the run
+    ends; meanwhile in the run's private work directory)."""
     options = options_of(spec)
     assert isinstance(options, CommandOptions)
     argv = ctx.lab.substitute(options.argv)
-    log = inside(ctx.out, f"{spec.name}.out")
+    name = f"{spec.name}.out"
     env = {**os.environ, "NATSIM_TIME_SCALE": f"{ctx.scenario.time_scale.factor:g}"}
-    with open(log, "w") as out:
+    with open_new(inside(ctx.workdir, name)) as out:
         proc = ctx.lab.popen(spec.client, ["sh", "-c", argv], stdout=out, stderr=subprocess.STDOUT, env=env)
-    return CommandHandle(spec, options, proc, log, time.monotonic(), ctx.scenario.time_scale.factor)
+    return CommandHandle(spec, options, proc, ctx.out / name, time.monotonic(),
+                         ctx.scenario.time_scale.factor)

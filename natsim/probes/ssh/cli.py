@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from natsim.cli import run_parsed
 from natsim.cliargs import time_scale_type
 from natsim.probes.options import add_cli_options, from_cli
-from natsim.probes.results import add_result_options, hand_out
+from natsim.probes.results import add_result_options, check_out, hand_out
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.probes.tally import TallyWriter
@@ -146,6 +146,7 @@ async def _idle(args: argparse.Namespace) -> ProbeResult:
 
 def _run(args: argparse.Namespace,
          probe: Callable[[argparse.Namespace], Coroutine[Any, Any, ProbeResult]]) -> int:
+    check_out(args)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="natsim-ssh-") as scratch:
         if getattr(args, "workdir", "-") is None:   # throw-away keys and known_hosts, removed after

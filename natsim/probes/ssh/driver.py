@@ -10,6 +10,7 @@ from typing import Any
 
 from natsim.errors import ProbeError
 from natsim.lab.sshd import openssh_server
+from natsim.outfiles import make_dir
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
@@ -42,7 +43,8 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     """Start (once per node and port) the backend the probe asks for and say how to log in."""
     node, port = spec.server, options.server_port()
     if options.backend == "go-ssh":
-        ctx.server(node, f"go-ssh:{port}", lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.out))
+        ctx.server(node, f"go-ssh:{port}",
+                   lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
         return _Backend(port, GO_SSH_USER, GO_SSH_PASSWORD)
     keys = [key] if key else []
     ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
@@ -96,8 +98,7 @@ class _ThreadHandle:
 
 
 def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float, total: int | None) -> _ThreadHandle:
-    workdir = inside(ctx.out, f"{spec.name}-work")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = make_dir(inside(ctx.workdir, f"{spec.name}-work"))
     argv = [*args, f"--name={spec.name}"]
     tally = inside(workdir, "progress")
     return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, argv, timeout=timeout,
@@ -144,7 +145,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     """ssh-idle in the lab: sshd with the probe's throw-away key, the client's OS keepalive scaled."""
     options = options_of(spec)
     assert isinstance(options, SshIdleOptions)
-    workdir = inside(ctx.out, f"{spec.name}-work")
+    workdir = inside(ctx.workdir, f"{spec.name}-work")
     client = OpenSshClient(workdir)
     sshd = SshServerOptions(backend="sshd", port=options.port)
     backend = _backend(ctx, spec, sshd, key=client.public_key())

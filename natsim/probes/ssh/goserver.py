@@ -22,6 +22,7 @@ from pathlib import Path
 
 import asyncssh
 
+from natsim.outfiles import write_file
 from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_PORT, GO_SSH_USER
 from natsim.probes.ssh.wire import GO_SERVER_KEX
 
@@ -110,7 +111,8 @@ async def _serve(args: argparse.Namespace) -> None:
     key = None
     if args.host_key is not None:
         if not args.host_key.exists():
-            asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(args.host_key))
+            key_text = asyncssh.generate_private_key("ssh-ed25519").export_private_key()
+            write_file(args.host_key, key_text, mode=0o600)   # never through a link
         key = asyncssh.read_private_key(str(args.host_key))
     server = await start_server(args.listen, args.port, user=args.user, password=args.password, host_key=key)
     log.info("go-ssh listening on %s:%d kex=%s", args.listen or "*", args.port, ",".join(GO_SERVER_KEX))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_PORT, GO_SSH_USER
 from natsim.report.schema import ProbeResult, RunResult
@@ -30,7 +31,7 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
     log = inside(directory, f"go-ssh-{node}.log")
-    with open(log, "w") as out:
+    with open_new(log) as out:
         proc = lab.popen(node, [sys.executable, "-m", "natsim.probes.ssh.goserver", "--port", str(port),
                                 "--user", user, "--password", password,
                                 "--host-key", str(inside(directory, f"go-ssh-{node}.key"))],
@@ -73,7 +74,7 @@ def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: f
     json_path, log_path = inside(workdir, f"{stamp}.json"), inside(workdir, f"{stamp}.log")
     argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", f"--out={json_path}",
             "--source", "lab", f"--node={node}", *([f"--progress={progress}"] if progress else [])]
-    with open(log_path, "w") as out:
+    with open_new(log_path) as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     try:
         code = proc.popen.wait(timeout=timeout)

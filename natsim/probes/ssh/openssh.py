@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from natsim.errors import ProbeError
+from natsim.outfiles import make_dir, write_file
 from natsim.report.schema import Verdict
 
 SSH = "ssh"
@@ -67,8 +68,7 @@ class OpenSshClient:
     binary: str = SSH
 
     def __post_init__(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.workdir, 0o700)
+        make_dir(self.workdir, mode=0o700)
         self._count = 0
 
     @property
@@ -87,8 +87,7 @@ class OpenSshClient:
     def _askpass(self) -> Path:
         path = self.workdir / "askpass.sh"
         if not path.exists():
-            path.write_text(_ASKPASS)
-            path.chmod(0o700)
+            write_file(path, _ASKPASS, mode=0o700)
         return path
 
     def argv(self, host: str, port: int, user: str, command: str | None, *, password: bool,
@@ -126,9 +125,7 @@ class OpenSshClient:
     def new_known_hosts(self) -> Path:
         """A fresh, empty known_hosts file for one attempt."""
         self._count += 1
-        path = self.workdir / f"known_hosts.{self._count}"
-        path.write_text("")
-        return path
+        return write_file(self.workdir / f"known_hosts.{self._count}", "")
 
     async def attempt(self, host: str, port: int, user: str, *, command: str = "true",
                       password: str | None = None, options: Mapping[str, str] | None = None,

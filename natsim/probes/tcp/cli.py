@@ -15,7 +15,7 @@ from typing import Any
 from natsim.cliargs import time_scale_type
 from natsim.probes.options import add_cli_options, from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
-from natsim.probes.results import add_result_options, hand_out, run_result
+from natsim.probes.results import add_result_options, check_out, hand_out, run_result
 from natsim.probes.tally import TallyWriter
 from natsim.probes.tcp.keepalive import run_keepalive
 from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions, run_options
@@ -66,6 +66,7 @@ def options_from_args(args: argparse.Namespace, kind: str = "tcp-keepalive") -> 
 def run_cli(name: str, args: argparse.Namespace) -> int:
     """Run probe ``name``; print lines, the estimate, and write JSON when asked."""
     _, runner, _, _ = PROBES[name]
+    check_out(args)
     options = options_from_args(args, PROBES[name][0])
     if options.time_scale != 1 and options.user_timeout is None and name == "send":
         print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "

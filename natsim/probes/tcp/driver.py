@@ -46,10 +46,10 @@ def driver(ctx: DriverContext, spec: Any) -> Handle:
     """Start ``natsim serve`` on the server node (once) and the probe on the client node."""
     from natsim.probes.tcp.labrun import start_probe, start_server
 
-    ctx.server(spec.server, "natsim-serve",
-               lambda: start_server(ctx.lab, spec.server, log=inside(ctx.out, f"serve-{spec.server}.log")))
+    log = inside(ctx.workdir, f"serve-{spec.server}.log")
+    ctx.server(spec.server, "natsim-serve", lambda: start_server(ctx.lab, spec.server, log=log))
     options = options_of(spec)
     assert isinstance(options, TcpSendOptions)
     run = run_options(options, server=ctx.lab.address(spec.server),
                       time_scale=ctx.scenario.time_scale.factor, name=spec.name, node=spec.client)
-    return TcpHandle(start_probe(ctx.lab, spec.client, spec.kind, run, workdir=ctx.out))
+    return TcpHandle(start_probe(ctx.lab, spec.client, spec.kind, run, workdir=ctx.workdir))

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from natsim.errors import LabError, ProbeError
 from natsim.lab.lab import Lab, LabProcess
+from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.options import option_fields, to_argv
 from natsim.probes.tally import Tally, read_tally
@@ -46,7 +47,7 @@ def _cli_kind(kind: str) -> str:
 def start_server(lab: Lab, node: str = "server", *, log: Path | None = None,
                  ready_timeout: float = 10.0) -> LabProcess:
     """Start ``natsim serve`` in ``node`` at the lab's time scale; return once both ports listen."""
-    out: IO[Any] | int = open(log, "a") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    out: IO[Any] | int = open_new(log) if log is not None else subprocess.DEVNULL
     try:
         argv = [*PROBE_COMMAND, "serve", "--time-scale", f"{lab.time_scale.factor:g}"]
         if log is None:
@@ -120,8 +121,9 @@ class RunningProbe:
             code = self.process.popen.wait(timeout=limit)
         except subprocess.TimeoutExpired as err:
             self.process.stop()
-            raise ProbeError(f"{self.node}: {self.kind} did not finish within {limit:.0f} s "
-                             f"(output: {self.log_path})", log=self.log_path) from err
+            # its output: log= (a run names where the log is kept, see natsim.run.experiment)
+            raise ProbeError(f"{self.node}: {self.kind} did not finish within {limit:.0f} s",
+                             log=self.log_path) from err
         finally:
             progress_path(self.json_path).unlink(missing_ok=True)
         if code != 0 or not self.json_path.exists():
@@ -156,7 +158,7 @@ def start_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
     stem = f"{node}-{_cli_kind(kind)}-{options.name or 'probe'}"
     json_path, log_path = inside(directory, f"{stem}.json"), inside(directory, f"{stem}.log")
     json_path.unlink(missing_ok=True)
-    with open(log_path, "w") as log:
+    with open_new(log_path) as log:
         proc = lab.popen(node, probe_argv(kind, options, json_path), stdout=log, stderr=subprocess.STDOUT)
     return RunningProbe(kind, node, options, proc, json_path, log_path)
 

@@ -1,0 +1,108 @@
+"""A lab's own home directory for root, so nothing run in a lab writes the host's ``~/.ssh``.
+
+Every process in a lab node runs as root. OpenSSH finds ``~/.ssh`` (``known_hosts``, ``config``)
+through the password database, not ``$HOME``: ``client ssh server`` typed in the Mininet CLI would
+record the lab's throw-away host key in the host's ``/root/.ssh/known_hosts``, and the next lab, with
+a new key at the same address, would fail with "REMOTE HOST IDENTIFICATION HAS CHANGED".
+
+So each lab gets a home of its own, ``$TMPDIR/natsim-LABID-home-XXXXXXXX/root`` (``mkdtemp``,
+mode 0700, named in the lab's record), holding ``.ssh/config`` (``UserKnownHostsFile`` in that home,
+``GlobalKnownHostsFile /dev/null``, ``StrictHostKeyChecking accept-new``). Every node's shell already
+runs in a private mount namespace (Mininet's ``mnexec -n``); natsim bind-mounts there a copy of
+``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched) before the
+shell starts, checks it is there (``/proc/PID/mountinfo``), and sets
+``HOME`` to it in the node's shell and in every process natsim starts in a node. It is removed with
+the lab (``natsim cleanup`` included).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from natsim.lab.records import LabRecord
+from natsim.outfiles import make_dir, write_file
+
+SSH_CONFIG = """\
+# natsim lab {lab_id}: ssh in this lab's nodes keeps its state in this lab's home, never in yours
+UserKnownHostsFile {home}/.ssh/known_hosts
+GlobalKnownHostsFile /dev/null
+StrictHostKeyChecking accept-new
+"""
+
+
+def home_passwd(passwd: str, home: str) -> str:
+    """``passwd`` (the text of ``/etc/passwd``) with root's home directory (uid 0) set to ``home``."""
+    lines = []
+    for line in passwd.splitlines():
+        fields = line.split(":")
+        if len(fields) == 7 and fields[2] == "0":
+            fields[5] = home
+        lines.append(":".join(fields))
+    return "\n".join(lines) + "\n"
+
+
+class LabHome:
+    """The home directory of one lab: :meth:`create` makes it, :meth:`remove` deletes it."""
+
+    def __init__(self, base: Path, lab_id: str) -> None:
+        self.lab_id = lab_id
+        self.base = base              # everything of this home lives under it
+        self.home = base / "root"
+        self.passwd = base / "passwd"
+
+    @classmethod
+    def create(cls, lab_id: str) -> LabHome:
+        """Make a new home for lab ``lab_id`` (``.ssh/config`` inside) and the password file naming it."""
+        made = cls(Path(tempfile.mkdtemp(prefix=f"natsim-{lab_id}-home-")), lab_id)
+        try:
+            make_dir(made.home, mode=0o700)
+            make_dir(made.home / ".ssh", mode=0o700)
+            write_file(made.home / ".ssh" / "config", SSH_CONFIG.format(lab_id=lab_id, home=made.home),
+                       mode=0o600)
+            write_file(made.passwd, home_passwd(Path("/etc/passwd").read_text(), str(made.home)))
+        except BaseException:
+            made.remove()
+            raise
+        return made
+
+    @classmethod
+    def recorded(cls, record: LabRecord) -> LabHome | None:
+        """The home ``record`` names, when it is one natsim made for that lab (name, a real directory
+        owned by this user): ``natsim cleanup`` removes nothing else."""
+        if not record.home:
+            return None
+        base = Path(record.home)
+        try:
+            st = os.lstat(base)
+        except OSError:
+            return None
+        if (not base.name.startswith(f"natsim-{record.lab_id}-home-") or not stat.S_ISDIR(st.st_mode)
+                or st.st_uid != os.geteuid()):
+            return None
+        return cls(base, record.lab_id)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What every process in the lab's nodes gets in its environment."""
+        return {"HOME": str(self.home)}
+
+    def shell_prefix(self) -> list[str]:
+        """What a node's shell is started through, inside the node's new mount namespace: bind-mount
+        the password file naming this home, then exec the shell (:meth:`mounted_in` checks it)."""
+        return ["sh", "-c", 'mount --bind "$0" /etc/passwd; exec "$@"', str(self.passwd)]
+
+    def mounted_in(self, pid: int) -> bool:
+        """Whether process ``pid`` sees this home's password file over ``/etc/passwd``."""
+        try:
+            mounts = Path(f"/proc/{pid}/mountinfo").read_text()
+        except OSError:
+            return False
+        return any(line.split()[4] == "/etc/passwd" for line in mounts.splitlines())
+
+    def remove(self) -> None:
+        """Delete the home and everything in it (``shutil.rmtree`` never follows links)."""
+        shutil.rmtree(self.base, ignore_errors=True)

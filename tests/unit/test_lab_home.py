@@ -1,0 +1,60 @@
+"""A lab's own home for root (natsim.lab.home): the password file that names it, what it holds, and
+that ``natsim cleanup`` removes only a home natsim made for that lab."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from natsim.lab.home import LabHome, home_passwd
+from natsim.lab.records import LabRecord
+
+PASSWD = """root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+toor:x:0:0:second root:/home/toor:/bin/sh
+alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash
+"""
+
+
+def test_only_roots_home_changes() -> None:
+    assert home_passwd(PASSWD, "/tmp/lab/root").splitlines() == [
+        "root:x:0:0:root:/tmp/lab/root:/bin/bash",
+        "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin",
+        "toor:x:0:0:second root:/tmp/lab/root:/bin/sh",
+        "alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash",
+    ]
+
+
+def test_a_home_holds_an_ssh_config_keeping_known_hosts_there() -> None:
+    home = LabHome.create("abc123")
+    try:
+        assert home.base.name.startswith("natsim-abc123-home-")
+        assert (home.base.stat().st_mode & 0o777) == 0o700 and (home.home.stat().st_mode & 0o777) == 0o700
+        config = (home.home / ".ssh" / "config").read_text()
+        assert f"UserKnownHostsFile {home.home}/.ssh/known_hosts\n" in config
+        assert "GlobalKnownHostsFile /dev/null\n" in config
+        assert f":0:0:root:{home.home}:" in home.passwd.read_text()
+        assert home.env == {"HOME": str(home.home)}
+        assert home.shell_prefix()[-1] == str(home.passwd)
+        assert not home.mounted_in(os.getpid())
+    finally:
+        home.remove()
+    assert not home.base.exists()
+
+
+def test_cleanup_removes_only_a_home_natsim_made_for_that_lab(tmp_path: Path) -> None:
+    mine = LabHome.create("abc123")
+    try:
+        def record(home: str, lab_id: str = "abc123") -> LabRecord:
+            return LabRecord(lab_id=lab_id, owner_pid=1, topology="home-nat", home=home)
+
+        found = LabHome.recorded(record(str(mine.base)))
+        assert found is not None and found.base == mine.base
+        assert LabHome.recorded(record(str(mine.base), lab_id="def456")) is None   # another lab's name
+        assert LabHome.recorded(record("")) is None
+        assert LabHome.recorded(record(str(tmp_path))) is None                     # not a lab home
+        link = tmp_path / mine.base.name
+        os.symlink(mine.base, link)
+        assert LabHome.recorded(record(str(link))) is None                         # a link to one
+    finally:
+        mine.remove()
