@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -29,7 +29,7 @@ demo: setup
 	$(VENV)/bin/natsim demo
 
 lint: setup
-	$(VENV)/bin/ruff check natsim tests benchmarks examples
+	$(VENV)/bin/ruff check natsim topologies tests benchmarks examples setup.py
 	$(VENV)/bin/mypy
 
 unit: setup

@@ -21,13 +21,14 @@ import time
 from pathlib import Path
 
 from natsim.lab import Lab
-from natsim.lab.sshd import openssh_server
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.middleboxes.ssh_proxy.runtime import start_proxy
+from natsim.probes.ssh.backends import LAB_PASSWORD
 from natsim.probes.ssh.openssh import OpenSshClient
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.units import TimeScale
 
-SSHD, PORT, PASSWORD = "203.0.113.130", 22, "natsim"
+SSHD, PORT, PASSWORD = "203.0.113.130", 22, LAB_PASSWORD
 CLIENT = "client1"
 
 CONCURRENT = """

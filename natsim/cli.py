@@ -2,11 +2,12 @@
 """The ``natsim`` command. Each subcommand lives in ``natsim/commands/<name>.py`` and provides
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 
-Errors derived from :class:`NatsimError` (and a file the system refuses to read or write) print one
-line and exit 2; SIGTERM and SIGHUP (terminal closed) are turned into an exception like Ctrl-C, so every
-``finally`` (lab teardown) runs, and all three print one line and exit 130, from the first line of
-:func:`console` on (imports, loading, a lab coming up) to its last. Exit codes: 0 ok, 1 a check
-failed, 2 error, 3 a probe could not run, 130 interrupted.
+Commands run through :func:`natsim.entry.run_parsed`: errors derived from :class:`NatsimError` (and a
+file the system refuses to read or write) print one line and exit 2; SIGTERM and SIGHUP (terminal
+closed) are turned into an exception like Ctrl-C, so every ``finally`` (lab teardown) runs, and all
+three print one line and exit 130, from the first line of :func:`console` on (imports, loading, a lab
+coming up) to its last. Exit codes: 0 ok, 1 a check failed, 2 error, 3 a probe could not run, 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -16,50 +17,18 @@ import importlib
 import logging
 import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Sequence
 from typing import NoReturn
 
 from natsim import __version__, signals
-from natsim.errors import EXIT_ERROR, EXIT_INTERRUPTED, NatsimError
-from natsim.extras import missing_extra
+from natsim.entry import ending_signals, interrupted, on_terminate, run_parsed
+from natsim.errors import EXIT_ERROR
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
     "demo", "doctor", "list", "lab", "cleanup", "run", "probe",
     "serve", "analyze", "conform", "predict", "sweep",
 )
-
-
-class Terminated(KeyboardInterrupt):
-    """Raised from the SIGTERM and SIGHUP handlers, so they end a command exactly as Ctrl-C does:
-    context managers tear down, partial results are written, the exit code is 130."""
-
-
-def _on_terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(signal.Signals(signum).name)
-
-
-@contextmanager
-def ending_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise :class:`Terminated` inside the block (main thread only: Python runs
-    signal handlers there); the previous handlers are back afterwards."""
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, _on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-
-
-def interrupted(err: KeyboardInterrupt) -> int:
-    """Say that the command was interrupted (one line); :data:`EXIT_INTERRUPTED`."""
-    print(f"natsim: interrupted{f' ({err})' if str(err) else ''}", file=sys.stderr)
-    return EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,8 +92,8 @@ def console() -> NoReturn:
     an interruption first thing, so a signal during start-up ends it as one later would (one line,
     130); a signal that arrives once the command has ended (its teardown done) is ignored: the process
     is only exiting."""
-    signal.signal(signal.SIGTERM, _on_terminate)
-    signal.signal(signal.SIGHUP, _on_terminate)
+    signal.signal(signal.SIGTERM, on_terminate)
+    signal.signal(signal.SIGHUP, on_terminate)
     try:
         code = main()
     except KeyboardInterrupt as err:   # between main's own handlers (e.g. just after they ended)
@@ -132,38 +101,6 @@ def console() -> NoReturn:
         code = interrupted(err)
     signal.pthread_sigmask(signal.SIG_BLOCK, signals.ENDING)
     sys.exit(code)
-
-
-def run_parsed(args: argparse.Namespace) -> int:
-    """Run ``args.func(args)`` as every natsim entry point does: SIGTERM and SIGHUP tear down like
-    Ctrl-C (``finally`` blocks run), a :class:`NatsimError` is one line on stderr and exit code 2, so
-    is a file the system refuses (``OSError``: permission, name too long, disk full; the traceback
-    with ``-vv``). The previous SIGTERM and SIGHUP handlers are restored afterwards."""
-    with ending_signals():
-        try:
-            return int(args.func(args) or 0)
-        except NatsimError as err:
-            print(f"natsim: error: {err}", file=sys.stderr)
-            return err.exit_code
-        except ModuleNotFoundError as err:
-            message = missing_extra(err)
-            if message is None:
-                raise
-            print(f"natsim: error: {message}", file=sys.stderr)
-            return EXIT_ERROR
-        except OSError as err:
-            logging.getLogger("natsim").debug("the system refused a file", exc_info=True)
-            print(f"natsim: error: {describe_os_error(err)}", file=sys.stderr)
-            return EXIT_ERROR
-        except KeyboardInterrupt as err:
-            return interrupted(err)
-
-
-def describe_os_error(err: OSError) -> str:
-    """``cannot write out/x: Permission denied`` style text of an ``OSError``."""
-    what = err.strerror or str(err)
-    files = [str(f) for f in (err.filename, err.filename2) if f is not None]
-    return f"{' -> '.join(files)}: {what}" if files else what
 
 
 if __name__ == "__main__":

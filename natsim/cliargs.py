@@ -1,13 +1,12 @@
-"""The one parser of each value the command line takes in several places: ``--time-scale``,
-durations and ``--set NODE.SETTING=VALUE``. Every natsim command and tool uses these."""
+"""The one declaration of each value the command line takes in several places: ``--time-scale`` and
+``--set NODE.SETTING=VALUE``. Every natsim command and tool uses these."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from natsim.errors import ConfigError
-from natsim.units import TimeScale, parse_duration
+from natsim.units import TimeScale
 
 
 def time_scale_type(text: str) -> float:
@@ -19,14 +18,13 @@ def time_scale_type(text: str) -> float:
                                          f"second, got {text!r}") from None
 
 
-def duration_type(what: str) -> Callable[[str], float]:
-    """argparse type of a real-world duration option (``1h``, ``2h4m``, ``90``)."""
-    def parse(text: str) -> float:
-        try:
-            return parse_duration(text, what=what)
-        except ConfigError as err:   # argparse turns it into a usage error (exit 2)
-            raise argparse.ArgumentTypeError(err.message) from err
-    return parse
+def add_time_scale(parser: argparse.ArgumentParser, default: float | None = 1.0, *, note: str = "") -> None:
+    """``--time-scale S``: real-world seconds per lab second. ``default`` None: the scenario's own;
+    ``note`` says more about what it scales in this command."""
+    shown = "the scenario's" if default is None else f"{default:g}"
+    parser.add_argument("--time-scale", type=time_scale_type, default=default, metavar="S",
+                        help=f"real-world seconds per lab second (default {shown}" +
+                        (f"; {note})" if note else ")"))
 
 
 def parse_sets(items: list[str] | None) -> dict[str, dict[str, str]]:

@@ -44,11 +44,6 @@ class ConfigError(NatsimError):
                 where += f":{self.column}"
         return f"{where}: {self.message}" if where else self.message
 
-    def located(self, source: str, line: int | None = None, column: int | None = None) -> ConfigError:
-        """Return a copy of this error that points at ``source``:``line``:``column``."""
-        return type(self)(self.message, source, line if line is not None else self.line,
-                          column if column is not None else self.column)
-
 
 class OptionError(ConfigError):
     """A probe option's value is wrong; ``path`` is where inside the probe's options (``("variants",

@@ -2,8 +2,9 @@
 
 Middlebox configs and probe options are frozen dataclasses whose user-settable fields are declared
 with :func:`duration_field`, :func:`choice_field` or :func:`plain_field`. The metadata is the one
-declaration of a setting: the scenario loader, ``--set``, CLI flags and the JSON schema all read it.
-Unknown keys are refused with the closest valid key suggested.
+declaration of a setting: the scenario loader, ``--set``, CLI flags, the JSON schema, ``describe()``
+(:class:`Settings`) and the settings tables in ``docs/`` all read it. Unknown keys are refused with
+the closest valid key suggested.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ import difflib
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from natsim.addresses import check_lab_address
 from natsim.errors import ConfigError, OptionError
-from natsim.units import parse_duration
+from natsim.units import format_duration, parse_duration
 
 
 def duration_field(default: float | None, doc: str, *, optional: bool = False, **extra: Any) -> Any:
     """A dataclass field holding real-world seconds, parsed from ``'1h'`` style text.
 
-    ``extra`` metadata: ``allow_zero``; ``cli`` (the flag name, ``None``: no flag) for probe options.
+    ``extra`` metadata: ``allow_zero``; ``unset`` (what None means, for :func:`shown`); ``cli`` (the
+    flag name, ``None``: no flag) for probe options.
     """
     return field(default=default, metadata={"parse": "duration", "doc": doc, "optional": optional, **extra})
 
@@ -39,7 +41,8 @@ def plain_field(default: Any, doc: str, parse: str, **extra: Any) -> Any:
 
     ``extra`` metadata: ``minimum``/``maximum`` (int), ``choices``, ``optional`` (None allowed),
     ``list_only``/``item`` (``str-list``: refuse comma-separated text, name an item in that error),
-    ``cli``/``cli_action`` (probe options' command-line flag).
+    ``unset`` (what None or an empty value means, for :func:`shown`), ``cli``/``cli_action`` (probe
+    options' command-line flag).
     """
     return field(default=default, metadata={"parse": parse, "doc": doc, **extra})
 
@@ -168,12 +171,27 @@ def parse_value(what: str, spec: Mapping[str, Any], raw: Any) -> Any:
 M = TypeVar("M")
 
 
+@runtime_checkable
+class Validated(Protocol):
+    """A config that checks its settings together (an optional ability, declared by subclassing)."""
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for values that make no sense together."""
+        ...
+
+
+def validate(config: object) -> None:
+    """Run ``config``'s own check across settings, when it declares one (:class:`Validated`)."""
+    if isinstance(config, Validated):
+        config.validate()
+
+
 def config_from_mapping(cls: type[M], values: Mapping[str, Any], *, prefix: str = "") -> M:
     """Build the config dataclass ``cls`` from user values (YAML or ``--set``), parsing each field.
 
     Unknown keys raise :class:`ConfigError` with the closest valid key suggested.
     """
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and "parse" in f.metadata}  # type: ignore[arg-type]
+    fields = {f.name: f for f in settings(cls)}
     kwargs = {}
     for key, raw in values.items():
         if key not in fields:
@@ -181,16 +199,72 @@ def config_from_mapping(cls: type[M], values: Mapping[str, Any], *, prefix: str 
                               f"{closest(key, sorted(fields))}; valid: {', '.join(sorted(fields))}")
         kwargs[key] = parse_value(prefix + key, fields[key].metadata, raw)
     config = cls(**kwargs)
-    validate = getattr(config, "validate", None)
-    if validate is not None:
-        validate()
+    validate(config)
     return config
 
 
-def settings_doc(cls: type[Any]) -> list[tuple[str, str, str]]:
-    """(name, default, doc) for each user-settable field of a config class."""
-    rows = []
-    for f in dataclasses.fields(cls):
-        if "parse" in f.metadata:
-            rows.append((f.name, repr(f.default), f.metadata.get("doc", "")))
-    return rows
+def settings(cls: type[Any]) -> list[dataclasses.Field[Any]]:
+    """The user-settable fields of a config or options class, in declaration order."""
+    return [f for f in dataclasses.fields(cls) if f.init and "parse" in f.metadata]
+
+
+# ---- showing settings: describe(), maps, reports and the generated tables in docs/ -----------------
+
+def shown(spec: Mapping[str, Any], value: Any) -> str:
+    """A setting's value as people read it, from its field's metadata ``spec``: durations in real-world
+    units (``2h4m``), ranges as ``1024-65535`` (ports) or ``1h2m..1h4m`` (durations), lists joined by
+    commas; None or an empty value shows the field's ``unset`` text (``-`` when it has none)."""
+    if value is None or value in ((), ""):
+        return str(spec.get("unset", "-"))
+    parse = spec["parse"]
+    if parse == "duration":
+        return format_duration(value)
+    if parse == "duration-range":
+        return f"{format_duration(value[0])}..{format_duration(value[1])}"
+    if parse == "port-range":
+        return f"{value[0]}-{value[1]}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def describe_settings(config: Any) -> list[tuple[str, str]]:
+    """(setting, value) of every setting of ``config``, as :func:`shown` writes them."""
+    return [(f.name, shown(f.metadata, getattr(config, f.name))) for f in settings(type(config))]
+
+
+def meaning(spec: Mapping[str, Any]) -> str:
+    """A setting's doc, with the values it takes when they are a closed set."""
+    values = spec.get("choices") or ([m.value for m in spec["enum"]] if "enum" in spec else None)
+    return str(spec["doc"]) + (f" (one of {', '.join(values)})" if values else "")
+
+
+def settings_table(cls: type[Any]) -> str:
+    """The settings of ``cls`` as a markdown table (setting, default, meaning): docs/middleboxes.md
+    holds one per kind, kept current by a test."""
+    lines = ["| setting | default | meaning |", "| --- | --- | --- |"]
+    for f in settings(cls):
+        default = shown(f.metadata, f.default)
+        cell = default if f.default in (None, (), "") else f"`{default}`"
+        lines.append(f"| `{f.name}` | {_cell(cell)} | {_cell(meaning(f.metadata))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+class Settings(Validated):
+    """Base of natsim's config and options classes: a check across settings (none by default) and
+    ``describe()`` generated from the fields' metadata."""
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for values that make no sense together (none by default)."""
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(setting, value) of every setting, in real-world units (for maps and reports)."""
+        return describe_settings(self)

@@ -23,6 +23,7 @@ from natsim.paths import name_problem, quoted
 from natsim.probes import registry as probe_kinds
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
+from natsim.shipped import SCENARIOS
 from natsim.trust import Code, check_scenario, probe_code
 from natsim.units import TimeScale
 from natsim.yamlpos import Located, load_file, load_located
@@ -38,8 +39,8 @@ EXPECT_KEYS: dict[str, dict[str, Any]] = {
     "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
     "bypass_bracket_within": {"parse": "duration-range"}, "exit_code": {"parse": "int"},
 }
-#: natsim's own scenarios (package data, installed with natsim; they may run commands without ``--trust``).
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+#: natsim's own scenarios (top-level ``scenarios/``; inside the package in a wheel).
+SCENARIO_DIR = SCENARIOS
 
 
 @dataclass(frozen=True)
@@ -293,10 +294,10 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
 
     Without ``trust``, a scenario that runs its own code (probes whose kind declares ``user_code``:
     command probes, ssh options beyond ssh-idle's allow-list; a topology file not shipped with natsim)
-    raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios shipped in
-    ``natsim/scenarios/`` may run their probes' code. ``model_only``: the scenario is only predicted (the
-    model runs no probe's code, so probes need no trust; a topology file still does; the options are
-    checked all the same). A relative ``FILE.py`` topology is relative to ``path``'s directory.
+    raises :class:`~natsim.errors.UntrustedCodeError` before any of it runs; scenarios shipped with
+    natsim (``scenarios/``) may run their probes' code. ``model_only``: the scenario is only predicted
+    (the model runs no probe's code, so probes need no trust; a topology file still does; the options
+    are checked all the same). A relative ``FILE.py`` topology is relative to ``path``'s directory.
     """
     data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
     for required in ("topology", "probes"):
@@ -370,7 +371,7 @@ def load_scenario_text(text: str, source: str = "<text>", *, trust: bool = False
 
 
 def shipped_scenarios() -> dict[str, Path]:
-    """Name → file of the scenarios shipped in ``natsim/scenarios/``."""
+    """Name → file of the scenarios shipped with natsim (``scenarios/``)."""
     return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.yaml"))}
 
 

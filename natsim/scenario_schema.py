@@ -1,8 +1,8 @@
 """JSON Schema of scenario files, generated from the loader's own tables (for editor completion).
 
-``natsim/scenarios/scenario.schema.json`` (shipped in the wheel, next to the scenarios) is this output; a
+``scenarios/scenario.schema.json`` (shipped in the wheel, next to the scenarios) is this output; a
 unit test keeps the two identical. Regenerate with
-``python -m natsim.scenario_schema > natsim/scenarios/scenario.schema.json``.
+``python -m natsim.scenario_schema > scenarios/scenario.schema.json``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Two things in a scenario can run code of its author's choosing: a probe whose kind declares the
 ability (:attr:`natsim.probes.registry.ProbeKind.user_code` says what its options would run, as root
 inside a lab node, whose namespace shares the host's filesystem and processes), and a topology loaded
-from a file outside natsim's shipped ``natsim/topologies/`` (Python, executed when the scenario is
+from a file outside natsim's shipped ``topologies/`` (Python, executed when the scenario is
 loaded, even by ``natsim predict``). Such a scenario is refused unless trusted; the refusal lists
 exactly what would run. This module knows no probe kind: it formats what the kinds declare.
 Shipped scenarios and topologies, commands typed on the command line (``--probe-cmd``, ``natsim lab

@@ -6,12 +6,14 @@ manifest is still readable: each pcap is one link and nothing is matched across 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from natsim.analysis.segments import AnalysisError, Segment, read_segments
+from natsim.middleboxes import kinds as middlebox_kinds
 
 MANIFEST = "capture.json"
 
@@ -51,6 +53,13 @@ class CaptureDir:
     ends: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: middlebox node → kind
     kinds: dict[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def terminating(self) -> set[str]:
+        """The middlebox nodes whose kind terminates TCP (an L7 proxy: a connection may end inside
+        them); a kind not installed here counts as not terminating."""
+        known = middlebox_kinds()
+        return {node for node, kind in self.kinds.items() if kind in known and known[kind].terminates_tcp}
 
     @property
     def start(self) -> float:

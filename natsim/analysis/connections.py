@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from natsim.analysis.capture_dir import CaptureDir, Link
 from natsim.analysis.segments import Segment
 
-#: Middlebox kinds that terminate TCP (an L7 proxy): a connection may end inside them.
-TERMINATING = ("ssh-proxy",)
 #: A packet may appear on the next link this long before it appears on the previous one
 #: (two tcpdumps, two clocks reading the same clock source: a few microseconds in practice).
 CLOCK_SLACK = 0.005
@@ -164,7 +162,7 @@ def route(conn: Connection, capture: CaptureDir, first: Segment) -> None:
         path = list(capture.ends.get(first.link, ()))
     links = [capture.link_between(a, b) for a, b in itertools.pairwise(path)]
     for i, node in enumerate(path[1:-1], 1):
-        if capture.kinds.get(node) in TERMINATING:
+        if node in capture.terminating:
             before, after = set(links[:i]) & used, set(links[i:]) & used
             if before and not after:
                 path, links = path[: i + 1], links[:i]

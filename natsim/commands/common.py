@@ -1,25 +1,12 @@
-"""Argument helpers shared by subcommands."""
+"""Argument helpers shared by subcommands (``--time-scale`` is :func:`natsim.cliargs.add_time_scale`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from natsim.cliargs import time_scale_type
 from natsim.trust import TRUST_HELP
-from natsim.units import TimeScale
-
-
-def add_time_scale(parser: argparse.ArgumentParser, default: float | None = None) -> None:
-    """``--time-scale S``: real-world seconds per lab second."""
-    parser.add_argument("--time-scale", type=time_scale_type, default=default, metavar="S",
-                        help="real-world seconds per lab second (60: 1 h runs in 1 min)")
 
 
 def add_trust(parser: argparse.ArgumentParser) -> None:
     """``--trust``: let the scenario or topology run its own code (see :mod:`natsim.trust`)."""
     parser.add_argument("--trust", action="store_true", help=TRUST_HELP)
-
-
-def time_scale(value: float | None, default: float = 1.0) -> TimeScale:
-    """The :class:`TimeScale` of a parsed ``--time-scale`` (``default`` when not given)."""
-    return TimeScale(default if value is None else value)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from natsim.cliargs import parse_sets, time_scale_type
+from natsim.cliargs import add_time_scale, parse_sets
 from natsim.commands.common import add_trust
 
 
@@ -22,8 +22,7 @@ def register(sub: Any) -> None:
                         help="e.g. isp-bridge-cgn:cgn; TOPOLOGY may be FILE.py[:NAME]")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NODE.KEY=VALUE",
                         help="middlebox setting, e.g. cgn.idle_timeout=1h (repeatable)")
-    parser.add_argument("--time-scale", type=time_scale_type, default=240.0,
-                        help="real-world seconds per lab second (default 240: 2h4m → 31 s, 4m → 1 s)")
+    add_time_scale(parser, 240.0, note="2h4m → 31 s, 4m → 1 s")
     parser.add_argument("--only", action="append", metavar="REQ",
                         help="run only these requirements (prefix match, e.g. rfc5382-req5, rfc4787)")
     parser.add_argument("--json", action="store_true", help="print JSON")

@@ -8,17 +8,18 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from natsim.cliargs import parse_sets
-from natsim.commands.common import add_time_scale, add_trust, time_scale
+from natsim.cliargs import add_time_scale, parse_sets
+from natsim.commands.common import add_trust
 from natsim.errors import ConfigError
 from natsim.lab.topology import find_topology
 from natsim.privileges import require_root
+from natsim.probes.ssh.backends import LAB_PASSWORD
+from natsim.units import TimeScale
 
 if TYPE_CHECKING:   # the lab (and Mininet) load when a lab is built, not for --help
     from natsim.lab.lab import Lab
 from natsim.report.labmap import format_map
 
-SSHD_PASSWORD = "natsim"
 #: Wall-clock seconds a ``--run`` command may take by default.
 RUN_TIMEOUT = 300.0
 #: The exit code of a ``--run`` command stopped at ``--run-timeout`` (the one ``timeout(1)`` uses).
@@ -49,7 +50,7 @@ def register(sub: Any) -> None:
                         "FILE.py[:NAME]")
     parser.add_argument("--set", action="append", metavar="NODE.SETTING=VALUE",
                         help="middlebox setting, real-world units (repeatable)")
-    add_time_scale(parser)
+    add_time_scale(parser, note="60: 1 h runs in 1 min")
     parser.add_argument("--run", action="append", metavar="'NODE CMD'",
                         help="run CMD in NODE (sh -c; node names after its first word, and in "
                         "USER@NODE, become addresses), print its output, tear down (repeatable). "
@@ -60,7 +61,7 @@ def register(sub: Any) -> None:
                         f"(exit code 124, as timeout(1)); 0: no limit (default {RUN_TIMEOUT:g})")
     parser.add_argument("--sshd", action="append", metavar="NODE",
                         help="run OpenSSH sshd in NODE (throw-away host key; user root, password "
-                        "'natsim'), so e.g. `client ssh server` works (repeatable)")
+                        f"'{LAB_PASSWORD}'), so e.g. `client ssh server` works (repeatable)")
     parser.add_argument("--json", action="store_true",
                         help="print the map as one JSON document on stdout (with --run: plus a \"runs\" "
                         "list of node, command, exit_code, output); every other message goes to stderr")
@@ -78,11 +79,11 @@ def _parse_run(item: str) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Validate everything first, then bring the lab up."""
     from natsim.lab.lab import lab_from_settings
-    from natsim.lab.sshd import openssh_server
+    from natsim.probes.ssh.sshd import openssh_server
 
     commands = [_parse_run(item) for item in args.run or []]
     topology = find_topology(args.topology, trust=args.trust)
-    lab = lab_from_settings(topology, parse_sets(args.set), time_scale(args.time_scale))
+    lab = lab_from_settings(topology, parse_sets(args.set), TimeScale(args.time_scale))
     for option, nodes in (("--run", [n for n, _ in commands]), ("--sshd", args.sshd or [])):
         for node in nodes:
             if node not in lab.specs:
@@ -90,13 +91,13 @@ def run(args: argparse.Namespace) -> int:
     require_root("natsim lab")
     with lab, contextlib.ExitStack() as stack:
         for node in args.sshd or []:
-            stack.enter_context(openssh_server(lab, node, password=SSHD_PASSWORD))
+            stack.enter_context(openssh_server(lab, node, password=LAB_PASSWORD))
         human = sys.stderr if args.json else sys.stdout
         description = lab.describe()
         if not args.json:
             print(format_map(description), flush=True)
         for node in args.sshd or []:
-            print(f"sshd on {node}: ssh root@{lab.address(node)} (password '{SSHD_PASSWORD}')",
+            print(f"sshd on {node}: ssh root@{lab.address(node)} (password '{LAB_PASSWORD}')",
                   file=human, flush=True)
         if commands:
             return _run_commands(lab, commands, description if args.json else None,

@@ -31,10 +31,8 @@ def parse_seed(text: str) -> int:
 def load(path: str, time_scale: float | None = None, *, trust: bool = False) -> Any:
     """The scenario at ``path`` for the model (``natsim.scenario`` is imported only when needed);
     ``trust`` lets it run a topology file (no probe's own code runs in the model: commands, ssh options)."""
-    try:
-        from natsim.scenario import load_scenario
-    except ImportError as err:   # pragma: no cover - only before natsim.scenario exists
-        raise ConfigError(f"cannot load scenarios: {err}") from err
+    from natsim.scenario import load_scenario
+
     return load_scenario(path, time_scale=time_scale or None, trust=trust, model_only=True)
 
 

@@ -1,26 +1,20 @@
-"""``natsim probe KIND ...``: run one probe. Each probe family registers its own subcommands.
-
-A module listed in :data:`PROBE_MODULES` provides ``register(subparsers)`` adding one parser per
-probe kind (``send``, ``recv``, ``keepalive``, ``ssh-idle``, ``ssh-first-connect``, ...).
-"""
+"""``natsim probe NAME ...``: run one probe's tool. One subcommand per registered probe kind that has a
+tool (:mod:`natsim.probes.tools`), plugins' kinds included."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
-
-#: Modules that add probe kinds.
-PROBE_MODULES: tuple[str, ...] = ("natsim.probes.tcp.cli", "natsim.probes.ssh.cli")
 
 
 def register(sub: Any) -> None:
-    """Add ``natsim probe`` and its kinds."""
+    """Add ``natsim probe`` and a subcommand per kind's tool."""
+    from natsim.probes.registry import kinds
+    from natsim.probes.tools import add_tools
+
     parser = sub.add_parser("probe", help="run a probe against a server (lab or real network)",
                             description="Run one probe; see `natsim probe KIND --help`.")
-    kinds = parser.add_subparsers(dest="probe_kind", metavar="KIND")
-    for module in PROBE_MODULES:
-        importlib.import_module(module).register(kinds)
+    add_tools(parser.add_subparsers(dest="probe_kind", metavar="KIND"), kinds())
     parser.set_defaults(func=lambda args: _no_kind(parser, args))
 
 

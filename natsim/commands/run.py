@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.commands.common import add_time_scale, add_trust
+from natsim.cliargs import add_time_scale
+from natsim.commands.common import add_trust
 from natsim.errors import EXIT_INTERRUPTED, ConfigError
 from natsim.paths import inside
 from natsim.privileges import require_root
@@ -27,7 +28,7 @@ def register(sub: Any) -> None:
         "names it and its log), 130 when interrupted (what was measured is still written).",
         epilog="example: sudo natsim run isp-modem-bridge-1h --out out/modem")
     parser.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
-    add_time_scale(parser)
+    add_time_scale(parser, None, note="60: 1 h runs in 1 min")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output directory (default: natsim-out/NAME-TIME)")
     parser.add_argument("--json", action="store_true",
@@ -46,13 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Load (nothing is created when invalid), then run."""
     from natsim.run.experiment import run_scenario
 
-    scale = None
-    if args.time_scale is not None:
-        try:
-            scale = float(args.time_scale)
-        except ValueError:
-            raise ConfigError(f"--time-scale: expected a number, got {args.time_scale!r}") from None
-    scenario = load_scenario(args.scenario, time_scale=scale, trust=args.trust)
+    scenario = load_scenario(args.scenario, time_scale=args.time_scale, trust=args.trust)
     extra = {}
     expect = dict(scenario.expect)
     for i, (node, command) in enumerate(args.probe_cmd or [], start=1):

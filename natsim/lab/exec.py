@@ -1,7 +1,7 @@
 """Command runners: the only way natsim runs programs inside a lab node.
 
-:class:`NamespaceRunner` executes argv inside a node's network namespace (``mnexec -a PID``); code
-that runs commands takes a :class:`Runner` (``Lab.runner(node)``), so a test can pass its own.
+:class:`NamespaceRunner` executes argv inside a node's network namespace (``mnexec -a PID``);
+``Lab.runner(node)`` gives a node's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO
 
 from natsim.errors import CommandError, CommandTimeout, LabError
 
@@ -25,17 +25,6 @@ class Completed:
     returncode: int
     stdout: str
     stderr: str
-
-
-class Runner(Protocol):
-    """Runs argv somewhere (a namespace, a recorder)."""
-
-    node: str
-
-    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
-            timeout: float | None = 30.0) -> Completed:
-        """Run ``argv``; with ``check`` a non-zero exit raises :class:`CommandError`."""
-        ...
 
 
 LOG = logging.getLogger("natsim.lab")

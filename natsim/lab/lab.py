@@ -35,6 +35,7 @@ from natsim.lab.nodes import LabNode
 from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.substitute import substitute_nodes
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
+from natsim.labview import NodeProcess
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.outfiles import make_dir
@@ -326,7 +327,7 @@ class Lab:
         done = self.runner(name).run(args, check=check, timeout=timeout)
         return done.returncode, done.stdout + done.stderr
 
-    def wait_port(self, name: str, port: int, proc: LabProcess, *, timeout: float = 10.0,
+    def wait_port(self, name: str, port: int, proc: NodeProcess, *, timeout: float = 10.0,
                   log: Path | None = None) -> None:
         """Return once something listens on TCP ``port`` in node ``name``; :class:`LabError` (with the
         end of ``log``) when ``proc`` exits first or ``timeout`` passes. The one wait-for-a-server of

@@ -1,4 +1,4 @@
-"""Finding and loading topologies (Mininet ``Topo`` subclasses in ``natsim/topologies/``). No root needed.
+"""Finding and loading topologies (Mininet ``Topo`` subclasses, natsim's own in ``topologies/``), no root.
 
 A topology file defines ``topos = {"name": TopoClass}`` exactly as ``mn --custom`` expects. natsim
 reads per-node parameters: ``natsim_role`` (``host``, ``router`` or a middlebox kind),
@@ -23,12 +23,13 @@ from typing import Any
 from natsim.errors import ConfigError
 from natsim.fields import closest
 from natsim.lab.topo_data import ensure_topo_module
+from natsim.shipped import TOPOLOGIES
 from natsim.trust import refusal
 
 ROLES_PLAIN = ("host", "router")
-#: natsim's own topologies (package data, installed with natsim): loaded without ``--trust``. Real files,
-#: not ``importlib.resources`` traversables: they are executed by path, here and by ``mn --custom``.
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "topologies"
+#: natsim's own topologies (top-level ``topologies/``; inside the package in a wheel): loaded without
+#: ``--trust``.
+SHIPPED_DIR = TOPOLOGIES
 
 
 def topology_dirs() -> list[Path]:

@@ -1,8 +1,10 @@
-"""The middlebox registry: kind name → :class:`MiddleboxKind` (config, render, model, runtime).
+"""The middlebox registry: kind name → :class:`MiddleboxKind` (config, render, model, runtime, policy).
 
 Kinds are found through the ``natsim.middleboxes`` entry-point group, natsim's own included (see
 ``pyproject.toml``), so an installed package adds a kind exactly as natsim does: it names a
-``MiddleboxKind`` object in its own entry points. Nothing here knows a kind by name.
+``MiddleboxKind`` object in its own entry points. Nothing here knows a kind by name: everything code
+outside a kind asks about it is an attribute of its :class:`MiddleboxKind`, and what its simpy model
+can do besides handling segments is declared by the model (:mod:`natsim.middleboxes.abilities`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from natsim.fields import config_from_mapping
+from natsim.labview import RunningLab
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
+from natsim.middleboxes.conntrack.policy import ConntrackPolicy
 from natsim.plugins import find_kind, load_kinds
 from natsim.sim.network import MiddleboxModel
 from natsim.units import TimeScale
@@ -25,25 +29,39 @@ GROUP = "natsim.middleboxes"
 Render = Callable[[Any, RenderContext], Rendered]
 ModelFactory = Callable[[str, Any, TimeScale, int], MiddleboxModel]
 #: ``runtime(config, lab, node, workdir)`` starts what the middlebox runs besides its ruleset.
-Runtime = Callable[[Any, Any, str, Path], Any]
+Runtime = Callable[[Any, RunningLab, str, Path], Any]
+#: ``policy(config)``: the conntrack policy table of a stateful kind's config.
+Policy = Callable[[Any], ConntrackPolicy]
 
 
 @dataclass(frozen=True)
 class MiddleboxKind:
-    """One middlebox kind. The lab (``render``) and the model (``model``) read the same config object;
-    a conntrack kind also exposes the same policy table to both (``policy()`` on its config)."""
+    """One middlebox kind. The lab (``render``) and the model (``model``) read the same config object.
+
+    ``policy``: a stateful kind's policy table (the same table its render and model read; None: the
+    kind tracks no connection). ``terminates_tcp``: an L7 proxy, a TCP connection may end inside it
+    (the packet analysis stops following it there). ``runtime``: what it runs besides its ruleset.
+    ``summary``: one line for ``natsim list``.
+    """
 
     name: str
-    config: type[Any]         # frozen dataclass, fields declared with natsim.middleboxes.base helpers
+    config: type[Any]         # frozen dataclass, fields declared with natsim.fields helpers
     render: Render            # config placed at a node -> kernel state (pure)
     model: ModelFactory       # (node, config, time scale, seed) -> simpy model
     summary: str = ""
     runtime: Runtime | None = None
+    policy: Policy | None = None
+    terminates_tcp: bool = False
 
     def __post_init__(self) -> None:
         if getattr(self.config, "kind", None) != self.name:
             raise TypeError(f"middlebox kind {self.name!r}: its config class {self.config.__name__} "
                             f"says kind={getattr(self.config, 'kind', None)!r}")
+
+    def idle_timeouts(self, config: Any) -> list[float]:
+        """The idle timeouts of ``config`` worth drawing on a survival plot (real-world seconds): a
+        stateful kind's established timeout, none for a kind that tracks no connection."""
+        return [] if self.policy is None else [self.policy(config).established]
 
 
 @functools.cache

@@ -1,6 +1,6 @@
-"""``python -m natsim.probes serve|send|recv|keepalive ...``: the probe tools without the rest of the
-``natsim`` command (fast to start, what labs run inside their nodes). Same options and exit codes as
-``natsim serve`` and ``natsim probe KIND``."""
+"""``python -m natsim.probes serve|TOOL ...``: the probe server and every probe kind's tool without the
+rest of the ``natsim`` command (what labs run inside their nodes). Same options and exit codes as
+``natsim serve`` and ``natsim probe TOOL``."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from natsim.cli import run_parsed
-from natsim.commands import serve
-from natsim.probes.tcp import cli as tcp_cli
+from natsim.entry import run_parsed
+from natsim.probes import serve
+from natsim.probes.registry import kinds
+from natsim.probes.tools import add_tools
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the tool."""
     parser = argparse.ArgumentParser(prog="python -m natsim.probes",
-                                     description="natsim's probe server and TCP probe clients")
+                                     description="natsim's probe server and probe tools")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve.register(sub)
-    tcp_cli.register(sub)
+    add_tools(sub, kinds())
     return run_parsed(parser.parse_args(argv))
 
 

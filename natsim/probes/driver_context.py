@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from natsim.labview import RunningLab
+
 
 @dataclass
 class DriverContext:
-    """The lab (``natsim.lab.Lab``), the scenario, where files go, started servers.
+    """The running lab (:class:`natsim.labview.RunningLab`), the scenario, where files go, started
+    servers.
 
     ``workdir`` is a private directory natsim made for this run (``mkdtemp``, mode 0700): the only
     place a driver and the processes it starts write files. When the run ends, natsim copies the
@@ -20,7 +23,7 @@ class DriverContext:
     (:mod:`natsim.outfiles`), which drivers only name, never write.
     """
 
-    lab: Any
+    lab: RunningLab
     scenario: Any
     out: Path
     workdir: Path

@@ -13,18 +13,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import decimal
+import enum
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from natsim.errors import ConfigError
-from natsim.fields import closest, config_from_mapping, parse_value
+from natsim.fields import Settings, closest, config_from_mapping, parse_value
 from natsim.units import format_duration
 
 OptionsT = TypeVar("OptionsT", bound="ProbeOptions")
 
 
 @dataclasses.dataclass(frozen=True)
-class ProbeOptions:
+class ProbeOptions(Settings):
     """Base of every probe kind's options (all durations real-world seconds)."""
 
     kind: ClassVar[str] = ""
@@ -33,9 +34,6 @@ class ProbeOptions:
     def parse(cls: type[OptionsT], values: Mapping[str, Any], *, prefix: str = "") -> OptionsT:
         """Options from user values (YAML, ``--set``-style text or typed values)."""
         return config_from_mapping(cls, values, prefix=prefix)
-
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` for values that make no sense together (none by default)."""
 
     def setting_spec(self, path: Sequence[str], *, what: str) -> Mapping[str, Any]:
         """How the setting at ``path`` parses (its field's metadata, see :mod:`natsim.fields`):
@@ -153,19 +151,7 @@ def _show(value: Any) -> str:
         return f"{int(value)}s" if value.is_integer() else f"{decimal.Decimal(repr(value)):f}s"
     if isinstance(value, list | tuple):
         return ",".join(_show(v) for v in value)
-    return str(getattr(value, "value", value))
-
-
-def describe(options: ProbeOptions) -> list[tuple[str, str]]:
-    """(option, value) pairs in real-world units, for reports."""
-    rows = []
-    for f in option_fields(type(options)):
-        value = getattr(options, f.name)
-        if f.metadata["parse"] == "duration" and value is not None:
-            rows.append((f.name, format_duration(value)))
-        else:
-            rows.append((f.name, _show(value) if value is not None else "-"))
-    return rows
+    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 def markdown_table(kinds: Mapping[str, type[ProbeOptions]]) -> str:

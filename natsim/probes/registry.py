@@ -1,20 +1,27 @@
-"""The probe registry: kind name → :class:`ProbeKind` (options, lab driver, model).
+"""The probe registry: kind name → :class:`ProbeKind` (options, lab driver, model, tool, service).
 
 Kinds are found through the ``natsim.probes`` entry-point group, natsim's own included (see
-``pyproject.toml``): an installed package adds a probe kind exactly as natsim does.
+``pyproject.toml``): an installed package adds a probe kind exactly as natsim does, ``natsim probe``
+subcommand included. Everything code outside a kind asks about it is an attribute of its
+:class:`ProbeKind`; optional abilities of its objects are declared (:class:`PartialResults`).
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from natsim.plugins import find_kind, load_kinds
 from natsim.probes.options import ProbeOptions, UserCodeReader
+from natsim.probes.service import Service
 from natsim.probes.tally import Tally
 from natsim.report.schema import ProbeResult
+
+__all__ = ["GROUP", "Handle", "PartialResults", "ProbeKind", "ProbeModel", "ProbeTool", "Service", "kind",
+           "kinds", "options_of"]
 
 #: The entry-point group probe kinds register in.
 GROUP = "natsim.probes"
@@ -35,9 +42,13 @@ class Handle(Protocol):
         """Connections tested so far, of how many (asked while it runs, from another thread)."""
         ...
 
+
+@runtime_checkable
+class PartialResults(Protocol):
+    """A :class:`Handle` that can hand back what a stopped probe measured (an optional ability)."""
+
     def partial(self) -> ProbeResult | None:
-        """After :meth:`stop`: what it had measured (the rest ``skipped``), or None when a stopped
-        probe keeps nothing."""
+        """The result written before it stopped (unfinished connections ``skipped``), or None."""
         ...
 
 
@@ -57,15 +68,32 @@ class ProbeModel(Protocol):
 Driver = Callable[[Any, Any], Handle]
 #: ``model(world, spec) -> ProbeModel``: the probe in the simulation.
 ModelFactory = Callable[[Any, Any], ProbeModel]
+#: ``build(parser, kind) -> run``: add a tool's own flags to its ``natsim probe`` parser (the kind's
+#: options, ``--time-scale`` and the result flags are added for every tool) and return what runs it,
+#: ``run(args) -> exit code``.
+ToolBuilder = Callable[[argparse.ArgumentParser, "ProbeKind"], Callable[[argparse.Namespace], int]]
+
+
+@dataclass(frozen=True)
+class ProbeTool:
+    """A kind's command-line tool, for real networks and labs alike: ``natsim probe NAME`` (and
+    ``python -m natsim.probes NAME``, what lab nodes run). ``description`` adds to the kind's summary
+    in ``--help``."""
+
+    name: str
+    build: ToolBuilder
+    description: str = ""
 
 
 @dataclass(frozen=True)
 class ProbeKind:
     """One probe kind: its options (the one declaration), how the lab runs it, how the model predicts
-    it. ``unmodelled`` says why a kind has no model (e.g. a user's own program). ``user_code``, when the
-    kind has that ability, says what code of the scenario author's choosing a probe's options would
-    run in the lab (:mod:`natsim.trust` refuses such a scenario without ``--trust``); a kind without it
-    runs only natsim's own code, whatever its options."""
+    it (``unmodelled`` says why a kind has none, e.g. a user's own program), its command-line tool,
+    the service it talks to (None: its options choose, e.g. an SSH backend) and a one-line summary
+    (``natsim list``, ``natsim probe --help``). ``user_code``, when the kind has that ability, says
+    what code of the scenario author's choosing a probe's options would run in the lab
+    (:mod:`natsim.trust` refuses such a scenario without ``--trust``); a kind without it runs only
+    natsim's own code, whatever its options."""
 
     name: str
     options: type[ProbeOptions]
@@ -73,6 +101,8 @@ class ProbeKind:
     model: ModelFactory | None = None
     unmodelled: str = ""
     summary: str = ""
+    tool: ProbeTool | None = None
+    service: Service | None = None
     user_code: UserCodeReader | None = None
 
     def __post_init__(self) -> None:

@@ -1,5 +1,5 @@
-"""Wrapping probe results into natsim's :class:`~natsim.report.schema.RunResult`, with the timers a
-scaled run could not scale."""
+"""How every probe tool hands over its result (a :class:`~natsim.report.schema.RunResult`): ``--out
+FILE``, ``--json``, and what it is labelled."""
 
 from __future__ import annotations
 
@@ -8,38 +8,7 @@ import json
 from pathlib import Path
 
 from natsim.outfiles import refuse_link
-from natsim.probes.tcp.options import TcpProbeOptions
-from natsim.report.schema import ProbeResult, RunResult
-
-
-def unscaled_timers(options: TcpProbeOptions, result: ProbeResult | None = None) -> list[str]:
-    """What in a run at ``options.time_scale`` is real (wall-clock) time rather than scaled time."""
-    if options.time_scale == 1:
-        return []
-    notes = ["TCP retransmission timer (RTO, at least 200 ms, doubling) is not scaled",
-             f"grace period {options.grace_wall:g} s before silence counts as dead is wall-clock"]
-    if options.user_timeout is None:
-        notes.append("no --user-timeout: a dead connection takes the kernel's tcp_retries2 "
-                     "(about 15 min wall-clock) to report")
-    if result is not None:
-        extra = result.extra.get("unscaled", [])
-        if isinstance(extra, list):
-            notes.extend(str(n) for n in extra)
-    return notes
-
-
-def run_result(source: str, options: TcpProbeOptions, probes: list[ProbeResult], *,
-               started: float, finished: float) -> RunResult:
-    """A :class:`RunResult` for probe results measured with ``options``."""
-    unscaled: list[str] = []
-    for probe in probes:
-        for note in unscaled_timers(options, probe):
-            if note not in unscaled:
-                unscaled.append(note)
-    notes = [f"{p.name}: {p.estimate.describe()}" for p in probes if p.estimate is not None]
-    return RunResult(source=source, time_scale=options.time_scale, started=started, finished=finished,
-                     probes=probes, unscaled=unscaled, notes=notes,
-                     complete=all(p.complete for p in probes))
+from natsim.report.schema import RunResult
 
 
 def add_result_options(parser: argparse.ArgumentParser) -> None:

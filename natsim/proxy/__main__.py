@@ -19,7 +19,7 @@ from pathlib import Path
 
 import asyncssh
 
-from natsim.cliargs import time_scale_type
+from natsim.cliargs import add_time_scale
 from natsim.errors import NatsimError, ProxyError
 from natsim.outfiles import write_file
 from natsim.proxy import fastdh
@@ -44,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The daemon's arguments."""
     p = argparse.ArgumentParser(prog="python -m natsim.proxy", description=__doc__)
     p.add_argument("--config", default="{}", help="ssh-proxy settings as JSON, or @FILE")
-    p.add_argument("--time-scale", type=time_scale_type, default=1.0,
-                   help="real-world seconds per lab second")
+    add_time_scale(p)
     p.add_argument("--node", default="fw", help="the firewall node's name (seeds the bypass draws)")
     p.add_argument("--run-seed", type=int, default=0, help="the run's seed (seeds the bypass draws, "
                    "as the model does)")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncssh
@@ -34,8 +34,6 @@ from natsim.proxy.facing import BackendFacing, ClientFacing
 from natsim.proxy.hooks import Attempt, Outcome, describe
 from natsim.proxy.settings import ProxySettings
 from natsim.proxy.sockets import send_fin
-
-KbdChallenge = tuple[str, str, str, Sequence[tuple[str, bool]]]
 
 
 class MitmSession:

@@ -21,7 +21,6 @@ class Limits:
     """Bounds on what one client may cost (lab seconds, counts, bytes)."""
 
     sniff_timeout: float = 5.0        # wait for the client's first bytes; then relay as non-SSH
-    sniff_bytes: int = 8              # bytes peeked to recognise "SSH-"
     connect_timeout: float = 10.0     # TCP connect to the backend
     handshake_timeout: float = 15.0   # backend key exchange, once the client asked to log in
     login_timeout: float = 60.0       # client side: from accept to authenticated
@@ -49,7 +48,7 @@ class ProxySettings:
             raise ProxyError(f"--config is not valid JSON: {err}") from err
         if not isinstance(values, dict):
             raise ProxyError(f"--config must be a JSON object, got {type(values).__name__}")
-        config = build_config("ssh-proxy", values, prefix="ssh-proxy.")
+        config = build_config(SshProxy.kind, values, prefix=f"{SshProxy.kind}.")
         assert isinstance(config, SshProxy)
         return cls(config=config, time_scale=TimeScale(time_scale), limits=limits or Limits(), node=node,
                    run_seed=run_seed)

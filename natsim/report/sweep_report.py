@@ -11,14 +11,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from natsim.run.sweep_params import Param
 from natsim.units import format_duration
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+class Param(Protocol):
+    """What a report needs of a swept parameter (``natsim.run.sweep_params.Param``): its name and
+    values."""
+
+    @property
+    def name(self) -> str:
+        """``cpe.idle_timeout``."""
+        ...
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """Its values, in the setting's own types."""
+        ...
+
 
 #: At most this many tick labels along a heat map axis (the rest are left out, so none overlap).
 MAX_TICKS = 12

@@ -24,11 +24,12 @@ from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimE
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
+from natsim.middleboxes import kind as middlebox_kind
 from natsim.outfiles import OutputDir, write_file
 from natsim.paths import check_name, inside
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
-from natsim.probes.registry import Handle
+from natsim.probes.registry import Handle, PartialResults
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import kinds as probe_kinds
 from natsim.probes.tally import Tally
@@ -75,12 +76,9 @@ class RunOutcome:
 
 
 def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
-    lines = {}
-    for node, config in scenario.middleboxes.items():
-        idle = getattr(config, "idle_timeout", None)
-        if idle:
-            lines[f"{node} idle {format_duration(idle)}"] = float(idle)
-    return lines
+    """A line on the survival plot per idle timeout a middlebox's kind says is worth drawing."""
+    return {f"{node} idle {format_duration(idle)}": idle for node, config in scenario.middleboxes.items()
+            for idle in middlebox_kind(config.kind).idle_timeouts(config)}
 
 
 #: What ``natsim run`` writes directly in its output directory (a link at one of these names is
@@ -109,7 +107,7 @@ def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[Pr
     """The scenario's probes plus the ``extra`` command probes, each checked before anything starts."""
     probes = list(scenario.probes)
     for name, (node, command) in extra.items():
-        probes.append(ProbeSpec(name=name, kind="command", client=node, server=node,
+        probes.append(ProbeSpec(name=name, kind=CommandOptions.kind, client=node, server=node,
                                 options=CommandOptions(argv=command)))
     for spec in probes:
         check_name(spec.name, "probe name")
@@ -229,7 +227,7 @@ def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> No
             continue
         try:
             handle.stop()
-            measured = handle.partial()
+            measured = handle.partial() if isinstance(handle, PartialResults) else None
         except (NatsimError, OSError, ValueError):
             continue
         if measured is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from natsim.errors import ConfigError
 from natsim.middleboxes import build_model
@@ -21,11 +21,8 @@ from natsim.units import TimeScale
 
 
 class ScenarioLike(Protocol):
-    """The attributes :func:`predict` reads from a scenario.
-
-    Optional: ``path_between(client, server) -> tuple[str, ...]``; when present each probe's route
-    crosses exactly the middleboxes on its own path (else every middlebox, in ``chain`` order).
-    """
+    """The attributes :func:`predict` reads from a scenario (one that also knows its links declares
+    :class:`Routed`)."""
 
     name: str
     topology: str
@@ -36,10 +33,20 @@ class ScenarioLike(Protocol):
     seed: int
 
 
+@runtime_checkable
+class Routed(Protocol):
+    """A scenario that knows the path between two nodes: each probe's route then crosses exactly the
+    middleboxes on its own path (else every middlebox, in ``chain`` order)."""
+
+    def path_between(self, client: str, server: str) -> tuple[str, ...]:
+        """Node names from ``client`` to ``server``, both included."""
+        ...
+
+
 def scale_of(scenario: ScenarioLike) -> float:
     """The scenario's time scale as a number."""
     scale = scenario.time_scale
-    return float(getattr(scale, "factor", scale) or 1.0)
+    return scale.factor if isinstance(scale, TimeScale) else float(scale or 1.0)
 
 
 def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
@@ -48,11 +55,11 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"seed must be a whole number, got {seed!r}")
     timing = TimeScale(scale_of(scenario) if as_lab else 1.0)
-    base_seed = getattr(scenario, "seed", 0) or 0
+    base_seed = scenario.seed or 0
     boxes = {node: build_model(node, config, timing, seed + base_seed)
              for node, config in scenario.middleboxes.items()}
-    world = World(boxes, tuple(getattr(scenario, "chain", ()) or ()), timing,
-                  seed=seed + base_seed, packets=packets, path=getattr(scenario, "path_between", None))
+    world = World(boxes, tuple(scenario.chain or ()), timing, seed=seed + base_seed, packets=packets,
+                  path=scenario.path_between if isinstance(scenario, Routed) else None)
     models: list[ProbeModel] = []
     for spec in scenario.probes:
         make = probe_kind(spec.kind).model
@@ -85,4 +92,4 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
     return result
 
 
-__all__ = ["ScenarioLike", "build", "predict"]
+__all__ = ["Routed", "ScenarioLike", "build", "predict"]

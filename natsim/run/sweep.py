@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import enum
 import io
 import itertools
 import os
@@ -108,7 +109,7 @@ def run_point(point: Sequence[Any], scenario: Any = None, params: Sequence[Param
 
 
 def _plain(value: Any) -> Any:
-    return getattr(value, "value", value)
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def run_local(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[Any]], *, seed: int = 0,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from natsim.errors import ConfigError
-from natsim.fields import closest, parse_value
+from natsim.fields import closest, parse_value, settings, validate
 from natsim.probes.registry import options_of
 
 
@@ -33,16 +33,9 @@ class TargetKind:
     apply: Callable[[Any, str, tuple[str, ...], Any], Any]
 
 
-def _validated(config: Any) -> Any:
-    validate = getattr(config, "validate", None)   # middlebox configs: not every kind declares one
-    if validate is not None:
-        validate()
-    return config
-
-
 def _middlebox_spec(scenario: Any, node: str, path: tuple[str, ...], what: str) -> Mapping[str, Any]:
     config = scenario.middleboxes[node]
-    fields = {f.name: f for f in dataclasses.fields(config) if "parse" in f.metadata}
+    fields = {f.name: f for f in settings(type(config))}
     setting = ".".join(path)
     if len(path) != 1 or setting not in fields:
         raise ConfigError(f"{what}: {config.kind} has no setting '{setting}'"
@@ -52,7 +45,9 @@ def _middlebox_spec(scenario: Any, node: str, path: tuple[str, ...], what: str) 
 
 def _middlebox_apply(scenario: Any, node: str, path: tuple[str, ...], value: Any) -> Any:
     boxes = dict(scenario.middleboxes)
-    boxes[node] = _validated(dataclasses.replace(boxes[node], **{path[0]: value}))
+    config = dataclasses.replace(boxes[node], **{path[0]: value})
+    validate(config)
+    boxes[node] = config
     return dataclasses.replace(scenario, middleboxes=boxes)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import simpy
 
@@ -93,6 +93,16 @@ class MiddleboxModel(Protocol):
 
     def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
         """Decide what happens to ``seg`` arriving from the inside (``outbound``) or the outside."""
+        ...
+
+
+@runtime_checkable
+class ConnectionTracker(Protocol):
+    """A middlebox model that forgets idle connections (an optional ability, declared by subclassing)."""
+
+    @property
+    def established_timeout(self) -> float:
+        """Idle timeout of an established connection (real-world seconds)."""
         ...
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import simpy
 
-from natsim.sim.network import Host, MiddleboxModel, Note, Route, Segment, Trace
+from natsim.sim.network import ConnectionTracker, Host, MiddleboxModel, Note, Route, Segment, Trace
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
 from natsim.units import TimeScale
@@ -87,12 +87,8 @@ class World:
 
     def limits(self, route: Route) -> list[tuple[str, float]]:
         """(node, established timeout) of each stateful middlebox on ``route``."""
-        limits = []
-        for model in route.middleboxes:
-            timeout = getattr(model, "established_timeout", None)
-            if timeout is not None:
-                limits.append((model.name, float(timeout)))
-        return limits
+        return [(model.name, float(model.established_timeout)) for model in route.middleboxes
+                if isinstance(model, ConnectionTracker)]
 
     def notes(self, conn: str, since: float = float("-inf")) -> list[Note]:
         """Trace notes of ``conn`` from ``since``."""

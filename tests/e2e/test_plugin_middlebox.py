@@ -1,4 +1,5 @@
-"""A middlebox plugin end to end: ``examples/natsim-plugin-idle-firewall`` installed, found, run.
+"""A plugin end to end: ``examples/natsim-plugin-idle-firewall`` installed, found, run: its middlebox
+kind through ``natsim predict`` and ``natsim run``, its probe kind through ``natsim probe``.
 
 The example is installed with pip (``--target``, no network, no build isolation) into a directory
 of this test's own, not into natsim's venv, so no other test sees it; natsim runs with that directory
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -96,3 +98,25 @@ def test_run_compare_lab_and_model_agree(plugin: tuple[Path, dict[str, str]], tm
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["source"] == "lab" and result["complete"]
     assert verdicts(result) == EXPECTED
+
+
+def test_the_plugins_probe_kind_is_a_natsim_probe_subcommand(plugin: tuple[Path, dict[str, str]]) -> None:
+    source, env = plugin
+    listed = natsim(["probe", "--help"], env, source)
+    assert listed.returncode == 0 and "tcp-open" in listed.stdout, listed.stderr
+    with socket.socket() as listening, socket.socket() as closed:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        closed.bind(("127.0.0.1", 0))   # bound, not listening: the kernel answers with RST
+        ports = f"{listening.getsockname()[1]},{closed.getsockname()[1]}"
+        done = natsim(["probe", "tcp-open", "--target", "127.0.0.1", "--ports", ports, "--json"], env, source)
+        in_node = subprocess.run([sys.executable, "-m", "natsim.probes", "tcp-open", "--target", "127.0.0.1",
+                                  "--ports", ports, "--json"], capture_output=True, text=True, env=env,
+                                 cwd=source, timeout=60, check=False)   # how a lab node runs it
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert verdicts(json.loads(done.stdout)) == {"tcp-open": ["ok", "reset"]}
+    assert in_node.returncode == 0, in_node.stderr
+    assert verdicts(json.loads(in_node.stdout)) == {"tcp-open": ["ok", "reset"]}
+    clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    absent = natsim(["probe", "tcp-open", "--target", "127.0.0.1"], clean, source)
+    assert absent.returncode == 2 and "invalid choice: 'tcp-open'" in absent.stderr

@@ -27,10 +27,10 @@ from tests.unit.netutil import stop
 
 pytestmark = pytest.mark.e2e
 CHECKOUT = Path(__file__).resolve().parents[2]
-#: Package data the wheel must carry, as found in the checkout.
-DATA = sorted(f"natsim/{p.relative_to(CHECKOUT / 'natsim').as_posix()}"
+#: Package data the wheel must carry: the project's top-level scenarios/ and topologies/, inside natsim/.
+DATA = sorted(f"natsim/{p.relative_to(CHECKOUT).as_posix()}"
               for pattern in ("scenarios/*.yaml", "scenarios/*.json", "topologies/*.py")
-              for p in (CHECKOUT / "natsim").glob(pattern))
+              for p in CHECKOUT.glob(pattern))
 
 
 class Installed:
@@ -62,9 +62,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     inst = Installed(tmp_path_factory.mktemp("wheel"))
     source = inst.root / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(CHECKOUT / name, source / name)
-    shutil.copytree(CHECKOUT / "natsim", source / "natsim", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("natsim", "scenarios", "topologies"):
+        shutil.copytree(CHECKOUT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     _check(subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
                            "--no-build-isolation", "-w", str(inst.root / "dist"), str(source)],
                           capture_output=True, text=True, timeout=300, check=False),
@@ -82,6 +83,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 
 def test_the_wheel_carries_the_scenarios_schema_and_topologies(installed: Installed) -> None:
+    assert not (CHECKOUT / "natsim" / "scenarios").exists()   # the project keeps them at the top level
+    assert not (CHECKOUT / "natsim" / "topologies").exists()
     assert "natsim/scenarios/scenario.schema.json" in DATA
     assert "natsim/scenarios/isp-modem-bridge-1h.yaml" in DATA
     assert "natsim/topologies/isp_bridge_cgn.py" in DATA

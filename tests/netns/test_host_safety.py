@@ -101,7 +101,7 @@ def test_ssh_in_a_lab_never_writes_the_hosts_ssh_state(tmp_path: Path, natsim_la
     `natsim lab --run`, in the Mininet CLI, or run through the natsim_lab fixture. On the host,
     root's (and $SUDO_USER's) ~/.ssh stays exactly as it was, and each next lab — a new host key at
     the same address — still logs in (no "REMOTE HOST IDENTIFICATION HAS CHANGED")."""
-    from natsim.lab.sshd import openssh_server
+    from natsim.probes.ssh.sshd import openssh_server
 
     askpass = tmp_path / "askpass"
     askpass.write_text("#!/bin/sh\necho natsim\n")

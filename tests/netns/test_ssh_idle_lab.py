@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from natsim.lab import Lab
-from natsim.lab.sshd import openssh_server
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.probes.ssh.labrun import run_ssh_probe, scale_os_keepalive
 from natsim.probes.ssh.openssh import OpenSshClient
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
 from tests.rootstate import differences, snapshot

@@ -16,10 +16,10 @@ from natsim.analysis import analyze_directory
 from natsim.analysis.ssh import SshSide
 from natsim.lab import Lab
 from natsim.lab.capture import Capture
-from natsim.lab.sshd import openssh_server
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.middleboxes.ssh_proxy.runtime import start_proxy
 from natsim.probes.ssh.labrun import run_ssh_probe, start_go_ssh
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
 

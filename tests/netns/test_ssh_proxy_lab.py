@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from natsim.lab import Lab
-from natsim.lab.sshd import openssh_server
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.middleboxes.ssh_proxy.runtime import ProxyHandle, start_proxy
 from natsim.probes.ssh.cli import format_table
 from natsim.probes.ssh.labrun import run_ssh_probe, start_go_ssh
-from natsim.probes.ssh.openssh import same_key
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
+from tests.unit.ssh_helpers import same_key
 
 pytestmark = pytest.mark.natsim_netns
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -27,3 +29,20 @@ def stop(proc: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Return as soon as ``condition()`` holds (checked every 10 ms); fail after ``timeout`` seconds.
+    Waits for a state to be reached, never for a fixed time."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"not reached within {timeout:g} s: {what}"
+        await asyncio.sleep(0.01)
+
+
+def eventually_sync(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """:func:`eventually` outside an event loop."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not reached within {timeout:g} s: {what}"
+        time.sleep(0.01)

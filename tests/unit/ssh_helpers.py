@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
 
 import asyncssh
@@ -17,6 +18,13 @@ from natsim.proxy.sockets import FixedUpstream
 LOCAL = "127.0.0.1"
 GEX = ("diffie-hellman-group-exchange-sha256", "diffie-hellman-group-exchange-sha1",
        "curve25519-sha256")
+
+
+def same_key(a: str, b: str) -> bool:
+    """Whether two OpenSSH public-key texts (``type base64 [comment]``) name the same key."""
+    def core(text: str) -> tuple[str, ...]:
+        return tuple(re.split(r"\s+", text.strip())[:2])
+    return bool(a.strip()) and core(a) == core(b)
 
 
 def port_of(acceptor: asyncssh.SSHAcceptor) -> int:

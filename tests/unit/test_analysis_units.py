@@ -14,6 +14,7 @@ from natsim.analysis.events import seq_after
 from natsim.analysis.segments import Segment, flag_text
 from natsim.analysis.ssh import KEXINIT_LISTS, parse_side, stream
 from natsim.lab.capture import LinkPoint, chain_path
+from tests.unit import plugin_kinds
 
 PCAPS = Path(__file__).parents[1] / "golden" / "pcaps"
 
@@ -190,3 +191,15 @@ def test_a_cut_capture_makes_later_packets_unknown_not_lost(tmp_path: Path) -> N
     assert conn.drops() == []  # the late data and the FIN may well have crossed: nobody was looking
     [complete] = analyze_directory(source).connections
     assert len(complete.drops()) == 7
+
+
+def test_a_plugin_kind_that_terminates_tcp_ends_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a connection may end inside a node is its kind's declared fact (terminates_tcp)."""
+    plugin_kinds.registered(monkeypatch)
+    segments = [_pseg("fw-eth0", 0, "S", 100), _pseg("fw-eth0", 1, "SA", 900, reply=True),
+                _pseg("fw-eth0", 2, "A", 101)]
+    for kind, path in ((plugin_kinds.KIND.name, ["client1", "fw"]), ("cgn", ["client1", "fw", "sshd"])):
+        capture = _proxy_capture(segments)
+        capture.kinds = {"fw": kind}
+        [conn] = group_connections(capture)
+        assert conn.path == path, kind

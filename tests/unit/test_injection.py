@@ -14,15 +14,16 @@ import pytest
 
 from natsim.cliargs import parse_sets
 from natsim.errors import ConfigError
-from natsim.lab.sshd import render_config, start_script
 from natsim.middleboxes import build_config
 from natsim.middleboxes.base import RenderContext
 from natsim.middleboxes.ssh_proxy.config import SshProxy, config_json
 from natsim.probes.options import to_argv
+from natsim.probes.registry import kinds
 from natsim.probes.ssh.options import SshIdleOptions
-from natsim.probes.tcp import cli as tcp_cli
-from natsim.probes.tcp.labrun import PROBE_COMMAND, probe_argv
+from natsim.probes.ssh.sshd import render_config, start_script
+from natsim.probes.tcp.labrun import probe_argv
 from natsim.probes.tcp.options import TcpSendOptions, run_options
+from natsim.probes.tools import TOOL_COMMAND, add_tools
 from natsim.proxy.__main__ import build_parser as proxy_parser
 from natsim.proxy.__main__ import settings_from_args
 
@@ -96,9 +97,9 @@ def test_probe_values_starting_with_a_dash_stay_values(tmp_path: Path) -> None:
     ``--help`` reach their tools as values, never as flags."""
     options = run_options(TcpSendOptions(connections=1, step=1.0), server="127.0.0.1", name="-h", node="--x")
     argv = probe_argv("tcp-send", options, tmp_path / "-o" / "r.json")
-    assert argv[:3] == list(PROBE_COMMAND)
+    assert argv[:3] == list(TOOL_COMMAND)
     parser = argparse.ArgumentParser()
-    tcp_cli.register(parser.add_subparsers(dest="tool"))
+    add_tools(parser.add_subparsers(dest="tool"), kinds())
     args = parser.parse_args(argv[3:])
     assert (args.name, args.node, args.out) == ("-h", "--x", tmp_path / "-o" / "r.json")
     assert to_argv(SshIdleOptions(variants=("--help=1m",))) == ["--variant=--help=1m"]

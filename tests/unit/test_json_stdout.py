@@ -20,7 +20,7 @@ from natsim.scenario import load_scenario
 from tests.tiny import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = str(ROOT / "natsim" / "scenarios" / "isp-modem-bridge-1h.yaml")
+SCENARIO = str(ROOT / "scenarios" / "isp-modem-bridge-1h.yaml")
 PCAPS = ROOT / "tests" / "golden" / "pcaps"
 
 

@@ -68,9 +68,14 @@ def test_absent_refuses_a_cpe_bridge_in_one_line(tmp_path: Path) -> None:
 
 
 def test_only_bridge_sysctls_need_it(tmp_path: Path) -> None:
-    require_sysctls("router", {"net.netfilter.nf_conntrack_tcp_loose": "0"}, root=tmp_path)
-    _sysctl(tmp_path)
-    require_sysctls("cpe", CPE_SYSCTLS, root=tmp_path)
+    assert br_netfilter_state(tmp_path).state is BrNetfilter.ABSENT
+    assert "net.bridge.bridge-nf-call-iptables" in CPE_SYSCTLS
+    with pytest.raises(LabError, match="cpe-bridge needs"):         # absent: a bridge cannot start
+        require_sysctls("cpe", CPE_SYSCTLS, root=tmp_path)
+    require_sysctls("router", {"net.netfilter.nf_conntrack_tcp_loose": "0"}, root=tmp_path)  # no error
+    _sysctl(tmp_path)                                               # present: it can
+    assert br_netfilter_state(tmp_path).active
+    require_sysctls("cpe", CPE_SYSCTLS, root=tmp_path)                                   # no error
 
 
 def test_this_machine_is_read_consistently() -> None:

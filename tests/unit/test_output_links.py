@@ -21,7 +21,7 @@ from natsim.cli import main
 from natsim.outfiles import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = str(ROOT / "natsim" / "scenarios" / "isp-modem-bridge-1h.yaml")
+SCENARIO = str(ROOT / "scenarios" / "isp-modem-bridge-1h.yaml")
 PCAPS = ROOT / "tests" / "golden" / "pcaps" / "cpe-silent-drop"
 TARGET_TEXT = "not natsim's to write\n"
 LINK = "is a symbolic link; natsim does not write through links"

@@ -10,9 +10,7 @@ import pytest
 
 from natsim.probes.options import from_cli, markdown_table, option_fields, to_argv
 from natsim.probes.registry import ProbeKind, kinds
-from natsim.probes.ssh import cli as ssh_cli
-from natsim.probes.tcp import cli as tcp_cli
-from natsim.probes.tcp.labrun import CLI_KIND
+from natsim.probes.tools import add_tools
 from natsim.units import MAX_DURATION
 
 DOCS = Path(__file__).parents[2] / "docs" / "scenarios.md"
@@ -61,11 +59,9 @@ EDGES: dict[str, dict[str, object]] = {
 
 
 def _tool_parser() -> argparse.ArgumentParser:
-    """The parsers of the probe tools the lab runs (``python -m natsim.probes``, ``...ssh.cli``)."""
+    """The parsers of the probe tools the lab runs (``python -m natsim.probes``)."""
     parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="tool")
-    tcp_cli.register(sub)
-    ssh_cli.register(sub)
+    add_tools(parser.add_subparsers(dest="tool"), kinds())
     return parser
 
 
@@ -75,7 +71,7 @@ def test_the_tool_gets_exactly_the_options_checked_at_load(name: str) -> None:
     what the probe runs with, and the tool refuses nothing the loader took."""
     kind = kinds()[name]
     options = kind.parse(EDGES[name])
-    tool = CLI_KIND.get(name, name)
-    where = ["--server", "192.0.2.1"] if name in CLI_KIND else ["--target", "192.0.2.1:22"]
-    args = _tool_parser().parse_args([tool, *where, *to_argv(options)])
+    assert kind.tool is not None
+    where = ["--server", "192.0.2.1"] if name.startswith("tcp-") else ["--target", "192.0.2.1:22"]
+    args = _tool_parser().parse_args([kind.tool.name, *where, *to_argv(options)])
     assert from_cli(kind.options, args) == options

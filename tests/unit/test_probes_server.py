@@ -18,7 +18,7 @@ import pytest
 
 from natsim.probes.tcp.protocol import BadRequest, parse_sleep_request, sleep_request
 from natsim.probes.tcp.server import Admission, ProbeServer, ServerConfig
-from tests.unit.netutil import stop, wait_accepting
+from tests.unit.netutil import eventually, eventually_sync, stop, wait_accepting
 
 
 @asynccontextmanager
@@ -99,8 +99,7 @@ def test_sleep_closes_on_bad_input_without_reply(request_bytes: bytes,
             reply, _ = await talk(srv.ports[1], request_bytes)
             assert reply == b""
             assert await talk(srv.ports[1], b"10\n") == (b"10\n", "eof")  # still serving
-            await asyncio.sleep(0.05)
-            assert srv.admission.count == 0
+            await eventually(lambda: srv.admission.count == 0, what="every connection released")
     with caplog.at_level(logging.INFO, logger="natsim.serve"):
         run(body)
     assert sum("bad-request" in r.getMessage() for r in caplog.records) == 1
@@ -113,8 +112,7 @@ def test_sleep_closes_a_connection_that_sends_nothing(caplog: pytest.LogCaptureF
             assert (reply, how) == (b"", "eof")
             _, writer = await asyncio.open_connection("127.0.0.1", srv.ports[1])
             writer.close()  # connect and leave at once
-            await asyncio.sleep(0.1)
-            assert srv.admission.count == 0
+            await eventually(lambda: srv.admission.count == 0, what="every connection released")
     with caplog.at_level(logging.INFO, logger="natsim.serve"):
         run(body)
     messages = [r.getMessage() for r in caplog.records]
@@ -127,7 +125,7 @@ def test_connections_per_source_are_capped() -> None:
         async with server(per_source=3) as srv:
             echo, sleep = srv.ports
             held = [await asyncio.open_connection("127.0.0.1", p) for p in (echo, echo, sleep)]
-            await asyncio.sleep(0.05)
+            await eventually(lambda: srv.admission.open == {"127.0.0.1": 3}, what="three admitted")
             assert await talk(echo, b"A") == (b"", "eof")  # the fourth is closed at once
             assert srv.admission.open == {"127.0.0.1": 3}
             for reader, _ in held:  # the first three are untouched
@@ -135,7 +133,7 @@ def test_connections_per_source_are_capped() -> None:
                     async with asyncio.timeout(0.05):
                         await reader.read(1)
             held[0][1].close()
-            await asyncio.sleep(0.05)
+            await eventually(lambda: srv.admission.open == {"127.0.0.1": 2}, what="one released")
             assert await talk(echo, b"A") == (b"A", "eof")
             for _, writer in held[1:]:
                 writer.close()
@@ -191,7 +189,8 @@ def test_ten_thousand_idle_connections_in_one_process() -> None:
     try:
         wait_accepting(echo)
         asyncio.run(connect_all())
-        time.sleep(0.5)
+        eventually_sync(lambda: proc.poll() is not None or len(os.listdir(f"/proc/{proc.pid}/fd")) >= 10_000,
+                        timeout=30, what="the server accepted 10,000 connections")
         assert proc.poll() is None
         open_fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
         assert open_fds >= 10_000

@@ -14,6 +14,7 @@ from asyncssh.kex_dh import _group14_g, _group14_p  # type: ignore[attr-defined]
 from natsim.probes.ssh.goclient import go_attempt
 from natsim.proxy.fastdh import FastDH
 from natsim.report.schema import Verdict
+from tests.unit.netutil import eventually
 from tests.unit.ssh_helpers import GEX, LOCAL, backend, proxy
 
 
@@ -70,7 +71,8 @@ def test_backend_offering_an_oversized_group_ends_the_session_cleanly(
         async with backend(GEX) as bport, proxy(bport) as (srv, byp, pport):
             attempt = await go_attempt(LOCAL, pport, "natsim", "natsim")
             assert attempt.verdict is Verdict.EOF, attempt.error
-            await asyncio.sleep(0.7)  # the session log is written when the FIN linger ends
+            # the session ends (its outcome counted and logged) when the FIN linger ends
+            await eventually(lambda: sum(srv.outcomes.values()) == 1, what="the session ended")
             assert srv.outcomes == {"backend-failed": 1}
             assert byp.added == []
     with caplog.at_level(logging.INFO, logger="natsim.proxy"):

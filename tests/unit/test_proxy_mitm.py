@@ -6,6 +6,7 @@ import asyncio
 
 from natsim.probes.ssh.goclient import go_attempt
 from natsim.report.schema import Verdict
+from tests.unit.netutil import eventually
 from tests.unit.ssh_helpers import GEX, LOCAL, backend, proxy
 
 
@@ -16,7 +17,8 @@ def test_go_backend_behind_proxy_fails_with_eof_and_is_bypassed() -> None:
             assert attempt.verdict is Verdict.EOF
             assert attempt.error == "ssh: handshake failed: EOF"
             assert attempt.server_banner == "SSH-2.0-PaloAltoNetworks_0.2"
-            await asyncio.sleep(0.7)  # the session log is written when the FIN linger ends
+            # the session ends (its outcome counted) when the FIN linger ends
+            await eventually(lambda: sum(srv.outcomes.values()) == 1, what="the session ended")
             assert len(byp.added) == 1
             client, server, port, ms = byp.added[0]
             assert (client, server, port) == (LOCAL, LOCAL, bport)

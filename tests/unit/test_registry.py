@@ -164,3 +164,18 @@ def test_a_render_that_raises_is_reported(monkeypatch: pytest.MonkeyPatch) -> No
 
     with_kind(monkeypatch, registry.MiddleboxKind("copy", Copy, broken, CPE_BRIDGE.model))
     assert "copy: check_render raised ValueError: no interfaces" in problems("copy")
+
+
+# ---- what code outside a kind asks about it is an attribute of the kind ---------------------------
+
+def test_the_kinds_declare_what_code_outside_them_asks() -> None:
+    assert [n for n in own_kinds() if kind(n).terminates_tcp] == ["ssh-proxy"]
+    assert {n: kind(n).idle_timeouts(build_config(n, {})) for n in own_kinds()} == {
+        "cgn": [7440.0], "cpe-bridge": [3600.0], "home-router": [3600.0], "ssh-proxy": []}
+    assert kind("cgn").idle_timeouts(build_config("cgn", {"idle_timeout": "1h"})) == [3600.0]
+
+
+def test_only_a_declared_policy_gives_a_plot_line() -> None:
+    stateful = registry.MiddleboxKind("copy", Copy, CPE_BRIDGE.render, CPE_BRIDGE.model, policy=Copy.policy)
+    silent = registry.MiddleboxKind("copy", Copy, CPE_BRIDGE.render, CPE_BRIDGE.model)
+    assert (stateful.idle_timeouts(Copy(idle_timeout=60.0)), silent.idle_timeouts(Copy())) == ([60.0], [])

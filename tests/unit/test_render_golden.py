@@ -6,14 +6,19 @@ and review the diff.
 
 from __future__ import annotations
 
+import builtins
+import io
 import json
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from natsim.middleboxes import build_config, render
-from natsim.middleboxes.base import RenderContext
+from natsim.middleboxes.base import Middlebox, RenderContext
 from natsim.units import TimeScale
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "render"
@@ -30,11 +35,15 @@ CASES = {
 }
 
 
-def render_text(case: str) -> str:
+def case_config(case: str) -> Middlebox:
+    kind, values, *_ = CASES[case]
+    return build_config(kind, values)
+
+
+def render_text(case: str, config: Middlebox | None = None) -> str:
     kind, values, inside, outside, scale = CASES[case]
-    config = build_config(kind, values)
-    rendered = render(config, RenderContext(node=kind, inside=inside, outside=outside,
-                                           time_scale=TimeScale(scale)))
+    rendered = render(config or case_config(case), RenderContext(node=kind, inside=inside, outside=outside,
+                                                                 time_scale=TimeScale(scale)))
     meta = {"sysctls": dict(rendered.sysctls), "commands": [list(c) for c in rendered.commands]}
     return f"# {kind} {values} x{scale}\n# {json.dumps(meta, sort_keys=True)}\n{rendered.nft}"
 
@@ -49,8 +58,32 @@ def test_render_matches_golden(case: str) -> None:
     assert text == path.read_text()
 
 
-def test_render_is_pure_and_deterministic() -> None:
-    assert render_text("cgn-default-x60") == render_text("cgn-default-x60")
+def test_render_is_pure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A render reads nothing and runs nothing: with files, processes and sockets refused it still gives
+    exactly the golden text, and its config is unchanged."""
+    configs = {case: case_config(case) for case in CASES}
+    golden = {case: (GOLDEN / f"{case}.nft").read_text() for case in CASES}
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a render did I/O: {args!r}")
+
+    for module, name in ((builtins, "open"), (io, "open"), (os, "open"), (os, "system"), (subprocess, "run"),
+                         (subprocess, "Popen"), (socket, "socket")):
+        monkeypatch.setattr(module, name, refuse)
+    for case, config in configs.items():
+        assert render_text(case, config) == golden[case]
+    monkeypatch.undo()
+    assert configs == {case: case_config(case) for case in CASES}
+
+
+def test_render_does_not_depend_on_the_process() -> None:
+    """The same text in fresh interpreters with different hash seeds (set and dict order)."""
+    script = ("from tests.unit.test_render_golden import CASES, render_text\n"
+              "print('\\n'.join(render_text(c) for c in sorted(CASES)))")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).parents[2],
+                              timeout=60).stdout for seed in ("1", "2")}
+    assert outputs == {"\n".join(render_text(c) for c in sorted(CASES)) + "\n"}
 
 
 def test_scaled_timeout_appears_in_the_ruleset() -> None:

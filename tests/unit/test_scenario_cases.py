@@ -63,6 +63,6 @@ def test_unknown_scenario_name_suggests() -> None:
 
 
 def test_committed_json_schema_is_current() -> None:
-    schema = Path(__file__).parents[2] / "natsim" / "scenarios" / "scenario.schema.json"
+    schema = Path(__file__).parents[2] / "scenarios" / "scenario.schema.json"
     assert json.loads(schema.read_text()) == json_schema(), \
-        "regenerate: python -m natsim.scenario_schema > natsim/scenarios/scenario.schema.json"
+        "regenerate: python -m natsim.scenario_schema > scenarios/scenario.schema.json"

@@ -14,7 +14,7 @@ from natsim.run.predict import predict
 from tests.unit.sim_scenarios import isp
 
 pytest.importorskip("natsim.scenario")
-SCENARIO = str(Path(__file__).resolve().parents[2] / "natsim" / "scenarios" / "isp-modem-bridge-1h.yaml")
+SCENARIO = str(Path(__file__).resolve().parents[2] / "scenarios" / "isp-modem-bridge-1h.yaml")
 
 
 def test_parse_seed() -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from natsim.middleboxes.abilities import negotiate
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.ssh_proxy import SshProxy
-from natsim.middleboxes.ssh_proxy.model import negotiate
 from natsim.probes.ssh.backends import SSHD_KEX
 from natsim.probes.ssh.wire import GO_SERVER_KEX as GO_SSH_KEX
 from natsim.report.schema import Verdict
 from natsim.run.predict import predict
+from tests.unit import plugin_kinds
 from tests.unit.sim_scenarios import Probe, Scenario, incident_cpe
 
 DC_CHAIN = ("client1", "fw", "gossh")
@@ -130,3 +131,18 @@ def test_server_alive_gives_up_after_count_max_plus_one_intervals() -> None:
     assert (row.verdict, row.how) == (Verdict.DEAD, "idle")
     assert row.detail == "Timeout, server server not responding."
     assert row.elapsed == pytest.approx(4 * 3600.0)
+
+
+def test_a_plugins_l7_middlebox_takes_part_in_ssh_logins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any model declaring SshInterceptor is the one an SSH login meets, not only ssh-proxy's."""
+    plugin_kinds.registered(monkeypatch)
+    probes = (Probe("first", "ssh-first-connect", client="client1", server="gossh", options={"attempts": 2}),
+              Probe("kex", "ssh-kex", client="client1", server="gossh", start=10.0))
+    result = predict(Scenario("dc", {"fw": plugin_kinds.OtherProxy()}, probes, chain=DC_CHAIN,
+                              topology="dc-ssh-proxy"))
+    rows = result.probe("first").connections
+    assert [r.verdict for r in rows] == [Verdict.EOF, Verdict.EOF]           # ssh-proxy would bypass
+    assert [r.explanation for r in rows] == ["attempt 0: fw cuts login 1", "attempt 1: fw cuts login 2"]
+    assert result.probe("first").extra["proxy"] == plugin_kinds.BANNER
+    kex = result.probe("kex")
+    assert (kex.extra["banner"], kex.extra["kex"]) == (plugin_kinds.BANNER, ["other-kex"])

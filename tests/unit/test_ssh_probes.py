@@ -8,15 +8,16 @@ import asyncssh
 import pytest
 
 from natsim.errors import ConfigError, ProbeError
-from natsim.lab.sshd import render_config, start_script
 from natsim.probes.ssh.cli import format_table
 from natsim.probes.ssh.goclient import go_error
 from natsim.probes.ssh.idle import scaled_options
 from natsim.probes.ssh.login import parse_target
-from natsim.probes.ssh.openssh import OpenSshClient, classify_ssh_error, same_key
+from natsim.probes.ssh.openssh import OpenSshClient, classify_ssh_error
 from natsim.probes.ssh.options import IdleVariant
+from natsim.probes.ssh.sshd import render_config, start_script
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
+from tests.unit.ssh_helpers import same_key
 
 
 def test_parse_target() -> None:

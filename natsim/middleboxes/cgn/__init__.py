@@ -5,7 +5,7 @@ from natsim.middleboxes.cgn.model import model
 from natsim.middleboxes.cgn.render import render
 from natsim.middleboxes.registry import MiddleboxKind
 
-KIND = MiddleboxKind("cgn", Cgn, render, model,
+KIND = MiddleboxKind(Cgn.kind, Cgn, render, model, policy=Cgn.policy,
                      summary="carrier-grade NAT44: subscribers in 100.64.0.0/10 behind a TEST-NET pool")
 
 __all__ = ["KIND", "RFC5382_ESTABLISHED", "RFC5382_TRANSITORY", "Cgn"]

@@ -26,7 +26,8 @@ class Cgn(ConntrackConfig):
 
     idle_timeout: float = duration_field(RFC5382_ESTABLISHED, "established idle timeout (RFC 5382 REQ-5)")
     transitory_timeout: float | None = duration_field(
-        RFC5382_TRANSITORY, "timeout of the non-established TCP states", optional=True)
+        RFC5382_TRANSITORY, "timeout of the non-established TCP states", optional=True,
+        unset="kernel defaults")
     subscribers: str = plain_field("100.64.0.0/10", "inside prefix that is translated", "address")
     pool: str = plain_field("192.0.2.0/30", "public address pool (TEST-NET)", "public-prefix")
     port_preservation: bool = plain_field(True, "keep the subscriber's source port when free", "bool")
@@ -40,9 +41,7 @@ class Cgn(ConntrackConfig):
             raise ConfigError(f"cgn.subscribers: {self.subscribers} is outside {SHARED_NETWORK}")
 
     def describe(self) -> list[tuple[str, str]]:
-        """Settings in real-world units."""
-        return [*self.conntrack_settings(), ("subscribers", self.subscribers), ("pool", self.pool),
-                ("port_preservation", str(self.port_preservation).lower()),
-                ("port_range", f"{self.port_range[0]}-{self.port_range[1]}"),
+        """Its settings in real-world units, then whether they meet RFC 5382 REQ-5 (computed)."""
+        return [*super().describe(),
                 ("rfc5382_req5", "meets" if self.idle_timeout >= RFC5382_ESTABLISHED else
                  f"violates (< {format_duration(RFC5382_ESTABLISHED)})")]

@@ -18,7 +18,7 @@ from natsim.sim.cttable import (
     Tuple,
     track_flags,
 )
-from natsim.sim.network import Action, Answer, Drop, Forward, Segment
+from natsim.sim.network import Action, Answer, ConnectionTracker, Drop, Forward, Segment
 from natsim.sim.timers import CT_UNACKNOWLEDGED
 from natsim.units import TimeScale
 
@@ -35,7 +35,7 @@ def _fmt(seconds: float) -> str:
     return f"{seconds:.6g} s"
 
 
-class Stateful:
+class Stateful(ConnectionTracker):
     """Conntrack policy of any stateful middlebox; no address translation (a bridge)."""
 
     #: a NAT rewrites addresses, so it must never pass an untracked packet

@@ -19,7 +19,6 @@ KERNEL_TCP_TIMEOUTS = {
     "syn_sent": 120.0, "syn_recv": 60.0, "fin_wait": 120.0, "close_wait": 60.0,
     "last_ack": 30.0, "time_wait": 120.0, "close": 10.0,
 }
-TRANSITORY_STATES = tuple(KERNEL_TCP_TIMEOUTS)
 
 
 class Untracked(enum.StrEnum):

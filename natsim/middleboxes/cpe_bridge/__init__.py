@@ -5,7 +5,7 @@ from natsim.middleboxes.cpe_bridge.model import model
 from natsim.middleboxes.cpe_bridge.render import render
 from natsim.middleboxes.registry import MiddleboxKind
 
-KIND = MiddleboxKind("cpe-bridge", CpeBridge, render, model,
+KIND = MiddleboxKind(CpeBridge.kind, CpeBridge, render, model, policy=CpeBridge.policy,
                      summary="cable modem in bridge mode that still tracks connections (no IP)")
 
 __all__ = ["KIND", "CpeBridge"]

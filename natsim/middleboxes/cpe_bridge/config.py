@@ -24,5 +24,5 @@ class CpeBridge(ConntrackConfig):
                                   "IP address on the data path; use drop or pickup")
 
     def describe(self) -> list[tuple[str, str]]:
-        """Settings in real-world units."""
-        return [("mode", "transparent bridge, conntrack on"), *self.conntrack_settings()]
+        """Its mode, then its settings in real-world units."""
+        return [("mode", "transparent bridge, conntrack on"), *super().describe()]

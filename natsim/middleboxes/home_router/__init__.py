@@ -5,7 +5,7 @@ from natsim.middleboxes.home_router.model import model
 from natsim.middleboxes.home_router.render import render
 from natsim.middleboxes.registry import MiddleboxKind
 
-KIND = MiddleboxKind("home-router", HomeRouter, render, model,
+KIND = MiddleboxKind(HomeRouter.kind, HomeRouter, render, model, policy=HomeRouter.policy,
                      summary="consumer NAT router: masquerades a LAN behind its WAN address")
 
 __all__ = ["KIND", "HomeRouter"]

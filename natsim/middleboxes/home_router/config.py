@@ -17,8 +17,3 @@ class HomeRouter(ConntrackConfig):
 
     lan: str = plain_field("192.0.2.0/24", "LAN prefix that is masqueraded", "address")
     port_preservation: bool = plain_field(True, "keep the LAN host's source port when free", "bool")
-
-    def describe(self) -> list[tuple[str, str]]:
-        """Settings in real-world units."""
-        return [*self.conntrack_settings(), ("lan", self.lan),
-                ("port_preservation", str(self.port_preservation).lower())]

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from natsim.errors import ConfigError
-from natsim.fields import closest, plain_field
-from natsim.units import format_duration
+from natsim.fields import Settings, closest, plain_field
 
 PAN_BANNER = "SSH-2.0-PaloAltoNetworks_0.2"
 PAN_KEX = ("diffie-hellman-group-exchange-sha256", "diffie-hellman-group-exchange-sha1")
@@ -39,15 +38,17 @@ MAX_BANNER = 253
 
 
 @dataclass(frozen=True)
-class SshProxy:
+class SshProxy(Settings):
     """Configuration of the intercepting SSH proxy (defaults: the incident's firewall)."""
 
     kind: ClassVar[str] = "ssh-proxy"
 
-    ports: tuple[int, ...] = plain_field((), "intercepted TCP ports (empty: every port)", "ports")
+    ports: tuple[int, ...] = plain_field((), "intercepted TCP ports (empty: every port)", "ports",
+                                         unset="any")
     banner: str = plain_field(PAN_BANNER, "banner shown to clients", "str")
     kex: tuple[str, ...] = plain_field(PAN_KEX, "key exchanges offered to the backend", "str-list")
-    backend_banner: str = plain_field("", "banner shown to the backend (empty: the same as banner)", "str")
+    backend_banner: str = plain_field("", "banner shown to the backend (empty: the same as banner)", "str",
+                                      unset="the same as banner")
     backend_host_keys: tuple[str, ...] = plain_field(APPLIANCE_HOST_KEYS,
                                                      "host-key algorithms offered to the backend",
                                                      "str-list")
@@ -97,13 +98,6 @@ class SshProxy:
         rng = random.Random(f"{run_seed}:{node}:{self.seed}")
         low, high = self.bypass
         return lambda: rng.uniform(low, high)
-
-    def describe(self) -> list[tuple[str, str]]:
-        """Settings in real-world units."""
-        rows = [("ports", ",".join(map(str, self.ports)) or "any"), ("banner", self.banner),
-                ("kex", ",".join(self.kex)),
-                ("bypass", f"{format_duration(self.bypass[0])}..{format_duration(self.bypass[1])}")]
-        return rows + ([("backend banner", self.backend_banner)] if self.backend_banner else [])
 
 
 def supported_algorithms() -> dict[str, tuple[str, ...]]:

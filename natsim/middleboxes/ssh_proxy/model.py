@@ -4,22 +4,18 @@ An attempt to an intercepted port whose (client, server, port) tuple is not in t
 intercepted; the proxy negotiates with the backend as an SSH client would (RFC 4253: the first of its
 own key exchanges the server also offers). No common key exchange: FIN to the client (EOF) and the
 tuple bypassed for a duration drawn uniformly from ``bypass``. TCP probes crossing the node see a router.
+It takes part in SSH logins as an :class:`~natsim.middleboxes.abilities.SshInterceptor`.
 """
 
 from __future__ import annotations
 
+from natsim.middleboxes.abilities import Interception, SshInterceptor, negotiate
 from natsim.middleboxes.ssh_proxy.config import SshProxy
 from natsim.sim.network import Action, Forward, Segment
 from natsim.units import TimeScale
 
 
-def negotiate(client_kex: tuple[str, ...], server_kex: tuple[str, ...]) -> str | None:
-    """RFC 4253 7.1: the first key exchange of the client's list that the server supports."""
-    offered = set(server_kex)
-    return next((k for k in client_kex if k in offered), None)
-
-
-class ProxyRouter:
+class ProxyRouter(SshInterceptor):
     """The ``ssh-proxy`` node: routes TCP probes; intercepts SSH logins (:meth:`attempt`)."""
 
     def __init__(self, name: str, config: SshProxy, seed: int = 0) -> None:
@@ -28,31 +24,46 @@ class ProxyRouter:
         self.draw = config.bypass_draw(seed, name)   # the daemon's draws for the same run
         self.bypass: dict[tuple[str, str, int], float] = {}
 
+    @property
+    def identity(self) -> str:
+        """The banner clients see."""
+        return self.config.banner
+
     def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
         """Route every segment (bypassed or not, TCP probes carry no SSH banner)."""
         return Forward(seg)
 
+    def _bypassed(self, client: str, server: str, port: int, now: float) -> float | None:
+        """Seconds the tuple stays in the bypass set, or None when it is not there."""
+        until = self.bypass.get((client, server, port))
+        return until - now if until is not None and now < until else None
+
     def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...],
-                now: float) -> tuple[str, str, str]:
-        """One login: ``(outcome, banner seen by the client, why)``; outcome is
-        ``direct``, ``bypassed``, ``intercepted`` or ``cut``."""
+                now: float) -> Interception:
+        """One login: intercepted, cut (and the tuple bypassed), bypassed or not intercepted."""
         if not self.config.intercepts(port):
-            return "direct", "", f"port {port} is not intercepted by {self.name}"
-        key = (client, server, port)
-        until = self.bypass.get(key)
-        if until is not None and now < until:
-            return "bypassed", "", (f"{client} -> {server}:{port} is in {self.name}'s bypass set "
-                                    f"for another {until - now:.6g} s")
+            return Interception("direct", "", f"port {port} is not intercepted by {self.name}")
+        left = self._bypassed(client, server, port, now)
+        if left is not None:
+            return Interception("bypassed", "", f"{client} -> {server}:{port} is in {self.name}'s bypass "
+                                f"set for another {left:.6g} s")
         chosen = negotiate(self.config.kex, backend_kex)
         if chosen is not None:
-            return "intercepted", self.config.banner, (f"{self.name} intercepts and agrees on {chosen} "
-                                                       "with the backend (its own host key)")
+            return Interception("intercepted", self.config.banner, f"{self.name} intercepts and agrees on "
+                                f"{chosen} with the backend (its own host key)")
         duration = self.draw()
-        self.bypass[key] = now + duration
-        return "cut", self.config.banner, (
+        self.bypass[(client, server, port)] = now + duration
+        return Interception("cut", self.config.banner, (
             f"{self.name} intercepts; no common key exchange with the backend "
             f"({', '.join(self.config.kex)} vs its list); FIN to the client and "
-            f"{client} -> {server}:{port} bypassed for {duration:.6g} s")
+            f"{client} -> {server}:{port} bypassed for {duration:.6g} s"))
+
+    def shown(self, client: str, server: str, port: int, now: float) -> tuple[str, tuple[str, ...]] | None:
+        """Its banner and the key exchanges it offers (assumed: the proxy shows clients the list it
+        offers backends), unless the port is not intercepted or the tuple is bypassed."""
+        if not self.config.intercepts(port) or self._bypassed(client, server, port, now) is not None:
+            return None
+        return self.config.banner, self.config.kex
 
 
 def model(node: str, config: SshProxy, scale: TimeScale, seed: int) -> ProxyRouter:

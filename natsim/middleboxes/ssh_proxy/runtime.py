@@ -1,5 +1,5 @@
 """What an ``ssh-proxy`` runs besides its ruleset: the proxy daemon (``python -m natsim.proxy``) in its
-node, with the node's config and the lab's time scale. ``lab`` is a running ``natsim.lab.Lab``."""
+node, with the node's config and the lab's time scale."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from natsim.errors import LabError
+from natsim.labview import NodeProcess, RunningLab
 from natsim.middleboxes.ssh_proxy.config import SshProxy, config_json
 from natsim.outfiles import open_new
 
@@ -19,7 +19,7 @@ from natsim.outfiles import open_new
 class ProxyHandle:
     """The proxy daemon running in the firewall node."""
 
-    process: Any          # natsim.lab.LabProcess
+    process: NodeProcess
     host_key_pub: str     # "ssh-ed25519 base64 comment"
     log: Path             # the daemon's session log
 
@@ -28,7 +28,7 @@ class ProxyHandle:
         return [ln for ln in self.log.read_text(errors="replace").splitlines() if "session=" in ln]
 
 
-def start_proxy(lab: Any, node: str = "fw", *, workdir: Path | None = None,
+def start_proxy(lab: RunningLab, node: str = "fw", *, workdir: Path | None = None,
                 extra_args: tuple[str, ...] = ()) -> ProxyHandle:
     """Start the proxy daemon in the ssh-proxy node ``node``; return once it listens."""
     config = lab.middleboxes.get(node)
@@ -38,13 +38,13 @@ def start_proxy(lab: Any, node: str = "fw", *, workdir: Path | None = None,
     key, log = directory / "proxy_host_key", directory / "proxy.log"
     argv = [sys.executable, "-m", "natsim.proxy", "--config", config_json(config),
             "--time-scale", f"{lab.time_scale.factor:g}", "--host-key", str(key),
-            "--node", node, "--run-seed", str(getattr(lab, "seed", 0)), *extra_args]
+            "--node", node, "--run-seed", str(lab.seed), *extra_args]
     with open_new(log) as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     lab.wait_port(node, config.listen_port, proc, timeout=15.0, log=log)
     return ProxyHandle(proc, Path(str(key) + ".pub").read_text().strip(), log)
 
 
-def runtime(config: SshProxy, lab: Any, node: str, workdir: Path) -> ProxyHandle:
+def runtime(config: SshProxy, lab: RunningLab, node: str, workdir: Path) -> ProxyHandle:
     """The kind's runtime: called by the lab once the ruleset is applied."""
     return start_proxy(lab, node, workdir=workdir)

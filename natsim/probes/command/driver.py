@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from natsim.labview import NodeProcess
 from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.command.options import CommandOptions
@@ -24,7 +25,7 @@ class CommandHandle:
 
     spec: Any
     options: CommandOptions
-    process: Any    # natsim.lab.LabProcess
+    process: NodeProcess
     log: Path
     started: float
     time_scale: float
@@ -40,7 +41,7 @@ class CommandHandle:
         elapsed = (time.monotonic() - self.started) * self.time_scale
         verdict = Verdict.OK if code == 0 else Verdict.ERROR
         detail = "timed out" if code is None else f"exit {code}"
-        return ProbeResult(name=self.spec.name, kind="command", target=self.spec.server,
+        return ProbeResult(name=self.spec.name, kind=CommandOptions.kind, target=self.spec.server,
                            node=self.spec.client,
                            connections=[ConnectionResult(0, 0.0, verdict, "exit", elapsed, detail)],
                            extra={"exit_code": code, "argv": self.options.argv, "output": str(self.log)})
@@ -48,10 +49,6 @@ class CommandHandle:
     def stop(self) -> None:
         """Stop it."""
         self.process.stop()
-
-    def partial(self) -> ProbeResult | None:
-        """Nothing: a stopped command has no exit code to report."""
-        return None
 
     def progress(self) -> Tally:
         """One connection: done once the command has exited."""

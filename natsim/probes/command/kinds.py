@@ -4,7 +4,7 @@ from natsim.probes.command.driver import driver
 from natsim.probes.command.options import CommandOptions, command_code
 from natsim.probes.registry import ProbeKind
 
-COMMAND = ProbeKind("command", CommandOptions, driver,
+COMMAND = ProbeKind(CommandOptions.kind, CommandOptions, driver,
                     unmodelled="a user's own program: the model cannot know what it does",
                     summary="your own program, run in a lab node; it must exit 0", user_code=command_code)
 

@@ -11,10 +11,12 @@ SSHD_KEX = ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve255
             "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
             "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
             "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256")
-#: go-ssh's default port (the incident's server listened on 2222) and its throw-away login.
+#: The lab's throw-away login: the one password of every SSH server natsim starts (go-ssh's user, sshd's
+#: root, ``natsim lab --sshd``) and the user the login probes and go-ssh default to.
+LAB_PASSWORD = "natsim"
+LAB_USER = "natsim"
+#: go-ssh's default port (the incident's server listened on 2222).
 GO_SSH_PORT = 2222
-GO_SSH_USER = "natsim"
-GO_SSH_PASSWORD = "natsim"
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from natsim.errors import ProbeError
 from natsim.probes.ssh.login import LoginOutcome, SshLogin, login_once
-from natsim.probes.ssh.options import schedule_problem
+from natsim.probes.ssh.options import SshBypassTimerOptions, schedule_problem
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict
 from natsim.units import TimeScale
 
-KIND = "ssh-bypass-timer"
+KIND = SshBypassTimerOptions.kind
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""``natsim probe ssh-first-connect|ssh-bypass-timer|ssh-kex|ssh-idle``: the SSH probes on the command line.
+"""The SSH probes as tools (``natsim probe ssh-first-connect|ssh-bypass-timer|ssh-kex|ssh-idle``): the
+flags each adds to its kind's, the run, the table it prints.
 
-Each prints a table and, with ``--json FILE``, writes a :class:`~natsim.report.schema.RunResult`
-holding one probe. ``python -m natsim.probes.ssh.cli KIND ...`` is the same without the rest of the
-``natsim`` command (what lab nodes run). Exit 0 when the probe ran, 2 on usage or set-up errors.
+Each prints a table and, with ``--out FILE``/``--json``, hands over a
+:class:`~natsim.report.schema.RunResult` holding one probe. Exit 0 when the probe ran, 2 on usage or
+set-up errors.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import asyncio
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from natsim.cli import run_parsed
-from natsim.cliargs import time_scale_type
-from natsim.probes.options import add_cli_options, from_cli
-from natsim.probes.results import add_result_options, check_out, hand_out
+from natsim.probes.options import from_cli
+from natsim.probes.registry import ProbeKind, ToolBuilder
+from natsim.probes.results import check_out, hand_out
+from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.probes.tally import TallyWriter
@@ -32,57 +33,44 @@ if TYPE_CHECKING:
 # The probe modules (asyncssh among their imports) load when a probe runs, not when the parser is
 # built: `natsim --help` stays fast.
 
-
-def _common(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
-    if target:
-        parser.add_argument("--target", required=True, metavar="HOST:PORT", help="the SSH server")
-    parser.add_argument("--time-scale", type=time_scale_type, default=1.0,
-                        help="real-world seconds per wall second (lab runs; default 1)")
-    add_result_options(parser)
+Probe = Callable[[argparse.Namespace], Coroutine[Any, Any, ProbeResult]]
+#: The lines a tool prints below its table.
+Closing = Callable[[ProbeResult], list[str]]
 
 
-def _login(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", default="natsim")
-    parser.add_argument("--password", default="natsim", help="password (OpenSSH: fed by SSH_ASKPASS)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="OpenSSH state (throw-away keys and known_hosts; default: a new temp dir)")
-    parser.add_argument("--command", default="true", help="command run after login (default true)")
+def _target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", required=True, metavar="HOST:PORT", help="the SSH server")
 
 
-def register(sub: Any) -> None:
-    """Add the SSH probe kinds to ``natsim probe``."""
-    p = sub.add_parser("ssh-first-connect", help="log in N times; banner, kex and outcome per attempt",
-                       description="Log in N times in a row (the 'first ssh always fails' check).")
-    _common(p)
-    _login(p)
-    add_cli_options(p, SshFirstConnectOptions)
-    p.set_defaults(func=lambda args: _run(args, _first_connect))
+def _login_tool(probe: Probe, closing: Closing) -> ToolBuilder:
+    """A tool that logs in: the target, the account, OpenSSH's state, the command after login."""
+    def build(parser: argparse.ArgumentParser, kind: ProbeKind) -> Callable[[argparse.Namespace], int]:
+        _target(parser)
+        parser.add_argument("--user", default=LAB_USER, help=f"login name (default {LAB_USER})")
+        parser.add_argument("--password", default=LAB_PASSWORD,
+                            help="password (OpenSSH: fed by SSH_ASKPASS; default: the lab's)")
+        parser.add_argument("--workdir", type=Path, default=None,
+                            help="OpenSSH state (throw-away keys and known_hosts; default: a new temp dir)")
+        parser.add_argument("--command", default="true", help="command run after login (default true)")
+        return lambda args: _run(args, probe, closing, scratch=True)
+    return build
 
-    p = sub.add_parser("ssh-bypass-timer", help="measure how long a firewall bypasses a failed tuple",
-                       description="Growing waits by --step after an interception, then bisection "
-                                   "down to --resolution; the bracket is in real-world seconds.")
-    _common(p)
-    _login(p)
-    add_cli_options(p, SshBypassTimerOptions)
-    p.set_defaults(func=lambda args: _run(args, _bypass_timer))
 
-    p = sub.add_parser("ssh-kex", help="server banner and key-exchange list; names known proxies",
-                       description="Read the SSH banner and KEXINIT without logging in.")
-    _common(p)
-    p.add_argument("--timeout", type=float, default=10.0, help="wall seconds (default 10)")
-    p.set_defaults(func=lambda args: _run(args, _kex))
+def _kex_tool(parser: argparse.ArgumentParser, kind: ProbeKind) -> Callable[[argparse.Namespace], int]:
+    _target(parser)
+    parser.add_argument("--timeout", type=float, default=10.0, help="wall seconds (default 10)")
+    return lambda args: _run(args, _kex, _kex_lines, scratch=False)
 
-    p = sub.add_parser("ssh-idle", help="OpenSSH sessions left idle (ServerAliveInterval/TCPKeepAlive)",
-                       description="Idle OpenSSH sessions; each --variant is IDLE[,Option=value...] "
-                                   "or NAME=IDLE[,...], e.g. '2h,ServerAliveInterval=300'.")
-    _common(p)
-    p.add_argument("--user", default="root")
-    p.add_argument("--password", default=None, help="password (default: the throw-away key in --workdir)")
-    p.add_argument("--workdir", type=Path, default=None, help="holds id_ed25519 (the throw-away key)")
-    add_cli_options(p, SshIdleOptions)
-    p.add_argument("--reply-timeout", type=float, default=5.0,
-                   help="wall seconds to wait for the echo after the idle time (default 5)")
-    p.set_defaults(func=lambda args: _run(args, _idle))
+
+def _idle_tool(parser: argparse.ArgumentParser, kind: ProbeKind) -> Callable[[argparse.Namespace], int]:
+    _target(parser)
+    parser.add_argument("--user", default="root", help="login name (default root)")
+    parser.add_argument("--password", default=None,
+                        help="password (default: the throw-away key in --workdir)")
+    parser.add_argument("--workdir", type=Path, default=None, help="holds id_ed25519 (the throw-away key)")
+    parser.add_argument("--reply-timeout", type=float, default=5.0,
+                        help="wall seconds to wait for the echo after the idle time (default 5)")
+    return lambda args: _run(args, _idle, _survivors, scratch=True)
 
 
 # ---- runners --------------------------------------------------------------------------------------
@@ -144,15 +132,16 @@ async def _idle(args: argparse.Namespace) -> ProbeResult:
                           on_result=TallyWriter(args.progress, len(variants)).record)
 
 
-def _run(args: argparse.Namespace,
-         probe: Callable[[argparse.Namespace], Coroutine[Any, Any, ProbeResult]]) -> int:
+def _run(args: argparse.Namespace, probe: Probe, closing: Closing, *, scratch: bool) -> int:
+    """Run ``probe``; ``scratch``: without ``--workdir``, OpenSSH's throw-away keys and known_hosts
+    go to a temporary directory, removed afterwards."""
     check_out(args)
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="natsim-ssh-") as scratch:
-        if getattr(args, "workdir", "-") is None:   # throw-away keys and known_hosts, removed after
-            args.workdir = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="natsim-ssh-") as directory:
+        if scratch and args.workdir is None:
+            args.workdir = Path(directory)
         result = asyncio.run(probe(args))
-    print(format_table(result), file=sys.stderr if args.json else sys.stdout)
+    print(format_table(result, closing), file=sys.stderr if args.json else sys.stdout)
     hand_out(RunResult(source=args.source, time_scale=args.time_scale, started=started,
                        finished=time.time(), probes=[result], complete=result.complete,
                        unscaled=list(result.extra.get("unscaled", [])),
@@ -162,8 +151,9 @@ def _run(args: argparse.Namespace,
 
 # ---- output ---------------------------------------------------------------------------------------
 
-def format_table(result: ProbeResult) -> str:
-    """A plain-text table of one SSH probe result, with its summary line."""
+def format_table(result: ProbeResult, closing: Closing | None = None) -> str:
+    """A plain-text table of one SSH probe result; below it the intercepting proxy seen and the
+    tool's own ``closing`` lines."""
     rows = [("#", "idle/offset", "verdict", "how", "at", "detail")]
     for c in result.connections:
         rows.append((str(c.index), format_duration(c.idle) if c.idle else "0",
@@ -173,39 +163,42 @@ def format_table(result: ProbeResult) -> str:
     lines = [f"{result.kind} {result.target}" + (f" (node {result.node})" if result.node else "")]
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5])
-    lines.extend(summary(result))
+    if result.extra.get("proxy"):
+        lines.append(f"intercepting proxy: {result.extra['proxy']}")
+    lines.extend(closing(result) if closing is not None else [])
     return "\n".join(lines)
 
 
-def summary(result: ProbeResult) -> list[str]:
-    """Closing lines: the proxy seen, the bypass bracket, the kex list, survivors."""
-    extra = result.extra
-    out = []
-    if extra.get("proxy"):
-        out.append(f"intercepting proxy: {extra['proxy']}")
-    if result.kind == "ssh-kex" and extra.get("banner"):
-        out.append(f"banner: {extra['banner']}")
-        out.append(f"kex: {', '.join(extra.get('kex', []))}")
-    if result.kind == "ssh-bypass-timer" and result.estimate is not None:
-        lo, hi = result.estimate.lower, result.estimate.upper
-        if hi is None:
-            out.append(f"bypass lasted longer than {format_duration(lo or 0)} (no expiry seen)")
-        else:
-            out.append(f"bypass lasts between {lo:g} s and {hi:g} s "
-                       f"({format_duration(lo or 0)} .. {format_duration(hi)})")
-    if result.kind == "ssh-idle":
-        alive = [c.label for c in result.connections if c.verdict.value == "alive"]
-        out.append(f"survived: {', '.join(alive) or 'none'}")
-    return out
+def _no_more(result: ProbeResult) -> list[str]:
+    return []
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m natsim.probes.ssh.cli KIND ...``."""
-    parser = argparse.ArgumentParser(prog="python -m natsim.probes.ssh.cli",
-                                     description="natsim's SSH probes")
-    register(parser.add_subparsers(dest="kind", metavar="KIND", required=True))
-    return run_parsed(parser.parse_args(argv))
+def _kex_lines(result: ProbeResult) -> list[str]:
+    """The banner and the key exchanges offered."""
+    if not result.extra.get("banner"):
+        return []
+    return [f"banner: {result.extra['banner']}", f"kex: {', '.join(result.extra.get('kex', []))}"]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _bracket(result: ProbeResult) -> list[str]:
+    """How long the bypass lasts."""
+    if result.estimate is None:
+        return []
+    lo, hi = result.estimate.lower, result.estimate.upper
+    if hi is None:
+        return [f"bypass lasted longer than {format_duration(lo or 0)} (no expiry seen)"]
+    return [f"bypass lasts between {lo:g} s and {hi:g} s "
+            f"({format_duration(lo or 0)} .. {format_duration(hi)})"]
+
+
+def _survivors(result: ProbeResult) -> list[str]:
+    """The sessions that survived their idle time."""
+    alive = [c.label for c in result.connections if c.verdict.value == "alive"]
+    return [f"survived: {', '.join(alive) or 'none'}"]
+
+
+#: The tools of the SSH kinds.
+FIRST_CONNECT = _login_tool(_first_connect, _no_more)
+BYPASS_TIMER = _login_tool(_bypass_timer, _bracket)
+KEX = _kex_tool
+IDLE = _idle_tool

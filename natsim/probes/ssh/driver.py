@@ -1,5 +1,5 @@
-"""Lab drivers of the SSH probes: start the backend a probe needs, run the probe in its client node
-(``python -m natsim.probes.ssh.cli``) with the probe's declared options, hand back the result."""
+"""Lab drivers of the SSH probes: start the backend a probe needs, run the probe's tool in its client
+node (``python -m natsim.probes KIND``) with the probe's declared options, hand back the result."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import ProbeError
-from natsim.lab.sshd import openssh_server
 from natsim.outfiles import make_dir
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
 from natsim.probes.registry import Handle, options_of
-from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_USER
+from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.labrun import run_ssh_probe, scale_os_keepalive, start_go_ssh
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import (
@@ -25,10 +24,9 @@ from natsim.probes.ssh.options import (
     SshKexOptions,
     SshServerOptions,
 )
+from natsim.probes.ssh.sshd import openssh_server
 from natsim.probes.tally import Tally, read_tally
 from natsim.report.schema import ProbeResult
-
-SSHD_PASSWORD = "natsim"
 
 
 @dataclass
@@ -45,12 +43,12 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     if options.backend == "go-ssh":
         ctx.server(node, f"go-ssh:{port}",
                    lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
-        return _Backend(port, GO_SSH_USER, GO_SSH_PASSWORD)
+        return _Backend(port, LAB_USER, LAB_PASSWORD)
     keys = [key] if key else []
     ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
         openssh_server(ctx.lab, node, port=port, authorized_keys=keys,
-                       password=None if key else SSHD_PASSWORD)))
-    return _Backend(port, "root", None if key else SSHD_PASSWORD)
+                       password=None if key else LAB_PASSWORD)))
+    return _Backend(port, "root", None if key else LAB_PASSWORD)
 
 
 @dataclass
@@ -85,10 +83,6 @@ class _ThreadHandle:
 
     def stop(self) -> None:
         """The probe process is a lab process: the lab's teardown stops it."""
-
-    def partial(self) -> ProbeResult | None:
-        """Nothing: the SSH probes write their result only when they end."""
-        return None
 
     def progress(self) -> Tally:
         """Connections (login attempts, sessions) with a verdict so far."""
@@ -155,7 +149,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     tally = inside(workdir, "progress")
 
     def run() -> ProbeResult:
-        result = run_ssh_probe(ctx.lab, spec.client, "ssh-idle", [*args, f"--name={spec.name}"],
+        result = run_ssh_probe(ctx.lab, spec.client, spec.kind, [*args, f"--name={spec.name}"],
                                timeout=600, workdir=workdir, progress=tally)
         result.extra.setdefault("unscaled", []).extend(notes)
         return result

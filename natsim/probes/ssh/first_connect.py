@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable
 
 from natsim.probes.ssh.login import LoginOutcome, SshLogin, login_once
+from natsim.probes.ssh.options import SshFirstConnectOptions
 from natsim.probes.ssh.wire import identify_proxy
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
 
-KIND = "ssh-first-connect"
+KIND = SshFirstConnectOptions.kind
 
 
 async def first_connect(host: str, port: int, *, attempts: int = 3, login: SshLogin | None = None,

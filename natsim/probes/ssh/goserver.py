@@ -23,11 +23,11 @@ from pathlib import Path
 import asyncssh
 
 from natsim.outfiles import write_file
-from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_PORT, GO_SSH_USER
+from natsim.probes.ssh.backends import GO_SSH_PORT, LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.wire import GO_SERVER_KEX
 
 GO_SERVER_VERSION = "Go"
-DEFAULT_PORT, DEFAULT_USER, DEFAULT_PASSWORD = GO_SSH_PORT, GO_SSH_USER, GO_SSH_PASSWORD
+DEFAULT_PORT, DEFAULT_USER, DEFAULT_PASSWORD = GO_SSH_PORT, LAB_USER, LAB_PASSWORD
 
 log = logging.getLogger("natsim.go-ssh")
 

@@ -24,7 +24,7 @@ from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import TimeScale, format_duration, parse_duration
 
-KIND = "ssh-idle"
+KIND = SshIdleOptions.kind
 #: ssh options whose values are seconds (scaled by the time scale).
 DURATION_OPTIONS = tuple(name for name, option in SAFE.items() if option.scaled)
 

@@ -143,7 +143,7 @@ class IdleProbe:
         timing = world.timing
         self.plans = [SessionPlan.of(v, timing) for v in options.parsed()]
         self.reply_timeout = timing.unscaled(REPLY_TIMEOUT_WALL)
-        # the lab's sshd runs with TCPKeepAlive no and no ClientAliveInterval (natsim.lab.sshd)
+        # the lab's sshd runs with TCPKeepAlive no and no ClientAliveInterval (natsim.probes.ssh.sshd)
         world.listen(spec.server, self.port, ssh_server_app, TcpSettings.for_lab(timing))
         self.rows: dict[int, ConnectionResult] = {}
 

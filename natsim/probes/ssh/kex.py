@@ -12,10 +12,11 @@ import contextlib
 import time
 
 from natsim.errors import ProbeError
+from natsim.probes.ssh.options import SshKexOptions
 from natsim.probes.ssh.wire import GO_SERVER_KEX, read_banner_and_kexinit
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
-KIND = "ssh-kex"
+KIND = SshKexOptions.kind
 PROBE_BANNER = b"SSH-2.0-natsim_kex_probe\r\n"
 
 

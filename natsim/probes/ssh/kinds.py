@@ -1,7 +1,11 @@
-"""The SSH probes (ssh-first-connect, ssh-bypass-timer, ssh-kex, ssh-idle): options, lab drivers,
-models. The probe tools are ``natsim probe ssh-*`` (``natsim.probes.ssh.cli``)."""
+"""The SSH probes (ssh-first-connect, ssh-bypass-timer, ssh-kex, ssh-idle): every fact of each kind, once.
 
-from natsim.probes.registry import ProbeKind
+Their tools are ``natsim probe ssh-*`` (:mod:`.cli`); which server each talks to is its ``backend``
+option (:mod:`.backends`), so no kind has a fixed service.
+"""
+
+from natsim.probes.registry import ProbeKind, ProbeTool
+from natsim.probes.ssh import cli
 from natsim.probes.ssh.driver import bypass_timer, first_connect, idle, kex
 from natsim.probes.ssh.idle_model import IdleProbe
 from natsim.probes.ssh.model import BypassTimerProbe, FirstConnectProbe, KexProbe
@@ -13,14 +17,26 @@ from natsim.probes.ssh.options import (
     idle_user_code,
 )
 
-FIRST_CONNECT = ProbeKind("ssh-first-connect", SshFirstConnectOptions, first_connect, FirstConnectProbe,
-                          summary="log in N times in a row: banner, key exchange and outcome per attempt")
-BYPASS_TIMER = ProbeKind("ssh-bypass-timer", SshBypassTimerOptions, bypass_timer, BypassTimerProbe,
-                         summary="how long a firewall lets a failed tuple pass unproxied")
-KEX = ProbeKind("ssh-kex", SshKexOptions, kex, KexProbe,
-                summary="the server's banner and key-exchange list, without logging in")
-IDLE = ProbeKind("ssh-idle", SshIdleOptions, idle, IdleProbe,
-                 summary="OpenSSH sessions left idle (ServerAliveInterval, TCPKeepAlive variants)",
-                 user_code=idle_user_code)
+FIRST_CONNECT = ProbeKind(
+    SshFirstConnectOptions.kind, SshFirstConnectOptions, first_connect, FirstConnectProbe,
+    tool=ProbeTool(SshFirstConnectOptions.kind, cli.FIRST_CONNECT, "The 'first ssh always fails' check."),
+    summary="log in N times in a row: banner, key exchange and outcome per attempt")
+BYPASS_TIMER = ProbeKind(
+    SshBypassTimerOptions.kind, SshBypassTimerOptions, bypass_timer, BypassTimerProbe,
+    tool=ProbeTool(SshBypassTimerOptions.kind, cli.BYPASS_TIMER,
+                   "Growing waits by --step after an interception, then bisection down to "
+                   "--resolution; the bracket is in real-world seconds."),
+    summary="how long a firewall lets a failed tuple pass unproxied")
+KEX = ProbeKind(
+    SshKexOptions.kind, SshKexOptions, kex, KexProbe,
+    tool=ProbeTool(SshKexOptions.kind, cli.KEX, "Names known intercepting proxies by their banner."),
+    summary="the server's banner and key-exchange list, without logging in")
+IDLE = ProbeKind(
+    SshIdleOptions.kind, SshIdleOptions, idle, IdleProbe,
+    tool=ProbeTool(SshIdleOptions.kind, cli.IDLE,
+                   "Each --variant is IDLE[,Option=value...] or NAME=IDLE[,...], e.g. "
+                   "'2h,ServerAliveInterval=300'."),
+    summary="OpenSSH sessions left idle (ServerAliveInterval, TCPKeepAlive variants)",
+    user_code=idle_user_code)
 
 __all__ = ["BYPASS_TIMER", "FIRST_CONNECT", "IDLE", "KEX"]

@@ -2,8 +2,8 @@
 ``ssh-proxy`` middlebox's runtime: :mod:`natsim.middleboxes.ssh_proxy.runtime`).
 
 Every process starts through :meth:`natsim.lab.Lab.popen` (stopped with the lab). Probes run as
-``python -m natsim.probes.ssh.cli KIND ... --json FILE`` in their node and their result is read back,
-so a lab run and a field run execute the same code.
+``python -m natsim.probes KIND ... --out FILE`` (their kind's tool) in their node and their result is
+read back, so a lab run and a field run execute the same code.
 """
 
 from __future__ import annotations
@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.labview import RunningLab
 from natsim.outfiles import open_new
 from natsim.paths import inside
-from natsim.probes.ssh.backends import GO_SSH_PASSWORD, GO_SSH_PORT, GO_SSH_USER
+from natsim.probes.registry import kind as probe_kind
+from natsim.probes.ssh.backends import GO_SSH_PORT, LAB_PASSWORD, LAB_USER
+from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
 
-SSH_CLI = (sys.executable, "-m", "natsim.probes.ssh.cli")
 #: Linux keepalive defaults (real-world seconds) that ssh-idle's TCPKeepAlive variant depends on.
 OS_KEEPALIVE = {"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75}
 
 
-def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = GO_SSH_USER,
-                 password: str = GO_SSH_PASSWORD, workdir: Path | None = None) -> Any:
+def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = LAB_USER,
+                 password: str = LAB_PASSWORD, workdir: Path | None = None) -> Any:
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
     log = inside(directory, f"go-ssh-{node}.log")
@@ -40,7 +42,7 @@ def start_go_ssh(lab: Any, node: str = "gossh", *, port: int = GO_SSH_PORT, user
     return proc
 
 
-def scale_os_keepalive(lab: Any, node: str) -> list[str]:
+def scale_os_keepalive(lab: RunningLab, node: str) -> list[str]:
     """Scale ``node``'s keepalive sysctls (7200 s, 75 s) by the lab's time scale; notes on rounding."""
     notes, values = [], []
     for name, real in OS_KEEPALIVE.items():
@@ -55,9 +57,10 @@ def scale_os_keepalive(lab: Any, node: str) -> list[str]:
     return notes
 
 
-def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: float = 300.0,
+def run_ssh_probe(lab: RunningLab, node: str, kind: str, args: list[str], *, timeout: float = 300.0,
                   workdir: Path | None = None, progress: Path | None = None) -> ProbeResult:
-    """Run ``natsim probe KIND ARGS`` inside ``node`` at the lab's time scale; return its result.
+    """Run the tool of probe ``kind`` with ``args`` inside ``node`` at the lab's time scale; return its
+    result.
 
     The JSON result and the probe's output go to ``workdir`` (kept), or to a temporary directory that
     is removed afterwards (a failure's output is quoted in the :class:`ProbeError`). ``progress``: the
@@ -72,8 +75,12 @@ def run_ssh_probe(lab: Any, node: str, kind: str, args: list[str], *, timeout: f
                 raise ProbeError(str(err)) from err
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
     json_path, log_path = inside(workdir, f"{stamp}.json"), inside(workdir, f"{stamp}.log")
-    argv = [*SSH_CLI, kind, *args, "--time-scale", f"{lab.time_scale.factor:g}", f"--out={json_path}",
-            "--source", "lab", f"--node={node}", *([f"--progress={progress}"] if progress else [])]
+    tool = probe_kind(kind).tool
+    if tool is None:
+        raise ProbeError(f"probe kind {kind!r} has no tool to run in a lab node")
+    argv = [*TOOL_COMMAND, tool.name, *args, "--time-scale", f"{lab.time_scale.factor:g}",
+            f"--out={json_path}", "--source", "lab", f"--node={node}",
+            *([f"--progress={progress}"] if progress else [])]
     with open_new(log_path) as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     try:

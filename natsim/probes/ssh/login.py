@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from natsim.errors import ProbeError
+from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.goclient import go_attempt
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.report.schema import Verdict
@@ -34,8 +35,8 @@ def parse_target(text: str, default_port: int = 22) -> tuple[str, int]:
 class SshLogin:
     """How the SSH probes log in (a throw-away account on the lab's servers by default)."""
 
-    user: str = "natsim"
-    password: str | None = "natsim"
+    user: str = LAB_USER
+    password: str | None = LAB_PASSWORD
     client: str = "go"
     command: str = "true"
     timeout: float = 15.0                       # lab seconds per attempt

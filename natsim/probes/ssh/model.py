@@ -1,8 +1,9 @@
 """Models of the SSH login probes (ssh-first-connect, ssh-kex, ssh-bypass-timer), per attempt.
 
-An attempt crosses the ``ssh-proxy`` model on its path (:class:`~natsim.middleboxes.ssh_proxy.model.
-ProxyRouter`), which intercepts, bypasses or lets it through; the backend's key exchanges and banner
-come from :mod:`natsim.probes.ssh.backends`, the probe's options from its declared options class.
+An attempt crosses the first model on its path that takes part in SSH logins (one that declares
+:class:`~natsim.middleboxes.abilities.SshInterceptor`, such as ``ssh-proxy``'s), which intercepts,
+bypasses or lets it through; the backend's key exchanges and banner come from
+:mod:`natsim.probes.ssh.backends`, the probe's options from its declared options class.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import simpy
 
-from natsim.middleboxes.ssh_proxy.model import ProxyRouter, negotiate
+from natsim.middleboxes.abilities import SshInterceptor, negotiate
 from natsim.probes.registry import options_of
 from natsim.probes.ssh.backends import BACKENDS, SSHD_KEX
 from natsim.probes.ssh.options import (
@@ -25,6 +26,8 @@ from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdic
 from natsim.sim.world import World
 
 Gen = Generator[simpy.Event, Any, None]
+#: The options of the probes that log in (and so choose a client).
+LoginOptions = SshFirstConnectOptions | SshBypassTimerOptions
 
 
 class SshLoginProbe:
@@ -41,10 +44,10 @@ class SshLoginProbe:
         self.backend_banner = BACKENDS[self.backend].banner
         self.backend_kex = BACKENDS[self.backend].kex
         self.port = options.server_port()
-        self.client_kind = getattr(options, "client_impl", "go")
+        self.client_kind = options.client_impl if isinstance(options, LoginOptions) else "go"
         route = world.route(spec.client, spec.server)
-        proxies = [m for m in route.middleboxes if isinstance(m, ProxyRouter)]
-        self.proxy = proxies[0] if proxies else None
+        proxies = [m for m in route.middleboxes if isinstance(m, SshInterceptor)]
+        self.proxy: SshInterceptor | None = proxies[0] if proxies else None
         self.rows: list[ConnectionResult] = []
         self.extra: dict[str, Any] = {"backend": self.backend}
         self.complete = True
@@ -55,8 +58,8 @@ class SshLoginProbe:
         if self.proxy is None:
             outcome, banner, why = "direct", "", "no ssh-proxy on the path"
         else:
-            outcome, banner, why = self.proxy.attempt(self.spec.client, self.spec.server, self.port,
-                                                      self.backend_kex, now)
+            seen = self.proxy.attempt(self.spec.client, self.spec.server, self.port, self.backend_kex, now)
+            outcome, banner, why = seen.outcome, seen.banner, seen.why
         index = len(self.rows)
         if outcome == "cut":
             detail = ("ssh: handshake failed: EOF" if self.client_kind == "go" else
@@ -106,7 +109,7 @@ class FirstConnectProbe(SshLoginProbe):
             if k:
                 yield self.env.timeout(interval)
             self.login(interval if k else 0.0)
-        self.extra["proxy"] = self.proxy.config.banner if self.proxy else None
+        self.extra["proxy"] = self.proxy.identity if self.proxy else None
 
 
 class KexProbe(SshLoginProbe):
@@ -115,16 +118,12 @@ class KexProbe(SshLoginProbe):
     def run(self) -> Gen:
         """One look at the server (does not change the proxy's bypass set)."""
         yield self.env.timeout(self.spec.start)
-        intercepted = False
-        if self.proxy is not None:
-            cfg = self.proxy.config
-            key = (self.spec.client, self.spec.server, self.port)
-            bypassed = self.env.now < self.proxy.bypass.get(key, float("-inf"))
-            intercepted = not bypassed and (not cfg.ports or self.port in cfg.ports)
-        banner = self.proxy.config.banner if intercepted and self.proxy else self.backend_banner
-        kex = self.proxy.config.kex if intercepted and self.proxy else self.backend_kex
-        why = (f"intercepted by {self.proxy.name}: its banner and offer (assumed: the proxy shows "
-               "clients the list it offers backends)" if intercepted and self.proxy else
+        shown = None if self.proxy is None else \
+            self.proxy.shown(self.spec.client, self.spec.server, self.port, self.env.now)
+        intercepted = shown is not None
+        banner, kex = shown if shown is not None else (self.backend_banner, self.backend_kex)
+        why = (f"intercepted by {self.proxy.name}: its banner and offer (assumed: the proxy shows clients "
+               "the list it offers backends)" if shown is not None and self.proxy else
                "not intercepted: the backend's own banner and list")
         self.rows.append(ConnectionResult(0, 0.0, Verdict.OK, "", self.env.now - self.spec.start, banner,
                                           f"attempt 0: {why}"))
@@ -134,6 +133,8 @@ class KexProbe(SshLoginProbe):
 class BypassTimerProbe(SshLoginProbe):
     """ssh-bypass-timer: growing waits from the latest interception, then bisection (as the
     incident's script and ``natsim probe ssh-bypass-timer`` do)."""
+
+    _bracket: tuple[float, float | None] | None = None   # (longest bypassed, shortest cut), once measured
 
     def run(self) -> Gen:
         """Measure the bracket [longest bypassed offset, shortest intercepted offset]."""
@@ -174,5 +175,4 @@ class BypassTimerProbe(SshLoginProbe):
 
     def estimate(self) -> Estimate | None:
         """The bracket of the bypass duration."""
-        bracket = getattr(self, "_bracket", None)
-        return Estimate(*bracket) if bracket else None
+        return Estimate(*self._bracket) if self._bracket else None

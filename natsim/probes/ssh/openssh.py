@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -165,10 +164,3 @@ def read_host_key(known_hosts: Path) -> str:
     except OSError:
         pass
     return ""
-
-
-def same_key(a: str, b: str) -> bool:
-    """Whether two OpenSSH public-key texts (``type base64 [comment]``) name the same key."""
-    def core(text: str) -> tuple[str, ...]:
-        return tuple(re.split(r"\s+", text.strip())[:2])
-    return bool(a.strip()) and core(a) == core(b)

@@ -55,7 +55,7 @@ class SshServerOptions(ProbeOptions):
 
 @dataclass(frozen=True)
 class SshFirstConnectOptions(SshServerOptions):
-    """ssh-first-connect: log in N times in a row (the 'first ssh always fails' check)."""
+    """Options of ssh-first-connect (the kind, its summary and tool: :mod:`natsim.probes.ssh.kinds`)."""
 
     kind: ClassVar[str] = "ssh-first-connect"
 
@@ -66,7 +66,7 @@ class SshFirstConnectOptions(SshServerOptions):
 
 @dataclass(frozen=True)
 class SshBypassTimerOptions(SshServerOptions):
-    """ssh-bypass-timer: how long a firewall lets a failed tuple pass unproxied."""
+    """Options of ssh-bypass-timer: the schedule of growing waits and the bisection."""
 
     kind: ClassVar[str] = "ssh-bypass-timer"
 
@@ -93,7 +93,7 @@ def schedule_problem(step: float, resolution: float, max_wait: float) -> str | N
 
 @dataclass(frozen=True)
 class SshKexOptions(SshServerOptions):
-    """ssh-kex: the server's banner and key-exchange list, without logging in."""
+    """Options of ssh-kex: only which server the lab starts."""
 
     kind: ClassVar[str] = "ssh-kex"
 
@@ -156,7 +156,7 @@ DEFAULT_VARIANTS = ("idle-61m=61m,TCPKeepAlive=no",
 
 @dataclass(frozen=True)
 class SshIdleOptions(ProbeOptions):
-    """ssh-idle: OpenSSH sessions left idle, one per variant."""
+    """Options of ssh-idle: one OpenSSH session per variant."""
 
     kind: ClassVar[str] = "ssh-idle"
 

@@ -1,4 +1,5 @@
-"""``natsim probe send|recv|keepalive``: the TCP idle-timeout probes on the command line.
+"""The TCP idle-timeout probes as tools (``natsim probe send|recv|keepalive``): the flags a TCP tool adds
+to its kind's, the run, and its result in natsim's schema.
 
 Exit 0 when the run completed (whatever it found), 2 on usage or connection set-up errors.
 """
@@ -12,66 +13,53 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from natsim.cliargs import time_scale_type
-from natsim.probes.options import add_cli_options, from_cli
+from natsim.probes.options import from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
-from natsim.probes.results import add_result_options, check_out, hand_out, run_result
+from natsim.probes.registry import ProbeKind, ToolBuilder
+from natsim.probes.results import check_out, hand_out
 from natsim.probes.tally import TallyWriter
-from natsim.probes.tcp.keepalive import run_keepalive
-from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions, run_options
-from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
-from natsim.probes.tcp.recv import run_recv
-from natsim.probes.tcp.send import run_send
-from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.probes.tcp.options import TcpProbeOptions, TcpSendOptions, run_options
+from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
 
 Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]
 
-#: CLI name → (result kind, runner, default port, help).
-PROBES: dict[str, tuple[str, Runner, int, str]] = {
-    "send": ("tcp-send", run_send, ECHO_PORT,
-             "after each idle time write 'A' and expect it back (client speaks first)"),
-    "recv": ("tcp-recv", run_recv, SLEEP_PORT,
-             "ask the server to answer after each idle time (server speaks first)"),
-    "keepalive": ("tcp-keepalive", run_keepalive, ECHO_PORT,
-                  "let TCP keepalive probe each connection after its idle time"),
-}
+#: What every TCP tool's ``--help`` adds to its kind's summary.
+DURATIONS = "Durations are real-world (1m, 2h4m, 90s); the lab waits duration/--time-scale."
 
 
-def register(sub: Any) -> None:
-    """Add ``send``, ``recv`` and ``keepalive`` to ``natsim probe`` (their options come from the
-    kinds' options classes, as in scenario files)."""
-    for name, (kind, _, _, text) in PROBES.items():
-        parser = sub.add_parser(name, help=text, description=f"{kind}: {text}. Durations are real-world "
-                                "(1m, 2h4m, 90s); the lab waits duration/--time-scale.")
+def tool(runner: Runner, *, warn_without_user_timeout: bool = False) -> ToolBuilder:
+    """The tool of a TCP kind that runs ``runner``; ``warn_without_user_timeout``: say on stderr that a
+    scaled run without ``--user-timeout`` reports a dead connection only after the kernel gives up."""
+    def build(parser: argparse.ArgumentParser, kind: ProbeKind) -> Callable[[argparse.Namespace], int]:
         parser.add_argument("--server", required=True, help="host running `natsim serve`")
-        add_cli_options(parser, OPTIONS[kind])
-        parser.add_argument("--time-scale", type=time_scale_type, default=1.0,
-                            help="real-world seconds per wall second (lab runs; default 1)")
         parser.add_argument("--grace", type=float, default=10.0,
                             help="wall seconds past a deadline before silence counts as dead (default 10)")
         parser.add_argument("--connect-timeout", type=float, default=10.0,
                             help="wall seconds allowed per connect (default 10)")
-        add_result_options(parser)
         parser.add_argument("--quiet", action="store_true", help="no per-connection lines")
-        parser.set_defaults(func=lambda args, name=name: run_cli(name, args))
+        return lambda args: run_cli(kind, runner, args, warn=warn_without_user_timeout)
+    return build
 
 
-def options_from_args(args: argparse.Namespace, kind: str = "tcp-keepalive") -> TcpProbeOptions:
-    """The probe options given on the command line (``kind``'s options plus where and how to run)."""
-    return run_options(from_cli(OPTIONS[kind], args), server=args.server, time_scale=args.time_scale,
+def options_from_args(kind: ProbeKind, args: argparse.Namespace) -> TcpProbeOptions:
+    """The run's options: ``kind``'s options from the command line plus where and how to run
+    (``--port`` defaults to the kind's service)."""
+    declared = from_cli(kind.options, args)
+    assert isinstance(declared, TcpSendOptions) and kind.service is not None
+    port = kind.service.port if declared.port is None else declared.port
+    return run_options(declared, server=args.server, port=port, time_scale=args.time_scale,
                        grace_wall=args.grace, connect_timeout_wall=args.connect_timeout,
                        name=args.name, node=args.node)
 
 
-def run_cli(name: str, args: argparse.Namespace) -> int:
-    """Run probe ``name``; print lines, the estimate, and write JSON when asked."""
-    _, runner, _, _ = PROBES[name]
+def run_cli(kind: ProbeKind, runner: Runner, args: argparse.Namespace, *, warn: bool = False) -> int:
+    """Run the probe; print lines, the estimate, and write JSON when asked."""
     check_out(args)
-    options = options_from_args(args, PROBES[name][0])
-    if options.time_scale != 1 and options.user_timeout is None and name == "send":
+    options = options_from_args(kind, args)
+    if warn and options.time_scale != 1 and options.user_timeout is None:
         print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "
               "(wall-clock) to report", file=sys.stderr)
-    output = stdout_output(name)
+    output = stdout_output(kind.tool.name if kind.tool else kind.name)
     if args.json:
         output.out = sys.stderr   # stdout holds the JSON result only
     if args.quiet:
@@ -82,7 +70,7 @@ def run_cli(name: str, args: argparse.Namespace) -> int:
         result = asyncio.run(runner(options, output))
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: keep what was measured
         if args.out is not None or args.json:
-            partial = partial_result(PROBES[name][0], options, output.results)
+            partial = partial_result(kind.name, options, output.results)
             hand_out(run_result(args.source, options, [partial], started=started, finished=time.time()),
                      args)
         raise
@@ -97,6 +85,36 @@ def partial_result(kind: str, options: TcpProbeOptions, done: list[ConnectionRes
         ConnectionResult(index=i, idle=options.idle(i), verdict=Verdict.SKIPPED, detail="run interrupted")
         for i in range(options.connections) if i not in tested]
     connections.sort(key=lambda c: c.index)
-    return ProbeResult(name=options.name or kind, kind=kind,
-                       target=f"{options.server}:{options.port_for(kind)}", node=options.node,
-                       connections=connections, estimate=estimate_timeout(done), complete=False)
+    return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{options.port}",
+                       node=options.node, connections=connections, estimate=estimate_timeout(done),
+                       complete=False)
+
+
+def unscaled_timers(options: TcpProbeOptions, result: ProbeResult | None = None) -> list[str]:
+    """What in a run at ``options.time_scale`` is real (wall-clock) time rather than scaled time."""
+    if options.time_scale == 1:
+        return []
+    notes = ["TCP retransmission timer (RTO, at least 200 ms, doubling) is not scaled",
+             f"grace period {options.grace_wall:g} s before silence counts as dead is wall-clock"]
+    if options.user_timeout is None:
+        notes.append("no --user-timeout: a dead connection takes the kernel's tcp_retries2 "
+                     "(about 15 min wall-clock) to report")
+    if result is not None:
+        extra = result.extra.get("unscaled", [])
+        if isinstance(extra, list):
+            notes.extend(str(n) for n in extra)
+    return notes
+
+
+def run_result(source: str, options: TcpProbeOptions, probes: list[ProbeResult], *,
+               started: float, finished: float) -> RunResult:
+    """A :class:`RunResult` for probe results measured with ``options``."""
+    unscaled: list[str] = []
+    for probe in probes:
+        for note in unscaled_timers(options, probe):
+            if note not in unscaled:
+                unscaled.append(note)
+    notes = [f"{p.name}: {p.estimate.describe()}" for p in probes if p.estimate is not None]
+    return RunResult(source=source, time_scale=options.time_scale, started=started, finished=finished,
+                     probes=probes, unscaled=unscaled, notes=notes,
+                     complete=all(p.complete for p in probes))

@@ -8,14 +8,14 @@ from typing import Any
 
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
-from natsim.probes.registry import Handle, options_of
+from natsim.probes.registry import Handle, PartialResults, options_of
 from natsim.probes.tally import Tally
 from natsim.probes.tcp.options import TcpSendOptions, run_options
 from natsim.report.schema import ProbeResult, RunResult
 
 
 @dataclass
-class TcpHandle:
+class TcpHandle(PartialResults):
     """A TCP probe running in a lab node."""
 
     running: Any   # natsim.probes.tcp.labrun.RunningProbe

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from natsim.errors import ProbeError
 from natsim.probes.output import ProbeOutput
 from natsim.probes.tcp.options import TcpProbeOptions, deadline
 from natsim.probes.tcp.sock import (
@@ -90,9 +91,11 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
 
     ``idles`` overrides the options' idle times (real-world) when the kernel rounds them.
     """
+    if options.port is None:
+        raise ProbeError(f"{kind}: no port to connect to (the tool takes its kind's service port)")
+    port = options.port
     run = LadderRun(kind, options, output)
     run.started = run.now()
-    port = options.port_for(kind)
     output.total = options.connections
     output.next_due = run.next_due
     output.line(f"[+] Trying to establish {options.connections} connections to {options.server}:{port} "

@@ -20,12 +20,17 @@ from pathlib import Path
 
 from natsim.probes.output import ProbeOutput, minutes_seconds
 from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
-from natsim.probes.tcp.options import LINUX_KEEPALIVE_COUNT, LINUX_KEEPALIVE_INTERVAL, TcpProbeOptions
+from natsim.probes.tcp.options import (
+    LINUX_KEEPALIVE_COUNT,
+    LINUX_KEEPALIVE_INTERVAL,
+    TcpKeepaliveOptions,
+    TcpProbeOptions,
+)
 from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, tcp_info
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
 
-KIND = "tcp-keepalive"
+KIND = TcpKeepaliveOptions.kind
 #: How often a waiting connection looks at TCP_INFO (wall seconds).
 POLL_WALL = 0.1
 #: The timer wheel rounds a timer up by at most 1/8 of its length (plus a tick).

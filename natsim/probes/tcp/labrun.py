@@ -1,55 +1,54 @@
 """Running the probe server and the TCP probes inside lab nodes.
 
-Everything runs through :meth:`natsim.lab.Lab.popen`, so processes live in the nodes' namespaces
-and are stopped with the lab. The probes run as ``python -m natsim.probes`` (the same code as
-``natsim probe``) and hand their result back as a JSON file in natsim's result schema.
+Everything runs through the lab's ``popen`` (:class:`natsim.labview.RunningLab`), so processes live
+in the nodes' namespaces and are stopped with the lab. The probes run as ``python -m natsim.probes
+TOOL`` (the same code as ``natsim probe TOOL``, the tool of their kind) and hand their result back as
+a JSON file in natsim's result schema.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from natsim.errors import LabError, ProbeError
-from natsim.lab.lab import Lab, LabProcess
+from natsim.labview import NodeProcess, RunningLab
 from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.options import option_fields, to_argv
+from natsim.probes.registry import ProbeKind
+from natsim.probes.registry import kind as probe_kind
 from natsim.probes.tally import Tally, read_tally
 from natsim.probes.tcp.keepalive import TIMER_SLACK
-from natsim.probes.tcp.options import OPTIONS, TcpProbeOptions
+from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpProbeOptions, TcpRecvOptions
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp.send import read_guard
+from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
 
-#: How lab nodes start the probe tools.
-PROBE_COMMAND = (sys.executable, "-m", "natsim.probes")
 #: TCP_USER_TIMEOUT (real-world) given to lab send/recv probes that set none: a dead connection then
 #: reports in seconds of lab time instead of the kernel's ~15 wall-clock minutes (tcp_retries2).
 LAB_USER_TIMEOUT = 120.0
-#: ``natsim probe`` kind name for each result kind.
-CLI_KIND = {"tcp-send": "send", "tcp-recv": "recv", "tcp-keepalive": "keepalive"}
 
 
-def _cli_kind(kind: str) -> str:
-    if kind in CLI_KIND:
-        return CLI_KIND[kind]
-    if kind in CLI_KIND.values():
-        return kind
-    raise ProbeError(f"unknown TCP probe kind {kind!r} (one of {', '.join(CLI_KIND)})")
+def _tool(kind: str) -> tuple[ProbeKind, str]:
+    """The probe kind called ``kind`` and its tool's name."""
+    probe = probe_kind(kind)
+    if probe.tool is None:
+        raise ProbeError(f"probe kind {kind!r} has no tool to run in a lab node")
+    return probe, probe.tool.name
 
 
-def start_server(lab: Lab, node: str = "server", *, log: Path | None = None,
-                 ready_timeout: float = 10.0) -> LabProcess:
+def start_server(lab: RunningLab, node: str = "server", *, log: Path | None = None,
+                 ready_timeout: float = 10.0) -> NodeProcess:
     """Start ``natsim serve`` in ``node`` at the lab's time scale; return once both ports listen."""
     out: IO[Any] | int = open_new(log) if log is not None else subprocess.DEVNULL
     try:
-        argv = [*PROBE_COMMAND, "serve", "--time-scale", f"{lab.time_scale.factor:g}"]
+        argv = [*TOOL_COMMAND, "serve", "--time-scale", f"{lab.time_scale.factor:g}"]
         if log is None:
             argv.append("--quiet")
         proc = lab.popen(node, argv, stdout=out, stderr=out)
@@ -73,11 +72,9 @@ def progress_path(json_path: Path) -> Path:
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
     """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``: the kind's
     declared options as its flags (:func:`~natsim.probes.options.to_argv`), plus where and how to run."""
-    cli = _cli_kind(kind)
-    result_kind = next(k for k, v in CLI_KIND.items() if v == cli)
-    declared_cls = OPTIONS[result_kind]
-    declared = declared_cls(**{f.name: getattr(options, f.name) for f in option_fields(declared_cls)})
-    argv = [*PROBE_COMMAND, cli, "--server", options.server, *to_argv(declared),
+    probe, cli = _tool(kind)
+    declared = probe.options(**{f.name: getattr(options, f.name) for f in option_fields(probe.options)})
+    argv = [*TOOL_COMMAND, cli, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
             "--connect-timeout", f"{options.connect_timeout_wall:g}", f"--out={json_path}",
             f"--progress={progress_path(json_path)}", "--source", "lab"]
@@ -91,15 +88,15 @@ def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str
 def expected_wall(kind: str, options: TcpProbeOptions) -> float:
     """Upper bound of a probe's wall-clock run time (connect, longest idle, verdict, grace)."""
     longest = max(options.idles()) / options.time_scale
-    cli = _cli_kind(kind)
-    if cli == "send":
-        tail = read_guard(options)
-    elif cli == "keepalive":
+    declared = _tool(kind)[0].options
+    if issubclass(declared, TcpKeepaliveOptions):
         interval = (options.keepalive_interval or 75.0) / options.time_scale
         tail = longest * TIMER_SLACK + max(1.0, interval) * ((options.keepalive_count or 9) + 1)
         tail += options.grace_wall
-    else:
+    elif issubclass(declared, TcpRecvOptions):
         tail = options.grace_wall
+    else:
+        tail = read_guard(options)
     return options.connect_timeout_wall + longest + tail + 5.0
 
 
@@ -110,7 +107,7 @@ class RunningProbe:
     kind: str
     node: str
     options: TcpProbeOptions
-    process: LabProcess
+    process: NodeProcess
     json_path: Path
     log_path: Path
 
@@ -142,28 +139,24 @@ class RunningProbe:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
+def start_probe(lab: RunningLab, node: str, kind: str, options: TcpProbeOptions, *,
                 workdir: Path | None = None) -> RunningProbe:
     """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's).
 
     send and recv probes without a user timeout get :data:`LAB_USER_TIMEOUT`; keepalive keeps the
     kernel's probe count (TCP_USER_TIMEOUT would override it).
     """
-    if options.user_timeout is None and _cli_kind(kind) != "keepalive":
+    probe, cli = _tool(kind)
+    if options.user_timeout is None and not issubclass(probe.options, TcpKeepaliveOptions):
         options = dataclasses.replace(options, user_timeout=LAB_USER_TIMEOUT)
     if options.time_scale != lab.time_scale.factor:
         raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
                          f"{lab.time_scale.factor:g}")
     directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-probe-"))
-    stem = f"{node}-{_cli_kind(kind)}-{options.name or 'probe'}"
+    stem = f"{node}-{cli}-{options.name or 'probe'}"
     json_path, log_path = inside(directory, f"{stem}.json"), inside(directory, f"{stem}.log")
     json_path.unlink(missing_ok=True)
     with open_new(log_path) as log:
         proc = lab.popen(node, probe_argv(kind, options, json_path), stdout=log, stderr=subprocess.STDOUT)
     return RunningProbe(kind, node, options, proc, json_path, log_path)
 
-
-def run_probe(lab: Lab, node: str, kind: str, options: TcpProbeOptions, *,
-              workdir: Path | None = None, timeout: float | None = None) -> ProbeResult:
-    """Run probe ``kind`` in ``node`` to completion and return its result."""
-    return start_probe(lab, node, kind, options, workdir=workdir).wait(timeout)

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import simpy
 
+from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import options_of
 from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions
-from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings, wheel_late
@@ -71,8 +71,6 @@ def sleep_app(sock: Socket) -> Gen:
 class TcpProbe:
     """Shared machinery: options, per-connection results, explanations."""
 
-    port = ECHO_PORT
-
     def __init__(self, world: World, spec: ProbeSpecLike) -> None:
         self.world = world
         self.env = world.env
@@ -84,7 +82,9 @@ class TcpProbe:
         self.step = opts.step
         self.first = opts.first if opts.first is not None else opts.step
         self.flavour = opts.flavour
-        self.port = opts.port if opts.port is not None else type(self).port
+        service = probe_kind(spec.kind).service
+        assert service is not None
+        self.port = opts.port if opts.port is not None else service.port
         self.user_timeout = opts.user_timeout
         self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
         #: how long natsim's probe waits past a deadline before calling silence dead (lab seconds)
@@ -213,8 +213,6 @@ class SendProbe(TcpProbe):
 
 class RecvProbe(TcpProbe):
     """tcp-recv: ask the server to reply after the idle time, wait for the reply."""
-
-    port = SLEEP_PORT
 
     def __init__(self, world: World, spec: ProbeSpecLike) -> None:
         super().__init__(world, spec)

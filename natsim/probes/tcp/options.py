@@ -15,11 +15,9 @@ from typing import Any, ClassVar
 from natsim.errors import ConfigError, ProbeError
 from natsim.fields import duration_field, plain_field
 from natsim.probes.options import ProbeOptions, option_fields
-from natsim.probes.tcp.protocol import ECHO_PORT, MAX_SLEEP, SLEEP_PORT
+from natsim.probes.tcp.protocol import MAX_SLEEP
 from natsim.units import TimeScale, format_duration
 
-#: Probe kinds as they appear in results, with the service each one talks to.
-KINDS = {"tcp-send": ECHO_PORT, "tcp-recv": SLEEP_PORT, "tcp-keepalive": ECHO_PORT}
 #: Most connections one probe run may open.
 MAX_CONNECTIONS = 5000
 #: Wall seconds the probes wait past a deadline before calling silence dead.
@@ -33,7 +31,7 @@ LINUX_KEEPALIVE_COUNT = 9
 
 @dataclass(frozen=True)
 class TcpSendOptions(ProbeOptions):
-    """tcp-send: after each idle time write 'A' and expect it back (the client speaks first)."""
+    """Options of tcp-send (the kind, its summary and service: :mod:`natsim.probes.tcp.kinds`)."""
 
     kind: ClassVar[str] = "tcp-send"
 
@@ -62,7 +60,7 @@ class TcpSendOptions(ProbeOptions):
 
 @dataclass(frozen=True)
 class TcpRecvOptions(TcpSendOptions):
-    """tcp-recv: ask the server to answer after each idle time (the server speaks first)."""
+    """Options of tcp-recv: those of tcp-send."""
 
     kind: ClassVar[str] = "tcp-recv"
 
@@ -75,7 +73,7 @@ class TcpRecvOptions(TcpSendOptions):
 
 @dataclass(frozen=True)
 class TcpKeepaliveOptions(TcpSendOptions):
-    """tcp-keepalive: let TCP keepalive probe each connection after its idle time."""
+    """Options of tcp-keepalive: those of tcp-send, and the keepalive interval and count."""
 
     kind: ClassVar[str] = "tcp-keepalive"
 
@@ -85,15 +83,11 @@ class TcpKeepaliveOptions(TcpSendOptions):
                                               "int", optional=True, minimum=1, maximum=127)
 
 
-#: Probe kind → its options class.
-OPTIONS: dict[str, type[TcpSendOptions]] = {
-    "tcp-send": TcpSendOptions, "tcp-recv": TcpRecvOptions, "tcp-keepalive": TcpKeepaliveOptions}
-
-
 @dataclass(frozen=True, kw_only=True)
 class TcpProbeOptions(TcpKeepaliveOptions):
-    """What one run of a TCP probe tool does: the kind's options plus where and how it runs.
-    Durations are real-world seconds unless named ``*_wall``."""
+    """What one run of a TCP probe tool does: the kind's options plus where and how it runs (``port``:
+    the service's port, which the tool fills in from its kind). Durations are real-world seconds
+    unless named ``*_wall``."""
 
     server: str
     time_scale: float = 1.0
@@ -127,10 +121,6 @@ class TcpProbeOptions(TcpKeepaliveOptions):
     def scale(self) -> TimeScale:
         """The time scale."""
         return TimeScale(self.time_scale)
-
-    def port_for(self, kind: str) -> int:
-        """The port to connect to for probe ``kind``."""
-        return self.port if self.port is not None else KINDS[kind]
 
     def lab_seconds(self, real: float) -> float:
         """Wall-clock seconds standing for ``real`` real-world seconds."""
@@ -172,6 +162,7 @@ def sleep_seconds(options: TcpProbeOptions) -> list[int]:
 
 def run_options(options: TcpSendOptions, **run: Any) -> TcpProbeOptions:
     """A tool run's options: the probe's declared options plus where and how it runs (``server``,
-    ``time_scale``, ...). The tools run the natsim schedule (``flavour`` is the model's)."""
+    ``time_scale``, ...; ``run`` wins, e.g. the ``port`` the tool resolved). The tools run the natsim
+    schedule (``flavour`` is the model's)."""
     values = {f.name: getattr(options, f.name) for f in option_fields(type(options)) if f.name != "flavour"}
-    return TcpProbeOptions(**values, **run)
+    return TcpProbeOptions(**{**values, **run})

@@ -12,9 +12,13 @@ from __future__ import annotations
 import re
 
 from natsim.errors import ProbeError
+from natsim.probes.service import Service
 
 ECHO_PORT = 31415
 SLEEP_PORT = 27182
+#: The two services ``natsim serve`` provides.
+ECHO = Service("echo", ECHO_PORT)
+SLEEP = Service("sleep", SLEEP_PORT)
 #: The echo service reads once, at most this many bytes (the original's buffer).
 ECHO_READ_MAX = 64
 #: Longest sleep request accepted, newline included.

@@ -12,12 +12,12 @@ import asyncio
 
 from natsim.probes.output import ProbeOutput, minutes_seconds
 from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
-from natsim.probes.tcp.options import TcpProbeOptions, sleep_seconds
+from natsim.probes.tcp.options import TcpProbeOptions, TcpRecvOptions, sleep_seconds
 from natsim.probes.tcp.protocol import REQUEST_MAX, sleep_request
 from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, recv_within
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
-KIND = "tcp-recv"
+KIND = TcpRecvOptions.kind
 
 
 async def test_recv(run: LadderRun, conn: ProbeConnection, request: bytes) -> ConnectionResult:

@@ -10,12 +10,12 @@ import asyncio
 
 from natsim.probes.output import ProbeOutput
 from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
-from natsim.probes.tcp.options import TcpProbeOptions
+from natsim.probes.tcp.options import TcpProbeOptions, TcpSendOptions
 from natsim.probes.tcp.protocol import SEND_BYTE
 from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, recv_within, sleep_until, tcp_info
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
-KIND = "tcp-send"
+KIND = TcpSendOptions.kind
 #: Wall seconds Linux needs to give up on unacknowledged data with tcp_retries2=15 (RTO 200 ms .. 120 s).
 KERNEL_RETRIES_WALL = 925.0
 

@@ -21,13 +21,8 @@ class IdleFirewall(ConntrackConfig):
     kind: ClassVar[str] = "idle-firewall"
 
     inbound_ports: tuple[int, ...] = plain_field(
-        (), "TCP ports the outside may open new connections to (empty: none)", "ports")
+        (), "TCP ports the outside may open new connections to (empty: none)", "ports", unset="none")
 
     def allows_inbound(self, port: int) -> bool:
         """Whether a new connection from the outside to ``port`` is let in."""
         return port in self.inbound_ports
-
-    def describe(self) -> list[tuple[str, str]]:
-        """Settings in real-world units, for maps and reports."""
-        ports = ",".join(map(str, self.inbound_ports)) or "none"
-        return [*self.conntrack_settings(), ("inbound_ports", ports)]

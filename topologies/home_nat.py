@@ -1,7 +1,7 @@
 """Home NAT topology: client — router (home-router) — server.
 
 The LAN is 192.0.2.0/24 (TEST-NET-1 standing in for a private LAN), the WAN 198.51.100.0/24.
-``sudo mn --custom natsim/topologies/home_nat.py --topo home-nat --controller none`` builds it in plain
+``sudo mn --custom topologies/home_nat.py --topo home-nat --controller none`` builds it in plain
 Mininet (addresses only).
 """
 

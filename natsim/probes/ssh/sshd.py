@@ -1,6 +1,6 @@
 """OpenSSH ``sshd`` in a lab node, with a throw-away config, host key and credentials.
 
-``with openssh_server(lab, "sshd", authorized_keys=[pub], password="natsim") as sshd:`` starts
+``with openssh_server(lab, "sshd", authorized_keys=[pub], password=LAB_PASSWORD) as sshd:`` starts
 ``/usr/sbin/sshd -D -e -f CONFIG`` through :meth:`Lab.popen` (so lab teardown stops it too) and
 waits until it listens. Nothing on the host is written outside a private temp directory:
 
@@ -21,9 +21,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from natsim.errors import ConfigError, LabError
+from natsim.labview import NodeProcess, RunningLab
 from natsim.outfiles import open_new, write_file
 
 SSHD = "/usr/sbin/sshd"
@@ -37,7 +37,7 @@ class SshdHandle:
     port: int
     workdir: Path
     host_key_pub: str          # "type base64 comment"
-    process: Any               # natsim.lab.lab.LabProcess
+    process: NodeProcess
 
     @property
     def log(self) -> Path:
@@ -96,7 +96,7 @@ def _quoted(path: Path) -> str:
 
 
 @contextmanager
-def openssh_server(lab: Any, node: str, *, port: int = 22, authorized_keys: Sequence[str] = (),
+def openssh_server(lab: RunningLab, node: str, *, port: int = 22, authorized_keys: Sequence[str] = (),
                    password: str | None = None, options: Mapping[str, str] | None = None,
                    ready_timeout: float = 10.0) -> Iterator[SshdHandle]:
     """Run sshd in ``node`` for the duration of the block (``root`` logs in by key or ``password``)."""

@@ -2,7 +2,7 @@
 
 client1, client2 (192.0.2.0/24) — fw (ssh-proxy, routing) — gossh (203.0.113.20, Go-style SSH on
 port 2222) and sshd (203.0.113.130, OpenSSH), each on its own link of the firewall.
-``sudo mn --custom natsim/topologies/dc_ssh_proxy.py --topo dc-ssh-proxy --controller none``.
+``sudo mn --custom topologies/dc_ssh_proxy.py --topo dc-ssh-proxy --controller none``.
 """
 
 from mininet.topo import Topo

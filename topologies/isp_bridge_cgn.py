@@ -1,7 +1,7 @@
 """ISP incident topology: client — cpe (bridge) — cgn — inet (router) — server.
 
 Pure data (Mininet ``Topo``). natsim reads the ``natsim_*`` node parameters to place middleboxes;
-plain Mininet builds it too: ``sudo mn --custom natsim/topologies/isp_bridge_cgn.py --topo isp-bridge-cgn
+plain Mininet builds it too: ``sudo mn --custom topologies/isp_bridge_cgn.py --topo isp-bridge-cgn
 --controller none`` (hosts and addresses only; natsim adds forwarding, bridge and conntrack).
 
 Addresses: the subscriber LAN is 100.64.1.0/24 (RFC 6598 shared space, bridged through the CPE),

@@ -1,0 +1,59 @@
+"""The tables in ``docs/`` that are generated from the fields' metadata: each middlebox kind's settings
+(``docs/middleboxes.md``) and every probe kind's options (``docs/scenarios.md``). natsim's own kinds
+only: an installed plugin documents its own.
+
+A generated table sits between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``.
+``python -m natsim.doc_tables docs/*.md`` rewrites them in place; a unit test checks that the docs
+hold exactly what this module generates.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from importlib.metadata import distribution
+from pathlib import Path
+
+from natsim.fields import settings_table
+from natsim.middleboxes import registry as middleboxes
+from natsim.probes import registry as probes
+from natsim.probes.options import markdown_table
+
+_BLOCK = re.compile(r"(<!-- generated: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
+
+
+def _own(group: str) -> list[str]:
+    return sorted(p.name for p in distribution("natsim").entry_points.select(group=group))
+
+
+def tables() -> dict[str, str]:
+    """Block name → generated markdown."""
+    found = {f"settings of {name}": settings_table(middleboxes.kind(name).config)
+             for name in _own(middleboxes.GROUP)}
+    found["probe options"] = markdown_table({name: probes.kind(name).options for name in _own(probes.GROUP)})
+    return found
+
+
+def rewrite(text: str, generated: dict[str, str] | None = None) -> str:
+    """``text`` with every generated block replaced by what it should hold; :class:`KeyError` for a
+    block no table is generated for."""
+    current = tables() if generated is None else generated
+    return _BLOCK.sub(lambda m: m.group(1) + current[m.group("name")] + m.group(4), text)
+
+
+def blocks(text: str) -> list[str]:
+    """The names of the generated blocks in ``text``."""
+    return [m.group("name") for m in _BLOCK.finditer(text)]
+
+
+def main(paths: list[str]) -> int:
+    """Rewrite the generated blocks of each file in ``paths``."""
+    generated = tables()
+    for path in map(Path, paths):
+        text = path.read_text()
+        path.write_text(rewrite(text, generated))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
