@@ -62,9 +62,6 @@ class _Handle:
     def progress(self) -> Tally:
         return Tally(len(self.result.connections) if self.result is not None else 0, None)
 
-    def partial(self) -> ProbeResult | None:
-        return None
-
 
 def _driver(ctx: Any, spec: Any) -> _Handle:
     if spec.name == "crash":   # what a 300-character name once did inside a driver thread
