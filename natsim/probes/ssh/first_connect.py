@@ -23,8 +23,10 @@ async def first_connect(host: str, port: int, *, attempts: int = 3, login: SshLo
                         interval: float = 0.0, time_scale: TimeScale | None = None,
                         name: str | None = None, node: str | None = None,
                         on_result: Callable[[ConnectionResult], None] | None = None) -> ProbeResult:
-    """Log in ``attempts`` times, ``interval`` real-world seconds apart; one connection per attempt
-    (``on_result`` is called with each as soon as it has its verdict).
+    """Log in ``attempts`` times, ``interval`` real-world seconds apart (absolute deadlines: attempt
+    ``k`` starts ``k * interval`` after the first, however long logins take); one connection per
+    attempt, its ``elapsed`` when the attempt started (``on_result`` is called with each as soon as it
+    has its verdict).
 
     ``extra`` holds, per attempt, the banner, key exchange and host key seen, and ``proxy`` names a
     known intercepting proxy when a banner gave one away.
@@ -36,10 +38,11 @@ async def first_connect(host: str, port: int, *, attempts: int = 3, login: SshLo
     seen: list[dict[str, object]] = []
     for index in range(attempts):
         if index and interval > 0:
-            await asyncio.sleep(scale.to_lab(interval))
+            await asyncio.sleep(max(0.0, started + scale.to_lab(interval) * index - time.monotonic()))
+        begin = time.monotonic()
         outcome = await login_once(host, port, login)
         result.connections.append(connection(index, interval if index else 0.0, outcome,
-                                             scale.to_real(time.monotonic() - started)))
+                                             scale.to_real(begin - started)))
         if on_result is not None:
             on_result(result.connections[-1])
         seen.append({"banner": outcome.banner, "kex": outcome.kex, "host_key": outcome.host_key,
