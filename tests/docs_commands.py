@@ -4,7 +4,8 @@ Each natsim command is parsed by natsim's own parser (a removed flag, ``--json s
 there). Then, by :func:`how`:
 
 * ``run`` — needs no root and no network: run in the unit tier (tests/unit/test_docs_commands.py);
-* ``lab`` — needs root and finishes in seconds: run under ``natsim_netns``
+* ``lab`` — builds a lab (root, or natsim's own user namespace) and finishes in seconds: run under
+  ``natsim_netns``
   (tests/netns/test_docs_lab_commands.py);
 * ``parse`` — only parsed, for the reason :data:`PARSE_ONLY` gives (too long for the test run, needs a
   server or a file the docs leave to the reader, or would touch labs that are not the test's).
@@ -36,7 +37,7 @@ PARSE_ONLY = {
     ("predict", "examples/natsim-plugin-idle-firewall/scenarios/idle-firewall.yaml"):
         "needs the example plugin installed (tests/e2e/test_plugin_middlebox.py installs and runs it)",
 }
-#: Root commands run in the netns tier (they finish in seconds).
+#: Commands that build a lab, run in the netns tier (they finish in seconds).
 LAB_RUN = (("doctor",), ("lab",))
 
 
@@ -85,8 +86,8 @@ def how(command: DocCommand) -> tuple[str, str]:
     for prefix, reason in PARSE_ONLY.items():
         if command.argv[:len(prefix)] == prefix:
             return "parse", reason
+    if any(command.argv[:len(p)] == p for p in LAB_RUN):
+        return "lab", "builds a lab (root or natsim's user namespace), seconds"
     if command.root:
-        if any(command.argv[:len(p)] == p for p in LAB_RUN):
-            return "lab", "root, seconds"
         return "unclassified", "a root command neither run in the lab tier nor given a reason"
-    return "run", "no root, no network"
+    return "run", "no lab, no network"
