@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -75,12 +76,23 @@ async def sleep_until(when: float) -> None:
         await asyncio.sleep(left)
 
 
+def local_address(sock: socket.socket) -> str:
+    """``address:port`` the socket is bound to (``""`` when it is not)."""
+    try:
+        address = sock.getsockname()
+    except OSError:
+        return ""
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else ""
+
+
 class Rung(Protocol):
-    """One rung of a running ladder: its index, idle time (real-world) and set-up time (event loop)."""
+    """One rung of a running ladder: its index, idle time (real-world), set-up time (event loop) and its
+    own ``address:port`` (names it in a capture; ``""`` where unknown)."""
 
     index: int
     idle: float
     connected_at: float
+    local: str
 
     def close(self) -> None:
         """Release its socket."""
@@ -125,7 +137,7 @@ class LadderRun(Generic[OptionsT]):
     def result(self, rung: Rung, verdict: Verdict, how: str = "", detail: str = "") -> ConnectionResult:
         """A connection result stamped with the elapsed real-world time."""
         return ConnectionResult(index=rung.index, idle=rung.idle, verdict=verdict, how=how,
-                                elapsed=round(self.elapsed(), 3), detail=detail)
+                                elapsed=round(self.elapsed(), 3), detail=detail, local=rung.local)
 
     def next_due(self) -> tuple[int, float] | None:
         """(index, wall seconds) of the next rung to be tested, for the progress line."""

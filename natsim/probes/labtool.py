@@ -23,6 +23,7 @@ from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import PartialResults, ProbeKind
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.serve import SERVICES
+from natsim.probes.tally import Tally, read_tally
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
 
@@ -67,6 +68,11 @@ def serve_once(ctx: DriverContext, node: str) -> NodeProcess:
     return ctx.server(node, SERVE, lambda: start_server(ctx.lab, node, log=log))  # type: ignore[no-any-return]
 
 
+def progress_path(json_path: Path) -> Path:
+    """Where the probe writing ``json_path`` reports its progress (``--progress``)."""
+    return json_path.with_suffix(".progress")
+
+
 @dataclass
 class RunningProbe(PartialResults):
     """A probe tool started in a lab node, the handle its driver returns (a
@@ -91,11 +97,17 @@ class RunningProbe(PartialResults):
             # its output: log= (a run names where the log is kept, see natsim.run.experiment)
             raise ProbeError(f"{self.node}: {self.kind} did not finish within {limit:.0f} s",
                              log=self.log_path) from err
+        finally:
+            progress_path(self.json_path).unlink(missing_ok=True)
         if code != 0 or not self.json_path.exists():
             tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
             raise ProbeError(f"{self.node}: {self.kind} exited {code}: {tail.strip()}", log=self.log_path)
         run = RunResult.load(self.json_path)
         return run.probes[0]
+
+    def progress(self) -> Tally:
+        """Connections tested so far, of the ladder's."""
+        return read_tally(progress_path(self.json_path), self.options.connections)
 
     def stop(self) -> None:
         """SIGTERM: the tool writes what it measured."""

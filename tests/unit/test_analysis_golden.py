@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from natsim.analysis import analyze_directory
+from natsim.analysis.overview import analysis_document
+from natsim.analysis.text import render_text
 
 PCAPS = Path(__file__).parents[1] / "golden" / "pcaps"
 EXPECTED = Path(__file__).parents[1] / "golden" / "analysis"
@@ -135,9 +137,16 @@ def test_udp_flows_show_their_mapping_and_where_the_late_datagram_vanished() -> 
     assert expired.outcome.startswith("ICMP port unreachable from cgn; 1 packet(s) lost at cgn")
 
 
+def test_a_udp_capture_is_summarised_as_flows() -> None:
+    """The summary counts UDP flows as flows, not TCP connections; a link says 1 ICMP error, not errors."""
+    text = render_text(analyze_directory(PCAPS / "udp-cgn-expired"))
+    assert "summary: 2 UDP flows\n" in text and "TCP connection" not in text
+    assert "8 UDP datagrams, 1 ICMP error\n" in text
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_golden_analysis_json(case: str) -> None:
-    data = analyze_directory(PCAPS / case).to_dict()
+    data = analysis_document(analyze_directory(PCAPS / case))
     data.pop("directory")
     expected_file = EXPECTED / f"{case}.json"
     if os.environ.get("NATSIM_UPDATE_GOLDEN"):

@@ -134,7 +134,7 @@ def test_udp_probes_predict_the_kernels_default_timers_at_lab_speed() -> None:
     recv = result.probe("udp-recv")
     assert verdicts(recv) == [(280.0, alive), (290.0, alive), (300.0, dead), (310.0, dead)]
     assert recv.connections[2].explanation == (
-        "connection 2: idle 300 s ≥ cgn udp_unreplied timeout 300 s; inbound UDP datagram has no mapping "
+        "connection 2: idle 5m ≥ cgn udp_unreplied timeout 5m; inbound UDP datagram has no mapping "
         "and reaches cgn's own stack, which answers ICMP port unreachable; no answer came back")
     assert recv.connections[2].elapsed == pytest.approx(300.0 + 100.0)       # the 10 s grace, at scale 10
     assert recv.estimate is not None and (recv.estimate.lower, recv.estimate.upper) == (290.0, 300.0)

@@ -14,6 +14,7 @@ from natsim.probes.udp.wgpeer import DATA, INITIATION, KEEPALIVE, RESPONSE, Peer
 from natsim.report.schema import Verdict
 from natsim.run.predict import build
 from natsim.sim.cttable import UDP_STREAM, UDP_UNREPLIED
+from natsim.sim.segment import UDP
 from natsim.units import TimeScale
 from tests.unit.sim_scenarios import Probe, Scenario
 
@@ -97,13 +98,13 @@ def test_a_stopped_peer_sends_nothing_more() -> None:
 
 
 def wireguard_world(*probes: Probe, timer: float = 30.0):  # type: ignore[no-untyped-def]
-    """The ISP path at scale 1 with a CGN whose UDP timers are both ``timer`` s (as the lab's
-    sysctls set them in tests/netns/test_wireguard_lab.py)."""
-    world, models = build(Scenario("wg", {"cpe": CpeBridge(), "cgn": Cgn()}, probes, time_scale=TimeScale(1)))
-    for node in ("cpe", "cgn"):
-        model = world.models[node]
-        assert isinstance(model, Stateful)
-        model.table.timeouts.update({UDP_UNREPLIED: timer, UDP_STREAM: timer})
+    """The ISP path at scale 1 with a CGN whose UDP timers are both ``timer`` s (as in
+    tests/netns/test_wireguard_lab.py and the shipped wireguard-cgn-udp-30s)."""
+    cgn = Cgn(udp_timeout=timer, udp_stream_timeout=timer)
+    world, models = build(Scenario("wg", {"cpe": CpeBridge(), "cgn": cgn}, probes, time_scale=TimeScale(1)))
+    model = world.models["cgn"]
+    assert isinstance(model, Stateful)
+    assert model.table.timeouts[UDP] == {UDP_UNREPLIED: timer, UDP_STREAM: timer}
     return world, models
 
 
@@ -127,9 +128,9 @@ def test_a_tunnel_without_keepalive_lives_its_passive_keepalive_longer_than_the_
     assert [c.verdict for c in results["bare"].connections] == [alive, alive, dead, dead]
     assert [c.verdict for c in results["kept"].connections] == [alive, alive]
     assert [c.verdict for c in results["plain"].connections] == [alive, dead]
-    assert "the server's keepalive at 10 s, 33 s before it" in results["bare"].connections[2].explanation
-    assert "idle 33 s ≥ cgn udp_stream timeout 30 s" in results["bare"].connections[2].explanation
-    assert "the client's keepalive at 35 s" in results["kept"].connections[1].explanation
+    assert "the server's keepalive at 10s, 33s before it" in results["bare"].connections[2].explanation
+    assert "idle 33s ≥ cgn udp_stream timeout 30s" in results["bare"].connections[2].explanation
+    assert "the client's keepalive at 35s" in results["kept"].connections[1].explanation
     assert results["bare"].connections[0].detail.startswith("tunnel 0: mapping 100.127.0.2:")
     assert results["kept"].connections[0].detail.startswith("tunnel 0: mapping 100.127.32.2:")  # slot 1
 

@@ -162,7 +162,8 @@ MEANINGS: dict[tuple[str, object], str] = {
 def values_table() -> str:
     """Every value of every behaviour setting, one line each, with the classic names of the filtering
     values (the mapping is endpoint-independent) and of symmetric NAT."""
-    classic = {("filtering", f): f"{CLASSIC[(Dependence.EI, f)]} (with EIM)" for f in Dependence}
+    classic: dict[tuple[str, object], str] = {
+        ("filtering", f): f"{CLASSIC[(Dependence.EI, f)]} (with EIM)" for f in Dependence}
     classic[("mapping", Dependence.APD)] = "symmetric (with APDF)"
     lines = ["| setting | value | what it does | classic name |", "| --- | --- | --- | --- |"]
     for (name, value), text in MEANINGS.items():

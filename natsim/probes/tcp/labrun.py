@@ -10,13 +10,13 @@ from pathlib import Path
 from natsim.errors import ProbeError
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.labview import RunningLab
-from natsim.probes.labtool import RunningProbe, start_server, start_tool, tool_of
+from natsim.probes.labtool import RunningProbe, progress_path, start_server, start_tool, tool_of
 from natsim.probes.options import option_fields, to_argv
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpProbeOptions, TcpRecvOptions
 from natsim.probes.tcp.send import read_guard
 from natsim.probes.tools import TOOL_COMMAND
 
-__all__ = ["RunningProbe", "expected_wall", "probe_argv", "start_probe", "start_server"]
+__all__ = ["RunningProbe", "expected_wall", "probe_argv", "progress_path", "start_probe", "start_server"]
 
 
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
@@ -27,7 +27,7 @@ def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str
     argv = [*TOOL_COMMAND, cli, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
             "--connect-timeout", f"{options.connect_timeout_wall:g}", f"--out={json_path}",
-            "--source", "lab"]
+            f"--progress={progress_path(json_path)}", "--source", "lab"]
     if options.name:
         argv.append(f"--name={options.name}")
     if options.node:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
-from natsim.probes.idle_ladder import sleep_until
+from natsim.probes.idle_ladder import local_address, sleep_until
 from natsim.report.schema import Verdict, errno_verdict
 
 #: Connections being set up at once.
@@ -95,6 +95,7 @@ class ProbeConnection:
     sock: socket.socket
     connected_at: float  # event-loop (monotonic) time
     idle: float
+    local: str = ""      # its own address:port (names it in a capture)
 
     def close(self) -> None:
         """Close its socket."""
@@ -144,7 +145,7 @@ async def connect_ladder(host: str, port: int, idles: list[float], *,
             except OSError as err:
                 raise ProbeError(f"connection {index}: cannot connect to {host}:{port}: "
                                  f"{describe_error(err)}") from err
-            conn = ProbeConnection(index, sock, loop.time(), idles[index])
+            conn = ProbeConnection(index, sock, loop.time(), idles[index], local_address(sock))
             if after_connect is not None:
                 try:
                     await after_connect(conn)

@@ -17,6 +17,7 @@ from natsim.probes.options import from_cli
 from natsim.probes.output import stdout_output
 from natsim.probes.registry import ProbeKind
 from natsim.probes.results import check_out, hand_out
+from natsim.probes.tally import TallyWriter
 from natsim.probes.udp.exchanges import run_udp, unscaled_timers
 from natsim.probes.udp.options import SETUP_TIMEOUT_WALL, UdpProbeOptions, UdpSendOptions, run_options
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
@@ -59,6 +60,7 @@ def run_cli(kind: ProbeKind, args: argparse.Namespace) -> int:
         output.out = sys.stderr   # stdout holds the JSON result only
     if args.quiet:
         output.out = None
+    output.tally = TallyWriter(args.progress, options.connections)
     started = time.time()
     try:
         result = asyncio.run(run_udp(kind.name, options, output))

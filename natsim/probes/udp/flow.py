@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
+from natsim.probes.idle_ladder import local_address
 from natsim.probes.udp.datagram import DATAGRAM_SIZE, BadDatagram, Datagram, Op, parse, request
 from natsim.report.schema import Verdict, errno_name, errno_verdict
 
@@ -52,6 +53,7 @@ class Flow:
     connected_at: float = 0.0
     mapping: tuple[str, int] | None = None
     seq: int = 0
+    local: str = ""      # its own address:port (names it in a capture)
 
     def next_seq(self) -> int:
         """A new sequence number for this flow's next request."""
@@ -139,6 +141,7 @@ async def open_flows(host: str, port: int, idles: list[float], *, timeout: float
             except OSError as err:
                 raise ProbeError(f"connection {index}: cannot connect a UDP socket to {host}:{port}: "
                                  f"{describe_error(err)}") from err
+            flow.local = local_address(sock)
             await setup(flow, timeout, f"{host}:{port}")
             return flow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from natsim.errors import ProbeError
 from natsim.labview import RunningLab
-from natsim.probes.labtool import RunningProbe, start_tool, tool_of
+from natsim.probes.labtool import RunningProbe, progress_path, start_tool, tool_of
 from natsim.probes.options import option_fields, to_argv
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.probes.udp.options import UdpProbeOptions
@@ -20,7 +20,8 @@ def probe_argv(kind: str, options: UdpProbeOptions, json_path: Path) -> list[str
     declared = probe.options(**{f.name: getattr(options, f.name) for f in option_fields(probe.options)})
     argv = [*TOOL_COMMAND, cli, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
-            "--setup-timeout", f"{options.setup_timeout_wall:g}", f"--out={json_path}", "--source", "lab"]
+            "--setup-timeout", f"{options.setup_timeout_wall:g}", f"--out={json_path}",
+            f"--progress={progress_path(json_path)}", "--source", "lab"]
     if options.name:
         argv.append(f"--name={options.name}")
     if options.node:

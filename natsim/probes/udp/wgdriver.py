@@ -16,6 +16,7 @@ from natsim.labview import NodeProcess
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.labtool import RunningProbe
 from natsim.probes.registry import Handle, PartialResults, options_of
+from natsim.probes.tally import Tally
 from natsim.probes.udp.options import UdpRecvOptions, WireguardOptions, run_options
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import TimeScale
@@ -50,6 +51,10 @@ class TunnelProbe(PartialResults):
         for flow in self.flows:
             flow.stop()
         self._stop_tunnels()
+
+    def progress(self) -> Tally:
+        """Tunnels decided so far (each tunnel's udp-recv flow has one connection)."""
+        return Tally(sum(flow.progress().done for flow in self.flows), len(self.flows))
 
     def partial(self) -> ProbeResult | None:
         """The tunnels decided before the probe was stopped; the rest ``skipped``."""

@@ -169,7 +169,7 @@ class WireguardProbe(ProbeModel):
             return "no datagram before the answer"
         t, who, what = earlier[-1]
         return (f"WireGuard's last datagram before the server's answer: the {who}'s {what} at "
-                f"{t - since:.6g} s, {answer_at - t:.6g} s before it")
+                f"{explain.seconds(t - since)}, {explain.seconds(answer_at - t)} before it")
 
     def _decide(self, i: int, since: float, answer: Any, first: Any) -> None:
         last = self.before_answer(i, since)
