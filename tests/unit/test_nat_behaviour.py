@@ -150,3 +150,29 @@ def test_every_value_of_every_behaviour_setting_has_its_line_in_the_docs() -> No
     row = ("| `filtering` | `endpoint-independent` | EIF: anyone may send to a mapping "
            "| full cone (with EIM) |")
     assert row in values_table()
+
+
+UDP_SCENARIO = """name: udp-timers
+topology: home-nat
+time_scale: {scale}
+middleboxes:
+  router: {{{setting}: {value}}}
+probes:
+  - {{name: r, kind: udp-recv, options: {{connections: 1, first: 70s}}}}
+"""
+
+
+@pytest.mark.parametrize("setting", ["udp_timeout", "udp_stream_timeout"])
+def test_udp_timers_are_scaled_to_whole_kernel_seconds_or_refused(setting: str) -> None:
+    from natsim.errors import ScenarioError
+    from natsim.scenario import load_scenario_text
+
+    scenario = load_scenario_text(UDP_SCENARIO.format(scale=10, setting=setting, value="30s"), "u.yaml")
+    policy = scenario.middleboxes["router"].policy()  # type: ignore[attr-defined]
+    state = "unreplied" if setting == "udp_timeout" else "replied"
+    assert policy.udp_timer(state, scenario.time_scale) == 3          # 30 s at scale 10: 3 kernel seconds
+    # 30 s at scale 7 is 4.286 lab seconds: rounding to 4 s would move the timer by 6.7 % (the error
+    # points at the time scale that makes it so)
+    with pytest.raises((ConfigError, ScenarioError), match=rf"u.yaml:3:13: router.{setting}: 30s at "
+                       r"time_scale 7 is 4.286 lab seconds; .* off by 6.7% \(limit 1%\)"):
+        load_scenario_text(UDP_SCENARIO.format(scale=7, setting=setting, value="30s"), "u.yaml")
