@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
 VENV := .venv
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping libseccomp2 util-linux
+                python3 python3-venv make iputils-ping libseccomp2 util-linux chromium vagrant
 # Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
 WORKERS ?= 8
 PYTEST_ARGS ?=

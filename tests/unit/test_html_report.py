@@ -1,0 +1,128 @@
+"""``report.html`` (``natsim run --html``) from a known capture, without a lab: what the page holds,
+that it fetches nothing, and that a real browser shows its ladder and logs no error."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from natsim.analysis import analyze_directory
+from natsim.analysis.run_report import HtmlWriter, build_report
+from natsim.analysis.timeline import timelines
+from natsim.errors import OutputError
+from natsim.expect import check_expectations
+from natsim.outfiles import OutputDir
+from natsim.report.html import render_html
+from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict
+from natsim.report.summary import format_summary
+from natsim.run.experiment import RunOutcome
+from natsim.scenario import Scenario, load_scenario
+from tests.browser import open_in_browser
+
+PCAPS = Path(__file__).parents[1] / "golden" / "pcaps"
+#: The settings tests/golden/make_pcaps.py made the cgn-reset capture with.
+SCENARIO = """name: cgn-reset-html
+topology: isp-bridge-cgn
+time_scale: 60
+middleboxes:
+  cpe: {idle_timeout: 1d}
+  cgn: {idle_timeout: 2m, untracked_inbound: reset}
+probes:
+  - {name: send, kind: tcp-recv, options: {connections: 1, first: 3m}}
+expect:
+  send: {verdicts: [dead]}
+"""
+LAB_MAP = {"lab_id": "abc123", "topology": "isp-bridge-cgn", "time_scale": 60.0, "nodes": [
+    {"name": "client", "role": "host", "interfaces": [{"name": "client-eth0", "ip": "100.64.1.10",
+                                                       "prefix": 24}]},
+    {"name": "cgn", "role": "cgn", "interfaces": [], "settings": [["idle_timeout", "2m"]],
+     "kernel_timeouts": ["established 2s"], "notes": []}]}
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> tuple[RunOutcome, Scenario, Path]:
+    """The cgn-reset capture as a run's output directory, with the result the probe would write."""
+    out = tmp_path / "out"
+    shutil.copytree(PCAPS / "cgn-reset", out / "pcap")
+    local, target = analyze_directory(out / "pcap").connections[0].connection.endpoints["cpe-eth0"]
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    scenario = load_scenario(tmp_path / "s.yaml")
+    conn = ConnectionResult(index=0, idle=180.0, verdict=Verdict.DEAD, how="read", local=local)
+    result = RunResult(source="lab", time_scale=60.0, scenario=scenario.name, probes=[
+        ProbeResult(name="send", kind="tcp-recv", target=target, node="client", connections=[conn])])
+    (out / "result.json").write_text(result.to_json())
+    checks = check_expectations(result, scenario.expect)
+    outcome = RunOutcome(result, checks, out, summary=format_summary(result, checks), lab_map=LAB_MAP)
+    return outcome, scenario, out
+
+
+def test_timeline_follows_the_entries_the_policy_implies() -> None:
+    """cgn-reset: the CGN's 2 min entry expires 2 min after the handshake; the late segment dies
+    there (it answers with an RST); the CPE's 1 d entry lives until the connection closes."""
+    found = timelines(analyze_directory(PCAPS / "cgn-reset"), {"cpe": 86400.0, "cgn": 120.0})
+    [cgn] = found["cgn"]
+    assert [(round(a), round(b), how) for a, b, how in cgn.spans] == [(0, 120, "expired")]
+    assert [c.what for c in cgn.crossings][-4:] == ["lost", "sent", "lost", "lost"]
+    [cpe] = found["cpe"]
+    assert [(round(a), round(b), how) for a, b, how in cpe.spans] == [(0, 313, "closed")]
+
+
+def test_page_holds_every_part_and_fetches_nothing(run: tuple[RunOutcome, Scenario, Path]) -> None:
+    outcome, scenario, out = run
+    report = build_report(outcome, scenario, out)
+    assert report.status == "every expectation holds (1 of 1)"
+    assert [fig.anchor for fig in report.ladders] == ["ladder-send-0"]
+    assert report.ladders[0].title == "send #0: dead after idle 3m"
+    assert report.timeline is not None and report.survival is not None
+    assert [(row["observed"], row["predicted"]) for row in report.comparison] == [("dead", "dead")]
+    page = render_html(report)
+    for part in ("lab map", "Summary and expectations", "lab vs model", "Ladder diagrams",
+                 "conntrack timeline", "lost at cgn", "idle_timeout = 2m", "established 2s"):
+        assert part in page, part
+    # self-contained: no element loads anything (the only URLs are SVG's XML namespaces)
+    assert not re.search(r"<(script|link|img|iframe|object)\b", page)
+    assert not re.search(r"\b(src|href)=\"(?!#)", page)
+    assert set(re.findall(r"https?://[^\"' )<]+", page)) <= {
+        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://purl.org/dc/elements/1.1/",
+        "http://creativecommons.org/ns#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+
+
+def test_names_are_escaped(run: tuple[RunOutcome, Scenario, Path]) -> None:
+    outcome, scenario, out = run
+    outcome.result.notes.append("<script>alert(1)</script>")
+    page = render_html(build_report(outcome, scenario, out))
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_writer_goes_through_the_output_directory(run: tuple[RunOutcome, Scenario, Path],
+                                                  tmp_path: Path) -> None:
+    outcome, scenario, out = run
+    (tmp_path / "elsewhere").write_text("not natsim's\n")
+    (out / "report.html").symlink_to(tmp_path / "elsewhere")
+    with OutputDir.open(out) as directory, pytest.raises(OutputError, match="is a symbolic link"):
+        HtmlWriter().write(outcome, scenario, directory)
+    assert (tmp_path / "elsewhere").read_text() == "not natsim's\n"
+    (out / "report.html").unlink()
+    with OutputDir.open(out) as directory:
+        HtmlWriter().write(outcome, scenario, directory)
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_browser_shows_the_ladder(run: tuple[RunOutcome, Scenario, Path]) -> None:
+    outcome, scenario, out = run
+    with OutputDir.open(out) as directory:
+        HtmlWriter().write(outcome, scenario, directory)
+    with open_in_browser(out / "report.html") as opened:
+        ladder = opened.page.locator("#ladder-send-0 svg")
+        assert ladder.is_visible()
+        box = ladder.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 200
+        assert opened.page.locator("#ladder-send-0").get_by_text("lost at cgn").first.is_visible()
+        assert opened.page.locator("#conntrack svg").is_visible()
+        assert opened.page.locator("#status").inner_text() == "every expectation holds (1 of 1)"
+        opened.screenshot("html-report-cgn-reset")
+        assert opened.console_errors == []
+        assert opened.requests == [(out / "report.html").resolve().as_uri()]
