@@ -4,8 +4,9 @@ It shows the lab's map (nodes, middleboxes and their settings), the summary and 
 survival plot, the model's verdicts beside the lab's, a ladder diagram of each dead connection
 across every link with the drop marked at the middlebox that ate it (from the run's capture), and
 the middleboxes' conntrack timeline (:mod:`natsim.analysis.timeline`). Rendering is
-:mod:`natsim.report.html`'s; this module only collects, and :class:`HtmlWriter` writes the page
-through the run's own output directory (:mod:`natsim.outfiles`: never through a link).
+:mod:`natsim.report.html`'s; this module only collects. ``run_scenario`` writes the page
+(:class:`HtmlWriter`) through the run's own output directory (:mod:`natsim.outfiles`: never through a
+link).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from natsim.analysis.timeline import timeline_figure
 from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, NatsimError
 from natsim.expect import FAILED
 from natsim.middleboxes import kind as middlebox_kind
-from natsim.outfiles import OutputDir
 from natsim.report.html import HtmlFigure, HtmlReport, render_html, svg_of
 from natsim.report.plot import survival_figure
 from natsim.run.experiment import RunOutcome, plot_timeouts
@@ -35,13 +35,14 @@ MAX_LADDERS = 40
 
 @dataclass(frozen=True)
 class HtmlWriter:
-    """Writes ``report.html`` once a run's result is written (see ``run_scenario(writers=…)``)."""
+    """``report.html`` of a run, written once its result is (``run_scenario(writers=…)`` writes it
+    through the run's output directory)."""
 
     name: str = HTML_NAME
 
-    def write(self, outcome: RunOutcome, scenario: Scenario, out: OutputDir) -> None:
-        """Gather, render and write the page in ``out``."""
-        out.write_text(self.name, render_html(build_report(outcome, scenario, out.path)))
+    def render(self, outcome: RunOutcome, scenario: Scenario, out: Path) -> str:
+        """The page of ``outcome``, whose output directory is ``out``."""
+        return render_html(build_report(outcome, scenario, out))
 
 
 def status_of(outcome: RunOutcome) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from natsim.analysis.analyze import Analysis
 from natsim.analysis.connections import Connection
+from natsim.analysis.events import classify
 from natsim.report.plot import time_unit
 from natsim.units import format_duration
 
@@ -49,21 +50,33 @@ class EntryLife:
 
 
 def crossings_at(conn: Connection, node: str, scale: float, start: float) -> list[Crossing]:
-    """What each packet of ``conn`` did at middlebox ``node`` (real-world times since ``start``)."""
+    """What each packet of ``conn`` did at middlebox ``node``, in real-world seconds since ``start``:
+    lab time scaled, except the delay of a retransmission, which TCP's timer set at kernel speed (as
+    :meth:`natsim.analysis.events.Event.real` counts it)."""
     if node not in conn.path[1:-1]:
         return []
     k = conn.path.index(node)
+    labels = classify(conn)
     found = []
+    scaled_at = start   # the last packet sent at a time the lab scales
     for transit in conn.transits:
+        anchor = scaled_at if labels.get((transit.first.link, transit.first.index)) == "retransmission" \
+            else None
+        if anchor is None:
+            scaled_at = transit.time
+
+        def real(time: float, anchor: float | None = anchor) -> float:
+            return (time - start) * scale if anchor is None else (anchor - start) * scale + time - anchor
+
         where = {conn.positions.get(hop.link): hop for hop in transit.hops}
         inside, outside = (k - 1, k) if transit.rightward else (k, k - 1)
         closes = any(flag in transit.first.flags for flag in "FR")
         if inside in where:
             what = CROSSED if outside in where else LOST if transit.lost_at == node else ""
             if what:
-                found.append(Crossing((where[inside].time - start) * scale, what, closes))
+                found.append(Crossing(real(where[inside].time), what, closes))
         elif outside in where and transit.origin == node:
-            found.append(Crossing((where[outside].time - start) * scale, SENT, closes))
+            found.append(Crossing(real(where[outside].time), SENT, closes))
     return found
 
 
@@ -149,7 +162,8 @@ def timeline_figure(analysis: Analysis, timeouts: Mapping[str, float]) -> Figure
         ax.set_title(f"{node}: conntrack entries (idle timeout {format_duration(timeouts[node])})",
                      fontsize=9, loc="left")
         ax.grid(axis="x", color="0.9")
-    axes[-1].set_xlabel(f"real-world {unit.name} since the capture started (lab time × time scale)")
+    axes[-1].set_xlabel(f"real-world {unit.name} since the capture started (lab time × time scale; "
+                        "a retransmission's delay is TCP's timer, not scaled)")
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
         more = ax.get_legend_handles_labels()

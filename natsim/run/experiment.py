@@ -79,15 +79,16 @@ class RunOutcome:
 class ReportWriter(Protocol):
     """A further file a run writes in its output directory once result.json and summary.txt are
     written (``report.html``, see :mod:`natsim.analysis.run_report`): ``name`` is refused as a link
-    before the lab starts; a writer that fails leaves a note in result.json, never loses the result."""
+    before the lab starts; a writer that cannot render leaves a note in result.json, never loses the
+    result."""
 
     @property
     def name(self) -> str:
         """The file's name in the output directory."""
         ...
 
-    def write(self, outcome: RunOutcome, scenario: Scenario, out: OutputDir) -> None:
-        """Write the file in ``out``."""
+    def render(self, outcome: RunOutcome, scenario: Scenario, out: Path) -> str:
+        """The file's text; ``out``: the output directory, whose other files are written."""
         ...
 
 
@@ -120,11 +121,13 @@ def write_outputs(outcome: RunOutcome, scenario: Scenario, out: OutputDir,
         out.write_bytes("survival.png", png)
     for writer in writers:
         try:
-            writer.write(outcome, scenario, out)
+            text = writer.render(outcome, scenario, out.path)
         except Exception as err:  # an extra report must never lose the measured result
             why = (missing_extra(err) if isinstance(err, ModuleNotFoundError) else None) or str(err)
             outcome.result.notes.append(f"{writer.name} not written: {type(err).__name__}: {why}")
             out.write_text("result.json", outcome.result.to_json())
+        else:
+            out.write_text(writer.name, text)
 
 
 def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[ProbeSpec]:
