@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from natsim.analysis import analyze_directory
-from natsim.analysis.run_report import HtmlWriter, build_report
+from natsim.analysis.run_report import HtmlWriter, build_report, status_of
 from natsim.analysis.timeline import timelines
 from natsim.errors import OutputError
 from natsim.expect import check_expectations
@@ -147,3 +147,24 @@ def test_browser_shows_the_ladder(run: tuple[RunOutcome, Scenario, Path]) -> Non
         opened.screenshot("html-report-cgn-reset")
         assert opened.console_errors == []
         assert opened.requests == [(out / "report.html").resolve().as_uri()]
+
+
+def test_without_a_capture_the_page_says_so(run: tuple[RunOutcome, Scenario, Path], tmp_path: Path) -> None:
+    outcome, _, out = run
+    (tmp_path / "nocap.yaml").write_text(SCENARIO.replace("time_scale: 60",
+                                                          "time_scale: 60\ncaptures: false"))
+    report = build_report(outcome, load_scenario(tmp_path / "nocap.yaml"), out)
+    assert report.ladders == [] and report.timeline is None
+    assert report.ladder_note == report.timeline_note == (
+        "No capture: the scenario says captures: false, so there is no ladder and no timeline.")
+
+
+def test_status_line_follows_the_exit_status(run: tuple[RunOutcome, Scenario, Path]) -> None:
+    outcome, _, _ = run
+    assert status_of(outcome) == "every expectation holds (1 of 1)"
+    outcome.checks[0] = replace(outcome.checks[0], ok=False)
+    assert status_of(outcome) == "expectations failed: 0 of 1 hold"
+    outcome.failed = ["send"]
+    assert status_of(outcome) == "incomplete: send could not run (exit 3)"
+    outcome.interrupted = True
+    assert status_of(outcome) == "interrupted: what was measured before the stop"
