@@ -1,6 +1,7 @@
 """The tables in ``docs/`` that are generated from the fields' metadata: each middlebox kind's settings
-(``docs/middleboxes.md``) and every probe kind's options (``docs/scenarios.md``). natsim's own kinds
-only: an installed plugin documents its own.
+(``docs/middleboxes.md``), every probe kind's options (``docs/scenarios.md``), and one section per
+device preset from its data file (``docs/presets.md``). natsim's own kinds and presets only: an
+installed plugin documents its own.
 
 A generated table sits between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``.
 ``python -m natsim.doc_tables docs/*.md`` rewrites them in place; a unit test checks that the docs
@@ -14,8 +15,10 @@ import sys
 from importlib.metadata import distribution
 from pathlib import Path
 
-from natsim.fields import settings_table
+from natsim.fields import settings, settings_table, shown
 from natsim.middleboxes import registry as middleboxes
+from natsim.middleboxes.base import Preset
+from natsim.middleboxes.presets import shipped
 from natsim.probes import registry as probes
 from natsim.probes.options import markdown_table
 
@@ -31,7 +34,20 @@ def tables() -> dict[str, str]:
     found = {f"settings of {name}": settings_table(middleboxes.kind(name).config)
              for name in _own(middleboxes.GROUP)}
     found["probe options"] = markdown_table({name: probes.kind(name).options for name in _own(probes.GROUP)})
+    found["presets"] = "\n".join(preset_section(p) for p in shipped().values())
     return found
+
+
+def preset_section(preset: Preset) -> str:
+    """A preset's section: kind, the settings it sets (as its kind shows them), sources, note."""
+    config = middleboxes.build_config(preset.kind, dict(preset.settings))
+    specs = {f.name: f.metadata for f in settings(type(config))}
+    lines = [f"### {preset.name}", "", f"{preset.device}. Kind `{preset.kind}`"
+             + (". **Approximate**: a source is secondary [weak]." if preset.approximate else "."), "",
+             "| setting | value |", "| --- | --- |"]
+    lines += [f"| `{key}` | `{shown(specs[key], getattr(config, key))}` |" for key, _ in preset.settings]
+    lines += ["", "Sources:", *(f"- {src.describe()}" for src in preset.sources), "", preset.note, ""]
+    return "\n".join(lines)
 
 
 def rewrite(text: str, generated: dict[str, str] | None = None) -> str:

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import ConfigError, OptionError, ScenarioError
+from natsim.errors import ConfigError, OptionError, ScenarioError, TimeScaleError
 from natsim.fields import closest, parse_value
 from natsim.lab.topology import (
-    ROLES_PLAIN,
     NodeSpec,
     TopologyRef,
     find_topology,
@@ -25,12 +24,14 @@ from natsim.lab.topology import (
     node_specs,
     open_topology,
 )
-from natsim.middleboxes import build_config, render
+from natsim.middleboxes import render
 from natsim.middleboxes.base import Middlebox
 from natsim.paths import name_problem, quoted
 from natsim.probes import registry as probe_kinds
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
+from natsim.scenario_nodes import check_keys, scaling_error
+from natsim.scenario_nodes import middleboxes as scenario_middleboxes
 from natsim.shipped import SCENARIOS
 from natsim.trust import Code, check_scenario, probe_code
 from natsim.units import TimeScale
@@ -151,17 +152,6 @@ def _parse_option(doc: Located, path: tuple[str | int, ...], spec: Mapping[str, 
         raise doc.error(path, err.message) from err
 
 
-def _check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: tuple[str, ...] | list[str],
-                what: str) -> dict[str, Any]:
-    if not isinstance(mapping, dict):
-        raise doc.error(path, f"{what} must be a mapping, got {type(mapping).__name__}")
-    for key in mapping:
-        if key not in valid:
-            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
-                            f"valid: {', '.join(valid)}", key=True)
-    return mapping
-
-
 def _check_scaling(scenario: Scenario) -> None:
     """Render every middlebox at the scenario's time scale so rounding problems surface at load."""
     from natsim.middleboxes.base import RenderContext
@@ -205,32 +195,6 @@ def _scenario_name(doc: Located, data: dict[str, Any], default_name: str) -> str
     raise doc.error((), f"scenario name {quoted(name)} (the file's name) {problem}; set `name:`")
 
 
-def _middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec]) -> dict[str, Middlebox]:
-    middleboxes: dict[str, Middlebox] = {}
-    raw_boxes = _check_keys(doc, ("middleboxes",), data.get("middleboxes") or {}, list(specs), "middleboxes")
-    for node, values in raw_boxes.items():
-        if specs[node].role in ROLES_PLAIN:
-            raise doc.error(("middleboxes", node), f"node '{node}' is a plain {specs[node].role}: "
-                            "it has no settings", key=True)
-        values = values or {}
-        if not isinstance(values, dict):
-            raise doc.error(("middleboxes", node), f"settings of '{node}' must be a mapping")
-        for key in values:
-            try:
-                build_config(specs[node].role, {key: values[key]}, prefix=f"{node}.")
-            except ConfigError as err:
-                unknown = err.message.startswith("unknown setting")
-                raise doc.error(("middleboxes", node, key), err.message, key=unknown) from err
-        try:
-            middleboxes[node] = build_config(specs[node].role, values, prefix=f"{node}.")
-        except ConfigError as err:
-            raise doc.error(("middleboxes", node), err.message) from err
-    for node, spec in specs.items():
-        if spec.role not in ROLES_PLAIN and node not in middleboxes:
-            middleboxes[node] = build_config(spec.role, {})
-    return middleboxes
-
-
 @dataclass(frozen=True)
 class _Parsed:
     """A probe whose kind, name and options are checked (its nodes are checked once the topology is
@@ -246,7 +210,7 @@ def _probe_options(doc: Located, i: int, raw: Any) -> _Parsed:
     """Check probe ``i``'s keys, kind, name and options: everything but its nodes (pure; what the
     trust check reads). An option error points at the offending value or list item."""
     where = ("probes", i)
-    item = _check_keys(doc, where, raw, PROBE_KEYS, "a probe")
+    item = check_keys(doc, where, raw, PROBE_KEYS, "a probe")
     kind = str(item.get("kind", ""))
     try:
         probe_kind = probe_kinds.kind(kind)
@@ -257,7 +221,7 @@ def _probe_options(doc: Located, i: int, raw: Any) -> _Parsed:
     if problem is not None:
         raise doc.error((*where, "name"), f"probe name {quoted(name)} {problem}")
     specs_by_name = {f.name: dict(f.metadata) for f in option_fields(probe_kind.options)}
-    raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(specs_by_name),
+    raw_options = check_keys(doc, (*where, "options"), item.get("options") or {}, list(specs_by_name),
                               f"options of {kind}")
     values = {key: _parse_option(doc, (*where, "options", key), specs_by_name[key], value)
               for key, value in raw_options.items()}
@@ -290,8 +254,8 @@ def _probe(doc: Located, i: int, probe: _Parsed, specs: Mapping[str, NodeSpec], 
 def _expectations(doc: Located, data: dict[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
     """``expect:``, per probe name, parsed."""
     expect: dict[str, dict[str, Any]] = {}
-    for probe_name, raw in _check_keys(doc, ("expect",), data.get("expect") or {}, names, "expect").items():
-        checks = _check_keys(doc, ("expect", probe_name), raw or {}, list(EXPECT_KEYS),
+    for probe_name, raw in check_keys(doc, ("expect",), data.get("expect") or {}, names, "expect").items():
+        checks = check_keys(doc, ("expect", probe_name), raw or {}, list(EXPECT_KEYS),
                              f"expectations of {probe_name}")
         expect[probe_name] = {key: _parse_option(doc, ("expect", probe_name, key), EXPECT_KEYS[key], value)
                               for key, value in checks.items()}
@@ -309,7 +273,7 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     (the model runs no probe's code, so probes need no trust; a topology file still does; the options
     are checked all the same). A relative ``FILE.py`` topology is relative to ``path``'s directory.
     """
-    data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
+    data = check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
     for required in ("topology", "probes"):
         if required not in data:
             raise doc.error((), f"missing required key '{required}'")
@@ -327,7 +291,8 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise doc.error(("seed",), f"seed must be an integer, got {seed!r}")
-    middleboxes = _middleboxes(doc, data, specs)
+    addresses = node_addresses(topo)
+    middleboxes = scenario_middleboxes(doc, data, specs, addresses)
 
     if not parsed:
         raise doc.error(("probes",), "probes must be a non-empty list")
@@ -348,10 +313,12 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
                         topology=ref.name, middleboxes=middleboxes, time_scale=scale,
                         probes=tuple(probes), expect=expect, captures=captures, seed=seed,
                         links=tuple((a, b) for a, b in topo.links()),
-                        roles={n: s.role for n, s in specs.items()}, addresses=node_addresses(topo),
+                        roles={n: s.role for n, s in specs.items()}, addresses=addresses,
                         topology_ref=ref, topo=topo)
     try:
         _check_scaling(scenario)
+    except TimeScaleError as err:
+        raise scaling_error(doc, err, data, middleboxes) from err
     except ConfigError as err:
         raise doc.error(("time_scale",), err.message) from err
     return scenario

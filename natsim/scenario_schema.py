@@ -12,6 +12,8 @@ import json
 from typing import Any
 
 from natsim.middleboxes import config_class, kinds
+from natsim.middleboxes.base import DeviceConfig
+from natsim.middleboxes.presets import PRESET_KEY
 from natsim.paths import MAX_NAME, NAME_PATTERN
 from natsim.probes.options import option_fields
 from natsim.probes.registry import kinds as probe_kinds
@@ -55,6 +57,9 @@ def _middlebox(kind: str) -> dict[str, Any]:
     for f in dataclasses.fields(config_class(kind)):
         if "parse" in f.metadata:
             props[f.name] = {**_value(dict(f.metadata)), "description": f.metadata.get("doc", "")}
+    if issubclass(config_class(kind), DeviceConfig):
+        props[PRESET_KEY] = {"type": "string", "description": f"a {kind} preset (`natsim list presets`); "
+                             "the other settings override its values"}
     return {"type": "object", "additionalProperties": False, "properties": props,
             "description": f"settings of a {kind} node"}
 

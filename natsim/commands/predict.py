@@ -75,8 +75,10 @@ def run(args: argparse.Namespace) -> int:
 def render(result: RunResult, *, every: bool = False) -> str:
     """Plain-text report: per probe its verdict counts, estimate and the explanations where the
     verdict changes (all of them with ``every``)."""
+    from natsim.report.summary import devices
+
     lines = [f"prediction for {result.scenario} (model, time scale {result.time_scale:g}; "
-             "all times real-world seconds)"]
+             "all times real-world seconds)", *devices(result)]
     for probe in result.probes:
         lines.extend(_probe_lines(probe, every))
     skipped = [n for n in result.notes if " is not modelled" in n]

@@ -27,6 +27,7 @@ from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
 from natsim.middleboxes import kind as middlebox_kind
+from natsim.middleboxes.presets import used
 from natsim.outfiles import OutputDir, write_file
 from natsim.paths import check_name, inside
 from natsim.probes.command.options import CommandOptions
@@ -168,7 +169,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
         directory.refuse_links(REPORT_NAMES)
         with tempfile.TemporaryDirectory(prefix="natsim-run-") as scratch:
             outcome = RunOutcome(RunResult(source="lab", time_scale=scenario.time_scale.factor,
-                                           scenario=scenario.name, started=time.time()), [], out)
+                                           scenario=scenario.name, started=time.time(),
+                                           presets=used(scenario.middleboxes)), [], out)
             try:
                 _run_lab(scenario, probes, outcome, directory, Path(scratch), progress_stream)
             finally:

@@ -4,7 +4,9 @@ Same verdict per connection; times within the kernel's precision and the scenari
 quantisation (half a lab second each way for connect and test skew, plus the keepalive timer
 wheel's up to 1/8 of the idle for keepalive verdicts). ``home-router-reset`` puts a resetting
 middlebox in front of every probe kind; ``isp-modem-bridge-1h-short``'s ``send-default`` leaves
-``user_timeout`` at its declared default.
+``user_timeout`` at its declared default. The ``lb-*`` and ``firewall-*`` scenarios put a TCP ladder
+through each load-balancer expiry behaviour (silent, reset-next-packet, reset-both-at-expiry: the reset
+daemon) and through the firewall, each built from a device preset.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 #: Short scenarios of their own (not shortened shipped ones).
-OWN_SHORT = ["home-router-reset"]
+OWN_SHORT = ["home-router-reset", "lb-aws-nlb", "lb-azure-tcp-reset", "lb-azure-silent",
+             "firewall-juniper-tcp-rst", "firewall-gcp"]
 
 
 def disagreements(observed: RunResult, predicted: RunResult, scale: float) -> list[str]:

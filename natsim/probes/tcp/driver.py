@@ -3,6 +3,7 @@ client node (``python -m natsim.probes KIND``), its result read back."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +39,13 @@ class TcpHandle(PartialResults):
 
 
 def driver(ctx: DriverContext, spec: Any) -> Handle:
-    """Start ``natsim serve`` on the server node (once) and the probe on the client node."""
+    """Start ``natsim serve`` on the server node, or on the backends it fronts (once each), and the probe
+    on the client node."""
     from natsim.probes.tcp.labrun import start_probe, start_server
 
-    log = inside(ctx.workdir, f"serve-{spec.server}.log")
-    ctx.server(spec.server, "natsim-serve", lambda: start_server(ctx.lab, spec.server, log=log))
+    for node in ctx.serving(spec.server):
+        log = inside(ctx.workdir, f"serve-{node}.log")
+        ctx.server(node, "natsim-serve", functools.partial(start_server, ctx.lab, node, log=log))
     options = options_of(spec)
     assert isinstance(options, TcpSendOptions)
     run = run_options(options, server=ctx.lab.address(spec.server),

@@ -1,0 +1,109 @@
+"""The ``middleboxes:`` section of a scenario: each middlebox node's settings (and ``preset:``) → its
+config, every error at the file:line:col of the value it is about.
+
+A node's settings are checked one by one by its kind's config class, a ``preset:`` first (it must name
+a preset of the node's kind; a preset file that is itself wrong is reported at its own position), then
+together (:func:`natsim.middleboxes.presets.configure`: the preset's settings, the explicit ones over
+them). A timeout the time scale cannot represent is reported at the ``preset:`` that gave it
+(:func:`scaling_error`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from natsim.errors import ConfigError, ScenarioError, TimeScaleError
+from natsim.fields import closest
+from natsim.lab.topology import ROLES_PLAIN, NodeSpec
+from natsim.middleboxes import build_config, kind
+from natsim.middleboxes import presets as device_presets
+from natsim.middleboxes.base import Middlebox
+from natsim.yamlpos import Located
+
+
+def check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: tuple[str, ...] | list[str],
+               what: str) -> dict[str, Any]:
+    """``mapping`` as a dict whose keys are all in ``valid``; else an error at the first other key."""
+    if not isinstance(mapping, dict):
+        raise doc.error(path, f"{what} must be a mapping, got {type(mapping).__name__}")
+    for key in mapping:
+        if key not in valid:
+            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
+                            f"valid: {', '.join(valid)}", key=True)
+    return mapping
+
+
+def _check_preset(doc: Located, node: str, role: str, raw: Any) -> None:
+    """``preset: NAME`` names a preset of the node's kind; a preset file that is itself wrong is
+    reported at its own file:line:col."""
+    try:
+        device_presets.for_kind(str(raw), role)
+    except ScenarioError:
+        raise
+    except ConfigError as err:
+        raise doc.error(("middleboxes", node, device_presets.PRESET_KEY), f"{node}.preset: {err.message}") \
+            from err
+
+
+def _backends(doc: Located, node: str, config: Middlebox, addresses: Mapping[str, str]) -> None:
+    """A node that fronts backends (its kind declares them) names hosts of the topology."""
+    backends = kind(config.kind).backends
+    for address in backends(config) if backends is not None else ():
+        if address not in addresses.values():
+            known = ", ".join(f"{n} {a}" for n, a in sorted(addresses.items()))
+            raise doc.error(("middleboxes", node), f"{node}: backend {address} is the address of no node "
+                            f"of the topology ({known})")
+
+
+def _middlebox(doc: Located, node: str, role: str, values: dict[str, Any]) -> Middlebox:
+    """The config of ``node`` from its settings: each checked at its own position, a preset's first."""
+    if device_presets.PRESET_KEY in values:
+        _check_preset(doc, node, role, values[device_presets.PRESET_KEY])
+    for key in values:
+        if key == device_presets.PRESET_KEY:
+            continue
+        try:
+            build_config(role, {key: values[key]}, prefix=f"{node}.")
+        except ConfigError as err:
+            unknown = err.message.startswith("unknown setting")
+            raise doc.error(("middleboxes", node, key), err.message, key=unknown) from err
+    try:
+        return device_presets.configure(role, values, prefix=f"{node}.")
+    except ConfigError as err:
+        raise doc.error(("middleboxes", node), err.message) from err
+
+
+def middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec],
+                addresses: Mapping[str, str]) -> dict[str, Middlebox]:
+    """Every middlebox node's config: from its settings, else its kind's defaults."""
+    configs: dict[str, Middlebox] = {}
+    raw_boxes = check_keys(doc, ("middleboxes",), data.get("middleboxes") or {}, list(specs), "middleboxes")
+    for node, values in raw_boxes.items():
+        if specs[node].role in ROLES_PLAIN:
+            raise doc.error(("middleboxes", node), f"node '{node}' is a plain {specs[node].role}: "
+                            "it has no settings", key=True)
+        values = values or {}
+        if not isinstance(values, dict):
+            raise doc.error(("middleboxes", node), f"settings of '{node}' must be a mapping")
+        configs[node] = _middlebox(doc, node, specs[node].role, values)
+    for node, spec in specs.items():
+        if spec.role not in ROLES_PLAIN and node not in configs:
+            configs[node] = build_config(spec.role, {})
+    for node, config in configs.items():
+        _backends(doc, node, config, addresses)
+    return configs
+
+
+def scaling_error(doc: Located, err: TimeScaleError, data: dict[str, Any],
+                   middleboxes: Mapping[str, Middlebox]) -> ScenarioError:
+    """A timeout the time scale cannot represent: at the ``preset:`` that gave it (naming the preset
+    file's line), else at ``time_scale``."""
+    node, _, setting = (err.setting or "").partition(".")
+    preset = device_presets.preset_of(middleboxes.get(node))
+    explicit = ((data.get("middleboxes") or {}).get(node) or {})
+    if preset is None or setting not in dict(preset.settings) or setting in explicit:
+        return doc.error(("time_scale",), err.message)
+    return doc.error(("middleboxes", node, device_presets.PRESET_KEY),
+                     f"{err.message} The value is preset {preset.name}'s ({preset.position(setting)}); "
+                     f"set {node}.{setting} to override it.")
