@@ -107,7 +107,7 @@ class Flows:
 
     def late(self, flow: Flow, now: float) -> bool:
         """Whether a packet at ``now`` comes after the flow's timeout: it does not refresh the flow (the
-        kernel found the entry expired and dropped it); the flow is looked at at once."""
+        kernel found the entry expired and dropped it), which is looked at now, not a timeout later."""
         if not flow.established or now < flow.last + self.timeout:
             return False
         flow.check_at = now
