@@ -56,8 +56,10 @@ def _backends(doc: Located, node: str, config: Middlebox, addresses: Mapping[str
                             f"of the topology ({known})")
 
 
-def _middlebox(doc: Located, node: str, role: str, values: dict[str, Any]) -> Middlebox:
-    """The config of ``node`` from its settings: each checked at its own position, a preset's first."""
+def _middlebox(doc: Located, node: str, spec: NodeSpec, values: dict[str, Any]) -> Middlebox:
+    """The config of ``node`` from its settings: each checked at its own position, a preset's first
+    (the node's own, else its role's)."""
+    role = spec.kind
     if device_presets.PRESET_KEY in values:
         _check_preset(doc, node, role, values[device_presets.PRESET_KEY])
     for key in values:
@@ -69,7 +71,7 @@ def _middlebox(doc: Located, node: str, role: str, values: dict[str, Any]) -> Mi
             unknown = err.message.startswith("unknown setting")
             raise doc.error(("middleboxes", node, key), err.message, key=unknown) from err
     try:
-        return device_presets.configure(role, values, prefix=f"{node}.")
+        return device_presets.configure(role, spec.settings(values), prefix=f"{node}.")
     except ConfigError as err:
         raise doc.error(("middleboxes", node), err.message) from err
 
@@ -86,10 +88,10 @@ def middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec
         values = values or {}
         if not isinstance(values, dict):
             raise doc.error(("middleboxes", node), f"settings of '{node}' must be a mapping")
-        configs[node] = _middlebox(doc, node, specs[node].role, values)
+        configs[node] = _middlebox(doc, node, specs[node], values)
     for node, spec in specs.items():
         if spec.role not in ROLES_PLAIN and node not in configs:
-            configs[node] = build_config(spec.role, {})
+            configs[node] = device_presets.configure(spec.kind, spec.settings())
     for node, config in configs.items():
         _backends(doc, node, config, addresses)
     return configs

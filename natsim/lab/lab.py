@@ -35,7 +35,7 @@ from natsim.lab.nodes import LabNode
 from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.labview import NodeProcess
-from natsim.middleboxes import build_config, kind, render
+from natsim.middleboxes import kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.middleboxes.presets import configure, preset_of, record
 from natsim.outfiles import make_dir
@@ -108,12 +108,12 @@ def resolve_middleboxes(specs: Mapping[str, NodeSpec],
     for name, config in given.items():
         if name not in specs:
             raise ConfigError(f"no node '{name}' in this topology (nodes: {', '.join(specs)})")
-        if specs[name].role != config.kind:
-            raise ConfigError(f"node '{name}' is a {specs[name].role}, not a {config.kind}")
+        if specs[name].kind != config.kind:
+            raise ConfigError(f"node '{name}' is a {specs[name].kind}, not a {config.kind}")
     result = dict(given)
     for name, spec in specs.items():
         if spec.role not in ROLES_PLAIN and name not in result:
-            result[name] = build_config(spec.role, {})
+            result[name] = configure(spec.kind, spec.settings())
     return result
 
 
@@ -387,5 +387,5 @@ def lab_from_settings(topology: str | TopologyRef,
             continue
         if specs[node].role in ROLES_PLAIN:
             raise ConfigError(f"node '{node}' is a plain {specs[node].role}: it has no settings")
-        configs[node] = configure(specs[node].role, values, prefix=f"{node}.")
+        configs[node] = configure(specs[node].kind, specs[node].settings(values), prefix=f"{node}.")
     return Lab(topology, configs, time_scale=time_scale, loaded=(name, topo))

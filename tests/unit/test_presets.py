@@ -16,6 +16,7 @@ import pytest
 
 from natsim.errors import ConfigError, ScenarioError
 from natsim.lab.lab import lab_from_settings
+from natsim.lab.topology import TopologyRef
 from natsim.middleboxes import build_config, kind
 from natsim.middleboxes.base import DeviceConfig
 from natsim.middleboxes.presets import available, configure, load_preset, preset_of, presets, shipped
@@ -204,3 +205,48 @@ def test_summaries_and_results_name_the_preset_and_mark_approximate_ones() -> No
     from natsim.commands.predict import render
     assert "APPROXIMATE" in render(result)
     assert type(result).from_dict(json.loads(result.to_json())).presets == result.presets
+
+
+# ---- a topology's role may name a preset ---------------------------------------------------------
+
+ROLE_TOPOLOGY = '''\
+from mininet.topo import Topo
+
+
+class PresetRole(Topo):
+    def build(self):
+        client = self.addHost("client", ip=None, defaultRoute="via 192.0.2.1", natsim_role="host")
+        fw = self.addHost("fw", ip=None, natsim_role="{role}", natsim_inside=["fw-eth0"],
+                          natsim_outside=["fw-eth1"])
+        server = self.addHost("server", ip=None, defaultRoute="via 198.51.100.1", natsim_role="host")
+        self.addLink(client, fw, intfName1="client-eth0", intfName2="fw-eth0",
+                     params1={{"ip": "192.0.2.10/24"}}, params2={{"ip": "192.0.2.1/24"}})
+        self.addLink(fw, server, intfName1="fw-eth1", intfName2="server-eth0",
+                     params1={{"ip": "198.51.100.1/24"}}, params2={{"ip": "198.51.100.10/24"}})
+
+
+topos = {{"preset-role": PresetRole}}
+'''
+
+
+def role_scenario(tmp_path: Path, role: str, settings: str = "") -> str:
+    (tmp_path / "topo.py").write_text(ROLE_TOPOLOGY.format(role=role))
+    boxes = f"middleboxes:\n  fw: {{{settings}}}\n" if settings else ""
+    return (f"topology: {tmp_path / 'topo.py'}\ntime_scale: 60\n{boxes}"
+            "probes:\n  - kind: tcp-send\n    client: client\n    server: server\n")
+
+
+def test_a_role_naming_a_preset_is_a_node_of_its_kind_built_from_it(tmp_path: Path) -> None:
+    scenario = load_scenario_text(role_scenario(tmp_path, "juniper-srx"), trust=True)
+    fw = scenario.middleboxes["fw"]
+    assert (fw.kind, fw.idle_timeout, preset_of(fw).name) == ("firewall", 1800.0, "juniper-srx")  # type: ignore[attr-defined,union-attr]
+    assert scenario.roles["fw"] == "juniper-srx"
+    tuned = load_scenario_text(role_scenario(tmp_path, "juniper-srx", "untracked_outbound: reset"),
+                               trust=True).middleboxes["fw"]
+    assert (tuned.idle_timeout, tuned.untracked_outbound.value) == (1800.0, "reset")  # type: ignore[attr-defined]
+    other = load_scenario_text(role_scenario(tmp_path, "juniper-srx", "preset: cisco-asa"),
+                               trust=True).middleboxes["fw"]
+    assert (other.idle_timeout, preset_of(other).name) == (3600.0, "cisco-asa")  # type: ignore[attr-defined,union-attr]
+    lab = lab_from_settings(TopologyRef("preset-role", tmp_path / "topo.py", trusted=True), {},
+                            TimeScale(60))
+    assert preset_of(lab.middleboxes["fw"]).name == "juniper-srx"  # type: ignore[union-attr]
