@@ -1,25 +1,32 @@
-# natsim — the two commands a user needs are `make demo` and `make test` (as root, or through sudo).
+# natsim — the two commands a user needs are `make demo` and `make test`: as an ordinary user once the
+# Debian packages are installed (`sudo make packages`) where the kernel allows unprivileged user
+# namespaces (`natsim doctor` says), else as root or through sudo.
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
 VENV := .venv
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping
+                python3 python3-venv make iputils-ping libseccomp2 util-linux
 # Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint unit clean-venv
+.PHONY: setup packages demo test lint unit clean-venv
 
-setup: $(VENV)/.installed
+setup: packages $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py
+# The only step that needs root, and only while a package is missing.
+packages:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed$$' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
+	if [ -n "$$missing" ] && [ "$$(id -u)" -ne 0 ]; then \
+	  echo "*** missing Debian packages: $$missing; install them once with: sudo make packages"; exit 1; \
+	elif [ -n "$$missing" ]; then \
 	  echo "*** installing Debian packages:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends $$missing; \
 	fi
+
+$(VENV)/.installed: pyproject.toml setup.py
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
