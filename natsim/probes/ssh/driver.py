@@ -39,6 +39,9 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     """Start (once per node and port) the backend the probe asks for and say how to log in: sshd takes
     the lab password and every probe's key (a probe sharing a running sshd adds its key to it)."""
     node, port = spec.server, options.server_port()
+    if ctx.serving(node) != (node,):   # each backend would show its own host key behind one address
+        raise ProbeError(f"{spec.name}: the SSH probes need one SSH server; {node} fronts "
+                         f"{', '.join(ctx.serving(node))}: name one of them as the server")
     if options.backend == "go-ssh":
         ctx.server(node, f"go-ssh:{port}",
                    lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
