@@ -30,12 +30,12 @@ from natsim.paths import name_problem, quoted
 from natsim.probes import registry as probe_kinds
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
-from natsim.scenario_nodes import check_keys, scaling_error
 from natsim.scenario_nodes import middleboxes as scenario_middleboxes
+from natsim.scenario_nodes import scaling_error
 from natsim.shipped import SCENARIOS
 from natsim.trust import Code, check_scenario, probe_code
 from natsim.units import TimeScale
-from natsim.yamlpos import Located, load_file, load_located
+from natsim.yamlpos import Located, check_keys, load_file, load_located
 
 TOP_KEYS = ("name", "description", "topology", "time_scale", "seed", "middleboxes", "probes",
             "captures", "expect")

@@ -14,24 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from natsim.errors import ConfigError, ScenarioError, TimeScaleError
-from natsim.fields import closest
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec
 from natsim.middleboxes import build_config, kind
 from natsim.middleboxes import presets as device_presets
 from natsim.middleboxes.base import Middlebox
-from natsim.yamlpos import Located
-
-
-def check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: tuple[str, ...] | list[str],
-               what: str) -> dict[str, Any]:
-    """``mapping`` as a dict whose keys are all in ``valid``; else an error at the first other key."""
-    if not isinstance(mapping, dict):
-        raise doc.error(path, f"{what} must be a mapping, got {type(mapping).__name__}")
-    for key in mapping:
-        if key not in valid:
-            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
-                            f"valid: {', '.join(valid)}", key=True)
-    return mapping
+from natsim.yamlpos import Located, check_keys
 
 
 def _check_preset(doc: Located, node: str, role: str, raw: Any) -> None:

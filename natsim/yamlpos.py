@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import yaml
 
 from natsim.errors import ScenarioError
+from natsim.fields import closest
 
 Path_ = tuple[str | int, ...]
 
@@ -54,6 +55,18 @@ class Located:
         """A :class:`ScenarioError` pointing at the value at ``path`` (or at its key)."""
         line, col = self.where(path, key=key)
         return ScenarioError(message, self.source, line, col)
+
+
+def check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: tuple[str, ...] | list[str],
+               what: str) -> dict[str, Any]:
+    """``mapping`` as a dict whose keys are all in ``valid``; else an error at the first other key."""
+    if not isinstance(mapping, dict):
+        raise doc.error(path, f"{what} must be a mapping, got {type(mapping).__name__}")
+    for key in mapping:
+        if key not in valid:
+            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
+                            f"valid: {', '.join(valid)}", key=True)
+    return mapping
 
 
 class _Mark(Protocol):

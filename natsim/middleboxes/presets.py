@@ -37,7 +37,7 @@ from natsim.fields import closest
 from natsim.middleboxes.base import DeviceConfig, Middlebox, Preset, Source, with_preset
 from natsim.middleboxes.registry import build_config, kind, kinds
 from natsim.shipped import PRESETS
-from natsim.yamlpos import Located, load_file
+from natsim.yamlpos import Located, check_keys, load_file
 
 #: The key of a node's settings that names a preset.
 PRESET_KEY = "preset"
@@ -72,24 +72,13 @@ def _text(doc: Located, path: tuple[str | int, ...], value: Any, what: str) -> s
     return str(value).strip()
 
 
-def _mapping(doc: Located, path: tuple[str | int, ...], value: Any, valid: tuple[str, ...],
-             what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise doc.error(path, f"{what} must be a mapping, got {type(value).__name__}")
-    for key in value:
-        if key not in valid:
-            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
-                            f"valid: {', '.join(valid)}", key=True)
-    return value
-
-
 def _sources(doc: Located, raw: Any) -> tuple[Source, ...]:
     if not isinstance(raw, list) or not raw:
         raise doc.error(("sources",), "sources must be a non-empty list (title, read, weak)")
     sources = []
     for i, item in enumerate(raw):
         where = ("sources", i)
-        entry = _mapping(doc, where, item, SOURCE_KEYS, "a source")
+        entry = check_keys(doc, where, item, SOURCE_KEYS, "a source")
         for required in ("title", "read"):
             if required not in entry:
                 raise doc.error(where, f"a source needs '{required}'")
@@ -121,7 +110,7 @@ def _settings(doc: Located, kind_name: str, raw: Any) -> dict[str, Any]:
 
 def parse_preset(doc: Located, name: str) -> Preset:
     """A parsed preset file as a :class:`Preset`; every error names ``file:line:col``."""
-    data = _mapping(doc, (), doc.data, FILE_KEYS, "a preset")
+    data = check_keys(doc, (), doc.data, FILE_KEYS, "a preset")
     for required in FILE_KEYS:
         if required not in data:
             raise doc.error((), f"a preset needs '{required}' (keys: {', '.join(FILE_KEYS)})")
