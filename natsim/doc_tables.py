@@ -1,7 +1,7 @@
 """The tables in ``docs/`` that are generated from the fields' metadata: each middlebox kind's settings
-(``docs/middleboxes.md``), every probe kind's options (``docs/scenarios.md``), and one section per
-device preset from its data file (``docs/presets.md``). natsim's own kinds and presets only: an
-installed plugin documents its own.
+(``docs/middleboxes.md``), every probe kind's options and the shipped scenarios with their stories
+(``docs/scenarios.md``), and one section per device preset from its data file (``docs/presets.md``).
+natsim's own kinds, scenarios and presets only: an installed plugin documents its own.
 
 A generated table sits between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``.
 ``python -m natsim.doc_tables docs/*.md`` rewrites them in place; a unit test checks that the docs
@@ -21,6 +21,8 @@ from natsim.middleboxes.base import Preset
 from natsim.middleboxes.presets import shipped
 from natsim.probes import registry as probes
 from natsim.probes.options import markdown_table
+from natsim.shipped import SCENARIOS
+from natsim.yamlpos import load_file
 
 _BLOCK = re.compile(r"(<!-- generated: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 
@@ -35,7 +37,21 @@ def tables() -> dict[str, str]:
              for name in _own(middleboxes.GROUP)}
     found["probe options"] = markdown_table({name: probes.kind(name).options for name in _own(probes.GROUP)})
     found["presets"] = "\n".join(preset_section(p) for p in shipped().values())
+    found["shipped scenarios"] = scenarios_table()
     return found
+
+
+def scenarios_table() -> str:
+    """Each shipped scenario, the device presets it is built from, and its story (its
+    ``description``). Read as data: no topology is loaded."""
+    lines = ["| scenario | presets | story |", "| --- | --- | --- |"]
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        data = load_file(path).data
+        boxes = data.get("middleboxes") or {}
+        used = sorted({str(v["preset"]) for v in boxes.values() if isinstance(v, dict) and "preset" in v})
+        names = ", ".join(f"`{name}`" for name in used) or "–"
+        lines.append(f"| `{data['name']}` | {names} | {data.get('description', '')} |")
+    return "\n".join(lines) + "\n"
 
 
 def preset_section(preset: Preset) -> str:
