@@ -44,5 +44,5 @@ def test_an_unknown_preset_on_the_command_line_is_one_error_line() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "natsim: error: lb.preset: unknown preset 'aws-nbl' (did you mean 'aws-nlb'?); known: aws-nlb, "
-        "azure-lb, azure-lb-tcp-reset, cisco-asa, gcp-vpc-firewall, ipvs-kube-proxy, juniper-srx, "
-        "linux-default, palo-alto, pfsense (`natsim list presets`)"]
+        "azure-lb, azure-lb-tcp-reset, azure-nat-gateway, cisco-asa, gcp-vpc-firewall, ipvs-kube-proxy, "
+        "juniper-srx, linux-default, palo-alto, pfsense (`natsim list presets`)"]
