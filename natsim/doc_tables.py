@@ -15,6 +15,7 @@ import sys
 from importlib.metadata import distribution
 from pathlib import Path
 
+from natsim.endpoint import Endpoint
 from natsim.fields import settings, settings_table, shown
 from natsim.middleboxes import registry as middleboxes
 from natsim.middleboxes.base import Preset
@@ -38,6 +39,7 @@ def tables() -> dict[str, str]:
     found["probe options"] = markdown_table({name: probes.kind(name).options for name in _own(probes.GROUP)})
     found["presets"] = "\n".join(preset_section(p) for p in shipped().values())
     found["shipped scenarios"] = scenarios_table()
+    found["host settings"] = settings_table(Endpoint)
     return found
 
 

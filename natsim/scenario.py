@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from natsim.endpoint import Endpoint
 from natsim.errors import ConfigError, OptionError, ScenarioError, TimeScaleError
 from natsim.fields import closest, parse_value
 from natsim.lab.topology import (
@@ -30,6 +31,7 @@ from natsim.paths import name_problem, quoted
 from natsim.probes import registry as probe_kinds
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
+from natsim.scenario_nodes import hosts as scenario_hosts
 from natsim.scenario_nodes import middleboxes as scenario_middleboxes
 from natsim.scenario_nodes import scaling_error
 from natsim.shipped import SCENARIOS
@@ -37,7 +39,7 @@ from natsim.trust import Code, check_scenario, probe_code
 from natsim.units import TimeScale
 from natsim.yamlpos import Located, check_keys, load_file, load_located
 
-TOP_KEYS = ("name", "description", "topology", "time_scale", "seed", "middleboxes", "probes",
+TOP_KEYS = ("name", "description", "topology", "time_scale", "seed", "middleboxes", "hosts", "probes",
             "captures", "expect")
 PROBE_KEYS = ("name", "kind", "client", "server", "start", "options")
 
@@ -82,6 +84,8 @@ class Scenario:
     roles: Mapping[str, str] = field(default_factory=dict)
     #: Each node's IPv4 address as the topology gives it (the model addresses hosts by it).
     addresses: Mapping[str, str] = field(default_factory=dict)
+    #: The ``hosts:`` section: a host's own kernel TCP settings (others have Linux's defaults).
+    hosts: Mapping[str, Endpoint] = field(default_factory=dict)
     #: Where ``topology`` came from, as loaded (a lab loads this); None: look ``topology`` up by name.
     topology_ref: TopologyRef | None = None
     #: The topology as loaded with the scenario (the lab builds it without loading it again); not
@@ -128,6 +132,8 @@ class Scenario:
         from dataclasses import replace
         scenario = replace(self, time_scale=TimeScale(factor))
         _check_scaling(scenario)
+        for node, endpoint in scenario.hosts.items():
+            endpoint.scaled(node, scenario.time_scale)
         return scenario
 
 
@@ -314,7 +320,7 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
                         probes=tuple(probes), expect=expect, captures=captures, seed=seed,
                         links=tuple((a, b) for a, b in topo.links()),
                         roles={n: s.role for n, s in specs.items()}, addresses=addresses,
-                        topology_ref=ref, topo=topo)
+                        hosts=scenario_hosts(doc, data, specs, scale), topology_ref=ref, topo=topo)
     try:
         _check_scaling(scenario)
     except TimeScaleError as err:

@@ -1,5 +1,6 @@
-"""The ``middleboxes:`` section of a scenario: each middlebox node's settings (and ``preset:``) → its
-config, every error at the file:line:col of the value it is about.
+"""The ``middleboxes:`` and ``hosts:`` sections of a scenario: each middlebox node's settings (and
+``preset:``) → its config, each host's kernel TCP settings → its :class:`~natsim.endpoint.Endpoint`,
+every error at the file:line:col of the value it is about.
 
 A node's settings are checked one by one by its kind's config class, a ``preset:`` first (it must name
 a preset of the node's kind; a preset file that is itself wrong is reported at its own position), then
@@ -13,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from natsim.endpoint import Endpoint
 from natsim.errors import ConfigError, ScenarioError, TimeScaleError
+from natsim.fields import config_from_mapping
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec
 from natsim.middleboxes import build_config, kind
 from natsim.middleboxes import presets as device_presets
 from natsim.middleboxes.base import Middlebox
+from natsim.units import TimeScale
 from natsim.yamlpos import Located, check_keys
 
 
@@ -96,3 +100,32 @@ def scaling_error(doc: Located, err: TimeScaleError, data: dict[str, Any],
     return doc.error(("middleboxes", node, device_presets.PRESET_KEY),
                      f"{err.message} The value is preset {preset.name}'s ({preset.position(setting)}); "
                      f"set {node}.{setting} to override it.")
+
+
+def hosts(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec],
+          scale: TimeScale) -> dict[str, Endpoint]:
+    """The ``hosts:`` section: each plain node's (host, router) kernel TCP settings
+    (:class:`natsim.endpoint.Endpoint`), each value checked at its own position, and every one the
+    user set representable at ``scale``."""
+    plain = [node for node, spec in specs.items() if spec.role in ROLES_PLAIN]
+    raw_hosts = check_keys(doc, ("hosts",), data.get("hosts") or {}, plain, "hosts")
+    found: dict[str, Endpoint] = {}
+    for node, values in raw_hosts.items():
+        values = values or {}
+        if not isinstance(values, dict):
+            raise doc.error(("hosts", node), f"settings of host '{node}' must be a mapping")
+        for key in values:
+            try:
+                config_from_mapping(Endpoint, {key: values[key]}, prefix=f"{node}.")
+            except ConfigError as err:
+                unknown = err.message.startswith("unknown setting")
+                raise doc.error(("hosts", node, key), err.message, key=unknown) from err
+        endpoint = config_from_mapping(Endpoint, values, prefix=f"{node}.")
+        try:
+            endpoint.scaled(node, scale)
+        except TimeScaleError as err:
+            setting = (err.setting or "").partition(".")[2]
+            raise doc.error(("hosts", node, setting) if setting in values else ("time_scale",),
+                            err.message) from err
+        found[node] = endpoint
+    return found

@@ -11,6 +11,8 @@ import dataclasses
 import json
 from typing import Any
 
+from natsim.endpoint import Endpoint
+from natsim.fields import settings
 from natsim.middleboxes import config_class, kinds
 from natsim.middleboxes.base import DeviceConfig
 from natsim.middleboxes.presets import PRESET_KEY
@@ -64,6 +66,13 @@ def _middlebox(kind: str) -> dict[str, Any]:
             "description": f"settings of a {kind} node"}
 
 
+def _host() -> dict[str, Any]:
+    props = {f.name: {**_value(dict(f.metadata)), "description": f.metadata.get("doc", "")}
+             for f in settings(Endpoint)}
+    return {"type": "object", "additionalProperties": False, "properties": props,
+            "description": "a host's net.ipv4 TCP settings"}
+
+
 def json_schema() -> dict[str, Any]:
     """The scenario JSON Schema (draft 2020-12)."""
     probe_variants = []
@@ -93,6 +102,8 @@ def json_schema() -> dict[str, Any]:
             "seed": {"type": "integer"}, "captures": {"type": "boolean"},
             "middleboxes": {"type": "object", "description": "node name -> settings of its kind",
                             "additionalProperties": {"anyOf": [_middlebox(k) for k in kinds()]}},
+            "hosts": {"type": "object", "description": "host name -> its kernel TCP settings (real-world)",
+                      "additionalProperties": _host()},
             "probes": {"type": "array", "minItems": 1, "items": probe},
             "expect": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from natsim.endpoint import apply_endpoint
 from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
@@ -154,6 +155,8 @@ def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, o
                  time_scale=scenario.time_scale, workdir=workdir / "lab", seed=scenario.seed,
                  loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab:
             ctx = DriverContext(lab, scenario, outcome.out, workdir)
+            for node, endpoint in scenario.hosts.items():   # the hosts' own TCP settings, scaled
+                result.unscaled.extend(apply_endpoint(lab, node, endpoint))
             capture = None
             if scenario.captures:
                 from natsim.lab.capture import Capture

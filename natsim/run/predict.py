@@ -34,6 +34,7 @@ class ScenarioLike(Protocol):
     probes: tuple[Any, ...]    # ProbeSpec-like: name, kind, client, server, start, options
     seed: int
     addresses: Mapping[str, str]
+    hosts: Mapping[str, Any]   # host node → natsim.endpoint.Endpoint (its kernel TCP settings)
 
 
 @runtime_checkable
@@ -65,7 +66,8 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
                 if middlebox_kind(config.kind).backends is not None]
     world = World(boxes, tuple(scenario.chain or ()), timing, seed=seed + base_seed, packets=packets,
                   path=scenario.path_between if isinstance(scenario, Routed) else None,
-                  addresses=scenario.addresses, labels={node: f"{node}'s backend" for node in fronting})
+                  addresses=scenario.addresses, labels={node: f"{node}'s backend" for node in fronting},
+                  endpoints=scenario.hosts)
     models: list[ProbeModel] = []
     for spec in scenario.probes:
         make = probe_kind(spec.kind).model

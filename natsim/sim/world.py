@@ -8,6 +8,8 @@ from typing import Any
 
 import simpy
 
+from natsim.endpoint import DEFAULT as DEFAULT_ENDPOINT
+from natsim.endpoint import Endpoint
 from natsim.sim.network import (
     Addressed,
     ConnectionTracker,
@@ -46,7 +48,8 @@ class World:
     def __init__(self, models: Mapping[str, MiddleboxModel], chain: Sequence[str], timing: TimeScale,
                  *, seed: int = 0, packets: bool = False,
                  path: Callable[[str, str], Sequence[str]] | None = None,
-                 addresses: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None) -> None:
+                 addresses: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
+                 endpoints: Mapping[str, Endpoint] | None = None) -> None:
         self.env = simpy.Environment()
         self.trace = Trace(packets=packets)
         self.timing = timing
@@ -59,6 +62,7 @@ class World:
         self._path = path
         self.addresses = dict(addresses or {})
         self.labels = dict(labels or {})
+        self.endpoints = dict(endpoints or {})
         self._conn_routes: dict[str, Route] = {}
         for name, model in self.models.items():
             if isinstance(model, Addressed):
@@ -81,6 +85,10 @@ class World:
             self.env.process(act(at))
 
         return wake
+
+    def endpoint(self, name: str) -> Endpoint:
+        """Host ``name``'s kernel TCP settings (the scenario's ``hosts:``, else Linux's defaults)."""
+        return self.endpoints.get(name, DEFAULT_ENDPOINT)
 
     def host(self, name: str) -> Host:
         """The host called ``name`` (created on first use)."""

@@ -26,7 +26,8 @@ def test_every_generated_table_in_the_docs_is_current(doc: Path) -> None:
 def test_every_middlebox_kind_has_its_settings_table() -> None:
     expected = sorted(f"settings of {n}" for n in own_kinds())
     assert sorted(blocks((DOCS / "middleboxes.md").read_text())) == expected
-    assert blocks((DOCS / "scenarios.md").read_text()) == ["probe options", "shipped scenarios"]
+    assert blocks((DOCS / "scenarios.md").read_text()) == \
+        ["probe options", "host settings", "shipped scenarios"]
 
 
 def test_a_stale_table_or_an_unknown_block_is_caught() -> None:

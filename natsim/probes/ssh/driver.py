@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from natsim.endpoint import DEFAULT
 from natsim.errors import ProbeError
 from natsim.outfiles import make_dir, write_file
 from natsim.paths import inside
@@ -149,7 +150,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     client = OpenSshClient(workdir)
     sshd = SshServerOptions(backend="sshd", port=options.port)
     backend = _backend(ctx, spec, sshd, key=client.public_key())
-    notes = scale_os_keepalive(ctx.lab, spec.client)
+    notes = scale_os_keepalive(ctx.lab, spec.client, ctx.scenario.hosts.get(spec.client, DEFAULT))
     args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", f"--workdir={workdir}",
             *to_argv(options)]
     tally = inside(workdir, "progress")
