@@ -331,13 +331,18 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
 
 
 def load_scenario(path: str | Path, *, time_scale: float | None = None, trust: bool = False,
-                  model_only: bool = False) -> Scenario:
+                  model_only: bool = False, sets: Mapping[str, Mapping[str, str]] | None = None) -> Scenario:
     """Load and validate a scenario file (a path, or a shipped scenario's name).
 
     ``trust`` allows the scenario to run its own code; ``model_only`` when it is only predicted
-    (see :func:`parse_scenario`)."""
+    (see :func:`parse_scenario`). ``sets`` (``--set NODE.SETTING=VALUE``, ``NODE.preset=NAME``) are
+    middlebox settings over the file's: checked as the file's are, an error names the option."""
     file = resolve_scenario(path)
-    scenario = parse_scenario(load_file(file), default_name=file.stem, path=file, trust=trust,
+    doc = load_file(file)
+    for node, values in (sets or {}).items():
+        for key, value in values.items():
+            doc.override(("middleboxes", node, key), value, f"--set {node}.{key}={value}")
+    scenario = parse_scenario(doc, default_name=file.stem, path=file, trust=trust,
                               model_only=model_only)
     if time_scale is not None:
         try:

@@ -93,6 +93,8 @@ def scaling_error(doc: Located, err: TimeScaleError, data: dict[str, Any],
     """A timeout the time scale cannot represent: at the ``preset:`` that gave it (naming the preset
     file's line), else at ``time_scale``."""
     node, _, setting = (err.setting or "").partition(".")
+    if ("middleboxes", node, setting) in doc.overrides:   # a --set value
+        return doc.error(("middleboxes", node, setting), err.message)
     preset = device_presets.preset_of(middleboxes.get(node))
     explicit = ((data.get("middleboxes") or {}).get(node) or {})
     if preset is None or setting not in dict(preset.settings) or setting in explicit:

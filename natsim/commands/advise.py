@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.cliargs import add_time_scale
-from natsim.commands.common import BUILDS_LAB, add_trust
+from natsim.commands.common import BUILDS_LAB, add_set, add_trust
 from natsim.commands.predict import load
 from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK
 from natsim.units import format_duration
@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--out", type=Path, help="--verify's output directory (default: "
                         "natsim-out/advise-NAME-TIME)")
     add_time_scale(parser, None, note="--verify's lab and the model's check")
+    add_set(parser)
     add_trust(parser)
     parser.set_defaults(func=run)
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from natsim.run.advise import advise, check_scenario, checked, describe
     from natsim.run.predict import predict
 
-    scenario = load(args.scenario, args.time_scale, trust=args.trust)
+    scenario = load(args.scenario, args.time_scale, trust=args.trust, sets=args.set)
     advice = advise(scenario, args.app)
     print("\n".join(describe(advice)))
     check = check_scenario(scenario, advice)

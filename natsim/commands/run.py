@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.cliargs import add_time_scale
-from natsim.commands.common import add_trust, builds_labs
+from natsim.cliargs import add_time_scale, parse_sets
+from natsim.commands.common import add_set, add_trust, builds_labs
 from natsim.errors import EXIT_INTERRUPTED, ConfigError
 from natsim.paths import inside
 from natsim.privileges import require_lab_privileges
@@ -39,6 +39,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--compare", action="store_true",
                         help="also predict with the model and show both side by side (with --json: in "
                         "the JSON); disagreement exits 1")
+    add_set(parser)
     add_trust(parser)
     parser.set_defaults(func=run)
     builds_labs(parser)
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     """Load (nothing is created when invalid), then run."""
     from natsim.run.experiment import run_scenario
 
-    scenario = load_scenario(args.scenario, time_scale=args.time_scale, trust=args.trust)
+    scenario = load_scenario(args.scenario, time_scale=args.time_scale, trust=args.trust,
+                             sets=parse_sets(args.set))
     extra = {}
     expect = dict(scenario.expect)
     for i, (node, command) in enumerate(args.probe_cmd or [], start=1):
