@@ -76,6 +76,14 @@ class Mapped(PacketEvent):
 
 
 @dataclass(frozen=True)
+class Balanced(PacketEvent):
+    """A load balancer sent a new connection to its virtual IP on to ``backend``."""
+
+    backend: Addr
+    routine: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
 class Forwarded(PacketEvent):
     """A segment of a known connection passed and refreshed its entry (recorded with ``packets``)."""
 
@@ -119,6 +127,14 @@ class Unreachable(PacketEvent):
     host's stack with no socket for it, or a NAT's own stack when it has no mapping)."""
 
     reason: Reason
+
+
+@dataclass(frozen=True)
+class ResetAtExpiry(PacketEvent):
+    """The node's entry expired and it sent RST to both ends: ``segment`` is the RST to the client,
+    ``peer`` the other end (where the second RST went)."""
+
+    peer: Addr
 
 
 @dataclass(frozen=True)
