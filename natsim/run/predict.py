@@ -35,6 +35,14 @@ class ScenarioLike(Protocol):
 
 
 @runtime_checkable
+class Rounded(Protocol):
+    """A scenario whose middlebox timers were rounded up at its time scale (no probe depends on them):
+    the result lists them (:mod:`natsim.scenario_scaling`)."""
+
+    rounded: tuple[Any, ...]   # RoundedTimer-like: describe()
+
+
+@runtime_checkable
 class Routed(Protocol):
     """A scenario that knows the path between two nodes: each probe's route then crosses exactly the
     middleboxes on its own path (else every middlebox, in ``chain`` order)."""
@@ -92,7 +100,7 @@ def predict_traced(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True
     probes = [m.result() for m in models]
     result = RunResult(source="model", time_scale=scale_of(scenario), scenario=scenario.name,
                        started=t0, finished=time.time(), probes=probes,
-                       unscaled=unscaled_notes(world.timing),
+                       unscaled=[*unscaled_notes(world.timing), *_rounded(scenario)],
                        notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s",
                               *(f"probe {p.name} ({p.kind}) is not modelled: "
                                 f"{probe_kind(p.kind).unmodelled}" for p in scenario.probes
@@ -102,3 +110,7 @@ def predict_traced(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True
 
 
 __all__ = ["Routed", "ScenarioLike", "build", "predict", "predict_traced"]
+
+
+def _rounded(scenario: ScenarioLike) -> list[str]:
+    return [timer.describe() for timer in scenario.rounded] if isinstance(scenario, Rounded) else []
