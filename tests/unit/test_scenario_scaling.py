@@ -11,7 +11,7 @@ import pytest
 from natsim.errors import ScenarioError, TimeScaleError
 from natsim.probes.registry import kinds
 from natsim.run.experiment import run_scenario
-from natsim.run.predict import predict
+from natsim.run.predict import build, predict
 from natsim.scenario import load_scenario, load_scenario_text
 
 ROUNDED = ("cgn.transitory_timeout: 4m rounded up to 10m (1 lab s at time scale 600); no probe's verdict "
@@ -69,3 +69,10 @@ def test_natsims_own_kinds_state_their_limits() -> None:
     limits = {name: kind.scale_limit.factor for name, kind in kinds().items() if kind.scale_limit}
     assert limits == {"tcp-send": 600, "tcp-recv": 600, "tcp-keepalive": 60, "ssh-first-connect": 60,
                       "ssh-bypass-timer": 60, "ssh-kex": 60, "ssh-idle": 60}
+
+
+def test_a_real_network_prediction_uses_the_declared_timer() -> None:
+    scenario = load_scenario("isp-modem-bridge-1h", time_scale=600)
+    world, _ = build(scenario, as_lab=False)
+    assert world.models["cgn"].config.transitory_timeout == 240   # type: ignore[attr-defined]
+    assert ROUNDED not in predict(scenario, as_lab=False).unscaled
