@@ -68,7 +68,7 @@ def test_a_lab_run_above_a_kinds_exact_scale_is_refused(probe: str, limit: int, 
 def test_natsims_own_kinds_state_their_limits() -> None:
     limits = {name: kind.scale_limit.factor for name, kind in kinds().items() if kind.scale_limit}
     assert limits == {"tcp-send": 600, "tcp-recv": 600, "tcp-keepalive": 60, "ssh-first-connect": 60,
-                      "ssh-bypass-timer": 60, "ssh-kex": 60, "ssh-idle": 60}
+                      "ssh-bypass-timer": 60, "ssh-kex": 60, "ssh-idle": 120}
 
 
 def test_a_real_network_prediction_uses_the_declared_timer() -> None:
