@@ -48,6 +48,7 @@ COMMANDS = {
     "conform": "test a lab middlebox against RFC 5382 (TCP) and RFC 4787 (UDP)",
     "predict": "predict a scenario's outcome with the simpy model",
     "sweep": "predict a scenario over a grid of middlebox settings and probe options",
+    "advise": "the largest keepalive that keeps the scenario's path open",
 }
 
 

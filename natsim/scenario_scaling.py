@@ -19,8 +19,9 @@ from typing import Any, cast
 
 from natsim.errors import TimeScaleError
 from natsim.middleboxes import render
-from natsim.middleboxes.base import Middlebox, RenderContext
+from natsim.middleboxes.base import Middlebox, RenderContext, with_preset
 from natsim.middleboxes.conntrack.config import ConntrackConfig
+from natsim.middleboxes.presets import preset_of
 from natsim.probes.registry import ProbeKind
 from natsim.units import MAX_ROUNDING_ERROR, TimeScale, format_duration
 
@@ -62,7 +63,7 @@ def round_loose_timers(middleboxes: Mapping[str, Middlebox], needed: frozenset[s
     for node, config in middleboxes.items():
         if needed is not None and isinstance(config, ConntrackConfig):
             rounded = _loose(node, config, needed, scale)
-            config = replace(config, **{r.setting: r.used for r in rounded})  # type: ignore[arg-type]
+            config = _replaced(config, {r.setting: r.used for r in rounded})
             found += rounded
         out[node] = config
     return out, tuple(found)
@@ -88,8 +89,18 @@ def declared(middleboxes: Mapping[str, Middlebox], rounded: Iterable[RoundedTime
     values (to scale them again at another time scale)."""
     out = dict(middleboxes)
     for timer in rounded:
-        out[timer.node] = replace(cast(Any, out[timer.node]), **{timer.setting: timer.declared})
+        out[timer.node] = _replaced(out[timer.node], {timer.setting: timer.declared})
     return out
+
+
+def _replaced(config: Middlebox, changes: Mapping[str, float]) -> Middlebox:
+    """``config`` with ``changes``, still remembering the preset it was built from (``replace``
+    forgets it: it is not a field)."""
+    if not changes:
+        return config
+    new = replace(cast(Any, config), **changes)
+    preset = preset_of(config)
+    return with_preset(new, preset) if preset is not None else cast(Middlebox, new)
 
 
 def check_scaling(middleboxes: Mapping[str, Middlebox], scale: TimeScale) -> None:

@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 
 from natsim.errors import ScenarioError, TimeScaleError
+from natsim.middleboxes import presets
+from natsim.middleboxes.base import with_preset
+from natsim.middleboxes.cgn import Cgn
 from natsim.probes.registry import kinds
 from natsim.run.experiment import run_scenario
 from natsim.run.predict import build, predict
 from natsim.scenario import load_scenario, load_scenario_text
+from natsim.scenario_scaling import declared, round_loose_timers
+from natsim.units import TimeScale
 
 ROUNDED = ("cgn.transitory_timeout: 4m rounded up to 10m (1 lab s at time scale 600); no probe's verdict "
            "depends on it")
@@ -76,3 +81,12 @@ def test_a_real_network_prediction_uses_the_declared_timer() -> None:
     world, _ = build(scenario, as_lab=False)
     assert world.models["cgn"].config.transitory_timeout == 240   # type: ignore[attr-defined]
     assert ROUNDED not in predict(scenario, as_lab=False).unscaled
+
+
+def test_a_rounded_config_keeps_the_preset_it_was_built_from() -> None:
+    preset = next(iter(presets.shipped().values()))
+    config = with_preset(Cgn(), preset)
+    rounded, timers = round_loose_timers({"cgn": config}, frozenset({"established"}), TimeScale(600))
+    assert [t.setting for t in timers] == ["transitory_timeout"]
+    assert presets.preset_of(rounded["cgn"]) is preset
+    assert presets.preset_of(declared(rounded, timers)["cgn"]) is preset
