@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 COMMANDS = {
     "demo": "run the isp-modem-bridge-1h scenario end to end and show where the report is",
     "doctor": "check the lab mode (root or rootless), Python, binaries and kernel features",
-    "list": "list topologies, shipped scenarios, middlebox kinds and probe kinds",
+    "list": "list topologies, shipped scenarios, middlebox kinds, probe kinds and device presets",
     "lab": "bring up a topology with its middleboxes, interactively or with --run",
     "cleanup": "remove what crashed labs left behind",
     "run": "run a scenario in the lab and check its expectations",
