@@ -300,19 +300,32 @@ def _shard_job(args: tuple[Population, Cgn, int]) -> dict[str, Any]:
     return run_shard(*args)
 
 
-def simulate(cgn: Cgn, population: Population | None = None, *, workers: int = 1) -> PopulationResult:
-    """Run the population model over ``workers`` processes (the result does not depend on them)."""
+def _run_shards(p: Population, cgn: Cgn, workers: int, scheduler: str | None) -> list[dict[str, Any]]:
+    """Every shard's part, in shard order: here, on a local process pool, or on a Dask cluster."""
+    jobs = [(p, cgn, k) for k in range(SHARDS)]
+    if scheduler is not None:
+        from natsim.run.cluster import connect
+        with connect(scheduler, workers=workers) as client:
+            futures = client.map(run_shard, [p] * SHARDS, [cgn] * SHARDS, range(SHARDS), pure=False)
+            parts: list[dict[str, Any]] = client.gather(futures)
+            return parts
+    if workers == 1:
+        return [run_shard(*job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
+        return list(pool.map(_shard_job, jobs))
+
+
+def simulate(cgn: Cgn, population: Population | None = None, *, workers: int = 1,
+             scheduler: str | None = None) -> PopulationResult:
+    """Run the population model over ``workers`` processes, or on the Dask cluster at ``scheduler``
+    (``tcp://HOST:8786``; ``local``: a cluster of ``workers`` processes on this machine, on loopback).
+    The result does not depend on either: its :data:`SHARDS` shards are fixed and seeded."""
     p = population or Population()
     p.check(cgn)
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     started = time.perf_counter()
-    jobs = [(p, cgn, k) for k in range(SHARDS)]
-    if workers == 1:
-        parts = [run_shard(*job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-            parts = list(pool.map(_shard_job, jobs))
+    parts = _run_shards(p, cgn, workers, scheduler)
     totals: dict[str, int] = {}
     for part in parts:
         for key, value in part["totals"].items():

@@ -129,3 +129,17 @@ def test_bad_population(field: str, value: float) -> None:
 def test_more_subscribers_than_the_prefix_holds() -> None:
     with pytest.raises(ConfigError, match=r"do not fit in the CGN's subscribers 100\.64\.1\.0/24"):
         simulate(Cgn(subscribers="100.64.1.0/24"), Population(subscribers=300))
+
+
+def test_sharded_over_a_dask_cluster_of_two_workers() -> None:
+    from natsim.run.cluster import local_cluster
+
+    cgn = Cgn(idle_timeout=3600.0, ports_per_subscriber=8)
+    population = Population(subscribers=2000)
+    with local_cluster(2) as cluster:
+        spread = simulate(cgn, population, scheduler=cluster.scheduler_address)
+        ran = cluster.scheduler.task_prefixes["run_shard"].state_counts["memory"]
+    assert ran == SHARDS                     # every shard was computed by the cluster's workers
+    here = simulate(cgn, population)
+    assert (spread.totals, spread.mappings, spread.peak_ports) == (here.totals, here.mappings,
+                                                                    here.peak_ports)

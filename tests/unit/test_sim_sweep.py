@@ -111,7 +111,6 @@ def test_dask_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_dask_local_cluster_equals_the_local_pool() -> None:
-    pytest.importorskip("dask.distributed")
     s = scenario()
     p = sweep.parse_param("cpe.idle_timeout=30m..1h:30m", s)
     points = sweep.grid([p])
