@@ -246,25 +246,30 @@ def limit(flows: Flows, fate: Fates, rules: Rules) -> Limited:
 def peak_per_subscriber(start_owner: np.ndarray, starts: np.ndarray, end_owner: np.ndarray,
                         ends: np.ndarray) -> np.ndarray:
     """Per owner (in increasing order), the most of its intervals ``[start, end)`` that overlap; every
-    owner has as many ends as starts. Sorted by owner, then time (an end before a start at a tie)."""
+    owner has as many ends as starts. Events are ordered by owner, then time, an end before a start at
+    a tie: one sort of a key packing (owner, the time's dense rank, start bit) in 63 bits."""
     if not len(start_owner):
         return np.zeros(0, dtype=np.int64)
-    by_time = np.argsort(np.concatenate([ends, starts]), kind="stable")   # at a tie, ends first
-    rank = np.empty(len(by_time), dtype=np.int64)
-    rank[by_time] = np.arange(len(by_time))
+    times = np.concatenate([ends, starts])
+    by_time = np.argsort(times)
+    ordered = times[by_time]
+    rank = np.empty(len(times), dtype=np.int64)      # equal times, equal rank
+    rank[by_time] = np.cumsum(np.r_[False, ordered[1:] != ordered[:-1]])
     who = np.concatenate([end_owner, start_owner]).astype(np.int64)
-    order = np.argsort((who - who.min()) << 32 | rank)
-    delta = np.concatenate([-np.ones(len(ends), dtype=np.int64), np.ones(len(starts), dtype=np.int64)])
-    level = np.cumsum(delta[order])
-    sorted_who = who[order]
+    is_start = np.r_[np.zeros(len(ends), dtype=np.int64), np.ones(len(starts), dtype=np.int64)]
+    key = np.sort((who - who.min()) << 33 | rank << 1 | is_start)
+    level = np.cumsum((key & 1) * 2 - 1)
+    sorted_who = key >> 33
     firsts = np.flatnonzero(np.r_[True, sorted_who[1:] != sorted_who[:-1]])
     return np.maximum.reduceat(level, firsts)
 
 
 def evaluate(p: Population, rules: Rules, flows: Flows) -> dict[str, Any]:
     """Totals, the mapping table at each sample and each subscriber's peak of one shard's flows."""
-    limited = limit(flows, fates(flows, rules), rules)
-    fate = fates(flows, rules, limited.forced)
+    first = fates(flows, rules)
+    limited = limit(flows, first, rules)
+    forced = (limited.forced < len(flows.gaps)).any()     # else the limit changed no flow's fate
+    fate = fates(flows, rules, limited.forced) if forced else first
     ok = ~limited.refused
     gap_ok = ok[fate.flow_of_gap]
     remap, short = fate.remap & gap_ok, fate.remap_kill & gap_ok & ~limited.dropped
