@@ -45,8 +45,9 @@ def register(sub: Any) -> None:
                         help="Dask scheduler address (tcp://HOST:8786) or 'local' for a cluster on this "
                         "machine (loopback only)")
     parser.add_argument("--workers", default="0",
-                        help="local worker processes (default: CPU count); with --lab and no "
-                        "--scheduler: labs run at a time here (default 1)")
+                        help="local worker processes (default: CPU count; with --scheduler local: the "
+                        "cluster's, default 2); with --lab and no --scheduler: labs run at a time here "
+                        "(default 1)")
     parser.add_argument("--seed", default="0", help="seed for every prediction (default 0)")
     parser.add_argument("--lab", action="store_true",
                         help="run every point in the lab (as natsim run does; on the Dask workers with "
@@ -119,12 +120,12 @@ def _execute(args: argparse.Namespace, scenario: Any, params: list[Any], points:
             print(f"natsim: {line}", file=sys.stderr, flush=True)
         if args.scheduler:
             done = lab_sweep.run_on_cluster(scenario, params, points, directory, address=args.scheduler,
-                                            report=say)
+                                            workers=workers or None, report=say)
         else:
             done = lab_sweep.run_here(scenario, params, points, directory, workers=workers or 1, report=say)
         return done.rows, done.failed
     if args.scheduler:
         return sweep.run_dask(scenario, params, points, address=args.scheduler, seed=seed,
-                              as_lab=args.lab_timers), {}
+                              as_lab=args.lab_timers, workers=workers or None), {}
     return sweep.run_local(scenario, params, points, seed=seed, as_lab=args.lab_timers,
                            workers=workers or None), {}

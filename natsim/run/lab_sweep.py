@@ -132,19 +132,25 @@ def collect(completed: Iterable[Any], names: dict[Any, str], out: OutputDir,
 
 def run_here(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[Any]], out: OutputDir, *,
              workers: int = 1, report: Callable[[str], None] | None = None) -> LabSweep:
-    """Every point in the lab on this machine, ``workers`` labs at a time."""
+    """Every point in the lab on this machine, ``workers`` labs at a time (on Ctrl-C the points not
+    started yet never start)."""
     from concurrent.futures import as_completed
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         names = {pool.submit(run_lab_point, pt, point_name(params, pt, i), scenario, params):
                  point_name(params, pt, i) for i, pt in enumerate(points, start=1)}
         return collect(as_completed(names), names, out, report)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_on_cluster(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[Any]], out: OutputDir,
-                   *, address: str, report: Callable[[str], None] | None = None) -> LabSweep:
-    """Every point in the lab on the workers of the Dask cluster at ``address``."""
+                   *, address: str, workers: int | None = None,
+                   report: Callable[[str], None] | None = None) -> LabSweep:
+    """Every point in the lab on the workers of the Dask cluster at ``address`` (``local``: a cluster
+    of ``workers`` processes on this machine, see :func:`natsim.run.cluster.connect`)."""
     from natsim.run.cluster import connect
-    with connect(address) as client:
+    with connect(address, workers=workers) as client:
         from dask.distributed import as_completed
         shared = client.scatter(scenario, broadcast=True)
         labels = [point_name(params, pt, i) for i, pt in enumerate(points, start=1)]

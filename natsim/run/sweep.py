@@ -125,11 +125,11 @@ def run_local(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[
 
 
 def run_dask(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[Any]], *, address: str,
-             seed: int = 0, as_lab: bool = False) -> list[dict[str, Any]]:
-    """All points on a Dask cluster at ``address`` (``local``: a cluster on this machine, see
-    :mod:`natsim.run.cluster`)."""
+             seed: int = 0, as_lab: bool = False, workers: int | None = None) -> list[dict[str, Any]]:
+    """All points on a Dask cluster at ``address`` (``local``: a cluster of ``workers`` processes on
+    this machine, see :func:`natsim.run.cluster.connect`)."""
     from natsim.run.cluster import connect
-    with connect(address) as client:
+    with connect(address, workers=workers) as client:
         shared = client.scatter(scenario, broadcast=True)
         futures = client.map(run_point, list(points), scenario=shared, params=list(params), seed=seed,
                              as_lab=as_lab, pure=False)
