@@ -154,8 +154,9 @@ def fates(flows: Flows, rules: Rules, forced: np.ndarray | None = None) -> Fates
     if forced is not None:
         first_kill = np.minimum(first_kill, forced)
     killed = first_kill < flows.gap_start + flows.gap_count
-    kill_here = index == first_kill[flow_of_gap]
-    remap = expired & ~kill_here & (index < first_kill[flow_of_gap])
+    kill_of_gap = first_kill[flow_of_gap]
+    kill_here = index == kill_of_gap
+    remap = expired & (index < kill_of_gap)          # before the gap that kills its flow, if any
     remapped = ~killed & (np.bincount(flow_of_gap[remap], minlength=n_flows) > 0)
     remap_kill = kill_here & ~flows.inbound & (rules.pickup and not rules.preserve)
     release = t_end.copy()
