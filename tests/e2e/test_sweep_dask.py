@@ -21,7 +21,8 @@ from natsim.outfiles import OutputDir
 from natsim.report.schema import RunResult
 from natsim.run.cluster import local_cluster
 from natsim.run.lab_sweep import LOG_NAME, RUNS, run_on_cluster
-from natsim.run.sweep import grid, parse_param
+from natsim.run.predict import predict
+from natsim.run.sweep import apply, grid, parse_param
 from natsim.scenario import load_scenario
 
 pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
@@ -82,6 +83,10 @@ def test_lab_sweep_on_two_workers_survives_losing_one(tmp_path: Path) -> None:
         verdicts[name] = [c.verdict.value for c in result.probes[0].connections]
     assert verdicts == {"001-router.idle_timeout=1m": ["alive", "dead"],
                         "002-router.idle_timeout=2m": ["alive", "alive"]}
+    model = [predict(apply(scenario, params, point)).probes[0] for point in points]
+    predicted = {name: [c.verdict.value for c in probe.connections]
+                 for name, probe in zip(sorted(sweep.written), model, strict=True)}
+    assert predicted == verdicts                            # and the model agrees, point by point
     assert [row["run"] for row in sweep.rows] == sorted(sweep.written)
 
 
