@@ -1,7 +1,8 @@
 """Sweeps in the lab: every point is a lab run, here or on the workers of a Dask cluster.
 
 A worker runs a point as ``natsim run`` would (:mod:`natsim.run.lab_point`, a process of its own in
-natsim's own namespaces) into a private temporary directory, and returns the whole report: the rows
+natsim's own namespaces, which sends its report back through a pipe: nothing is written on the
+worker), and returns the whole report: the rows
 :func:`natsim.run.sweep.summarise` gives for its result, and every file the run wrote. The caller
 writes each point's files as ``OUT/runs/NAME/`` in one step (:meth:`natsim.outfiles.OutputDir.write_tree`)
 as soon as the point is back, so a report there is always whole. A worker lost mid-run returns
@@ -14,10 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError
-from natsim.outfiles import LOCK_NAME, OutputDir
+from natsim.outfiles import OutputDir
 from natsim.report.schema import RunResult
 from natsim.report.sweep_report import plain, value_label
+from natsim.run.lab_point import Report
 from natsim.run.sweep import apply, summarise
 from natsim.run.sweep_params import Param
 
@@ -74,38 +74,21 @@ def _pickled(scenario: Any) -> bytes:
     return bytes(cloudpickle.dumps(scenario))
 
 
-def _report_files(out: Path) -> dict[str, bytes]:
-    """The regular files under ``out`` (links and the lock file skipped), by relative path."""
-    files: dict[str, bytes] = {}
-    for root, _dirs, names in os.walk(out):
-        for name in names:
-            path = Path(root) / name
-            if name == LOCK_NAME or not stat.S_ISREG(os.lstat(path).st_mode):
-                continue
-            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as handle:
-                files[str(path.relative_to(out))] = handle.read()
-    return files
-
-
 def run_lab_point(point: Sequence[Any], name: str, scenario: Any, params: Sequence[Param]) -> PointRun:
     """Run one point in the lab (on a worker) and return its whole report; :class:`LabError` when
-    the run wrote no result at all (its log's last lines say why)."""
+    the run sent no report (what it printed last says why). Nothing is written on the worker."""
     applied = apply(scenario, params, point)
-    with tempfile.TemporaryDirectory(prefix="natsim-sweep-") as scratch:
-        out, log = Path(scratch) / "out", Path(scratch) / LOG_NAME
-        with open(log, "wb") as sink:
-            done = subprocess.run([sys.executable, "-m", "natsim.run.lab_point", str(out), str(os.getpid())],
-                                  input=_pickled(applied), stdout=sink, stderr=subprocess.STDOUT, check=False)
-        files = _report_files(out) if out.is_dir() else {}
-        files[LOG_NAME] = log.read_bytes()
-    if "result.json" not in files:
-        said = files[LOG_NAME].decode(errors="replace").strip().splitlines()[-3:]
-        raise LabError(f"point {name}: the lab run wrote no result (exit {done.returncode}): "
+    done = subprocess.run([sys.executable, "-m", "natsim.run.lab_point", str(os.getpid())],
+                          input=_pickled(applied), capture_output=True, check=False)
+    report = Report.read(done.stdout)
+    if report is None or "result.json" not in report.files:
+        said = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise LabError(f"point {name}: the lab run sent no result (exit {done.returncode}): "
                        + (" / ".join(said) or "it printed nothing"))
-    result = RunResult.from_dict(json.loads(files["result.json"]))
+    result = RunResult.from_dict(json.loads(report.files["result.json"]))
     tags = {p.name: plain(v) for p, v in zip(params, point, strict=True)}
     rows = [{**tags, **row, "run": name} for row in summarise(result)]
-    return PointRun(name, rows, files, done.returncode)
+    return PointRun(name, rows, {**report.files, LOG_NAME: done.stderr}, report.exit_code)
 
 
 def collect(completed: Iterable[Any], names: dict[Any, str], out: OutputDir,
