@@ -1,7 +1,8 @@
 """Which optional part of natsim (pip extra) a missing module belongs to.
 
 ``pip install natsim`` gives the probes, the probe server and the model; ``natsim[lab]`` adds labs
-(Mininet), captures and their analysis (scapy) and ``natsim doctor`` (rich); ``natsim[plots]`` the
+(Mininet), captures and their analysis (scapy), ``natsim doctor`` and ``natsim watch`` (rich) and
+``natsim lab exec`` in a terminal (pexpect); ``natsim[plots]`` the
 plots (matplotlib); ``natsim[ssh]`` the SSH proxy and the SSH login probes (asyncssh);
 ``natsim[population]`` the CGN population model (numpy).
 """
@@ -9,7 +10,8 @@ plots (matplotlib); ``natsim[ssh]`` the SSH proxy and the SSH login probes (asyn
 from __future__ import annotations
 
 #: Top-level module → the extra that installs it.
-EXTRA_OF = {"mininet": "lab", "scapy": "lab", "rich": "lab", "matplotlib": "plots", "asyncssh": "ssh",
+EXTRA_OF = {"mininet": "lab", "scapy": "lab", "rich": "lab", "pexpect": "lab", "ptyprocess": "lab",
+            "matplotlib": "plots", "asyncssh": "ssh",
             "dask": "dask", "distributed": "dask", "numpy": "population"}
 
 

@@ -34,7 +34,7 @@ from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
 from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
-from natsim.labview import NodeProcess
+from natsim.labview import NodeProcess, substitute
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.outfiles import make_dir
@@ -310,8 +310,7 @@ class Lab:
 
     def substitute(self, command: str) -> str:
         """Replace node names after the first word by their addresses, as Mininet's CLI does."""
-        words = command.split(" ")
-        return " ".join([words[0], *(self.address(w) if w in self.specs else w for w in words[1:])])
+        return " ".join(substitute(command.split(" "), self.specs, self.address))
 
     def run(self, name: str, argv: Sequence[str] | str, *, check: bool = False,
             timeout: float | None = 60.0) -> tuple[int, str]:
