@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
-    "demo", "doctor", "list", "lab", "cleanup", "run", "probe",
+    "demo", "doctor", "list", "lab", "watch", "cleanup", "run", "probe",
     "serve", "analyze", "conform", "predict", "sweep",
 )
 
