@@ -14,6 +14,7 @@ opened on them and checked afterwards, so a reused PID never leads it elsewhere:
   else in it. (``--preserve-credentials``: the user is already uid 0 there; nsenter's own
   ``setgroups`` would be refused.)
 
+The command starts in the caller's working directory (``/`` when the lab cannot see it).
 ``mnexec -c`` closes every descriptor but the standard three before the command starts, so the
 command holds no reference to the lab's namespaces beyond its own membership.
 """
@@ -107,12 +108,24 @@ def join(lab: KeptLab, node: str, command: Sequence[str], env: Mapping[str, str]
     options = [f"{option}=/proc/self/fd/{fd}" for (_, option), fd in zip(_ROOTLESS if rootless else _ROOT,
                                                                           fds, strict=True)]
     inner = ["mnexec", "-c", "-a", str(anchor.pid)] if rootless else ["mnexec", "-c"]
-    argv = ["nsenter", *(["--preserve-credentials"] if rootless else []), *options, "--", *inner, *command]
+    argv = ["nsenter", *(["--preserve-credentials"] if rootless else []), *options,
+            f"--wd={_workdir(rootless)}", "--", *inner, *command]
     node_env = {**(env if env is not None else os.environ), "NATSIM_LAB": lab.name, "NATSIM_NODE": node,
                 "debian_chroot": f"{lab.name}:{node}"}   # Debian's bash prompt shows it: (lab:node)root@...
     if lab.home:
         node_env["HOME"] = lab.home
     return Joined(argv, node_env, fds)
+
+
+def _workdir(rootless: bool) -> str:
+    """Where the command starts: this process's working directory, as for ``natsim lab --run``; ``/``
+    when the lab cannot see it (rootless: natsim's namespace has a ``/run`` and a ``/proc`` of its own)."""
+    try:
+        here = os.getcwd()
+    except OSError:
+        return "/"
+    hidden = any(here == top or here.startswith(top + "/") for top in ("/run", "/proc"))
+    return "/" if rootless and hidden else here
 
 
 def run_captured(lab: KeptLab, node: str, command: Sequence[str], *,

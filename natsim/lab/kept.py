@@ -229,3 +229,11 @@ class Registry:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def forget_gone(registry: Registry) -> list[str]:
+    """Remove the entries of labs that are gone (keeper ended, nothing left); their names."""
+    gone = [lab.name for lab in registry.entries() if lab.status() is Status.GONE]
+    for name in gone:
+        registry.remove(name)
+    return gone
