@@ -8,7 +8,7 @@ contract rather than on the lab layer above them, and a test can hand them a sta
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,10 +58,3 @@ class RunningLab(Protocol):
     def substitute(self, command: str) -> str:
         """``command`` with node names after its first word replaced by their addresses."""
         ...
-
-
-def substitute(words: Sequence[str], nodes: Collection[str], address: Callable[[str], str]) -> list[str]:
-    """``words`` (a command) with each word after the first that names one of ``nodes`` replaced by
-    ``address(word)``, as Mininet's CLI does: ``ping server`` -> ``ping 198.51.100.10``. The one node
-    name substitution of natsim (``natsim lab --run``, ``natsim lab exec``, command probes)."""
-    return [*words[:1], *(address(word) if word in nodes else word for word in words[1:])]

@@ -48,9 +48,9 @@ def register(verbs: Any) -> None:
     run = verbs.add_parser(
         "exec", help="run a command in a node of a lab that is up",
         description="Run CMD in NODE of lab NAME and exit with its exit code. Node names among CMD's "
-        "arguments (after the first) become their addresses, as in `natsim lab --run`. With a terminal "
-        "on standard input CMD gets a terminal of its own (shells, ssh password prompts); otherwise it "
-        "reads and writes natsim's standard streams.",
+        "arguments (after the first, and in USER@NODE) become their addresses, as in the Mininet CLI of "
+        "`natsim lab`. With a terminal on standard input CMD gets a terminal of its own (shells, ssh "
+        "password prompts); otherwise it reads and writes natsim's standard streams.",
         epilog="example: natsim lab exec lab1 client ping -c 1 server; a shell: natsim lab exec lab1 "
         "client bash")
     run.add_argument("name", help="the lab's name (`natsim lab list`)")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from natsim.errors import KeptLabError
 from natsim.lab.kept import KeptLab, Status
-from natsim.labview import substitute
+from natsim.lab.substitute import substitute_argv
 
 #: Namespaces joined (``/proc/PID/ns/`` name, nsenter option), per mode.
 _ROOT = (("net", "--net"), ("mnt", "--mount"))
@@ -78,14 +78,14 @@ def describe_unusable(lab: KeptLab, status: Status) -> str:
 
 
 def words(lab: KeptLab, command: Sequence[str]) -> list[str]:
-    """``command`` with node names after the first word replaced by their addresses, as in ``--run``
-    and Mininet's CLI."""
+    """``command`` with node names (and ``USER@NODE``) after the first word replaced by their
+    addresses, as in ``--run`` and Mininet's CLI (:mod:`natsim.lab.substitute`)."""
     def address(node: str) -> str:
         if node not in lab.addresses:
             raise KeptLabError(f"node {node} has no address")
         return lab.addresses[node]
 
-    return substitute(list(command), lab.roles or lab.anchors, address)
+    return substitute_argv(command, lab.roles or lab.anchors, address)
 
 
 def join(lab: KeptLab, node: str, command: Sequence[str], env: Mapping[str, str] | None = None) -> Joined:
