@@ -49,9 +49,11 @@ def rows(flows: Sequence[Flow], time_scale: float) -> list[tuple[str, ...]]:
 def table(flows: Sequence[Flow], time_scale: float, title: str) -> Table:
     """The flows as a rich table."""
     view = Table(title=title, title_justify="left", expand=False)
-    for column in COLUMNS:
+    for column in COLUMNS:   # in a narrow terminal the tuples fold; the short columns keep their width
+        short = column in COLUMNS[:4]
         view.add_column(column, justify="right" if column in ("time left", "lab s") else "left",
-                        no_wrap=True)
+                        no_wrap=short, min_width=len(column) if short else None,
+                        overflow="ellipsis" if short else "fold")
     for row in rows(flows, time_scale):
         view.add_row(*row)
     if not flows:
