@@ -120,7 +120,7 @@ def _reserve(registry: Registry, entry: KeptLab, *, generated: bool) -> None:
 
 def _usage(entry: KeptLab) -> str:
     """What ``lab up`` prints: the map, then how to use the lab."""
-    from natsim.middleboxes import kind
+    from natsim.lab.topology import ROLES_PLAIN
     from natsim.report.labmap import format_map
 
     lines = [format_map(entry.map)]
@@ -132,8 +132,7 @@ def _usage(entry: KeptLab) -> str:
     lines += [f"lab {entry.name} is up ({entry.mode} mode, kept by process {keeper}). Use it with:",
               f"  natsim lab exec {entry.name} NODE CMD...   e.g. natsim lab exec {entry.name} {nodes[0]} "
               f"ip -br addr  (a shell: natsim lab exec {entry.name} {nodes[0]} bash)"]
-    tracked = [n for n, role in entry.roles.items() if role not in ("host", "router")
-               and kind(role).policy is not None]
+    tracked = [n for n, role in entry.roles.items() if role not in ROLES_PLAIN]
     if tracked:
         lines.append(f"  natsim watch {entry.name} {tracked[0]}   its conntrack table, live")
     lines += ["  natsim lab list                 the labs that are up",

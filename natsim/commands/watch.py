@@ -42,10 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "about once per lab second: each flow's protocol and state, the time left before the kernel "
         "removes it in real-world units at the lab's time scale (the kernel's lab seconds x the time "
         "scale) and in lab seconds, its original direction and its NAT mapping (inside => public). "
-        "q or Ctrl-C quits. NODE must be a middlebox that tracks connections.",
+        "q or Ctrl-C quits. NODE must be a middlebox (an SSH proxy's redirects show as destination NAT).",
         epilog="example: natsim watch lab1 router; in a script: natsim watch lab1 router --once --json")
     parser.add_argument("lab", help="the lab's name (`natsim lab list`)")
-    parser.add_argument("node", help="a middlebox of the lab that tracks connections")
+    parser.add_argument("node", help="a middlebox of the lab")
     parser.add_argument("--once", action="store_true",
                         help="print one snapshot and exit (no terminal needed)")
     parser.add_argument("--json", action="store_true", help="with --once: the flows as one JSON list")
@@ -53,13 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def tracked_node(lab: KeptLab, node: str) -> None:
-    """:class:`KeptLabError` unless ``node`` is a middlebox of ``lab`` that tracks connections."""
+    """:class:`KeptLabError` unless ``node`` is a middlebox of ``lab`` (every kind's ruleset keeps
+    conntrack state: timeouts, NAT, or an SSH proxy's redirects, which are destination NAT)."""
     from natsim.lab.join import check_node
-    from natsim.middleboxes import kind
+    from natsim.lab.topology import ROLES_PLAIN
 
     check_node(lab, node)
     roles = lab.roles
-    tracking = [n for n, role in roles.items() if role not in ("host", "router") and kind(role).policy]
+    tracking = [n for n, role in roles.items() if role not in ROLES_PLAIN]
     if node not in tracking:
         what = roles.get(node, "node")
         raise KeptLabError(f"{node} is a {what} and has no conntrack state to watch (in lab {lab.name}: "
