@@ -120,7 +120,7 @@ def _reserve(registry: Registry, entry: KeptLab, *, generated: bool) -> None:
 
 def _usage(entry: KeptLab) -> str:
     """What ``lab up`` prints: the map, then how to use the lab."""
-    from natsim.lab.topology import ROLES_PLAIN
+    from natsim.commands.watch import tracking_nodes
     from natsim.report.labmap import format_map
 
     lines = [format_map(entry.map)]
@@ -132,7 +132,7 @@ def _usage(entry: KeptLab) -> str:
     lines += [f"lab {entry.name} is up ({entry.mode} mode, kept by process {keeper}). Use it with:",
               f"  natsim lab exec {entry.name} NODE CMD...   e.g. natsim lab exec {entry.name} {nodes[0]} "
               f"ip -br addr  (a shell: natsim lab exec {entry.name} {nodes[0]} bash)"]
-    tracked = [n for n, role in entry.roles.items() if role not in ROLES_PLAIN]
+    tracked = tracking_nodes(entry)
     if tracked:
         lines.append(f"  natsim watch {entry.name} {tracked[0]}   its conntrack table, live")
     lines += ["  natsim lab list                 the labs that are up",
@@ -196,7 +196,7 @@ def run_down(args: argparse.Namespace) -> int:
     if left:
         print(f"natsim: error: lab {lab.name}: could not remove {', '.join(left)}", file=sys.stderr)
         return 2
-    if status is Status.GONE and lab.mode == "rootless":
+    if status is Status.GONE and lab.rootless:
         print(f"lab {lab.name} was gone: the kernel removed it with its keeper; nothing is left")
     elif status in (Status.BROKEN, Status.GONE):
         print(f"lab {lab.name} is down (its keeper was gone; what it left was removed)")

@@ -42,25 +42,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "about once per lab second: each flow's protocol and state, the time left before the kernel "
         "removes it in real-world units at the lab's time scale (the kernel's lab seconds x the time "
         "scale) and in lab seconds, its original direction and its NAT mapping (inside => public). "
-        "q or Ctrl-C quits. NODE must be a middlebox (an SSH proxy's redirects show as destination NAT).",
+        "q or Ctrl-C quits. NODE must be a middlebox that tracks connections.",
         epilog="example: natsim watch lab1 router; in a script: natsim watch lab1 router --once --json")
     parser.add_argument("lab", help="the lab's name (`natsim lab list`)")
-    parser.add_argument("node", help="a middlebox of the lab")
+    parser.add_argument("node", help="a middlebox of the lab that tracks connections")
     parser.add_argument("--once", action="store_true",
                         help="print one snapshot and exit (no terminal needed)")
     parser.add_argument("--json", action="store_true", help="with --once: the flows as one JSON list")
     parser.set_defaults(func=run)
 
 
-def tracked_node(lab: KeptLab, node: str) -> None:
-    """:class:`KeptLabError` unless ``node`` is a middlebox of ``lab`` (every kind's ruleset keeps
-    conntrack state: timeouts, NAT, or an SSH proxy's redirects, which are destination NAT)."""
-    from natsim.lab.join import check_node
+def tracking_nodes(lab: KeptLab) -> list[str]:
+    """The middleboxes of ``lab`` whose kind tracks connections (declares a conntrack policy); the
+    others (an SSH proxy's ``tproxy`` rule) leave the node's conntrack table empty."""
     from natsim.lab.topology import ROLES_PLAIN
+    from natsim.middleboxes import kind
+
+    return [n for n, role in lab.roles.items() if role not in ROLES_PLAIN and kind(role).policy is not None]
+
+
+def tracked_node(lab: KeptLab, node: str) -> None:
+    """:class:`KeptLabError` unless ``node`` is a middlebox of ``lab`` that tracks connections."""
+    from natsim.lab.join import check_node
 
     check_node(lab, node)
     roles = lab.roles
-    tracking = [n for n, role in roles.items() if role not in ROLES_PLAIN]
+    tracking = tracking_nodes(lab)
     if node not in tracking:
         what = roles.get(node, "node")
         raise KeptLabError(f"{node} is a {what} and has no conntrack state to watch (in lab {lab.name}: "

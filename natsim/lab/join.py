@@ -92,7 +92,7 @@ def join(lab: KeptLab, node: str, command: Sequence[str], env: Mapping[str, str]
     """The command line running ``command`` (as given: see :func:`words`) in ``node`` of ``lab``."""
     check_node(lab, node)
     anchor = lab.anchors[node]
-    rootless = lab.mode == "rootless"
+    rootless = lab.rootless
     target = lab.keeper if rootless else anchor
     assert target is not None
     fds: list[int] = []

@@ -221,7 +221,7 @@ def stop(entry: KeptLab, registry: Registry, *, grace: float = 30.0) -> list[str
     if keeper is not None and keeper.alive():
         raise KeptLabError(f"lab {entry.name}: its keeper (process {keeper.pid}) would not end")
     left: list[str] = []
-    if entry.mode != "rootless" and entry.lab_id:
+    if not entry.rootless and entry.lab_id:
         from natsim.lab.kept import record_path
 
         path = record_path(entry.lab_id)

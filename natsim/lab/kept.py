@@ -29,6 +29,7 @@ from typing import Any
 
 from natsim.errors import KeptLabError, OutputError
 from natsim.lab.records import PREFIX, REGISTRY_DIR, ProcessEntry
+from natsim.lab.userns_support import Mode
 from natsim.outfiles import OutputDir
 from natsim.paths import check_name
 
@@ -84,6 +85,11 @@ class KeptLab:
         """Node → its role (host, router or a middlebox kind), from the map."""
         return {node["name"]: node["role"] for node in self.map.get("nodes", [])}
 
+    @property
+    def rootless(self) -> bool:
+        """Built in natsim's own namespaces: the kernel removes it with its keeper."""
+        return self.mode == Mode.ROOTLESS.value
+
     def keeper_alive(self) -> bool:
         """True while the keeper (same PID and start time) runs."""
         return self.keeper is not None and self.keeper.alive()
@@ -93,7 +99,7 @@ class KeptLab:
         ``natsim lab down`` or ``natsim cleanup``) or gone."""
         if self.keeper_alive():
             return Status(self.state)
-        if self.mode != "rootless" and self.lab_id and record_path(self.lab_id).exists():
+        if not self.rootless and self.lab_id and record_path(self.lab_id).exists():
             return Status.BROKEN
         return Status.GONE
 

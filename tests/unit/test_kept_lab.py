@@ -173,16 +173,17 @@ def test_list_shows_name_topology_age_scale_owner_mode_and_state(registry: Regis
     assert lines[2].split()[-2:] == ["rootless", "gone"]
 
 
-def test_every_middlebox_can_be_watched_hosts_and_routers_cannot() -> None:
-    """An SSH proxy's redirects are conntrack entries too (destination NAT): watch takes every kind."""
+def test_only_middleboxes_that_track_connections_can_be_watched() -> None:
+    """An SSH proxy diverts with tproxy and tracks nothing: its table is empty, so watch refuses it,
+    as it refuses hosts and routers."""
     from natsim.commands.watch import tracked_node
 
     lab = entry("lab1", me())
-    lab.anchors = {node: ProcessEntry(1, 1, node, "anchor") for node in ("client", "fw", "inet")}
+    lab.anchors = {node: ProcessEntry(1, 1, node, "anchor") for node in ("client", "fw", "inet", "cgn")}
     lab.map = {"nodes": [{"name": "client", "role": "host"}, {"name": "fw", "role": "ssh-proxy"},
-                         {"name": "inet", "role": "router"}]}
-    tracked_node(lab, "fw")
-    for node, role in (("client", "host"), ("inet", "router")):
+                         {"name": "inet", "role": "router"}, {"name": "cgn", "role": "cgn"}]}
+    tracked_node(lab, "cgn")
+    for node, role in (("client", "host"), ("inet", "router"), ("fw", "ssh-proxy")):
         with pytest.raises(KeptLabError, match=f"{node} is a {role} and has no conntrack state to watch "
-                                               r"\(in lab lab1: fw\)"):
+                                               r"\(in lab lab1: cgn\)"):
             tracked_node(lab, node)
