@@ -70,6 +70,8 @@ def _established(ruleset: str) -> int:
 
 
 def test_two_named_labs_at_once_each_with_its_own_addresses_and_rules() -> None:
+    from natsim.lab.doctor import kept_check
+
     one, two = unique("one"), unique("two")
     ups = [subprocess.Popen([*NATSIM, "lab", "up", "home-nat", "--name", name, "--time-scale", "60", "--set",
                              f"router.idle_timeout={timeout}"], stdin=subprocess.DEVNULL,
@@ -88,9 +90,15 @@ def test_two_named_labs_at_once_each_with_its_own_addresses_and_rules() -> None:
                  for name in (one, two)}
         assert (_established(rules[one]), _established(rules[two])) == (60, 120)
         assert natsim("lab", "exec", two, "client", "ping", "-c1", "-W2", "server").returncode == 0
+        check = kept_check()   # natsim doctor lists both, neither is a problem
+        assert check.ok and f"{one} (home-nat, " in check.detail and f"{two} (home-nat, " in check.detail
+        by_cleanup = natsim("cleanup", "--lab", one)   # a lab up is removed by cleanup too, by its name
+        assert by_cleanup.returncode == 0 and f"lab {one} (" in by_cleanup.stdout, by_cleanup.stderr
+        assert one not in natsim("lab", "list").stdout
+        assert natsim("lab", "exec", two, "client", "true").returncode == 0   # the other one is untouched
     finally:
         downs = [natsim("lab", "down", name) for name in (one, two)]
-    assert [down.returncode for down in downs] == [0, 0], [down.stderr for down in downs]
+    assert [down.returncode for down in downs] == [2, 0], [down.stderr for down in downs]
 
 
 @pytest.mark.parametrize("remover", ["down", "cleanup"])
