@@ -41,7 +41,7 @@ from types import FrameType
 
 from natsim.errors import PrivilegeError
 from natsim.lab import linux
-from natsim.lab.userns_support import EntryFailure, NamespaceRefused
+from natsim.lab.userns_support import PRIVATE_RUN, EntryFailure, NamespaceRefused
 
 #: Signals the outer process passes on to the inner one (through holder and init).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -170,7 +170,7 @@ def _run_holder(parent: int, uid: int, gid: int, status_fd: int, detached: bool)
         linux.write_id_maps(uid, gid)
         step = "mount"
         linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-        linux.mount("natsim-run", "/run", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=755")
+        linux.mount(PRIVATE_RUN, "/run", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=755")
         lifeline_read, lifeline_write = os.pipe()
         step = "fork"
         init = os.fork()
@@ -253,3 +253,4 @@ def _reap(inner: int) -> int:
                 return exit_code(status)
     except BaseException:
         return _FAILED
+

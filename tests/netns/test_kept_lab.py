@@ -203,12 +203,13 @@ def test_a_students_rootless_lab_up_exec_killed_and_down(student: dict[str, str]
     """Rootless, the keeper is the holder of natsim's namespaces: killing it removes the lab (the
     kernel does), and `natsim lab down` only forgets it. Nothing of either lab is left."""
     prefix, own_mounts, token = as_ordinary_user(), mounts(), student["NATSIM_TEST_TOKEN"]
-    killed, kept = unique("student"), unique("student")
+    killed, kept, lab_ids = unique("student"), unique("student"), []
     with contextlib.ExitStack() as labs:
         for name in (killed, kept):
             up = labs.enter_context(kept_lab("home-nat", "--time-scale", "60", name=name, env=student,
                                              prefix=prefix))
             assert up["mode"] == "rootless" and up["status"] == "up"
+            lab_ids.append(up["lab_id"])
         listed = json.loads(natsim("lab", "list", "--json", env=student, prefix=prefix).stdout)
         assert [(lab["name"], lab["mode"], lab["status"]) for lab in listed] == [
             (killed, "rootless", "up"), (kept, "rootless", "up")]
@@ -236,6 +237,9 @@ def test_a_students_rootless_lab_up_exec_killed_and_down(student: dict[str, str]
     assert mounts() == own_mounts
     assert json.loads(natsim("lab", "list", "--json", env=student, prefix=prefix).stdout) == []
     assert os.listdir(Path(student["NATSIM_RUN_DIR"]) / "kept") == []
+    # the labs' homes were on their namespaces' private /run: none is left in /tmp, the killed one's too
+    assert [home for lab_id in lab_ids for home in Path(tempfile.gettempdir()).glob(f"natsim-{lab_id}-home-*")
+            ] == []
 
 
 def _udp_row(lines: list[str]) -> list[str] | None:
