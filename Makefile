@@ -3,9 +3,14 @@
 # namespaces (`natsim doctor` says), else as root or through sudo.
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
-VENV := .venv
+# The virtualenv: .venv/ here, or $NATSIM_VENV (the Vagrantfile's VM keeps it outside the shared folder).
+VENV := $(or $(NATSIM_VENV),.venv)
+# chromium: tests open report.html in it (natsim run --html).
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping libseccomp2 util-linux
+                python3 python3-venv make iputils-ping libseccomp2 util-linux chromium
+# Only a machine that hosts VMs needs these (tests/unit/test_vagrantfile.py: `vagrant validate` with
+# both providers); the Vagrantfile's VM installs without them (HOST_APT_PACKAGES=).
+HOST_APT_PACKAGES := vagrant vagrant-libvirt
 # Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
 WORKERS ?= 8
 PYTEST_ARGS ?=
@@ -16,7 +21,7 @@ setup: packages $(VENV)/.installed
 
 # The only step that needs root, and only while a package is missing.
 packages:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	@missing=$$(for p in $(APT_PACKAGES) $(HOST_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ] && [ "$$(id -u)" -ne 0 ]; then \
 	  echo "*** missing Debian packages: $$missing; install them once with: sudo make packages"; exit 1; \

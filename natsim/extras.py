@@ -2,8 +2,8 @@
 
 ``pip install natsim`` gives the probes, the probe server and the model; ``natsim[lab]`` adds labs
 (Mininet), captures and their analysis (scapy), ``natsim doctor`` and ``natsim watch`` (rich) and
-``natsim lab exec`` in a terminal (pexpect); ``natsim[plots]`` the
-plots (matplotlib); ``natsim[ssh]`` the SSH proxy and the SSH login probes (asyncssh);
+``natsim lab exec`` in a terminal (pexpect); ``natsim[plots]`` the plots (matplotlib) and ``natsim run
+--html`` (matplotlib, jinja2); ``natsim[ssh]`` the SSH proxy and the SSH login probes (asyncssh);
 ``natsim[population]`` the CGN population model (numpy).
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 #: Top-level module → the extra that installs it.
 EXTRA_OF = {"mininet": "lab", "scapy": "lab", "rich": "lab", "pexpect": "lab", "ptyprocess": "lab",
-            "matplotlib": "plots", "asyncssh": "ssh",
-            "dask": "dask", "distributed": "dask", "numpy": "population"}
+            "matplotlib": "plots", "jinja2": "plots", "asyncssh": "ssh", "dask": "dask",
+            "distributed": "dask", "numpy": "population"}
 
 
 def missing_extra(err: ModuleNotFoundError) -> str | None:
