@@ -55,10 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def tracking_nodes(lab: KeptLab) -> list[str]:
     """The middleboxes of ``lab`` whose kind tracks connections (declares a conntrack policy); the
     others (an SSH proxy's ``tproxy`` rule) leave the node's conntrack table empty."""
-    from natsim.lab.topology import ROLES_PLAIN
+    from natsim.lab.topology import ROLES_PLAIN, role_kind
     from natsim.middleboxes import kind
 
-    return [n for n, role in lab.roles.items() if role not in ROLES_PLAIN and kind(role).policy is not None]
+    kinds = {node: role_kind(role)[0] for node, role in lab.roles.items()}   # a role may be a preset
+    return [node for node, name in kinds.items() if name not in ROLES_PLAIN and kind(name).policy is not None]
 
 
 def tracked_node(lab: KeptLab, node: str) -> None:

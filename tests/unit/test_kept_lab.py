@@ -183,7 +183,10 @@ def test_only_middleboxes_that_track_connections_can_be_watched() -> None:
     lab.map = {"nodes": [{"name": "client", "role": "host"}, {"name": "fw", "role": "ssh-proxy"},
                          {"name": "inet", "role": "router"}, {"name": "cgn", "role": "cgn"}]}
     tracked_node(lab, "cgn")
+    lab.anchors["nat"] = ProcessEntry(1, 1, "nat", "anchor")   # a device preset as the role: its kind decides
+    lab.map["nodes"].append({"name": "nat", "role": "azure-nat-gateway"})
+    tracked_node(lab, "nat")
     for node, role in (("client", "host"), ("inet", "router"), ("fw", "ssh-proxy")):
         with pytest.raises(KeptLabError, match=f"{node} is a {role} and has no conntrack state to watch "
-                                               r"\(in lab lab1: cgn\)"):
+                                               r"\(in lab lab1: cgn, nat\)"):
             tracked_node(lab, node)
