@@ -217,8 +217,7 @@ class OutputDir:
         return self.write_bytes(name, text.encode(), mode=mode)
 
     def write_new(self, name: str, text: str, *, mode: int = 0o644) -> Path:
-        """Create file ``name`` with ``text``, complete at once; :class:`FileExistsError` when the name
-        is taken (a file, a link, anything): whoever creates it first has it."""
+        """Create file ``name``, complete at once; FileExistsError when the name is taken (first wins)."""
         temp, fd = self._new_temp(name, mode)
         try:
             with os.fdopen(fd, "wb") as handle:
