@@ -249,13 +249,13 @@ def _udp_row(lines: list[str]) -> list[str] | None:
 
 
 def test_watch_in_a_pseudo_terminal_shows_a_flow_count_down_and_vanish() -> None:
-    """The router's UDP timeout is 5 lab seconds (its own sysctl, inside the lab): the student sees
+    """The router's UDP timeout is 8 lab seconds (its own sysctl, inside the lab): the student sees
     the flow appear with its NAT mapping, its time left fall in real-world minutes at time scale 60,
     and the row vanish; q quits with exit 0."""
     name = unique("watch")
     with kept_lab("home-nat", "--time-scale", "60", name=name):
         short = natsim("lab", "exec", name, "router", "sysctl", "-qw",
-                       "net.netfilter.nf_conntrack_udp_timeout=5")
+                       "net.netfilter.nf_conntrack_udp_timeout=8")
         assert short.returncode == 0, short.stderr
         screen = Screen([*NATSIM, "watch", name, "router"], env=own_env(TERM="xterm-256color"))
         try:
@@ -267,7 +267,9 @@ def test_watch_in_a_pseudo_terminal_shows_a_flow_count_down_and_vanish() -> None
             first = _udp_row(lines)
             assert first is not None
             proto, state, left, lab_s, original, mapped = first
-            assert (proto, state) == ("udp", "UNREPLIED") and int(lab_s) in (4, 5)
+            # never above the router's 8 lab seconds; how much is left when first drawn depends on the
+            # machine's load (the send's return, the 1 s refresh), so only the bound is asserted
+            assert (proto, state) == ("udp", "UNREPLIED") and 0 < int(lab_s) <= 8
             assert left == f"{lab_s}m"                          # lab seconds x 60, in real-world units
             port = re.fullmatch(r"192\.0\.2\.10:(\d+) -> 198\.51\.100\.10:5000", original)
             assert port is not None, original
@@ -279,7 +281,7 @@ def test_watch_in_a_pseudo_terminal_shows_a_flow_count_down_and_vanish() -> None
 
             screen.until(counted_down, 5, "the time left did not count down")
             screen.until(lambda lines: _udp_row(lines) is None and any("(no flows)" in ln for ln in lines),
-                         10, "the expired flow did not vanish")
+                         15, "the expired flow did not vanish")
             screen.child.send("q")
             assert screen.close() == (0, None)
         finally:
