@@ -39,7 +39,9 @@ COMMANDS = {
     "demo": "run the isp-modem-bridge-1h scenario end to end and show where the report is",
     "doctor": "check the lab mode (root or rootless), Python, binaries and kernel features",
     "list": "list topologies, shipped scenarios, middlebox kinds, probe kinds and device presets",
-    "lab": "bring up a topology with its middleboxes, interactively or with --run",
+    "lab": "bring up a topology with its middleboxes, interactively or with --run; or keep one up (up, exec, "
+           "list, down)",
+    "watch": "watch a middlebox's conntrack table and NAT mappings live, in a lab that is up",
     "cleanup": "remove what crashed labs left behind",
     "run": "run a scenario in the lab and check its expectations",
     "probe": "run a probe against a server (lab or real network)",
