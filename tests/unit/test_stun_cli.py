@@ -1,0 +1,110 @@
+"""``natsim probe nat-type`` on bad input: a server that never answers, one that answers garbage, an
+address that does not parse or resolve. One clear line and exit 2, or a verdict; no traceback, no
+socket left open."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from natsim.cli import main
+
+
+@contextmanager
+def udp_peer(answer: Callable[[bytes], bytes | None]) -> Iterator[int]:
+    """A UDP socket on 127.0.0.1 that answers every datagram with ``answer(datagram)`` (None: not)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                data, addr = sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            reply = answer(data)
+            if reply is not None:
+                sock.sendto(reply, addr)
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        sock.close()
+
+
+def run_json(port: int, capsys: pytest.CaptureFixture[str], *more: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    code = main(["probe", "nat-type", "--stun", f"127.0.0.1:{port}", "--timeout", "0.3", "--json", *more])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_a_server_that_never_answers_is_the_verdict_dead(capsys: pytest.CaptureFixture[str]) -> None:
+    with udp_peer(lambda data: None) as port:
+        code, result, err = run_json(port, capsys)
+    probe = result["probes"][0]
+    assert code == 0 and probe["kind"] == "nat-type"
+    assert [(c["how"], c["verdict"]) for c in probe["connections"]] == [("binding", "dead")]
+    assert "no answer" in probe["connections"][0]["detail"]
+    assert probe["extra"]["classic"] == "unknown" and "Traceback" not in err
+    assert "mapping: unknown" in err.splitlines()
+
+
+def test_a_server_that_answers_garbage_is_the_verdict_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with udp_peer(lambda data: b"SSH-2.0-OpenSSH_9.2\r\n") as port:
+        code, result, _ = run_json(port, capsys)
+    connection = result["probes"][0]["connections"][0]
+    assert code == 0 and connection["verdict"] == "error"
+    assert "no STUN message" in connection["detail"] and "5353482d" in connection["detail"]
+
+
+def test_an_echo_service_is_not_a_stun_server(capsys: pytest.CaptureFixture[str]) -> None:
+    """A UDP echo returns the request itself: an error, not a hairpin or a response."""
+    with udp_peer(lambda data: data) as port:
+        code, result, _ = run_json(port, capsys)
+    probe = result["probes"][0]
+    assert code == 0 and [c["verdict"] for c in probe["connections"]] == ["error"]
+    assert "echo" in probe["extra"]["skipped"]["mapping"]
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1:99999", ":3478", "127.0.0.1:x", "127.0.0.1:0"])
+def test_a_target_that_does_not_parse_is_one_line_and_exit_2(target: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    assert main(["probe", "nat-type", "--stun", target, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("natsim: error: --stun") and not out.exists()
+
+
+def test_a_host_that_does_not_resolve_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    monkeypatch.setattr(socket, "getaddrinfo", fail)   # no DNS query leaves the machine
+    assert main(["probe", "nat-type", "--stun", "stun.example.invalid"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["natsim: error: --stun stun.example.invalid: cannot resolve it to an IPv4 address: "
+                   "[Errno -2] Name or service not known"]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--test", "nat"], "'nat' is not one of mapping, filtering, hairpinning"),
+    (["--lifetime-max", "1h", "--lifetime-step", "10s"], "at most 60"),
+    (["--lifetime-max", "1m", "--lifetime-min", "2m"], "is above lifetime_max"),
+    (["--timeout", "0"], "--timeout must be positive"),
+])
+def test_bad_options_are_one_line_and_exit_2(flags: list[str], message: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["probe", "nat-type", "--stun", "127.0.0.1", *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
