@@ -3,27 +3,48 @@ SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
 VENV := .venv
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping
+                python3 python3-venv make iputils-ping coturn
+# Packages whose maintainer scripts would enable and start a host service (coturn: turnserver on UDP
+# 3478 of every address). natsim runs them only inside lab nodes (coturn: an independent RFC 5780 server
+# and client for the interop tests), so they are installed with service starts denied (a policy-rc.d for
+# the install, unless the host has its own) and their unit disabled right after (systemctl disable, which
+# works without a running systemd and disables the SysV script too; stopped as well if a host policy let
+# it start): `make setup` never leaves a host service running or enabled.
+NO_SERVICE_PACKAGES := coturn
+POLICY_RC_D ?= /usr/sbin/policy-rc.d
+SYSTEMD_RUNNING ?= /run/systemd/system
 # Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint unit clean-venv
+.PHONY: setup debian-packages demo test lint unit clean-venv
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml setup.py
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
-	    | grep -q '^install ok installed$$' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "*** installing Debian packages:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends $$missing; \
-	fi
+	@$(MAKE) --no-print-directory debian-packages
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	@touch $@
+
+debian-packages:
+	@set -e; missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q '^install ok installed$$' || echo $$p; done); \
+	missing=$$(echo $$missing); [ -n "$$missing" ] || exit 0; \
+	echo "*** installing Debian packages:" $$missing; \
+	if [ ! -e $(POLICY_RC_D) ]; then \
+	  trap 'rm -f $(POLICY_RC_D)' EXIT; \
+	  printf '#!/bin/sh\n# natsim make setup: no service starts while it installs packages\nexit 101\n' \
+	    > $(POLICY_RC_D); chmod 755 $(POLICY_RC_D); \
+	fi; \
+	apt-get update -qq; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	for p in $(NO_SERVICE_PACKAGES); do case " $$missing " in *" $$p "*) \
+	  if command -v systemctl >/dev/null; then systemctl disable --quiet $$p.service; fi; \
+	  if [ -d $(SYSTEMD_RUNNING) ] && systemctl is-active --quiet $$p.service; then \
+	    systemctl stop $$p.service; fi; \
+	  echo "*** $$p: installed for lab nodes only; its host service is disabled";; esac; done
 
 demo: setup
 	$(VENV)/bin/natsim demo
