@@ -62,9 +62,12 @@ def classification(found: Discovery) -> dict[str, Any]:
     mapping = judge_mapping(found.mapping) if found.mapping is not None else None
     filtering = judge_filtering(found.filtering) if found.filtering is not None else None
     nat = behind_nat(found.mapping) if found.mapping is not None else None
+    classic = classic_name(mapping, filtering, nat=nat)
     return {
+        "summary": f"{shown(mapping)} mapping, {shown(filtering)} filtering, hairpinning "
+                   f"{_yes_no(found.hairpinning)} ({classic})",
         "mapping": shown(mapping), "filtering": shown(filtering), "hairpinning": found.hairpinning,
-        "classic": classic_name(mapping, filtering, nat=nat), "nat": nat,
+        "classic": classic, "nat": nat,
         "port_preserved": port_preserved(found.mapping) if found.mapping is not None else None,
         "server": address(found.server), "other_address": address(found.other),
         "local": address(found.mapping.local) if found.mapping is not None else None,
@@ -87,15 +90,18 @@ def probe_result(found: Discovery, *, kind: str, name: str | None = None, node: 
 def summary_lines(result: ProbeResult) -> list[str]:
     """``mapping: endpoint-independent`` ... ``classic: port-restricted cone``: what a person reads."""
     extra = result.extra
-    hairpin = {True: "yes", False: "no", None: "unknown"}[extra.get("hairpinning")]
     lines = [f"mapping: {extra['mapping']}", f"filtering: {extra['filtering']}",
-             f"hairpinning: {hairpin}", f"classic: {extra['classic']}"]
+             f"hairpinning: {_yes_no(extra.get('hairpinning'))}", f"classic: {extra['classic']}"]
     if extra.get("nat") is False:
         lines.append("no NAT: the server saw this host's own address")
     if result.estimate is not None:
         lines.append(f"binding lifetime: {lifetime_text(result.estimate)}")
     lines += [f"{test}: not tested: {why}" for test, why in extra.get("skipped", {}).items()]
     return lines
+
+
+def _yes_no(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "unknown"}[value]
 
 
 def lifetime_text(estimate: Estimate) -> str:
