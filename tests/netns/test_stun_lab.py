@@ -131,16 +131,22 @@ def test_the_binding_lifetime_agrees_with_coturns(natsim_lab: Any, tmp_path: Pat
     assert estimate["lower"] in (1.0, 2.0) and estimate["upper"] in (3.0, 4.0), estimate
     with natsim_server(lab, tmp_path):
         for wait, alive in ((2, True), (5, False)):
-            code, out = lab.run("client", ["turnutils_natdiscovery", "-t", "-T", str(wait), PRIMARY], timeout=60)
+            code, out = lab.run("client", ["turnutils_natdiscovery", "-t", "-T", str(wait), PRIMARY],
+                                timeout=60)
             assert code == 0 and ("RFC 5780 response 2" in out) is alive, out
 
 
 def test_the_nat_type_probe_in_a_scenario(natsim_scenario: Any) -> None:
     """The kind's lab driver: the STUN server started on the server node's two addresses, the tool on the
     client, the classification in the result and the summary."""
-    outcome = natsim_scenario(text="topology: stun-nat\ncaptures: false\n"
-                                   "probes: [{name: nat, kind: nat-type, client: client, server: server}]\n")
+    outcome = natsim_scenario(text="topology: stun-nat\ncaptures: false\nprobes:\n"
+                                   "  - {name: nat, kind: nat-type, client: client, server: server}\n"
+                                   "  - {name: nat2, kind: nat-type, client: client, server: server,\n"
+                                   "     options: {port: 5000, tests: [mapping]}}\n")
     probe = outcome.result.probe("nat")
     assert probe.complete and probe.extra["classic"] == "port-restricted cone"
     assert probe.extra["other_address"] == f"{ALTERNATE}:3479"
     assert "address-and-port-dependent filtering" in outcome.summary
+    other = outcome.result.probe("nat2")
+    assert (other.extra["server"], other.extra["other_address"]) == (f"{PRIMARY}:5000", f"{ALTERNATE}:5001")
+    assert other.extra["mapping"] == "endpoint-independent" and other.extra["filtering"] == "unknown"

@@ -97,6 +97,8 @@ def test_stun_server_and_nat_type_talk_on_loopback_without_extras(light_env: dic
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
         stop(server)
+        if server.stderr is not None:
+            server.stderr.close()
     extra = json.loads(out.read_text())["probes"][0]["extra"]
     assert (extra["mapping"], extra["filtering"], extra["classic"]) == \
         ("endpoint-independent", "endpoint-independent", "open internet")

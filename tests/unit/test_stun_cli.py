@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from natsim.cli import main
+from tests.unit.netutil import stop
 
 
 @contextmanager
@@ -108,3 +111,31 @@ def test_bad_options_are_one_line_and_exit_2(flags: list[str], message: str,
     assert main(["probe", "nat-type", "--stun", "127.0.0.1", *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_serve_stun_runs_beside_the_tcp_services(tmp_path: Path) -> None:
+    """``natsim serve --stun`` with one address: the echo service works, and the STUN server answers
+    Binding requests without RFC 5780 (no OTHER-ADDRESS: the behaviour tests say why they did not run)."""
+    server = subprocess.Popen([sys.executable, "-m", "natsim.cli", "-v", "serve", "--stun", "--bind",
+                               "127.0.0.1", "--echo-port", "0", "--sleep-port", "0", "--stun-port", "0"],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        lines = [server.stderr.readline(), server.stderr.readline()]
+        stun, echo = (next(ln for ln in lines if f"listening: {what}" in ln) for what in ("stun", "echo"))
+        with socket.create_connection(("127.0.0.1", int(echo.split("127.0.0.1:")[1].split(",")[0])),
+                                      timeout=5) as tcp:
+            tcp.sendall(b"A")
+            assert tcp.recv(1) == b"A"
+        out = tmp_path / "nat.json"
+        port = stun.split("127.0.0.1:")[1].strip()
+        assert main(["probe", "nat-type", "--stun", f"127.0.0.1:{port}", "--timeout", "0.5",
+                     "--out", str(out)]) == 0
+    finally:
+        stop(server)
+        if server.stderr is not None:
+            server.stderr.close()
+    extra = json.loads(out.read_text())["probes"][0]["extra"]
+    assert extra["other_address"] is None and extra["mapped"] == extra["local"]
+    assert extra["mapping"] == "endpoint-independent" and extra["nat"] is False   # test I tells that much
+    assert list(extra["skipped"]) == ["filtering"] and "no OTHER-ADDRESS" in extra["skipped"]["filtering"]

@@ -9,9 +9,10 @@ import itertools
 
 import pytest
 
-from natsim.probes.stun.behaviour import Behaviour
+from natsim.probes.stun.behaviour import Address, Behaviour
 from natsim.probes.stun.discovery import Discovery, Plan, discover
 from natsim.probes.stun.nat_report import classification, probe_result
+from natsim.probes.stun.responder import Reply, Slot
 from natsim.report.schema import Verdict
 from tests.unit.stun_fakenet import (
     ADM,
@@ -93,7 +94,7 @@ def test_each_lifetime_wait_is_measured_from_its_own_binding() -> None:
 
 
 def test_a_silent_server_is_no_answer_not_an_error() -> None:
-    found = run(FakeNetwork(FakeNat(EIM, EIM), raw=lambda data: None))
+    found = run(FakeNetwork(FakeNat(EIM, EIM), raw=lambda data: None), Plan(lifetimes=(10.0,)))
     result = probe_result(found, kind="nat-type")
     assert [(c.how, c.verdict) for c in result.connections] == [("binding", Verdict.DEAD)]
     assert "no answer" in result.connections[0].detail
@@ -127,6 +128,17 @@ def test_a_server_that_ignores_change_request_is_caught() -> None:
     assert "does not honour CHANGE-REQUEST" in extra["skipped"]["filtering"]
     verdicts = {c.how: c.verdict for c in probe_result(found, kind="nat-type").connections}
     assert verdicts["filtering-2"] is Verdict.ERROR
+
+
+def test_an_alternate_address_that_never_answers_leaves_the_mapping_unknown() -> None:
+    responder = rfc5780_server()
+
+    def primary_only(data: bytes, source: Address, slot: Slot) -> Reply | None:
+        return responder(data, source, slot) if slot[0] == 0 else None
+    found = run(FakeNetwork(FakeNat(APDM, EIM), server=primary_only))
+    extra = classification(found)
+    assert extra["mapping"] == "unknown" and extra["skipped"] == {"mapping": "mapping-2 got no answer"}
+    assert extra["filtering"] == "endpoint-independent"
 
 
 def test_only_the_tests_asked_for_run() -> None:

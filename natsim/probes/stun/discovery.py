@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from natsim.probes.stun.behaviour import Address, FilteringObservation, MappingObservation
+from natsim.probes.stun.behaviour import Address, FilteringObservation, MappingObservation, behind_nat
 from natsim.probes.stun.exchange import Answer, Ask, Endpoint, Outcome, StunNetwork
 
 
@@ -99,8 +99,9 @@ async def discover(net: StunNetwork, server: Address, plan: Plan,
         found.add(first)
         mapped = first.answer.mapped if first.usable else None
         if mapped is None:
-            why = _unusable(first.answer)
-            found.skipped = {t: why for t in ("mapping", "filtering", "hairpinning", "lifetime")}
+            planned = {"mapping": plan.mapping, "filtering": plan.filtering,
+                       "hairpinning": plan.hairpinning, "lifetime": bool(plan.lifetimes)}
+            found.skipped = {test: _unusable(first.answer) for test, wanted in planned.items() if wanted}
             return found
         found.other = first.answer.other
         found.mapping = MappingObservation(s.local, mapped)
@@ -146,7 +147,9 @@ def _source_problem(answer: Answer, expected: Address) -> str:
 
 async def _mapping(net: StunNetwork, s: Endpoint, found: Discovery, plan: Plan) -> None:
     """Tests II and III of RFC 5780 4.3 from the socket that did test I."""
-    if _no_alternate(found, "mapping") or found.other is None or found.mapping is None:
+    if found.mapping is None or found.other is None:   # without a NAT, test I alone tells the mapping
+        if found.mapping is not None and behind_nat(found.mapping):
+            _no_alternate(found, "mapping")
         return
     other_ip = found.other[0]
     mapped: list[Address | None] = []
@@ -159,6 +162,7 @@ async def _mapping(net: StunNetwork, s: Endpoint, found: Discovery, plan: Plan) 
         found.add(step)
         mapped.append(answer.mapped if step.usable else None)
         if mapped[-1] is None:
+            found.skipped["mapping"] = step.problem or f"{test} got {answer.outcome.value}"
             break
     found.mapping = MappingObservation(found.mapping.local, found.mapping.primary, *mapped)
 
@@ -169,10 +173,11 @@ async def _filtering(net: StunNetwork, f: Endpoint, found: Discovery, plan: Plan
         return
     server, (other_ip, other_port) = found.server, found.other
     base = Ask(padding=plan.padding)
-    first = Step("filtering-1", server, base, await net.exchange(f, server, base))
+    answer = await net.exchange(f, server, base)
+    first = Step("filtering-1", server, base, answer, problem=_echoed(answer))
     found.add(first)
     if not first.usable:
-        found.skipped["filtering"] = f"its test I got {first.answer.outcome.value}"
+        found.skipped["filtering"] = first.problem or f"filtering-1 got {first.answer.outcome.value}"
         return
     came: list[bool] = []
     for test, ask, expected in (

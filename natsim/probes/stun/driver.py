@@ -14,10 +14,13 @@ from natsim.probes.stun.ports import STUN_PORT
 
 
 def driver(ctx: DriverContext, spec: Any) -> Handle:
-    """Start ``natsim serve --stun-only`` on the server node (once) and the tool on the client node."""
-    log = inside(ctx.workdir, f"serve-stun-{spec.server}.log")
-    ctx.server(spec.server, "natsim-serve-stun", lambda: start_server(ctx.lab, spec.server, log=log))
+    """Start ``natsim serve --stun-only`` on the server node (once per port) and the tool on the client
+    node."""
     options = options_of(spec)
     assert isinstance(options, NatTypeOptions)
-    server = f"{ctx.lab.address(spec.server)}:{options.port or STUN_PORT}"
+    port = options.port or STUN_PORT
+    log = inside(ctx.workdir, f"serve-stun-{spec.server}-{port}.log")
+    ctx.server(spec.server, f"natsim-serve-stun:{port}",
+               lambda: start_server(ctx.lab, spec.server, log=log, port=port))
+    server = f"{ctx.lab.address(spec.server)}:{port}"
     return start_probe(ctx.lab, spec.client, options, server=server, workdir=ctx.workdir, name=spec.name)

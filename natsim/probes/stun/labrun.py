@@ -35,23 +35,31 @@ def node_addresses(lab: RunningLab, node: str) -> list[str]:
     return [first, *dict.fromkeys(a for a in found if a != first)]
 
 
-def server_argv(addresses: list[str]) -> list[str]:
+def alternate_port(port: int) -> int:
+    """The server's second port: 3479 beside 3478, else the next one (the one before 65535)."""
+    return STUN_ALT_PORT if port == STUN_PORT else port + 1 if port < 65535 else port - 1
+
+
+def server_argv(addresses: list[str], port: int = STUN_PORT) -> list[str]:
     """``natsim serve`` with only its STUN server, on the node's first two addresses (one address: a
-    plain RFC 5389 server, without CHANGE-REQUEST)."""
-    argv = [*TOOL_COMMAND, "serve", "--stun-only", "--stun-address", addresses[0]]
+    plain RFC 5389 server, without CHANGE-REQUEST) and ``port`` (and :func:`alternate_port`)."""
+    argv = [*TOOL_COMMAND, "serve", "--stun-only", "--stun-address", addresses[0],
+            "--stun-port", str(port), "--stun-alt-port", str(alternate_port(port))]
     if len(addresses) > 1:
         argv += ["--stun-alt-address", addresses[1]]
     return argv
 
 
-def start_server(lab: RunningLab, node: str, *, log: Path, ready_timeout: float = 10.0) -> NodeProcess:
-    """Start the STUN server in ``node`` on its first two addresses; return once it listens."""
+def start_server(lab: RunningLab, node: str, *, log: Path, port: int = STUN_PORT,
+                 ready_timeout: float = 10.0) -> NodeProcess:
+    """Start the STUN server in ``node`` on its first two addresses and ``port``; return once it
+    listens."""
     addresses = node_addresses(lab, node)
     out: IO[Any]
     with open_new(log) as out:
-        proc = lab.popen(node, server_argv(addresses), stdout=out, stderr=out)
+        proc = lab.popen(node, server_argv(addresses, port), stdout=out, stderr=out)
     try:   # the alternate port's sockets are bound last
-        lab.wait_port(node, STUN_ALT_PORT if len(addresses) > 1 else STUN_PORT, proc,
+        lab.wait_port(node, alternate_port(port) if len(addresses) > 1 else port, proc,
                       timeout=ready_timeout, log=log, transport="udp")
     except LabError as err:
         proc.stop()
