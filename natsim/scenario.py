@@ -16,7 +16,15 @@ from typing import Any
 
 from natsim.errors import ConfigError, OptionError, ScenarioError
 from natsim.fields import closest, parse_value
-from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, find_topology, node_specs, open_topology
+from natsim.lab.topology import (
+    ROLES_PLAIN,
+    NodeSpec,
+    TopologyRef,
+    find_topology,
+    node_addresses,
+    node_specs,
+    open_topology,
+)
 from natsim.middleboxes import build_config, render
 from natsim.middleboxes.base import Middlebox
 from natsim.paths import name_problem, quoted
@@ -71,6 +79,8 @@ class Scenario:
     seed: int = 0
     links: tuple[tuple[str, str], ...] = ()
     roles: Mapping[str, str] = field(default_factory=dict)
+    #: Each node's IPv4 address as the topology gives it (the model addresses hosts by it).
+    addresses: Mapping[str, str] = field(default_factory=dict)
     #: Where ``topology`` came from, as loaded (a lab loads this); None: look ``topology`` up by name.
     topology_ref: TopologyRef | None = None
     #: The topology as loaded with the scenario (the lab builds it without loading it again); not
@@ -338,7 +348,8 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
                         topology=ref.name, middleboxes=middleboxes, time_scale=scale,
                         probes=tuple(probes), expect=expect, captures=captures, seed=seed,
                         links=tuple((a, b) for a, b in topo.links()),
-                        roles={n: s.role for n, s in specs.items()}, topology_ref=ref, topo=topo)
+                        roles={n: s.role for n, s in specs.items()}, addresses=node_addresses(topo),
+                        topology_ref=ref, topo=topo)
     try:
         _check_scaling(scenario)
     except ConfigError as err:

@@ -223,3 +223,17 @@ def node_specs(topo: Any) -> dict[str, NodeSpec]:
     if topo.switches():
         raise ConfigError("natsim topologies must not contain switches (no bridges in the root namespace)")
     return specs
+
+
+def node_addresses(topo: Any) -> dict[str, str]:
+    """Each node's IPv4 address as the topology gives it: that of its first interface with one (the
+    lowest interface name; the model addresses hosts by it, as ``Lab.address`` does)."""
+    found: dict[str, tuple[str, str]] = {}
+    for a, b, info in topo.links(withInfo=True):
+        for end, node in (("1", info.get("node1", a)), ("2", info.get("node2", b))):
+            ip = (info.get(f"params{end}") or {}).get("ip")
+            name = str(info.get(f"intfName{end}") or "")
+            if ip and (node not in found or name < found[node][0]):
+                found[node] = (name, str(ip).split("/")[0])
+    return {node: address for node, (_, address) in found.items()}
+

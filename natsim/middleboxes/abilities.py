@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from natsim.sim.trace import LoginEvent
+
 
 def negotiate(client_kex: tuple[str, ...], server_kex: tuple[str, ...]) -> str | None:
     """RFC 4253 7.1: the first key exchange of the client's list that the server supports."""
@@ -25,11 +27,12 @@ class Interception:
     ``outcome``: ``direct`` (not intercepted), ``bypassed`` (let through unproxied), ``intercepted``
     (the interceptor speaks for the server) or ``cut`` (it gave up: FIN to the client). ``banner``: the
     identification line the client saw from the interceptor (empty when it did not answer itself).
+    ``event``: what happened, for the trace (:mod:`natsim.sim.trace`; worded by ``explain.login``).
     """
 
     outcome: str
     banner: str
-    why: str
+    event: LoginEvent
 
 
 @runtime_checkable
@@ -39,8 +42,9 @@ class SshInterceptor(Protocol):
     name: str
 
     def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...],
-                now: float) -> Interception:
-        """One login from ``client`` to ``server``:``port``, whose SSH server offers ``backend_kex``."""
+                now: float, conn: str = "") -> Interception:
+        """One login from ``client`` to ``server``:``port``, whose SSH server offers ``backend_kex``
+        (``conn``: the attempt's name in the trace)."""
         ...
 
     def shown(self, client: str, server: str, port: int, now: float) -> tuple[str, tuple[str, ...]] | None:

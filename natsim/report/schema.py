@@ -7,6 +7,7 @@ model result and a field result compare directly. ``to_dict``/``from_dict`` roun
 from __future__ import annotations
 
 import enum
+import errno
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,15 +19,37 @@ SCHEMA_VERSION = 1
 
 
 class Verdict(enum.StrEnum):
-    """Outcome of one probe connection or attempt."""
+    """Outcome of one probe connection or attempt, decided from what happened on the socket or the
+    wire (never from a tool's wording); the lab's drivers and the model use exactly these."""
 
     ALIVE = "alive"      # worked after its idle time
-    DEAD = "dead"        # silence: the OS reported a timeout (ETIMEDOUT)
-    RESET = "reset"      # the OS reported a reset (ECONNRESET)
+    DEAD = "dead"        # silence: the OS reported a timeout (ETIMEDOUT), or no answer came
+    RESET = "reset"      # an RST ended it: the OS reported ECONNRESET (ECONNREFUSED, EPIPE)
     EOF = "eof"          # the peer closed (FIN) where data was expected
     OK = "ok"            # an attempt (e.g. an SSH login) succeeded
     ERROR = "error"      # the probe itself failed (set-up, protocol)
     SKIPPED = "skipped"  # not tested (run stopped early)
+
+
+#: errno values that mean "the OS gave up waiting": dead by silence.
+SILENCE_ERRNOS = frozenset({errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
+#: errno values that mean an RST ended the connection (EPIPE: an RST met a half-closed socket,
+#: ECONNREFUSED: an RST answered the SYN).
+RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ECONNREFUSED})
+
+
+def errno_name(code: int) -> str:
+    """``'ETIMEDOUT'`` for :data:`errno.ETIMEDOUT`."""
+    return errno.errorcode.get(code, f"errno {code}")
+
+
+def errno_verdict(code: int | None) -> Verdict:
+    """The verdict of a socket error: DEAD for silence, RESET for an RST, ERROR for anything else."""
+    if code in SILENCE_ERRNOS:
+        return Verdict.DEAD
+    if code in RESET_ERRNOS:
+        return Verdict.RESET
+    return Verdict.ERROR
 
 
 @dataclass

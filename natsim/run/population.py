@@ -1,20 +1,24 @@
-"""A CGN population model: many subscribers, a day of flows, mapping-table size, exhaustion, kills.
+"""A CGN population model: many subscribers, a day of flows, mapping table, memory, exhaustion, kills.
 
 Each subscriber opens TCP flows as a Poisson process whose rate follows a day profile (a fraction of
 *heavy* subscribers open many more). A flow is a burst, then ``K`` idle gaps (geometric, mean
-``mean_gaps``) each followed by a burst, then a close. Gaps are Pareto (heavy-tailed). The CGN
-(from a :class:`~natsim.middleboxes.cgn.Cgn` config) keeps a mapping per flow from its first packet
-until ``idle_timeout`` after the last one, or ``transitory_timeout`` after the close. A gap of
-``idle_timeout`` or more finds the mapping expired (equality counts): the next packet is outbound
-with probability ``1 - inbound_fraction``. It survives only when outbound, the CGN picks up
-(``untracked_outbound=pickup``), preserves ports and the old port is out of its hold-down again
-(else the re-mapped port differs and the server answers RST); otherwise the flow is killed.
-A subscriber holds at most ``ports_per_subscriber`` ports (mappings plus ports in hold-down, RFC
-6888); a flow that finds none is refused (port exhaustion).
+``mean_gaps``) each followed by a packet (inbound with probability ``inbound_fraction``), then a
+close. Gaps are Pareto (heavy-tailed).
 
-The model is a discrete-event model evaluated per subscriber with vectorised draws (numpy) and an
-explicit port heap only for subscribers that could exhaust; :func:`reference` replays the same
-flows one event at a time in simpy and must agree exactly (tests check it).
+The CGN is the same NAT the model runs packet by packet (:class:`~natsim.middleboxes.nat.model.Nat`
+built from the :class:`~natsim.middleboxes.cgn.Cgn` config, its policy table quantised to whole
+kernel seconds): a flow's mapping lives from its SYN until ``established`` after its last packet, or
+``time_wait`` after its close; a gap of ``established`` or more finds it expired (equality counts), and
+the next packet survives only when it is outbound, the CGN picks it up and preserves ports (the
+re-mapping then lands on the same address and port, so the server never notices); otherwise the flow
+is killed (a picked-up packet re-mapped to another port opens a mapping the server's RST closes at
+once, ``close`` seconds). With ``ports_per_subscriber`` (``ct count``) a subscriber's flows that are
+not yet closing are capped; a flow beyond the cap is refused.
+
+:func:`simulate` evaluates all of that per shard of subscribers with vectorised numpy (subscribers are
+independent: flows of different subscribers never share a server tuple), so shards can go to any
+number of workers; :func:`natsim.run.population_replay.replay` sends the same flows packet by packet
+through the NAT model, and the two must agree exactly (tests check it).
 """
 
 from __future__ import annotations
@@ -22,73 +26,45 @@ from __future__ import annotations
 import heapq
 import os
 import time
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from natsim.errors import ConfigError
+from natsim.kernel_facts import CONNTRACK_ENTRY_BYTES
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
-from natsim.middleboxes.nat.render import pool_range
+from natsim.run.population_flows import SHARDS, Flows, Population, draw, shard_bounds, shard_seed
+from natsim.units import TimeScale
 
-#: Shards are fixed so the result does not depend on the number of workers.
-SHARDS = 16
+__all__ = ["SHARDS", "Population", "PopulationResult", "Rules", "evaluate", "run_shard", "simulate"]
 
 
 @dataclass(frozen=True)
-class Population:
-    """Who uses the CGN and how (all durations real-world seconds)."""
+class Rules:
+    """What a flow's fate depends on, read from the CGN config as the NAT model reads it."""
 
-    subscribers: int = 100_000
-    duration: float = 86400.0
-    flows_per_hour: float = 1.0          # mean per ordinary subscriber
-    day_swing: float = 0.6               # rate x (1 + swing * sin): quiet at 06:00, busy at 18:00
-    heavy_fraction: float = 0.01
-    heavy_factor: float = 50.0
-    mean_gaps: float = 4.0
-    gap_alpha: float = 1.1               # Pareto shape (heavy tail below 2)
-    gap_min: float = 20.0                # Pareto scale
-    gap_max: float = 86400.0
-    inbound_fraction: float = 0.5
-    ports_per_subscriber: int | None = None   # default: the pool's ports shared out, capped by the range
-    hold_down: float = 120.0             # RFC 6888 REQ-8
-    sample_every: float = 300.0
-    seed: int = 0
+    established: float
+    time_wait: float
+    close: float
+    pickup: bool
+    preserve: bool
+    limit: int | None
 
-    def check(self) -> None:
-        """Raise :class:`ConfigError` for values outside their domain."""
-        positive = {"subscribers": self.subscribers, "duration": self.duration,
-                    "flows_per_hour": self.flows_per_hour, "gap_alpha": self.gap_alpha,
-                    "gap_min": self.gap_min, "sample_every": self.sample_every,
-                    "heavy_factor": self.heavy_factor}
-        for name, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"population.{name} must be greater than zero, got {value!r}")
-        for name, value in {"day_swing": self.day_swing, "heavy_fraction": self.heavy_fraction,
-                            "inbound_fraction": self.inbound_fraction}.items():
-            if not 0 <= value <= 1:
-                raise ConfigError(f"population.{name} must be within 0..1, got {value!r}")
-        if self.mean_gaps < 0 or self.hold_down < 0 or self.gap_max < self.gap_min:
-            raise ConfigError("population: mean_gaps and hold_down must be >= 0, gap_max >= gap_min")
-        if self.ports_per_subscriber is not None and self.ports_per_subscriber < 1:
-            raise ConfigError("population.ports_per_subscriber must be >= 1, "
-                              f"got {self.ports_per_subscriber}")
-        if self.duration / self.sample_every > 1_000_000:
-            raise ConfigError("population: too many samples; raise sample_every")
+    @classmethod
+    def of(cls, cgn: Cgn) -> Rules:
+        """The CGN's policy table as its kernel holds it (whole seconds), its pickup and port rules."""
+        timeouts = cgn.policy().quantised(TimeScale(1.0))
+        return cls(timeouts["established"], timeouts["time_wait"], timeouts["close"],
+                   cgn.untracked_outbound is Untracked.PICKUP, cgn.port_preservation,
+                   cgn.ports_per_subscriber)
 
-
-def port_limit(cgn: Cgn, population: Population) -> int:
-    """Ports per subscriber: the given limit, else the pool's ports shared out (at least 1)."""
-    if population.ports_per_subscriber is not None:
-        return population.ports_per_subscriber
-    first, last = pool_range(cgn.pool)
-    import ipaddress
-    addresses = int(ipaddress.ip_address(last)) - int(ipaddress.ip_address(first)) + 1
-    per_address = cgn.port_range[1] - cgn.port_range[0] + 1
-    return max(1, min(per_address, addresses * per_address // population.subscribers))
+    @property
+    def outbound_survives(self) -> bool:
+        """An outbound packet after expiry is re-mapped to the same address and port."""
+        return self.pickup and self.preserve
 
 
 @dataclass
@@ -97,11 +73,30 @@ class PopulationResult:
 
     times: list[float]
     mappings: list[int]                  # mapping-table size at each sample
-    held: list[int]                      # ports in hold-down at each sample
     totals: dict[str, int] = field(default_factory=dict)
+    peak_ports: list[int] = field(default_factory=list)   # per subscriber with flows: most mappings at once
     events: int = 0
     wall: float = 0.0
-    port_limit: int = 0
+
+    @property
+    def peak_mappings(self) -> int:
+        """The largest mapping table seen at a sample."""
+        return max(self.mappings, default=0)
+
+    @property
+    def memory(self) -> int:
+        """Kernel memory of the peak mapping table (bytes of conntrack entries)."""
+        return self.peak_mappings * CONNTRACK_ENTRY_BYTES
+
+    @property
+    def killed_share(self) -> float:
+        """Share of the accepted flows the idle timeout killed."""
+        accepted = self.totals.get("flows", 0) - self.totals.get("exhausted", 0)
+        return self.totals.get("killed", 0) / accepted if accepted else 0.0
+
+    def ports_quantile(self, q: float) -> int:
+        """The ``q`` quantile of subscribers' peak ports (mappings at once)."""
+        return int(np.quantile(self.peak_ports, q)) if self.peak_ports else 0
 
     @property
     def events_per_second(self) -> float:
@@ -111,144 +106,194 @@ class PopulationResult:
     def summary(self) -> str:
         """A few lines for humans."""
         t = self.totals
-        peak = max(self.mappings) if self.mappings else 0
-        return (f"{t['flows']} flows from {t['subscribers']} subscribers; peak mapping table {peak}; "
-                f"killed by idle timeout {t['killed']}, re-mapped and survived {t['remapped']}, "
-                f"refused for port exhaustion {t['exhausted']} (subscribers affected "
-                f"{t['exhausted_subscribers']}, limit {self.port_limit} ports each); "
+        return (f"{t['flows']} flows from {t['subscribers']} subscribers; peak mapping table "
+                f"{self.peak_mappings} ({self.memory / 2**20:.1f} MiB of conntrack); ports per subscriber "
+                f"p50 {self.ports_quantile(0.5)}, p99 {self.ports_quantile(0.99)}, max "
+                f"{max(self.peak_ports, default=0)}; killed by the idle timeout {t['killed']} "
+                f"({self.killed_share:.2%}), re-mapped and survived {t['remapped']}, refused for port "
+                f"exhaustion {t['exhausted']} (subscribers affected {t['exhausted_subscribers']}); "
                 f"{self.events} events in {self.wall:.2f} s = {self.events_per_second:,.0f} events/s")
 
 
-# ---- drawing flows -----------------------------------------------------------------------------
+# ---- the CGN's verdict on a shard's flows -----------------------------------------------------
 
 @dataclass
-class Flows:
-    """The flows of one shard, sorted by (subscriber, arrival)."""
+class Fates:
+    """Per flow and per gap, what the CGN does (arrays over a shard's flows and gaps)."""
 
-    subscriber: np.ndarray
-    arrival: np.ndarray
-    gap_start: np.ndarray      # index of each flow's first gap in ``gaps``
-    gap_count: np.ndarray
-    gaps: np.ndarray
-    inbound: np.ndarray        # per gap: is the packet after it inbound?
-
-
-def _arrival_times(rng: np.random.Generator, n: int, p: Population) -> np.ndarray:
-    grid = np.linspace(0.0, p.duration, 2049)
-    rate = 1.0 + p.day_swing * np.sin(2 * np.pi * (grid / 86400.0 - 0.5))
-    cdf = np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) / 2)])
-    cdf /= cdf[-1]
-    return np.asarray(np.interp(rng.random(n), cdf, grid))
+    killed: np.ndarray          # per flow
+    remapped: np.ndarray        # per flow: survived at least one expiry, not killed
+    release: np.ndarray         # per flow: when its slot stops counting (closing, or expired)
+    flow_of_gap: np.ndarray
+    t_before: np.ndarray        # per gap: the packet before it
+    t_after: np.ndarray         # per gap: the packet after it
+    t_end: np.ndarray           # per flow: its last packet (the close, when not killed)
+    ending: np.ndarray          # per gap: a mapping expires in it (re-mapped or killed after)
+    remap: np.ndarray           # per gap: the packet after it is re-mapped to the same port
+    remap_kill: np.ndarray      # per gap: re-mapped to another port, the server's RST closes it
 
 
-def draw(p: Population, first: int, count: int, seed: int) -> Flows:
-    """Flows of subscribers ``first .. first+count-1`` (deterministic for ``seed``)."""
-    rng = np.random.default_rng(seed)
-    heavy = rng.random(count) < p.heavy_fraction
-    mean = p.flows_per_hour * p.duration / 3600.0 * np.where(heavy, p.heavy_factor, 1.0)
-    per_sub = rng.poisson(mean)
-    total = int(per_sub.sum())
-    subscriber = np.repeat(np.arange(first, first + count), per_sub)
-    arrival = _arrival_times(rng, total, p)
-    order = np.lexsort((arrival, subscriber))
-    subscriber, arrival = subscriber[order], arrival[order]
-    gap_count = rng.geometric(1.0 / (p.mean_gaps + 1.0), total) - 1
-    gap_start = np.concatenate([[0], np.cumsum(gap_count)[:-1]]).astype(np.int64)
-    n_gaps = int(gap_count.sum())
-    gaps = np.minimum(p.gap_min * (1.0 + rng.pareto(p.gap_alpha, n_gaps)), p.gap_max)
-    inbound = rng.random(n_gaps) < p.inbound_fraction
-    return Flows(subscriber, arrival, gap_start, gap_count, gaps, inbound)
+def fates(flows: Flows, rules: Rules, forced: np.ndarray | None = None) -> Fates:
+    """Decide every flow of a shard at once (numpy; the rules are the module docstring's).
+    ``forced``: per flow, the gap whose re-mapping the subscriber's limit refused (it kills the flow)."""
+    n_flows, n_gaps = len(flows.arrival), len(flows.gaps)
+    flow_of_gap = np.repeat(np.arange(n_flows), flows.gap_count)
+    total = np.concatenate([[0.0], np.cumsum(flows.gaps)])
+    base = total[flows.gap_start]
+    t_after = flows.arrival[flow_of_gap] + total[1:] - base[flow_of_gap]
+    t_before = t_after - flows.gaps
+    t_end = flows.arrival + total[flows.gap_start + flows.gap_count] - base
+    expired = flows.gaps >= rules.established
+    survives = ~flows.inbound & rules.outbound_survives
+    index = np.arange(n_gaps)
+    first_kill = np.full(n_flows, n_gaps)
+    some = flows.gap_count > 0
+    if n_gaps:
+        first_kill[some] = np.minimum.reduceat(np.where(expired & ~survives, index, n_gaps),
+                                               flows.gap_start[some])
+    if forced is not None:
+        first_kill = np.minimum(first_kill, forced)
+    killed = first_kill < flows.gap_start + flows.gap_count
+    kill_here = index == first_kill[flow_of_gap]
+    remap = expired & ~kill_here & (index < first_kill[flow_of_gap])
+    remapped = ~killed & (np.bincount(flow_of_gap[remap], minlength=n_flows) > 0)
+    remap_kill = kill_here & ~flows.inbound & (rules.pickup and not rules.preserve)
+    release = t_end.copy()
+    release[killed] = t_before[first_kill[killed]] + rules.established
+    return Fates(killed, remapped, release, flow_of_gap, t_before, t_after, t_end, remap | kill_here,
+                 remap, remap_kill)
 
 
-# ---- evaluating one flow -----------------------------------------------------------------------
+def _requests(flows: Flows, fate: Fates, rules: Rules, lo: int,
+              hi: int) -> list[tuple[float, int, int, float]]:
+    """The mappings flows ``lo..hi`` ask for, in time order: (when, flow, the gap after which it is a
+    re-mapping or -1 for the SYN, when it stops counting against the limit)."""
+    requests = []
+    for k in range(lo, hi):
+        first, count = int(flows.gap_start[k]), int(flows.gap_count[k])
+        opened_at, opened_by, alive = float(flows.arrival[k]), -1, True
+        for g in range(first, first + count):
+            if not fate.ending[g]:
+                continue
+            requests.append((opened_at, k, opened_by, float(fate.t_before[g]) + rules.established))
+            if fate.remap[g]:
+                opened_at, opened_by = float(fate.t_after[g]), g
+                continue
+            if fate.remap_kill[g]:
+                requests.append((float(fate.t_after[g]), k, g, float(fate.t_after[g])))
+            alive = False
+            break
+        if alive:
+            requests.append((opened_at, k, opened_by, float(fate.t_end[k])))
+    requests.sort(key=lambda r: (r[0], r[1]))
+    return requests
 
-@dataclass(frozen=True)
-class Cgnish:
-    """What the population model needs from the CGN config."""
 
-    timeout: float
-    transitory: float
-    pickup: bool
-    preserve: bool
-    hold_down: float
+@dataclass
+class Limited:
+    """What ``ports_per_subscriber`` refused: SYNs (per flow), re-mappings (per flow: the gap, which
+    kills it) and re-mappings to another port (per gap: no mapping is made)."""
 
-    @classmethod
-    def of(cls, cgn: Cgn, p: Population) -> Cgnish:
-        """From the config and the population's hold-down."""
-        return cls(cgn.idle_timeout, cgn.transitory_timeout or 120.0,
-                   cgn.untracked_outbound is Untracked.PICKUP, cgn.port_preservation, p.hold_down)
+    refused: np.ndarray
+    forced: np.ndarray
+    dropped: np.ndarray
 
 
-def flow_outcome(start: float, gaps: Sequence[float], inbound: Sequence[bool], c: Cgnish
-                 ) -> tuple[str, list[tuple[float, float]], float]:
-    """(``completed``/``killed``/``remapped``, mapping intervals, when its port slot is free again)."""
-    intervals: list[tuple[float, float]] = []
-    begin = last = start
-    outcome = "completed"
-    for gap, inb in zip(gaps, inbound, strict=True):
-        if gap >= c.timeout:
-            intervals.append((begin, last + c.timeout))
-            survives = (not inb and c.pickup and c.preserve and gap - c.timeout >= c.hold_down)
-            if not survives:
-                return "killed", intervals, last + c.timeout + c.hold_down
-            outcome = "remapped"
-            begin = last + gap
-        last += gap
-    intervals.append((begin, last + c.transitory))
-    return outcome, intervals, last + c.transitory + c.hold_down
+def limit(flows: Flows, fate: Fates, rules: Rules) -> Limited:
+    """Walk, one by one, the subscribers that could reach the limit (their flows, if none were refused,
+    would hold ``limit`` mappings at once); everyone else is never refused."""
+    n_flows, n_gaps = len(flows.arrival), len(flows.gaps)
+    out = Limited(np.zeros(n_flows, dtype=bool), np.full(n_flows, n_gaps), np.zeros(n_gaps, dtype=bool))
+    if rules.limit is None or not n_flows:
+        return out
+    firsts = np.flatnonzero(np.r_[True, flows.subscriber[1:] != flows.subscriber[:-1]])
+    lasts = np.r_[firsts[1:], n_flows]
+    many = np.repeat(lasts - firsts >= rules.limit, lasts - firsts)     # per flow: its subscriber's
+    if not many.any():                                                  # flows could reach the limit
+        return out
+    gap_many = many[fate.flow_of_gap]
+    remap = fate.remap & gap_many
+    owners = np.concatenate([flows.subscriber[many], flows.subscriber[fate.flow_of_gap[remap]]])
+    starts = np.concatenate([flows.arrival[many], fate.t_after[remap]])
+    end_owners = np.concatenate([flows.subscriber[fate.flow_of_gap[fate.ending & gap_many]],
+                                 flows.subscriber[~fate.killed & many]])
+    ends = np.concatenate([fate.t_before[fate.ending & gap_many] + rules.established,
+                           fate.t_end[~fate.killed & many]])
+    peaks = np.zeros(len(firsts), dtype=np.int64)
+    peaks[(lasts - firsts) >= rules.limit] = peak_per_subscriber(owners, starts, end_owners, ends)
+    risky = peaks >= rules.limit
+    for lo, hi in zip(firsts[risky].tolist(), lasts[risky].tolist(), strict=True):
+        held: list[float] = []
+        dead: set[int] = set()
+        for at, k, g, release in _requests(flows, fate, rules, lo, hi):
+            if k in dead:
+                continue
+            while held and held[0] <= at:
+                heapq.heappop(held)
+            if len(held) < rules.limit:
+                heapq.heappush(held, release)
+            elif g < 0:
+                out.refused[k] = True
+                dead.add(k)
+            elif fate.remap[g]:
+                out.forced[k] = g
+                dead.add(k)
+            else:
+                out.dropped[g] = True
+    return out
+
+
+def peak_per_subscriber(start_owner: np.ndarray, starts: np.ndarray, end_owner: np.ndarray,
+                        ends: np.ndarray) -> np.ndarray:
+    """Per owner (in increasing order), the most of its intervals ``[start, end)`` that overlap; every
+    owner has as many ends as starts. Sorted by owner, then time (an end before a start at a tie)."""
+    if not len(start_owner):
+        return np.zeros(0, dtype=np.int64)
+    by_time = np.argsort(np.concatenate([ends, starts]), kind="stable")   # at a tie, ends first
+    rank = np.empty(len(by_time), dtype=np.int64)
+    rank[by_time] = np.arange(len(by_time))
+    who = np.concatenate([end_owner, start_owner]).astype(np.int64)
+    order = np.argsort((who - who.min()) << 32 | rank)
+    delta = np.concatenate([-np.ones(len(ends), dtype=np.int64), np.ones(len(starts), dtype=np.int64)])
+    level = np.cumsum(delta[order])
+    sorted_who = who[order]
+    firsts = np.flatnonzero(np.r_[True, sorted_who[1:] != sorted_who[:-1]])
+    return np.maximum.reduceat(level, firsts)
+
+
+def evaluate(p: Population, rules: Rules, flows: Flows) -> dict[str, Any]:
+    """Totals, the mapping table at each sample and each subscriber's peak of one shard's flows."""
+    limited = limit(flows, fates(flows, rules), rules)
+    fate = fates(flows, rules, limited.forced)
+    ok = ~limited.refused
+    gap_ok = ok[fate.flow_of_gap]
+    remap, short = fate.remap & gap_ok, fate.remap_kill & gap_ok & ~limited.dropped
+    ending, closed = fate.ending & gap_ok, ok & ~fate.killed
+    starts = np.concatenate([flows.arrival[ok], fate.t_after[remap], fate.t_after[short]])
+    ends = np.concatenate([fate.t_before[ending] + rules.established, fate.t_end[closed] + rules.time_wait,
+                           fate.t_after[short] + rules.close])
+    owner = flows.subscriber
+    owners = np.concatenate([owner[ok], owner[fate.flow_of_gap[remap]], owner[fate.flow_of_gap[short]]])
+    end_owners = np.concatenate([owner[fate.flow_of_gap[ending]], owner[closed],
+                                 owner[fate.flow_of_gap[short]]])
+    times = np.arange(0.0, p.duration + 1e-9, p.sample_every)
+    mappings = (np.searchsorted(np.sort(starts), times, "right")
+                - np.searchsorted(np.sort(ends), times, "right"))
+    totals = {"flows": len(flows.arrival), "killed": int((fate.killed & ok).sum()),
+              "remapped": int((fate.remapped & ok).sum()), "exhausted": int(limited.refused.sum()),
+              "exhausted_subscribers": len(np.unique(owner[limited.refused]))}
+    totals["completed"] = totals["flows"] - totals["exhausted"] - totals["killed"] - totals["remapped"]
+    return {"totals": totals, "mappings": mappings, "times": times,
+            "peaks": peak_per_subscriber(owners, starts, end_owners, ends),
+            "events": len(flows.arrival) + len(flows.gaps) + 2 * len(starts)}
 
 
 def run_shard(p: Population, cgn: Cgn, shard: int) -> dict[str, Any]:
-    """Evaluate one shard of subscribers; counts and per-sample table sizes."""
-    per = -(-p.subscribers // SHARDS)
-    first = shard * per
-    count = max(0, min(per, p.subscribers - first))
-    seed = int(np.random.SeedSequence([p.seed, shard]).generate_state(1)[0])
-    flows = draw(p, first, count, seed)
-    c = Cgnish.of(cgn, p)
-    limit = port_limit(cgn, p)
-    starts: list[float] = []
-    ends: list[float] = []
-    held_from: list[float] = []
-    totals = {"flows": 0, "completed": 0, "killed": 0, "remapped": 0, "exhausted": 0,
-              "exhausted_subscribers": 0, "subscribers": count}
-    gaps, inbound = flows.gaps.tolist(), flows.inbound.tolist()
-    arrivals = flows.arrival.tolist()
-    g0, gn = flows.gap_start.tolist(), flows.gap_count.tolist()
-    per_sub = np.bincount(flows.subscriber - first, minlength=count).tolist() if count else []
-    i = 0
-    for n in per_sub:
-        slots: list[float] = []        # release times of this subscriber's ports (heap)
-        refused = 0
-        check = n > limit
-        for k in range(i, i + n):
-            t = arrivals[k]
-            if check:
-                while slots and slots[0] <= t:
-                    heapq.heappop(slots)
-                if len(slots) >= limit:
-                    refused += 1
-                    continue
-            outcome, intervals, free_at = flow_outcome(t, gaps[g0[k]:g0[k] + gn[k]],
-                                                       inbound[g0[k]:g0[k] + gn[k]], c)
-            if check:
-                heapq.heappush(slots, free_at)
-            totals[outcome] += 1
-            for a, b in intervals:
-                starts.append(a)
-                ends.append(b)
-                held_from.append(b)
-        totals["exhausted"] += refused
-        totals["exhausted_subscribers"] += refused > 0
-        i += n
-    totals["flows"] = len(arrivals)
-    times = np.arange(0.0, p.duration + 1e-9, p.sample_every)
-    s, e, h = np.sort(starts), np.sort(ends), np.sort(np.asarray(held_from) + c.hold_down)
-    mappings = np.searchsorted(s, times, "right") - np.searchsorted(e, times, "right")
-    held = np.searchsorted(e, times, "right") - np.searchsorted(h, times, "right")
-    events = len(arrivals) + len(gaps) + 2 * len(starts)
-    return {"totals": totals, "mappings": mappings, "held": held, "events": events,
-            "times": times}
+    """Draw and evaluate one shard of subscribers."""
+    first, count = shard_bounds(p, shard)
+    result = evaluate(p, Rules.of(cgn), draw(p, first, count, shard_seed(p, shard)))
+    result["totals"]["subscribers"] = count
+    return result
 
 
 def _shard_job(args: tuple[Population, Cgn, int]) -> dict[str, Any]:
@@ -258,7 +303,7 @@ def _shard_job(args: tuple[Population, Cgn, int]) -> dict[str, Any]:
 def simulate(cgn: Cgn, population: Population | None = None, *, workers: int = 1) -> PopulationResult:
     """Run the population model over ``workers`` processes (the result does not depend on them)."""
     p = population or Population()
-    p.check()
+    p.check(cgn)
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     started = time.perf_counter()
@@ -273,59 +318,7 @@ def simulate(cgn: Cgn, population: Population | None = None, *, workers: int = 1
         for key, value in part["totals"].items():
             totals[key] = totals.get(key, 0) + int(value)
     mappings = sum(part["mappings"] for part in parts)
-    held = sum(part["held"] for part in parts)
     return PopulationResult(times=parts[0]["times"].tolist(), mappings=[int(x) for x in mappings],
-                            held=[int(x) for x in held], totals=totals,
+                            totals=totals, peak_ports=[int(x) for part in parts for x in part["peaks"]],
                             events=sum(part["events"] for part in parts),
-                            wall=time.perf_counter() - started, port_limit=port_limit(cgn, p))
-
-
-def reference(cgn: Cgn, population: Population, shard: int = 0) -> dict[str, int]:
-    """The same shard replayed event by event in simpy (slow; for cross-checking small runs)."""
-    import simpy
-
-    p = population
-    per = -(-p.subscribers // SHARDS)
-    first = shard * per
-    count = max(0, min(per, p.subscribers - first))
-    flows = draw(p, first, count, int(np.random.SeedSequence([p.seed, shard]).generate_state(1)[0]))
-    c = Cgnish.of(cgn, p)
-    limit = port_limit(cgn, p)
-    env = simpy.Environment()
-    ports = {s: simpy.Container(env, init=limit, capacity=limit) for s in range(first, first + count)}
-    totals = {"completed": 0, "killed": 0, "remapped": 0, "exhausted": 0}
-
-    def flow(k: int) -> Any:
-        yield env.timeout(float(flows.arrival[k]))
-        pool = ports[int(flows.subscriber[k])]
-        if pool.level < 1:
-            totals["exhausted"] += 1
-            return
-        yield pool.get(1)
-        outcome = "completed"
-        lo, n = int(flows.gap_start[k]), int(flows.gap_count[k])
-        for gap, inb in zip(flows.gaps[lo:lo + n], flows.inbound[lo:lo + n], strict=True):
-            if gap >= c.timeout:
-                yield env.timeout(c.timeout)                  # the mapping expires
-                if not (not inb and c.pickup and c.preserve and gap - c.timeout >= c.hold_down):
-                    outcome = "killed"
-                    yield env.timeout(c.hold_down)
-                    break
-                outcome = "remapped"
-                yield env.timeout(float(gap) - c.timeout)
-            else:
-                yield env.timeout(float(gap))
-        else:
-            yield env.timeout(c.transitory + c.hold_down)
-        totals[outcome] += 1
-        yield pool.put(1)
-
-    for k in range(len(flows.arrival)):
-        env.process(flow(k))
-    env.run()
-    return totals
-
-
-def with_seed(population: Population, seed: int) -> Population:
-    """``population`` with another seed."""
-    return replace(population, seed=seed)
+                            wall=time.perf_counter() - started)

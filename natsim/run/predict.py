@@ -22,7 +22,7 @@ from natsim.units import TimeScale
 
 class ScenarioLike(Protocol):
     """The attributes :func:`predict` reads from a scenario (one that also knows its links declares
-    :class:`Routed`)."""
+    :class:`Routed`); ``addresses`` (node → IPv4 address) addresses the model's hosts as the lab does."""
 
     name: str
     topology: str
@@ -31,6 +31,7 @@ class ScenarioLike(Protocol):
     time_scale: Any            # natsim.units.TimeScale (``.factor``) or a number
     probes: tuple[Any, ...]    # ProbeSpec-like: name, kind, client, server, start, options
     seed: int
+    addresses: Mapping[str, str]
 
 
 @runtime_checkable
@@ -59,7 +60,8 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
     boxes = {node: build_model(node, config, timing, seed + base_seed)
              for node, config in scenario.middleboxes.items()}
     world = World(boxes, tuple(scenario.chain or ()), timing, seed=seed + base_seed, packets=packets,
-                  path=scenario.path_between if isinstance(scenario, Routed) else None)
+                  path=scenario.path_between if isinstance(scenario, Routed) else None,
+                  addresses=scenario.addresses)
     models: list[ProbeModel] = []
     for spec in scenario.probes:
         make = probe_kind(spec.kind).model
@@ -75,8 +77,15 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
     timeout) keep kernel speed and scaled timeouts are whole lab seconds, so the prediction matches
     ``natsim run``; ``as_lab=False`` predicts a real network with the same settings.
     """
+    return predict_traced(scenario, seed, as_lab=as_lab)[0]
+
+
+def predict_traced(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
+                   packets: bool = False) -> tuple[RunResult, World]:
+    """:func:`predict`, and the world it ran: its trace holds what happened to every connection (typed
+    events, :mod:`natsim.sim.trace`; every segment with ``packets``)."""
     t0 = time.time()
-    world, models = build(scenario, seed, as_lab=as_lab)
+    world, models = build(scenario, seed, as_lab=as_lab, packets=packets)
     for model in models:
         model.start()
     world.env.run()
@@ -89,7 +98,7 @@ def predict(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True) -> Ru
                                 f"{probe_kind(p.kind).unmodelled}" for p in scenario.probes
                                 if probe_kind(p.kind).model is None)])
     result.complete = all(p.complete for p in probes)
-    return result
+    return result, world
 
 
-__all__ = ["Routed", "ScenarioLike", "build", "predict"]
+__all__ = ["Routed", "ScenarioLike", "build", "predict", "predict_traced"]

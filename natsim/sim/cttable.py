@@ -123,6 +123,11 @@ class ConntrackTable:
             timeout = min(timeout, self.timeouts.get(UNACKNOWLEDGED, timeout))
         entry.timeout = timeout
 
+    def holds(self, entry: Entry) -> bool:
+        """Whether ``entry`` is still in the table (not removed or replaced)."""
+        found = self._by_tuple.get(entry.original)
+        return found is not None and found[0] is entry
+
     def remove(self, entry: Entry) -> None:
         """Forget ``entry``."""
         for t in (entry.original, entry.reply):

@@ -10,6 +10,7 @@ Not modelled: windows, congestion, delayed ACKs, SACK, out-of-order delivery (li
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
@@ -17,21 +18,29 @@ from typing import Any
 import simpy
 
 from natsim.errors import NatsimError
+from natsim.report.schema import errno_name
+from natsim.sim.explain import socket_error
 from natsim.sim.network import Addr, Host, Route, Segment
 from natsim.sim.timers import TcpSettings, backoff_schedule
+from natsim.sim.trace import Abort, Aborted
 
 
 class TcpError(NatsimError):
-    """What a socket call reports: ``errno`` is ETIMEDOUT, ECONNRESET or ECONNREFUSED."""
+    """What a socket call reports: the :class:`~natsim.sim.trace.Aborted` event that ended the
+    connection; ``errno`` is :data:`errno.ETIMEDOUT`, ``ECONNRESET`` or ``ECONNREFUSED``."""
 
-    def __init__(self, errno: str, detail: str, time: float) -> None:
-        self.errno = errno
-        self.detail = detail
-        self.time = time
-        super().__init__(errno, detail, time)
+    def __init__(self, event: Aborted) -> None:
+        self.event = event
+        self.errno = event.errno
+        super().__init__(event)
+
+    @property
+    def name(self) -> str:
+        """The errno's name, ``'ETIMEDOUT'``."""
+        return errno_name(self.errno)
 
     def __str__(self) -> str:
-        return f"{self.errno}: {self.detail}"
+        return socket_error(self.event)
 
 
 class Socket:
@@ -138,8 +147,8 @@ class Socket:
         if self._probed and not self.keepalive_answered.triggered and "R" not in seg.flags:
             self.keepalive_answered.succeed(self.env.now)
         if "R" in seg.flags:
-            errno = "ECONNREFUSED" if self.state == "syn_sent" else "ECONNRESET"
-            self._abort(errno, f"RST received from {seg.src[0]}")
+            code = errno.ECONNREFUSED if self.state == "syn_sent" else errno.ECONNRESET
+            self._abort(code, Abort.RST, peer=seg.src[0])
             return
         if self.state == "syn_sent":
             if seg.flags == "SA":
@@ -181,14 +190,14 @@ class Socket:
             self._readers.pop(0).succeed("".join(self.rx))
             self.rx.clear()
 
-    def _abort(self, errno: str, detail: str) -> None:
+    def _abort(self, code: int, cause: Abort, **details: Any) -> None:
         if self.error is not None:
             return
-        self.error = TcpError(errno, detail, self.env.now)
-        if not self.outbound:
-            self.host.trace.note(self.env.now, self.host.name, self.conn,
-                                 f"{self.host.name} aborts; {errno}: {detail}")
-        self.state = "reset" if errno != "ETIMEDOUT" else "timed_out"
+        aborted = Aborted(self.env.now, self.host.name, self.conn, code, cause, **details)
+        self.error = TcpError(aborted)
+        if not self.outbound:   # the client's own error is its probe's outcome; the server's is news
+            self.host.trace.record(aborted)
+        self.state = "reset" if code != errno.ETIMEDOUT else "timed_out"
         self._rtx_gen += 1
         self._ka_gen += 1
         self.failed.succeed(self.error)
@@ -211,7 +220,7 @@ class Socket:
             self._transmit("S")
         yield self.env.timeout(start + self.settings.syn_give_up - self.env.now)
         if self.state == "syn_sent":
-            self._abort("ETIMEDOUT", "connect: no SYN-ACK")
+            self._abort(errno.ETIMEDOUT, Abort.CONNECT)
 
     def _start_rtx(self) -> None:
         self._rtx_gen += 1
@@ -229,8 +238,8 @@ class Socket:
                 self._transmit("PA" + ("F" if fin else "") if data else "FA", seq=seq, data=data)
         yield self.env.timeout(start + s.give_up - self.env.now)
         if gen == self._rtx_gen:
-            self._abort("ETIMEDOUT", f"no ACK after {self.retransmissions} retransmissions "
-                                     f"({s.give_up:.6g} s)")
+            self._abort(errno.ETIMEDOUT, Abort.RETRANSMISSIONS, count=self.retransmissions,
+                        after=s.give_up)
 
     def _start_keepalive(self) -> None:
         self._ka_gen += 1
@@ -257,6 +266,5 @@ class Socket:
                 if self.last_rx >= sent:
                     break
             else:
-                self._abort("ETIMEDOUT", f"{count} keepalive probes unanswered "
-                                         f"(idle {idle:.6g} s, interval {interval:.6g} s)")
+                self._abort(errno.ETIMEDOUT, Abort.KEEPALIVE, count=count, after=idle, interval=interval)
                 return

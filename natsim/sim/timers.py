@@ -12,24 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from natsim.kernel_facts import (
+    CONNTRACK_TCP_UNACKNOWLEDGED,
+    HZ,
+    TCP_RETRIES2_GIVE_UP,
+    TCP_RTO_MAX,
+    TCP_RTO_MIN,
+    TCP_SYN_GIVE_UP,
+    TCP_SYN_RTO,
+    TIMER_WHEEL_BUCKETS,
+    TIMER_WHEEL_LEVEL_FACTOR,
+    TIMER_WHEEL_LEVELS,
+)
 from natsim.units import TimeScale
 
-#: Linux TCP constants (seconds, kernel time).
-RTO_MIN = 0.2
-RTO_MAX = 120.0
-TCP_RETRIES2 = 15
-TCP_SYN_RETRIES = 6
-KEEPALIVE_TIME = 7200.0
-KEEPALIVE_INTVL = 75.0
-KEEPALIVE_PROBES = 9
-#: The kernel's tick rate (Debian 12: CONFIG_HZ=250).
-KERNEL_HZ = 250
-#: conntrack's timeout for an entry picked up mid-stream until it sees a reply (not in the
-#: ``ct timeout`` policy natsim renders, so never scaled by the lab).
-CT_UNACKNOWLEDGED = 300.0
 
-
-def wheel_late(scale: TimeScale, real_seconds: float, hz: int = KERNEL_HZ) -> float:
+def wheel_late(scale: TimeScale, real_seconds: float, hz: int = HZ) -> float:
     """How late (at most, real-world s) a timer-wheel timer armed ``real_seconds`` ahead fires in a
     lab at ``scale``.
 
@@ -39,23 +37,25 @@ def wheel_late(scale: TimeScale, real_seconds: float, hz: int = KERNEL_HZ) -> fl
     """
     ticks = real_seconds / scale.factor * hz
     level = 0
-    while level < 8 and ticks >= 63 << (3 * level):
+    while level < TIMER_WHEEL_LEVELS - 1 and \
+            ticks >= (TIMER_WHEEL_BUCKETS - 1) * TIMER_WHEEL_LEVEL_FACTOR ** level:
         level += 1
-    return float(8 ** level) / hz * scale.factor
+    return float(TIMER_WHEEL_LEVEL_FACTOR ** level) / hz * scale.factor
 
 
 def unscaled_notes(scale: TimeScale) -> list[str]:
     """The timers that keep kernel speed in a lab at ``scale``, for ``RunResult.unscaled``."""
     if scale.factor == 1.0:
         return []
-    return [f"TCP RTO {RTO_MIN:g}..{RTO_MAX:g} s and the tcp_retries2 give-up run at lab speed: "
+    return [f"TCP RTO {TCP_RTO_MIN:g}..{TCP_RTO_MAX:g} s and the tcp_retries2 give-up run at lab speed: "
             f"x{scale.factor:g} in real-world time",
-            f"conntrack unacknowledged timeout {CT_UNACKNOWLEDGED:g} s (picked-up entries) "
+            f"conntrack unacknowledged timeout {CONNTRACK_TCP_UNACKNOWLEDGED:g} s (picked-up entries) "
             f"runs at lab speed: x{scale.factor:g}"]
 
 
 @lru_cache(maxsize=256)
-def backoff_schedule(limit: float, *, rto: float = RTO_MIN, rto_max: float = RTO_MAX) -> tuple[float, ...]:
+def backoff_schedule(limit: float, *, rto: float = TCP_RTO_MIN,
+                     rto_max: float = TCP_RTO_MAX) -> tuple[float, ...]:
     """Offsets (from the first transmission) at which the retransmission timer fires before ``limit``.
 
     The timer starts at ``rto`` and doubles up to ``rto_max``; the connection is aborted when it
@@ -73,47 +73,30 @@ def backoff_schedule(limit: float, *, rto: float = RTO_MIN, rto_max: float = RTO
         step = min(step * 2, rto_max)
 
 
-def retries_limit(retries: int = TCP_RETRIES2, *, rto: float = RTO_MIN, rto_max: float = RTO_MAX) -> float:
-    """Linux ``retransmits_timed_out``: the give-up time for ``retries`` (924.6 s for 15)."""
-    if retries < 0:
-        raise ValueError(f"negative retries {retries}")
-    total, step = 0.0, rto
-    for _ in range(retries + 1):
-        total += step
-        step = min(step * 2, rto_max)
-    return round(total, 9)
-
-
-def syn_limit(retries: int = TCP_SYN_RETRIES, *, rto: float = 1.0) -> float:
-    """Give-up time of ``connect()`` (initial RTO 1 s, doubling: 127 s for 6 retries)."""
-    return retries_limit(retries, rto=rto, rto_max=RTO_MAX)
-
-
 @dataclass(frozen=True)
 class TcpSettings:
     """A socket's timers in real-world seconds (see :meth:`for_lab`)."""
 
-    rto: float = RTO_MIN
-    rto_max: float = RTO_MAX
-    give_up: float = 924.6              # tcp_retries2 (or TCP_USER_TIMEOUT) in real-world seconds
-    syn_rto: float = 1.0
-    syn_give_up: float = 127.0
+    rto: float = TCP_RTO_MIN
+    rto_max: float = TCP_RTO_MAX
+    give_up: float = TCP_RETRIES2_GIVE_UP    # tcp_retries2 (or TCP_USER_TIMEOUT) in real-world seconds
+    syn_rto: float = TCP_SYN_RTO
+    syn_give_up: float = TCP_SYN_GIVE_UP
     keepalive: tuple[float, float, int] | None = None   # idle, interval, count
 
     @classmethod
     def for_lab(cls, timing: TimeScale, *, user_timeout: float | None = None,
-                keepalive: tuple[float, float, int] | None = None,
-                retries2: int = TCP_RETRIES2) -> TcpSettings:
+                keepalive: tuple[float, float, int] | None = None) -> TcpSettings:
         """Settings of a socket in a lab at ``timing``.
 
         ``user_timeout`` (TCP_USER_TIMEOUT, milliseconds in the kernel) is scaled exactly;
         keepalive idle and interval are whole kernel seconds; RTO is not scaled.
         """
-        give_up = user_timeout if user_timeout is not None else \
-            timing.unscaled(retries_limit(retries2))
+        give_up = user_timeout if user_timeout is not None else timing.unscaled(TCP_RETRIES2_GIVE_UP)
         ka = None
         if keepalive is not None:
             idle, interval, count = keepalive
             ka = (timing.whole(idle), timing.whole(interval), count)
-        return cls(rto=timing.unscaled(RTO_MIN), rto_max=timing.unscaled(RTO_MAX), give_up=give_up,
-                   syn_rto=timing.unscaled(1.0), syn_give_up=timing.unscaled(syn_limit()), keepalive=ka)
+        return cls(rto=timing.unscaled(TCP_RTO_MIN), rto_max=timing.unscaled(TCP_RTO_MAX), give_up=give_up,
+                   syn_rto=timing.unscaled(TCP_SYN_RTO), syn_give_up=timing.unscaled(TCP_SYN_GIVE_UP),
+                   keepalive=ka)

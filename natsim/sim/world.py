@@ -8,9 +8,10 @@ from typing import Any
 
 import simpy
 
-from natsim.sim.network import ConnectionTracker, Host, MiddleboxModel, Note, Route, Segment, Trace
+from natsim.sim.network import ConnectionTracker, Host, MiddleboxModel, Route, Segment, Trace
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
+from natsim.sim.trace import Event
 from natsim.units import TimeScale
 
 App = Callable[[Socket], Generator[simpy.Event, Any, None]]
@@ -27,11 +28,14 @@ class World:
     :param chain: node names along the client→server path; middlebox nodes are taken in this order.
     :param path: optional ``(client, server) → node names`` (the scenario's ``path_between``); when
         given, a route crosses exactly the middleboxes on that path, in its order.
+    :param addresses: node name → its IPv4 address (the topology's); a host without one is addressed
+        by its name. NAT models need the real addresses (which prefix a source is in, its pool address).
     """
 
     def __init__(self, models: Mapping[str, MiddleboxModel], chain: Sequence[str], timing: TimeScale,
                  *, seed: int = 0, packets: bool = False,
-                 path: Callable[[str, str], Sequence[str]] | None = None) -> None:
+                 path: Callable[[str, str], Sequence[str]] | None = None,
+                 addresses: Mapping[str, str] | None = None) -> None:
         self.env = simpy.Environment()
         self.trace = Trace(packets=packets)
         self.timing = timing
@@ -42,11 +46,12 @@ class World:
         self._routes: dict[tuple[str, str], Route] = {}
         self._ports: dict[str, int] = {}
         self._path = path
+        self.addresses = dict(addresses or {})
 
     def host(self, name: str) -> Host:
         """The host called ``name`` (created on first use)."""
         if name not in self.hosts:
-            self.hosts[name] = Host(self.env, name, self.trace)
+            self.hosts[name] = Host(self.env, name, self.trace, self.addresses.get(name, name))
         return self.hosts[name]
 
     def route(self, client: str, server: str) -> Route:
@@ -69,8 +74,8 @@ class World:
     def socket(self, client: str, server: str, port: int, conn: str, settings: TcpSettings) -> Socket:
         """A client socket from ``client`` to ``server``:``port`` (not yet connected)."""
         route = self.route(client, server)
-        local = (client, self.ephemeral_port(client))
-        return Socket(route.client, route, local, (server, port), settings, conn, outbound=True)
+        local = (route.client.address, self.ephemeral_port(client))
+        return Socket(route.client, route, local, (route.server.address, port), settings, conn, outbound=True)
 
     def listen(self, server: str, port: int, app: App, settings: TcpSettings) -> None:
         """Serve ``app`` on ``server``:``port``; each accepted socket runs it as a process."""
@@ -90,9 +95,9 @@ class World:
         return [(model.name, float(model.established_timeout)) for model in route.middleboxes
                 if isinstance(model, ConnectionTracker)]
 
-    def notes(self, conn: str, since: float = float("-inf")) -> list[Note]:
-        """Trace notes of ``conn`` from ``since``."""
-        return self.trace.for_conn(conn, since)
+    def events(self, conn: str, since: float = float("-inf")) -> list[Event]:
+        """What happened to ``conn`` from ``since`` (the trace's events)."""
+        return self.trace.of(conn, since)
 
 
 def _guard(gen: Generator[simpy.Event, Any, None]) -> Generator[simpy.Event, Any, None]:
@@ -101,21 +106,3 @@ def _guard(gen: Generator[simpy.Event, Any, None]) -> Generator[simpy.Event, Any
         yield from gen
     except TcpError:
         return
-
-
-def summarise(notes: list[Note]) -> str:
-    """Join notes in order of first appearance, folding those with the same node and outcome into
-    one with a count (retransmissions meet the same fate as the original)."""
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for note in notes:
-        why, _, action = note.text.rpartition("; ")
-        key = (note.node, action)
-        if key in groups:
-            groups[key][1] += 1
-        else:
-            groups[key] = [why, 1]
-    parts = []
-    for (_, action), (why, count) in groups.items():
-        text = f"{why}; {action}" if why else action
-        parts.append(text + (f" ({count} times)" if count > 1 else ""))
-    return "; ".join(parts)

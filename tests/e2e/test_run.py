@@ -99,7 +99,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_a_partial_result(tmp_path: Path) -> None
     assert proc.returncode == 130, out + err
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["complete"] is False
-    assert {p["name"] for p in result["probes"]} == {"send", "recv", "keepalive"}
+    assert {p["name"] for p in result["probes"]} == {"send", "send-default", "recv", "keepalive"}
     send = next(p for p in result["probes"] if p["name"] == "send")
     assert send["complete"] is False
     assert len(send["connections"]) == 4  # what was measured so far, the rest marked skipped

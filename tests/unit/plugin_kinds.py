@@ -15,6 +15,7 @@ from natsim.middleboxes import registry
 from natsim.middleboxes.abilities import Interception, SshInterceptor
 from natsim.middleboxes.base import RenderContext, Rendered
 from natsim.sim.network import Action, Forward, Segment
+from natsim.sim.trace import Cut
 from natsim.units import TimeScale
 
 BANNER = "SSH-2.0-SomeoneElsesProxy_1.0"
@@ -45,9 +46,10 @@ class OtherInterceptor(SshInterceptor):
         return Forward(seg)
 
     def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...],
-                now: float) -> Interception:
+                now: float, conn: str = "") -> Interception:
         self.attempts += 1
-        return Interception("cut", BANNER, f"{self.name} cuts login {self.attempts}")
+        return Interception("cut", BANNER, Cut(now, self.name, conn, client, server, port,
+                                               offered=("other-kex",), bypass=0.0))
 
     def shown(self, client: str, server: str, port: int, now: float) -> tuple[str, tuple[str, ...]] | None:
         return BANNER, ("other-kex",)

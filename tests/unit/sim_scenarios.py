@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,8 @@ from natsim.units import TimeScale
 
 LAB_SCALE = TimeScale(60)
 ISP_CHAIN = ("client", "cpe", "cgn", "inet", "server")
+#: The hosts' addresses in the shipped topologies (the NAT models need them).
+ADDRESSES = {"client": "100.64.1.10", "server": "203.0.113.10"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Scenario:
     topology: str = "isp-bridge-cgn"
     time_scale: TimeScale = LAB_SCALE
     seed: int = 0
+    addresses: Mapping[str, str] = field(default_factory=lambda: dict(ADDRESSES))
 
 
 def incident_cpe(inbound: Untracked = Untracked.PICKUP) -> CpeBridge:

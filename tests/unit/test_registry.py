@@ -24,7 +24,7 @@ from natsim.units import TimeScale
 from tests.unit.test_render_golden import CASES, GOLDEN
 
 SAMPLE = RenderContext(node="mb", inside=("mb-eth0",), outside=("mb-eth1",), time_scale=TimeScale(60))
-SYN = Segment(("client", 40000), ("server", 31415), "S", "c0")
+SYN = Segment(("100.64.1.10", 40000), ("203.0.113.10", 31415), "S", "c0")
 
 
 def own_kinds() -> list[str]:

@@ -29,6 +29,8 @@ CASES = {
     "cgn-loose-reset-random": ("cgn", {"untracked_outbound": "pickup", "untracked_inbound": "reset",
                                        "port_preservation": "false", "pool": "192.0.2.8/29"},
                                ("cgn-eth0",), ("cgn-eth1",), 1),
+    "cgn-ports-per-subscriber": ("cgn", {"ports_per_subscriber": "32", "subscribers": "100.64.1.0/24"},
+                                 ("cgn-eth0",), ("cgn-eth1",), 1),
     "home-router-default": ("home-router", {"idle_timeout": "1d"}, ("router-eth0",), ("router-eth1",), 1),
     "ssh-proxy-default-x60": ("ssh-proxy", {}, ("fw-eth0", "fw-eth1"), ("fw-eth2", "fw-eth3"), 60),
     "ssh-proxy-ports": ("ssh-proxy", {"ports": "22,2222"}, ("fw-eth0",), ("fw-eth2",), 1),

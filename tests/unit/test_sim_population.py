@@ -1,67 +1,131 @@
-"""The CGN population model: per-flow rules, agreement with a simpy replay, determinism, domains."""
+"""The CGN population model: per-flow rules, exact agreement with the NAT model replaying the same flows,
+determinism, outputs, domains."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from natsim.errors import ConfigError
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
-from natsim.run.population import SHARDS, Cgnish, Population, flow_outcome, port_limit, reference, simulate
+from natsim.run.population import SHARDS, Population, Rules, evaluate, run_shard, simulate
+from natsim.run.population_flows import Flows
+from natsim.run.population_replay import replay
 
-C = Cgnish(timeout=100.0, transitory=10.0, pickup=True, preserve=True, hold_down=20.0)
+#: 100 s idle timeout, 10 s time_wait and close, outbound pickup with port preservation.
+C = Rules(established=100.0, time_wait=10.0, close=10.0, pickup=True, preserve=True, limit=None)
+ONE = Population(subscribers=1, duration=400.0, sample_every=1.0)
+
+
+def flows(*specs: tuple[float, list[float], list[bool]], subscriber: int = 0) -> Flows:
+    """Flows of one subscriber: (arrival, gaps, inbound after each gap)."""
+    counts = [len(g) for _, g, _ in specs]
+    return Flows(subscriber=np.full(len(specs), subscriber), arrival=np.array([a for a, _, _ in specs]),
+                 gap_start=np.array(np.cumsum([0, *counts[:-1]]), dtype=np.int64),
+                 gap_count=np.array(counts, dtype=np.int64),
+                 gaps=np.array([g for _, gs, _ in specs for g in gs], dtype=float),
+                 inbound=np.array([i for _, _, ins in specs for i in ins], dtype=bool))
+
+
+def mapped_at(result: dict[str, object], *times: float) -> list[int]:
+    series = result["mappings"]
+    assert isinstance(series, np.ndarray)
+    return [int(series[int(t)]) for t in times]
 
 
 def test_flow_without_long_gap_completes() -> None:
-    assert flow_outcome(5.0, [99.0, 1.0], [False, True], C) == ("completed", [(5.0, 115.0)], 135.0)
+    result = evaluate(ONE, C, flows((5.0, [99.0, 1.0], [False, True])))
+    assert result["totals"] == {"flows": 1, "killed": 0, "remapped": 0, "exhausted": 0,
+                                "exhausted_subscribers": 0, "completed": 1}
+    # mapped from 5 s to the close at 105 s plus time_wait 10 s
+    assert mapped_at(result, 4, 5, 114, 115) == [0, 1, 1, 0]
 
 
 def test_gap_equal_to_the_timeout_kills_an_inbound_packet() -> None:
-    assert flow_outcome(0.0, [100.0], [True], C) == ("killed", [(0.0, 100.0)], 120.0)
+    result = evaluate(ONE, C, flows((0.0, [100.0], [True])))
+    assert result["totals"]["killed"] == 1
+    assert mapped_at(result, 99, 100) == [1, 0]    # expired at equality
 
 
-def test_outbound_pickup_survives_only_after_the_hold_down() -> None:
-    assert flow_outcome(0.0, [119.0], [False], C)[0] == "killed"      # old port still held
-    assert flow_outcome(0.0, [120.0, 5.0], [False, False], C) == (
-        "remapped", [(0.0, 100.0), (120.0, 135.0)], 155.0)
-    no_pickup = Cgnish(100.0, 10.0, pickup=False, preserve=True, hold_down=20.0)
-    assert flow_outcome(0.0, [500.0], [False], no_pickup)[0] == "killed"
+def test_outbound_pickup_with_preserved_ports_survives_at_once() -> None:
+    # netfilter has no hold-down: the expired mapping's port is free again, and the re-mapping takes it
+    result = evaluate(ONE, C, flows((0.0, [120.0, 5.0], [False, False])))
+    assert result["totals"]["remapped"] == 1
+    assert mapped_at(result, 99, 100, 119, 120, 134, 135) == [1, 0, 0, 1, 1, 0]
+    no_pickup = Rules(100.0, 10.0, 10.0, pickup=False, preserve=True, limit=None)
+    assert evaluate(ONE, no_pickup, flows((0.0, [500.0], [False])))["totals"]["killed"] == 1
+    random_ports = Rules(100.0, 10.0, 10.0, pickup=True, preserve=False, limit=None)
+    killed = evaluate(ONE, random_ports, flows((0.0, [150.0], [False])))
+    # re-mapped to another port: the server's RST closes the new mapping (close timeout)
+    assert killed["totals"]["killed"] == 1 and mapped_at(killed, 149, 150, 159, 160) == [0, 1, 1, 0]
+
+
+def test_the_limit_counts_flows_until_they_close_or_expire() -> None:
+    limited = Rules(100.0, 10.0, 10.0, pickup=True, preserve=True, limit=2)
+    result = evaluate(ONE, limited, flows((0.0, [50.0], [False]), (1.0, [200.0, 1.0], [False, False]),
+                                          (2.0, [], []), (50.0, [], []), (150.0, [], [])))
+    # flow 2 finds flows 0 and 1 open: refused. Flow 3 comes as flow 0 closes (time_wait does not
+    # count); flow 1's mapping expires at 101 s and its re-mapping at 201 s finds room again.
+    assert result["totals"]["exhausted"] == 1 and result["totals"]["exhausted_subscribers"] == 1
+    assert result["totals"]["remapped"] == 1
+    assert list(result["peaks"]) == [3]      # flows 0, 1 and 3 (in time_wait) hold mappings at 50 s
 
 
 @pytest.mark.parametrize("cgn", [
     Cgn(idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP),
     Cgn(idle_timeout=1800.0),
+    Cgn(idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, port_preservation=False),
+    Cgn(idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, ports_per_subscriber=4),
+    Cgn(idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, port_preservation=False,
+        ports_per_subscriber=3),
 ])
-def test_vectorised_model_agrees_with_the_simpy_replay(cgn: Cgn) -> None:
-    population = Population(subscribers=SHARDS * 40, ports_per_subscriber=6, heavy_fraction=0.1, seed=3)
-    fast = simulate(cgn, population).totals
-    slow = [reference(cgn, population, shard) for shard in range(SHARDS)]
-    for key in ("completed", "killed", "remapped", "exhausted"):
-        assert fast[key] == sum(s[key] for s in slow), key
-    assert fast["exhausted"] > 0 and fast["killed"] > 0
+def test_vectorised_model_agrees_with_the_nat_model_replay(cgn: Cgn) -> None:
+    population = Population(subscribers=SHARDS * 10, heavy_fraction=0.1, seed=3)
+    for shard in (0, 5):
+        fast, slow = run_shard(population, cgn, shard), replay(cgn, population, shard)
+        assert {k: fast["totals"][k] for k in slow["totals"]} == slow["totals"]
+        assert list(fast["mappings"]) == slow["mappings"]     # the table at every sample
+        assert fast["totals"]["killed"] > 0
+        if cgn.ports_per_subscriber:
+            assert fast["totals"]["exhausted"] > 0
 
 
 def test_independent_of_workers_and_seeded() -> None:
-    cgn = Cgn(idle_timeout=3600.0)
-    population = Population(subscribers=2000, ports_per_subscriber=8)
+    cgn = Cgn(idle_timeout=3600.0, ports_per_subscriber=8)
+    population = Population(subscribers=2000)
     one, two = simulate(cgn, population), simulate(cgn, population, workers=2)
-    assert (one.totals, one.mappings, one.held) == (two.totals, two.mappings, two.held)
-    other = simulate(cgn, Population(subscribers=2000, ports_per_subscriber=8, seed=1))
+    assert (one.totals, one.mappings, one.peak_ports) == (two.totals, two.mappings, two.peak_ports)
+    other = simulate(cgn, Population(subscribers=2000, seed=1))
     assert other.totals != one.totals
     assert one.times[:3] == [0.0, 300.0, 600.0] and len(one.times) == 289
     assert max(one.mappings) > 0 and one.mappings[0] == 0
     assert one.events > one.totals["flows"]
 
 
-def test_port_limit_from_the_pool() -> None:
-    assert port_limit(Cgn(), Population()) == 1                                # 2 x 64512 / 100000
-    assert port_limit(Cgn(pool="198.51.100.0/24"), Population()) == 163        # 254 addresses
-    assert port_limit(Cgn(), Population(subscribers=1)) == 64512
-    assert port_limit(Cgn(), Population(ports_per_subscriber=7)) == 7
+def test_outputs_peak_memory_ports_and_killed_share() -> None:
+    result = simulate(Cgn(idle_timeout=1800.0), Population(subscribers=1000))
+    assert result.peak_mappings == max(result.mappings)
+    assert result.memory == result.peak_mappings * 384          # nf_conntrack slab + extensions
+    accepted = result.totals["flows"] - result.totals["exhausted"]
+    assert result.killed_share == result.totals["killed"] / accepted > 0
+    assert 1 <= result.ports_quantile(0.5) <= result.ports_quantile(0.99) <= max(result.peak_ports)
+    assert "MiB of conntrack" in result.summary()
+
+
+def test_a_limit_comes_from_the_cgn_config() -> None:
+    population = Population(subscribers=500, heavy_fraction=0.2)
+    assert simulate(Cgn(), population).totals["exhausted"] == 0
+    assert simulate(Cgn(ports_per_subscriber=4), population).totals["exhausted"] > 0
 
 
 @pytest.mark.parametrize(("field", "value"), [("subscribers", 0), ("inbound_fraction", 1.5),
-                                              ("ports_per_subscriber", 0), ("gap_alpha", -1.0)])
+                                              ("gap_alpha", -1.0), ("sample_every", 0.0)])
 def test_bad_population(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=field):
         simulate(Cgn(), Population(**{field: value}))  # type: ignore[arg-type]
+
+
+def test_more_subscribers_than_the_prefix_holds() -> None:
+    with pytest.raises(ConfigError, match=r"do not fit in the CGN's subscribers 100\.64\.1\.0/24"):
+        simulate(Cgn(subscribers="100.64.1.0/24"), Population(subscribers=300))

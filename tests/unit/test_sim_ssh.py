@@ -10,7 +10,8 @@ from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.probes.ssh.backends import SSHD_KEX
 from natsim.probes.ssh.wire import GO_SERVER_KEX as GO_SSH_KEX
 from natsim.report.schema import Verdict
-from natsim.run.predict import predict
+from natsim.run.predict import predict, predict_traced
+from natsim.sim.trace import Bypassed, Cut
 from tests.unit import plugin_kinds
 from tests.unit.sim_scenarios import Probe, Scenario, incident_cpe
 
@@ -32,12 +33,14 @@ def test_negotiation_picks_the_clients_first_supported() -> None:
 def test_first_connect_to_go_ssh_fails_once_then_bypassed() -> None:
     probe = Probe("first", "ssh-first-connect", client="client1", server="gossh",
                   options={"attempts": 4, "interval": 60.0, "client_impl": "go"})
-    rows = predict(dc(probe)).probe("first").connections
+    result, world = predict_traced(dc(probe))
+    rows = result.probe("first").connections
     assert [(r.verdict, r.detail) for r in rows] == [
         (Verdict.EOF, "ssh: handshake failed: EOF"), (Verdict.OK, "SSH-2.0-Go"),
         (Verdict.OK, "SSH-2.0-Go"), (Verdict.OK, "SSH-2.0-Go")]
-    assert "no common key exchange" in rows[0].explanation
-    assert "bypass set" in rows[1].explanation
+    (cut,), (bypassed,) = world.trace.of("first#0"), world.trace.of("first#1")
+    assert isinstance(cut, Cut) and cut.offered == SshProxy().kex     # no common key exchange
+    assert isinstance(bypassed, Bypassed) and bypassed.until == cut.time + cut.bypass    # in the bypass set
 
 
 def test_sshd_behind_the_proxy_always_succeeds_with_the_proxy_banner() -> None:
@@ -63,12 +66,14 @@ def test_bypass_is_per_client_and_expires() -> None:
 def test_bypass_duration_is_seeded() -> None:
     probe = Probe("first", "ssh-first-connect", client="client1", server="gossh", options={"attempts": 1})
 
-    def drawn(seed: int) -> str:
-        return predict(dc(probe), seed=seed).probe("first").connections[0].explanation
+    def drawn(seed: int) -> float:
+        (cut,) = predict_traced(dc(probe), seed=seed)[1].trace.of("first#0")
+        assert isinstance(cut, Cut) and (cut.client, cut.server, cut.port) == ("client1", "gossh", 2222)
+        return cut.bypass
 
     assert drawn(1) == drawn(1)
     assert drawn(1) != drawn(2)
-    assert drawn(0).endswith("client1 -> gossh:2222 bypassed for 3735.09 s")
+    assert round(drawn(0), 2) == 3735.09
 
 
 def test_bypass_timer_brackets_within_the_configured_range() -> None:
@@ -138,11 +143,15 @@ def test_a_plugins_l7_middlebox_takes_part_in_ssh_logins(monkeypatch: pytest.Mon
     plugin_kinds.registered(monkeypatch)
     probes = (Probe("first", "ssh-first-connect", client="client1", server="gossh", options={"attempts": 2}),
               Probe("kex", "ssh-kex", client="client1", server="gossh", start=10.0))
-    result = predict(Scenario("dc", {"fw": plugin_kinds.OtherProxy()}, probes, chain=DC_CHAIN,
-                              topology="dc-ssh-proxy"))
+    result, world = predict_traced(Scenario("dc", {"fw": plugin_kinds.OtherProxy()}, probes, chain=DC_CHAIN,
+                                            topology="dc-ssh-proxy"))
     rows = result.probe("first").connections
     assert [r.verdict for r in rows] == [Verdict.EOF, Verdict.EOF]           # ssh-proxy would bypass
-    assert [r.explanation for r in rows] == ["attempt 0: fw cuts login 1", "attempt 1: fw cuts login 2"]
+    # the plugin's model cut both logins (it was asked twice), as its own events say
+    assert [[(type(e).__name__, e.node) for e in world.trace.of(f"first#{i}")] for i in (0, 1)] == [
+        [("Cut", "fw")], [("Cut", "fw")]]
+    fw = world.models["fw"]
+    assert isinstance(fw, plugin_kinds.OtherInterceptor) and fw.attempts == 2
     assert result.probe("first").extra["proxy"] == plugin_kinds.BANNER
     kex = result.probe("kex")
     assert (kex.extra["banner"], kex.extra["kex"]) == (plugin_kinds.BANNER, ["other-kex"])

@@ -14,6 +14,7 @@ from natsim.probes.tcp.model import echo_app
 from natsim.sim.network import Drop, Route, Segment
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
+from natsim.sim.trace import Dropped, Event, Expired, PacketEvent, PickedUp, Reason, Reset
 from natsim.sim.world import World
 from natsim.units import TimeScale
 
@@ -30,8 +31,18 @@ def hold_app(sock: Socket) -> Generator[Any, Any, None]:
     yield sock.read()
 
 
-def rounded(log: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [(round(t, 6), *rest) for t, *rest in log]
+def facts(events: list[Event]) -> list[tuple[Any, ...]]:
+    """(time, node, event, packet, direction, what it adds) of each packet event."""
+    out: list[tuple[Any, ...]] = []
+    for e in events:
+        assert isinstance(e, PacketEvent)
+        extra: Any = None
+        if isinstance(e, Expired):
+            extra = (e.state, e.idle, e.timeout)
+        elif isinstance(e, Dropped | Reset):
+            extra = e.reason
+        out.append((round(e.time, 6), e.node, type(e).__name__, e.segment.what(), e.direction, extra))
+    return out
 
 
 def test_dropped_segment_is_retransmitted_until_user_timeout() -> None:
@@ -49,21 +60,25 @@ def test_dropped_segment_is_retransmitted_until_user_timeout() -> None:
         try:
             yield sock.read()
         except TcpError as err:
-            log.append((w.env.now, err.errno))
+            log.append((w.env.now, err.name))
             assert sock.retransmissions == 3
 
     w.env.process(client())
     w.env.run()
     assert log == [(0, "connected"), (13.0, "ETIMEDOUT")]
-    dropped = "outbound data segment dropped as untracked"
-    assert rounded(w.trace.log) == [
-        (0, "cpe", "c", "SYN forwarded"),
-        (0, "cpe", "c", "SYN-ACK forwarded"),
-        (0, "cpe", "c", "ACK forwarded"),
-        (10, "cpe", "c", f"idle 10 s ≥ cpe established timeout 10 s; {dropped}"),
-        (10.2, "cpe", "c", f"cpe has no entry for this outbound data segment; {dropped}"),
-        (10.6, "cpe", "c", f"cpe has no entry for this outbound data segment; {dropped}"),
-        (11.4, "cpe", "c", f"cpe has no entry for this outbound data segment; {dropped}"),
+    untracked = Reason.UNTRACKED
+    assert facts(w.trace.events) == [
+        (0, "cpe", "Forwarded", "SYN", "outbound", None),
+        (0, "cpe", "Forwarded", "SYN-ACK", "inbound", None),
+        (0, "cpe", "Forwarded", "ACK", "outbound", None),
+        (10, "cpe", "Expired", "data segment", "outbound", ("established", 10.0, 10.0)),
+        (10, "cpe", "Dropped", "data segment", "outbound", untracked),
+        (10.2, "cpe", "Unknown", "data segment", "outbound", None),
+        (10.2, "cpe", "Dropped", "data segment", "outbound", untracked),
+        (10.6, "cpe", "Unknown", "data segment", "outbound", None),
+        (10.6, "cpe", "Dropped", "data segment", "outbound", untracked),
+        (11.4, "cpe", "Unknown", "data segment", "outbound", None),
+        (11.4, "cpe", "Dropped", "data segment", "outbound", untracked),
     ]
 
 
@@ -84,10 +99,11 @@ def test_echo_within_timeout_and_eof_after() -> None:
     w.env.process(client())
     w.env.run()
     assert log == [(9.999, "A"), (9.999, "")]
-    assert [e[3] for e in w.trace.log] == ["SYN forwarded", "SYN-ACK forwarded", "ACK forwarded",
-                                           "data segment forwarded", "ACK forwarded",
-                                           "data segment forwarded", "FIN forwarded",
-                                           "ACK forwarded", "ACK forwarded"]
+    assert [(type(e).__name__, e.segment.what()) for e in w.trace.events if isinstance(e, PacketEvent)] == [
+        ("Forwarded", "SYN"), ("Forwarded", "SYN-ACK"), ("Forwarded", "ACK"),
+        ("Forwarded", "data segment"), ("Forwarded", "ACK"),
+        ("Forwarded", "data segment"), ("Forwarded", "FIN"),
+        ("Forwarded", "ACK"), ("Forwarded", "ACK")]
 
 
 def test_keepalive_keeps_entry_fresh_then_dies_when_dropped() -> None:
@@ -105,20 +121,22 @@ def test_keepalive_keeps_entry_fresh_then_dies_when_dropped() -> None:
         yield w.env.timeout(20)
         w.models["cpe"].table.timeouts["established"] = 5.0   # the modem gets stricter
         err = yield sock.failed
-        log.append((w.env.now, err.errno))
+        log.append((w.env.now, err.name))
 
     w.env.process(client())
     w.env.run()
-    probes = [(round(t, 6), text) for t, node, c, text in w.trace.log if "keepalive" in text]
-    dropped = "outbound keepalive probe dropped as untracked"
+    probes = [f for f in facts(w.trace.events) if f[3] == "keepalive probe"]
     assert probes == [
-        (6, "keepalive probe forwarded"),
-        (12, "keepalive probe forwarded"),
-        (18, "keepalive probe forwarded"),
-        (24, "keepalive probe forwarded"),
-        (30, "idle 6 s ≥ cpe established timeout 5 s; outbound keepalive probe dropped as untracked"),
-        (32, f"cpe has no entry for this outbound keepalive probe; {dropped}"),
-        (34, f"cpe has no entry for this outbound keepalive probe; {dropped}"),
+        (6, "cpe", "Forwarded", "keepalive probe", "outbound", None),
+        (12, "cpe", "Forwarded", "keepalive probe", "outbound", None),
+        (18, "cpe", "Forwarded", "keepalive probe", "outbound", None),
+        (24, "cpe", "Forwarded", "keepalive probe", "outbound", None),
+        (30, "cpe", "Expired", "keepalive probe", "outbound", ("established", 6.0, 5.0)),
+        (30, "cpe", "Dropped", "keepalive probe", "outbound", Reason.UNTRACKED),
+        (32, "cpe", "Unknown", "keepalive probe", "outbound", None),
+        (32, "cpe", "Dropped", "keepalive probe", "outbound", Reason.UNTRACKED),
+        (34, "cpe", "Unknown", "keepalive probe", "outbound", None),
+        (34, "cpe", "Dropped", "keepalive probe", "outbound", Reason.UNTRACKED),
     ]
     assert log == [(36, "ETIMEDOUT")]
 
@@ -139,18 +157,23 @@ def test_rst_from_server_is_econnreset() -> None:
         try:
             yield sock.read()
         except TcpError as err:
-            log.append((w.env.now, err.errno))
+            log.append((w.env.now, err.name))
         with pytest.raises(TcpError):
             sock.send("B")
 
     w.env.process(client())
     w.env.run()
     assert log == [(30, "ECONNRESET")]
-    assert [e[3] for e in w.trace.log[3:]] == [
-        "idle 30 s ≥ cpe established timeout 10 s; outbound data segment picked up by cpe (new entry)",
-        "server has no socket for client:40000 -> :7; its stack answers the data segment with RST",
-        "RST forwarded",
+    assert facts(w.trace.events[3:]) == [
+        (30, "cpe", "Expired", "data segment", "outbound", ("established", 30.0, 10.0)),
+        (30, "cpe", "PickedUp", "data segment", "outbound", None),
+        (30, "server", "Reset", "data segment", "outbound", Reason.NO_SOCKET),
+        (30, "cpe", "Forwarded", "RST", "inbound", None),
     ]
+    picked = w.trace.events[4]
+    assert isinstance(picked, PickedUp) and picked.public is None     # a bridge: no re-mapping
+    refused = w.trace.events[5]
+    assert refused.tuple == (("client", 40000), ("server", 7))
 
 
 class BlackHole:
@@ -159,7 +182,7 @@ class BlackHole:
     name = "hole"
 
     def handle(self, seg: Segment, outbound: bool, now: float) -> Drop:
-        return Drop(f"{seg.what()} dropped")
+        return Drop((Dropped.at(now, self.name, seg, outbound, reason=Reason.FILTERED),))
 
 
 def test_connect_times_out_without_syn_ack() -> None:
@@ -173,13 +196,13 @@ def test_connect_times_out_without_syn_ack() -> None:
         try:
             yield sock.connect()
         except TcpError as err:
-            log.append((w.env.now, err.errno))
+            log.append((w.env.now, err.name))
 
     w.env.process(client())
     w.env.run()
     assert log == [(127.0, "ETIMEDOUT")]
-    assert [(t, text) for t, _, _, text in w.trace.log] == [
-        (t, "SYN dropped") for t in (0, 1, 3, 7, 15, 31, 63)]
+    assert [f[:4] for f in facts(w.trace.events)] == [
+        (t, "hole", "Dropped", "SYN") for t in (0, 1, 3, 7, 15, 31, 63)]
 
 
 def test_connect_refused_without_listener() -> None:
@@ -191,8 +214,36 @@ def test_connect_refused_without_listener() -> None:
         try:
             yield sock.connect()
         except TcpError as err:
-            log.append((w.env.now, err.errno))
+            log.append((w.env.now, err.name))
 
     w.env.process(client())
     w.env.run()
     assert log == [(0, "ECONNREFUSED")]
+
+
+@pytest.mark.parametrize("request_line", ["3.5\n", "86401\n", "abc\n", "7", "7\n", "0\n", "7\r\n", "1e1\n"])
+def test_model_sleep_service_parses_like_the_server(request_line: str) -> None:
+    """The model's sleep service answers exactly the requests the real server accepts (its parser)."""
+    from natsim.probes.tcp.model import sleep_app
+    from natsim.probes.tcp.protocol import BadRequest, parse_sleep_request
+
+    try:
+        expected: tuple[float, str] | None = (float(parse_sleep_request(request_line.encode())), request_line)
+    except BadRequest:
+        expected = None
+    w = world()
+    settings = TcpSettings.for_lab(w.timing)
+    w.listen("server", 7, sleep_app, settings)
+    got: list[tuple[float, str]] = []
+
+    def client() -> Generator[Any, Any, None]:
+        sock = w.socket("client", "server", 7, "c", settings)
+        yield sock.connect()
+        sock.send(request_line)
+        reply = yield sock.read()
+        if reply:
+            got.append((w.env.now, reply))
+
+    w.env.process(client())
+    w.env.run()
+    assert got == ([expected] if expected else [])

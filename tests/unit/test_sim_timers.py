@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from natsim.sim.timers import (
-    TcpSettings,
-    backoff_schedule,
-    retries_limit,
-    syn_limit,
-    unscaled_notes,
-    wheel_late,
-)
+from natsim.kernel_facts import TCP_RETRIES2_GIVE_UP, TCP_SYN_GIVE_UP, retransmission_give_up
+from natsim.sim.timers import TcpSettings, backoff_schedule, unscaled_notes, wheel_late
 from natsim.units import TimeScale
 
 
 def test_retries2_gives_up_after_924_6_seconds() -> None:
-    assert retries_limit(15) == pytest.approx(924.6)
-    assert retries_limit(0) == pytest.approx(0.2)
+    assert retransmission_give_up(15) == pytest.approx(924.6)
+    assert pytest.approx(924.6) == TCP_RETRIES2_GIVE_UP
+    assert retransmission_give_up(0) == pytest.approx(0.2)
 
 
 def test_backoff_doubles_from_200ms_to_120s() -> None:
-    offsets = backoff_schedule(retries_limit(15))
+    offsets = backoff_schedule(retransmission_give_up(15))
     assert offsets == pytest.approx([0.2, 0.6, 1.4, 3.0, 6.2, 12.6, 25.4, 51.0, 102.2, 204.6,
                                      324.6, 444.6, 564.6, 684.6, 804.6])
 
@@ -32,14 +27,14 @@ def test_user_timeout_clamps_the_schedule() -> None:
 
 
 def test_connect_gives_up_after_127_seconds() -> None:
-    assert syn_limit() == 127.0
+    assert TCP_SYN_GIVE_UP == 127.0
 
 
 def test_bad_arguments_raise() -> None:
     with pytest.raises(ValueError, match="positive"):
         backoff_schedule(0)
     with pytest.raises(ValueError, match="negative"):
-        retries_limit(-1)
+        retransmission_give_up(-1)
 
 
 def test_lab_timing_unscaled_and_whole_seconds() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import asyncssh
@@ -12,8 +13,9 @@ from natsim.probes.ssh.cli import format_table
 from natsim.probes.ssh.goclient import go_error
 from natsim.probes.ssh.idle import scaled_options
 from natsim.probes.ssh.login import parse_target
-from natsim.probes.ssh.openssh import OpenSshClient, classify_ssh_error
+from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import IdleVariant
+from natsim.probes.ssh.outcome import RelayStatus
 from natsim.probes.ssh.sshd import render_config, start_script
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
@@ -46,16 +48,23 @@ def test_duration_options_are_scaled_to_whole_seconds() -> None:
     assert scaled_options({"ServerAliveInterval": "0"}, TimeScale(60))[0] == {"ServerAliveInterval": "0"}
 
 
-@pytest.mark.parametrize(("code", "stderr", "verdict"), [
-    (0, "", Verdict.OK),
-    (255, "Connection closed by 203.0.113.20 port 2222\r\n", Verdict.EOF),
-    (255, "kex_exchange_identification: read: Connection reset by peer\r\n", Verdict.RESET),
-    (255, "Timeout, server 203.0.113.10 not responding.\r\n", Verdict.DEAD),
-    (255, "client_loop: send disconnect: Broken pipe\r\n", Verdict.DEAD),
-    (255, "root@203.0.113.130: Permission denied (publickey).\r\n", Verdict.ERROR),
+@pytest.mark.parametrize(("code", "status", "verdict"), [
+    (0, RelayStatus(end="hangup", connected=True), Verdict.OK),
+    # "Connection closed by 203.0.113.20 port 2222": the server's FIN
+    (255, RelayStatus(end="eof", connected=True), Verdict.EOF),
+    # "kex_exchange_identification: read: Connection reset by peer"
+    (255, RelayStatus(end="error", errno=errno.ECONNRESET), Verdict.RESET),
+    # "client_loop: send disconnect: Broken pipe" after a middlebox's RST: reset (ssh's words said dead)
+    (255, RelayStatus(end="error", errno=errno.ECONNRESET, last_sent=5.0, last_received=1.0), Verdict.RESET),
+    # "Connection timed out": the kernel gave up (keepalive or retransmissions)
+    (255, RelayStatus(end="error", errno=errno.ETIMEDOUT), Verdict.DEAD),
+    # "Timeout, server 203.0.113.10 not responding.": ssh hung up on its unanswered requests
+    (255, RelayStatus(end="hangup", connected=True, last_sent=9.0, last_received=1.0), Verdict.DEAD),
+    # "root@203.0.113.130: Permission denied (publickey).": ssh hung up, the server had answered
+    (255, RelayStatus(end="hangup", connected=True, last_sent=1.0, last_received=2.0), Verdict.ERROR),
 ])
-def test_classify_ssh_error(code: int, stderr: str, verdict: Verdict) -> None:
-    assert classify_ssh_error(code, "debug1: noise\n" + stderr)[0] is verdict
+def test_verdict_from_what_the_relay_saw(code: int, status: RelayStatus, verdict: Verdict) -> None:
+    assert status.verdict(code) is verdict
 
 
 def test_go_style_errors() -> None:

@@ -15,6 +15,7 @@ from natsim.middleboxes import build_config, build_model, kind, render
 from natsim.middleboxes.base import RenderContext
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.sim.network import Answer, Drop, Forward, Segment
+from natsim.sim.trace import Dropped, Reason
 from natsim.units import TimeScale
 
 from natsim_idle_firewall import KIND, IdleFirewall
@@ -59,5 +60,8 @@ def test_model_forgets_an_idle_connection_and_resets_the_inside() -> None:
 def test_model_lets_the_outside_open_only_allowed_ports() -> None:
     fw = build_model("fw", IdleFirewall(inbound_ports=(22,)), TimeScale(1))
     blocked = fw.handle(Segment(SERVER, ("client", 8080), "S", "in1"), False, 0.0)
-    assert isinstance(blocked, Drop) and "port 8080" in blocked.reason
+    assert isinstance(blocked, Drop)
+    (refused,) = blocked.events
+    assert isinstance(refused, Dropped) and refused.reason is Reason.FILTERED
+    assert refused.segment.dst == ("client", 8080)
     assert isinstance(fw.handle(Segment(SERVER, ("client", 22), "S", "in2"), False, 0.0), Forward)

@@ -33,6 +33,10 @@ class Cgn(ConntrackConfig):
     port_preservation: bool = plain_field(True, "keep the subscriber's source port when free", "bool")
     port_range: tuple[int, int] = plain_field((1024, 65535), "ports a subscriber's mappings use",
                                               "port-range")
+    ports_per_subscriber: int | None = plain_field(
+        None, "connections (each a mapping with its port) one subscriber may hold at once; a new one "
+        "beyond is dropped (RFC 6888 REQ-4; nft ct count)", "int", optional=True, minimum=1, maximum=65535,
+        unset="no limit")
 
     def validate(self) -> None:
         """Subscribers must be inside 100.64.0.0/10."""

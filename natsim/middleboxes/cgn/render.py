@@ -10,4 +10,5 @@ from natsim.middleboxes.nat.render import render_nat
 def render(config: Cgn, ctx: RenderContext) -> Rendered:
     """SNAT subscribers to the pool, with the conntrack policy."""
     return render_nat(config, ctx, subscribers=config.subscribers, pool=config.pool,
-                      port_range=config.port_range, port_preservation=config.port_preservation)
+                      port_range=config.port_range, port_preservation=config.port_preservation,
+                      ports_per_subscriber=config.ports_per_subscriber)

@@ -7,8 +7,10 @@ rendered from, quantised as the lab's kernel holds it (whole lab seconds). NATs 
 
 from __future__ import annotations
 
+from natsim.kernel_facts import CONNTRACK_TCP_UNACKNOWLEDGED
 from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.sim import trace as ev
 from natsim.sim.cttable import (
     ESTABLISHED,
     UNACKNOWLEDGED,
@@ -19,7 +21,6 @@ from natsim.sim.cttable import (
     track_flags,
 )
 from natsim.sim.network import Action, Answer, ConnectionTracker, Drop, Forward, Segment
-from natsim.sim.timers import CT_UNACKNOWLEDGED
 from natsim.units import TimeScale
 
 
@@ -27,12 +28,13 @@ def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, float]:
     """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them, plus the
     unacknowledged timeout the lab cannot scale."""
     timeouts = config.policy().quantised(timing)
-    timeouts[UNACKNOWLEDGED] = timing.unscaled(CT_UNACKNOWLEDGED)
+    timeouts[UNACKNOWLEDGED] = timing.unscaled(CONNTRACK_TCP_UNACKNOWLEDGED)
     return timeouts
 
 
-def _fmt(seconds: float) -> str:
-    return f"{seconds:.6g} s"
+def rst_for(seg: Segment) -> Segment:
+    """The RST a node sends back to ``seg``'s sender."""
+    return Segment(seg.dst, seg.src, "R", seg.conn)
 
 
 class Stateful(ConnectionTracker):
@@ -60,43 +62,42 @@ class Stateful(ConnectionTracker):
                 entry.seen_reply = True
             self.table.refresh(entry, now, track_flags(entry, seg.flags, is_reply))
             return Forward(self.translate(seg, entry, is_reply))
-        return self.untracked(seg, outbound, now, self._why(expired, seg, outbound))
+        return self.untracked(seg, outbound, now, self.cause(expired, seg, outbound, now))
 
-    def _why(self, expired: Expired | None, seg: Segment, outbound: bool) -> str:
+    def cause(self, expired: Expired | None, seg: Segment, outbound: bool, now: float) -> ev.Event:
+        """Why ``seg`` has no entry: the entry had expired, or there never was one."""
         if expired is not None:
-            return (f"idle {_fmt(expired.idle)} ≥ {self.name} {expired.state} timeout "
-                    f"{_fmt(expired.timeout)}")
-        return f"{self.name} has no entry for this {'outbound' if outbound else 'inbound'} {seg.what()}"
+            return ev.Expired.at(now, self.name, seg, outbound, state=expired.state, idle=expired.idle,
+                                 timeout=expired.timeout)
+        return ev.Unknown.at(now, self.name, seg, outbound)
 
-    def untracked(self, seg: Segment, outbound: bool, now: float, why: str) -> Action:
+    def untracked(self, seg: Segment, outbound: bool, now: float, cause: ev.Event) -> Action:
         """A packet of no known connection: a SYN opens one, anything else meets the policy."""
-        direction = "outbound" if outbound else "inbound"
         if seg.flags == "S":
             return self.open(seg, outbound, now)
         policy = self.policy.untracked(outbound)
         if "R" in seg.flags or "F" in seg.flags or "S" in seg.flags:
-            return self.invalid(seg, policy, direction, why)
+            return self.invalid(seg, outbound, now, policy, cause)
         if policy is Untracked.DROP:
-            return Drop(f"{why}; {direction} {seg.what()} dropped as untracked")
+            return Drop((cause, ev.Dropped.at(now, self.name, seg, outbound, reason=ev.Reason.UNTRACKED)))
         if policy is Untracked.RESET:
-            rst = Segment(seg.dst, seg.src, "R", seg.conn)
-            return Answer(rst, f"{why}; {direction} {seg.what()} answered with RST by {self.name}")
-        return self.pickup(seg, outbound, now, why)
+            return Answer(rst_for(seg), (cause, ev.Reset.at(now, self.name, seg, outbound,
+                                                            reason=ev.Reason.UNTRACKED)))
+        return self.pickup(seg, outbound, now, cause)
 
-    def invalid(self, seg: Segment, policy: Untracked, direction: str, why: str) -> Action:
+    def invalid(self, seg: Segment, outbound: bool, now: float, policy: Untracked, cause: ev.Event) -> Action:
         """FIN, RST or SYN-ACK of no known connection: conntrack cannot pick it up (invalid).
 
         ``drop``/``reset`` render ``ct state invalid drop|reject``; under ``pickup`` a bridge has no
         rule and passes it untracked (no entry is created); a NAT drops it (``translates``).
         """
-        what = seg.what()
         if policy is Untracked.PICKUP and not self.translates:
-            return Forward(seg, f"{why}; {direction} {what} passes untracked ({self.name} cannot pick "
-                                "up a FIN/RST: invalid, no entry)")
+            passed = ev.Passed.at(now, self.name, seg, outbound, reason=ev.Reason.INVALID)
+            return Forward(seg, (cause, passed))
         if policy is Untracked.RESET and "R" not in seg.flags:
-            rst = Segment(seg.dst, seg.src, "R", seg.conn)
-            return Answer(rst, f"{why}; {direction} {what} (invalid) answered with RST by {self.name}")
-        return Drop(f"{why}; {direction} {what} of no known connection dropped as invalid")
+            return Answer(rst_for(seg), (cause, ev.Reset.at(now, self.name, seg, outbound,
+                                                            reason=ev.Reason.INVALID)))
+        return Drop((cause, ev.Dropped.at(now, self.name, seg, outbound, reason=ev.Reason.INVALID)))
 
     def open(self, seg: Segment, outbound: bool, now: float) -> Action:
         """A new connection (bare SYN)."""
@@ -104,13 +105,12 @@ class Stateful(ConnectionTracker):
         self.table.create(t, (seg.dst, seg.src), "syn_sent", now)
         return Forward(seg)
 
-    def pickup(self, seg: Segment, outbound: bool, now: float, why: str) -> Action:
+    def pickup(self, seg: Segment, outbound: bool, now: float, cause: ev.Event) -> Action:
         """``pickup``: create an entry mid-stream and pass the packet (loose tracking)."""
         t: Tuple = (seg.src, seg.dst)
         entry = self.table.create(t, (seg.dst, seg.src), ESTABLISHED, now, picked_up=True)
         self.table.refresh(entry, now)
-        direction = "outbound" if outbound else "inbound"
-        return Forward(seg, f"{why}; {direction} {seg.what()} picked up by {self.name} (new entry)")
+        return Forward(seg, (cause, ev.PickedUp.at(now, self.name, seg, outbound)))
 
     def translate(self, seg: Segment, entry: Entry, is_reply: bool) -> Segment:
         """Rewrite addresses for a packet of ``entry`` (none on a bridge)."""

@@ -10,15 +10,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from natsim.kernel_facts import CONNTRACK_TCP_TIMEOUTS
 from natsim.sim.cttable import ESTABLISHED
 from natsim.units import ScaledTimeout, TimeScale
 
-#: Linux defaults (seconds) for the TCP states natsim scales; ``retrans`` and ``unacknowledged``
-#: stay at the kernel's 300 s because TCP's own retransmission timers are not scaled either.
-KERNEL_TCP_TIMEOUTS = {
-    "syn_sent": 120.0, "syn_recv": 60.0, "fin_wait": 120.0, "close_wait": 60.0,
-    "last_ack": 30.0, "time_wait": 120.0, "close": 10.0,
-}
+#: The non-established TCP states natsim's policy sets (Linux's defaults:
+#: :data:`~natsim.kernel_facts.CONNTRACK_TCP_TIMEOUTS`); ``retrans`` and ``unacknowledged`` stay at the
+#: kernel's values because TCP's own retransmission timers are not scaled either.
+TRANSITORY_STATES = ("syn_sent", "syn_recv", "fin_wait", "close_wait", "last_ack", "time_wait", "close")
 
 
 class Untracked(enum.StrEnum):
@@ -57,11 +56,11 @@ class ConntrackPolicy:
         """The table for an established idle timeout and one timeout for every transitory state
         (``None``: Linux's per-state defaults)."""
         timeouts = [StateTimeout(ESTABLISHED, idle_timeout, "idle_timeout")]
-        for state, default in KERNEL_TCP_TIMEOUTS.items():
+        for state in TRANSITORY_STATES:
             if transitory_timeout is not None:
                 timeouts.append(StateTimeout(state, transitory_timeout, "transitory_timeout"))
             else:
-                timeouts.append(StateTimeout(state, default, None))
+                timeouts.append(StateTimeout(state, CONNTRACK_TCP_TIMEOUTS[state], None))
         return cls(tuple(timeouts), untracked_outbound, untracked_inbound)
 
     def untracked(self, outbound: bool) -> Untracked:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from natsim.middleboxes.abilities import Interception, SshInterceptor, negotiate
 from natsim.middleboxes.ssh_proxy.config import SshProxy
 from natsim.sim.network import Action, Forward, Segment
+from natsim.sim.trace import Bypassed, Cut, Intercepted, NotIntercepted
 from natsim.units import TimeScale
 
 
@@ -34,29 +35,25 @@ class ProxyRouter(SshInterceptor):
         return Forward(seg)
 
     def _bypassed(self, client: str, server: str, port: int, now: float) -> float | None:
-        """Seconds the tuple stays in the bypass set, or None when it is not there."""
+        """When the tuple leaves the bypass set, or None when it is not there."""
         until = self.bypass.get((client, server, port))
-        return until - now if until is not None and now < until else None
+        return until if until is not None and now < until else None
 
     def attempt(self, client: str, server: str, port: int, backend_kex: tuple[str, ...],
-                now: float) -> Interception:
+                now: float, conn: str = "") -> Interception:
         """One login: intercepted, cut (and the tuple bypassed), bypassed or not intercepted."""
+        at = (now, self.name, conn, client, server, port)
         if not self.config.intercepts(port):
-            return Interception("direct", "", f"port {port} is not intercepted by {self.name}")
-        left = self._bypassed(client, server, port, now)
-        if left is not None:
-            return Interception("bypassed", "", f"{client} -> {server}:{port} is in {self.name}'s bypass "
-                                f"set for another {left:.6g} s")
+            return Interception("direct", "", NotIntercepted(*at))
+        until = self._bypassed(client, server, port, now)
+        if until is not None:
+            return Interception("bypassed", "", Bypassed(*at, until=until))
         chosen = negotiate(self.config.kex, backend_kex)
         if chosen is not None:
-            return Interception("intercepted", self.config.banner, f"{self.name} intercepts and agrees on "
-                                f"{chosen} with the backend (its own host key)")
+            return Interception("intercepted", self.config.banner, Intercepted(*at, kex=chosen))
         duration = self.draw()
         self.bypass[(client, server, port)] = now + duration
-        return Interception("cut", self.config.banner, (
-            f"{self.name} intercepts; no common key exchange with the backend "
-            f"({', '.join(self.config.kex)} vs its list); FIN to the client and "
-            f"{client} -> {server}:{port} bypassed for {duration:.6g} s"))
+        return Interception("cut", self.config.banner, Cut(*at, offered=self.config.kex, bypass=duration))
 
     def shown(self, client: str, server: str, port: int, now: float) -> tuple[str, tuple[str, ...]] | None:
         """Its banner and the key exchanges it offers (assumed: the proxy shows clients the list it

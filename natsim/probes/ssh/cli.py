@@ -21,6 +21,7 @@ from natsim.probes.options import from_cli
 from natsim.probes.registry import ProbeKind, ToolBuilder
 from natsim.probes.results import check_out, hand_out
 from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
+from natsim.probes.ssh.idle import REPLY_TIMEOUT_WALL
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
 from natsim.report.schema import ProbeResult, RunResult
@@ -67,8 +68,9 @@ def _idle_tool(parser: argparse.ArgumentParser, kind: ProbeKind) -> Callable[[ar
     parser.add_argument("--password", default=None,
                         help="password (default: the throw-away key in --workdir)")
     parser.add_argument("--workdir", type=Path, default=None, help="holds id_ed25519 (the throw-away key)")
-    parser.add_argument("--reply-timeout", type=float, default=5.0,
-                        help="wall seconds to wait for the echo after the idle time (default 5)")
+    parser.add_argument("--reply-timeout", type=float, default=REPLY_TIMEOUT_WALL,
+                        help="wall seconds to wait for the echo after the idle time "
+                        f"(default {REPLY_TIMEOUT_WALL:g})")
     return lambda args: _run(args, _idle, _survivors, scratch=True)
 
 

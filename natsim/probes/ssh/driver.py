@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from natsim.errors import ProbeError
-from natsim.outfiles import make_dir
+from natsim.outfiles import make_dir, write_file
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.options import to_argv
@@ -36,17 +36,20 @@ class _Backend:
 
 def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
              key: str | None = None) -> _Backend:
-    """Start (once per node and port) the backend the probe asks for and say how to log in."""
+    """Start (once per node and port) the backend the probe asks for and say how to log in: sshd takes
+    the lab password and every probe's key (a probe sharing a running sshd adds its key to it)."""
     node, port = spec.server, options.server_port()
     if options.backend == "go-ssh":
         ctx.server(node, f"go-ssh:{port}",
                    lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
         return _Backend(port, LAB_USER, LAB_PASSWORD)
-    keys = [key] if key else []
-    ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
-        openssh_server(ctx.lab, node, port=port, authorized_keys=keys,
-                       password=None if key else LAB_PASSWORD)))
-    return _Backend(port, "root", None if key else LAB_PASSWORD)
+    sshd = ctx.server(node, f"sshd:{port}", lambda: ctx.stack.enter_context(
+        openssh_server(ctx.lab, node, port=port, password=LAB_PASSWORD)))
+    if key is None:
+        return _Backend(port, "root", LAB_PASSWORD)
+    keys = sshd.workdir / "authorized_keys"
+    write_file(keys, keys.read_text() + key.strip() + "\n")
+    return _Backend(port, "root", None)
 
 
 @dataclass

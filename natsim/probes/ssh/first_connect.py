@@ -21,7 +21,9 @@ KIND = SshFirstConnectOptions.kind
 async def first_connect(host: str, port: int, *, attempts: int = 3, login: SshLogin | None = None,
                         interval: float = 0.0, time_scale: TimeScale | None = None,
                         name: str | None = None, node: str | None = None) -> ProbeResult:
-    """Log in ``attempts`` times, ``interval`` real-world seconds apart; one connection per attempt.
+    """Log in ``attempts`` times, ``interval`` real-world seconds apart (absolute deadlines: attempt
+    ``k`` starts ``k * interval`` after the first, however long logins take); one connection per
+    attempt, its ``elapsed`` when the attempt started.
 
     ``extra`` holds, per attempt, the banner, key exchange and host key seen, and ``proxy`` names a
     known intercepting proxy when a banner gave one away.
@@ -33,10 +35,11 @@ async def first_connect(host: str, port: int, *, attempts: int = 3, login: SshLo
     seen: list[dict[str, object]] = []
     for index in range(attempts):
         if index and interval > 0:
-            await asyncio.sleep(scale.to_lab(interval))
+            await asyncio.sleep(max(0.0, started + scale.to_lab(interval) * index - time.monotonic()))
+        begin = time.monotonic()
         outcome = await login_once(host, port, login)
         result.connections.append(connection(index, interval if index else 0.0, outcome,
-                                             scale.to_real(time.monotonic() - started)))
+                                             scale.to_real(begin - started)))
         seen.append({"banner": outcome.banner, "kex": outcome.kex, "host_key": outcome.host_key,
                      "error": outcome.error, "elapsed_lab": round(outcome.elapsed, 4)})
     proxies = sorted({p for a in seen if (p := identify_proxy(str(a["banner"])))})

@@ -8,12 +8,13 @@ lab run reads like the incident's logs.
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from dataclasses import dataclass
 
 import asyncssh
 
-from natsim.report.schema import Verdict
+from natsim.report.schema import Verdict, errno_verdict
 
 #: x/crypto/ssh's default client key exchanges (preference order).
 GO_CLIENT_KEX = ("curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
@@ -43,11 +44,17 @@ class _Recorder(asyncssh.SSHClient):
         self.conn = conn
 
 
+#: The errno an OSError subclass stands for (Python picks the subclass from the errno; one built
+#: without arguments has none).
+_ERRNO_OF: dict[type[OSError], int] = {
+    ConnectionRefusedError: errno.ECONNREFUSED, ConnectionResetError: errno.ECONNRESET,
+    ConnectionAbortedError: errno.ECONNABORTED, BrokenPipeError: errno.EPIPE}
+
+
 def go_error(err: BaseException, host: str, port: int) -> tuple[Verdict, str]:
-    """Map an exception to a verdict and Go's wording of it."""
+    """The verdict of what ended the attempt (its exception type: asyncssh's lost connection is the
+    server's FIN; an OS error by its errno) and Go's wording of it."""
     text = str(err)
-    if isinstance(err, ConnectionRefusedError):
-        return Verdict.RESET, f"dial tcp {host}:{port}: connect: connection refused"
     if isinstance(err, TimeoutError):
         return Verdict.DEAD, f"dial tcp {host}:{port}: i/o timeout"
     if isinstance(err, asyncssh.KeyExchangeFailed):
@@ -55,14 +62,15 @@ def go_error(err: BaseException, host: str, port: int) -> tuple[Verdict, str]:
     if isinstance(err, asyncssh.PermissionDenied):
         return Verdict.ERROR, ("ssh: handshake failed: ssh: unable to authenticate, attempted methods "
                                "[none password], no supported methods remain")
-    if isinstance(err, ConnectionResetError) or "reset" in text.lower():
-        return Verdict.RESET, "ssh: handshake failed: read: connection reset by peer"
-    if isinstance(err, asyncssh.ConnectionLost | asyncssh.DisconnectError | ConnectionError | EOFError):
-        if isinstance(err, asyncssh.ConnectionLost) or "closed" in text.lower() or "lost" in text.lower():
-            return Verdict.EOF, "ssh: handshake failed: EOF"
-        return Verdict.ERROR, f"ssh: handshake failed: {text}"
+    if isinstance(err, asyncssh.ConnectionLost | EOFError):
+        return Verdict.EOF, "ssh: handshake failed: EOF"
     if isinstance(err, OSError):
-        return Verdict.ERROR, f"dial tcp {host}:{port}: {err.strerror or text}"
+        code = err.errno if err.errno is not None else _ERRNO_OF.get(type(err))
+        if code == errno.ECONNREFUSED:
+            return Verdict.RESET, f"dial tcp {host}:{port}: connect: connection refused"
+        if code == errno.ECONNRESET:
+            return Verdict.RESET, "ssh: handshake failed: read: connection reset by peer"
+        return errno_verdict(code), f"dial tcp {host}:{port}: {err.strerror or text}"
     return Verdict.ERROR, f"ssh: handshake failed: {text}"
 
 

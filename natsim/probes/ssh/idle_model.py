@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -11,17 +12,19 @@ from typing import Any
 import simpy
 
 from natsim.errors import ConfigError
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPALIVE_TIME
 from natsim.probes.registry import options_of
+from natsim.probes.ssh.idle import REPLY_TIMEOUT_WALL
 from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
+from natsim.probes.ssh.outcome import session_verdict
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.sim import explain
 from natsim.sim.tcp_endpoint import Socket, TcpError
-from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, KEEPALIVE_TIME, TcpSettings
-from natsim.sim.world import World, summarise
+from natsim.sim.timers import TcpSettings
+from natsim.sim.world import World
 from natsim.units import TimeScale, parse_duration
 
 Gen = Generator[simpy.Event, Any, None]
-#: Wall seconds the probe waits for the echo after the idle time (``--reply-timeout``'s default).
-REPLY_TIMEOUT_WALL = 5.0
 
 
 def ssh_server_app(sock: Socket) -> Gen:
@@ -43,6 +46,8 @@ class _Session:
         self.last = env.now
         self.exited = env.event()
         self.reason = ""
+        self.peer_closed = False    # the server sent FIN
+        self.gave_up = False        # ssh quit: ServerAliveCountMax requests went unanswered
         self.heard = 0
         self._pending: simpy.Event | None = None
 
@@ -54,6 +59,7 @@ class _Session:
             except TcpError:
                 return
             if not data:
+                self.peer_closed = True
                 self.quit("Connection closed by remote host")
                 return
             self.last = self.env.now
@@ -83,6 +89,7 @@ class _Session:
                     continue
             missed += 1
             if missed > count_max:
+                self.gave_up = True
                 self.quit(f"Timeout, server {server} not responding.")
                 return
             self.sock.send("keepalive@openssh.com\n")
@@ -95,7 +102,13 @@ class _Session:
         err = self.sock.error
         if err is None:
             return "exited"
-        return "Connection timed out" if err.errno == "ETIMEDOUT" else "Connection reset by peer"
+        return "Connection timed out" if err.errno == errno.ETIMEDOUT else "Connection reset by peer"
+
+    def verdict(self) -> Verdict:
+        """How the session ended, decided as the lab decides it (:func:`session_verdict`)."""
+        err = self.sock.error
+        return session_verdict(err.errno if err else None, peer_closed=self.peer_closed,
+                               gave_up=self.gave_up)
 
     def quit(self, reason: str = "") -> None:
         """End the session (ssh exits)."""
@@ -124,7 +137,7 @@ class SessionPlan:
             count = int(variant.options.get("ServerAliveCountMax", "3"))
         except (ConfigError, ValueError) as err:
             raise ConfigError(f"variant {variant.name}: {err}") from err
-        keepalive = (KEEPALIVE_TIME, KEEPALIVE_INTVL, KEEPALIVE_PROBES)
+        keepalive = (TCP_KEEPALIVE_TIME, TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES)
         settings = TcpSettings.for_lab(timing, keepalive=keepalive if variant.flag("TCPKeepAlive", True)
                                        else None)
         return cls(variant, timing.whole(interval) if interval else None, count, settings)
@@ -153,14 +166,10 @@ class IdleProbe:
             self.env.process(self._session(i, plan))
     def _row(self, i: int, idle: float, verdict: Verdict, how: str, detail: str, outcome: str,
              since: float) -> None:
-        notes = summarise(self.world.notes(f"{self.spec.name}#{i}", since))
-        if not notes:
-            limits = self.world.limits(self.world.route(self.spec.client, self.spec.server))
-            notes = f"idle {idle:.6g} s, nothing dropped (" + (", ".join(
-                f"{n} established timeout {t:.6g} s" for n, t in limits) or "no stateful middlebox") + ")"
-        name = self.plans[i].variant.name
-        self.rows[i] = ConnectionResult(i, idle, verdict, how, self.env.now - self.spec.start, detail,
-                                        f"session {i} ({name}): {notes}; {outcome}")
+        events = self.world.events(f"{self.spec.name}#{i}", since)
+        limits = self.world.limits(self.world.route(self.spec.client, self.spec.server))
+        why = explain.connection(f"session {i} ({self.plans[i].variant.name})", events, idle, limits, outcome)
+        self.rows[i] = ConnectionResult(i, idle, verdict, how, self.env.now - self.spec.start, detail, why)
 
     def _session(self, i: int, plan: SessionPlan) -> Gen:
         idle = plan.variant.idle
@@ -182,16 +191,16 @@ class IdleProbe:
         yield deadline | sock.failed | session.exited
         if session.exited.triggered or sock.error is not None:
             line = session.exit_line()
-            verdict = Verdict.RESET if sock.error is not None and sock.error.errno != "ETIMEDOUT" \
-                else Verdict.DEAD
-            self._row(i, idle, verdict, "idle", line, f"ssh exited during the idle time: {line}", since)
+            self._row(i, idle, session.verdict(), "idle", line, f"ssh exited during the idle time: {line}",
+                      since)
         else:
             pong = session.exchange("ping\n")
             yield pong | sock.failed | session.exited | self.env.timeout(self.reply_timeout)
             if pong.triggered:
                 self._row(i, idle, Verdict.ALIVE, "", "echo came back", "the line came back", since)
-            elif sock.error is not None and sock.error.errno != "ETIMEDOUT":
-                self._row(i, idle, Verdict.RESET, "read", session.exit_line(), f"read: {sock.error}", since)
+            elif session.exited.triggered or sock.error is not None:
+                line = session.exit_line()
+                self._row(i, idle, session.verdict(), "read", line, f"read: {line}", since)
             else:
                 self._row(i, idle, Verdict.DEAD, "read", f"no reply within {self.reply_timeout:.6g} s",
                           "the line never came back", since)

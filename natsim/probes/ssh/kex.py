@@ -13,8 +13,8 @@ import time
 
 from natsim.errors import ProbeError
 from natsim.probes.ssh.options import SshKexOptions
-from natsim.probes.ssh.wire import GO_SERVER_KEX, read_banner_and_kexinit
-from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
+from natsim.probes.ssh.wire import GO_SERVER_KEX, PeerClosed, read_banner_and_kexinit
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, errno_verdict
 
 KIND = SshKexOptions.kind
 PROBE_BANNER = b"SSH-2.0-natsim_kex_probe\r\n"
@@ -33,8 +33,8 @@ async def kex_scan(host: str, port: int, *, timeout: float = 10.0, name: str | N
         await stream.drain()
         banner, kexinit = await read_banner_and_kexinit(reader, timeout=timeout)
     except (ProbeError, OSError, TimeoutError) as err:
-        verdict = Verdict.RESET if isinstance(err, ConnectionResetError) else (
-            Verdict.EOF if "closed" in str(err) else Verdict.ERROR)
+        verdict = Verdict.EOF if isinstance(err, PeerClosed) else (
+            errno_verdict(err.errno) if isinstance(err, OSError) else Verdict.ERROR)
         text = str(err) or type(err).__name__
         result.connections.append(ConnectionResult(0, 0.0, verdict, "banner",
                                                    round(time.monotonic() - started, 3), text))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_TIME
 from natsim.labview import RunningLab
 from natsim.outfiles import open_new
 from natsim.paths import inside
@@ -25,7 +26,7 @@ from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
 
 #: Linux keepalive defaults (real-world seconds) that ssh-idle's TCPKeepAlive variant depends on.
-OS_KEEPALIVE = {"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75}
+OS_KEEPALIVE = {"tcp_keepalive_time": TCP_KEEPALIVE_TIME, "tcp_keepalive_intvl": TCP_KEEPALIVE_INTVL}
 
 
 def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = LAB_USER,
@@ -43,7 +44,8 @@ def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_POR
 
 
 def scale_os_keepalive(lab: RunningLab, node: str) -> list[str]:
-    """Scale ``node``'s keepalive sysctls (7200 s, 75 s) by the lab's time scale; notes on rounding."""
+    """Scale ``node``'s keepalive sysctls (the kernel's defaults) by the lab's time scale; notes on
+    rounding."""
     notes, values = [], []
     for name, real in OS_KEEPALIVE.items():
         exact = lab.time_scale.to_lab(real)

@@ -23,6 +23,7 @@ from natsim.probes.ssh.options import (
 )
 from natsim.probes.ssh.wire import GO_SERVER_KEX
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict
+from natsim.sim import explain
 from natsim.sim.world import World
 
 Gen = Generator[simpy.Event, Any, None]
@@ -55,12 +56,14 @@ class SshLoginProbe:
     def login(self, idle: float) -> tuple[bool, ConnectionResult]:
         """One attempt now; returns (intercepted-and-cut, its row)."""
         now = self.env.now
+        index = len(self.rows)
         if self.proxy is None:
             outcome, banner, why = "direct", "", "no ssh-proxy on the path"
         else:
-            seen = self.proxy.attempt(self.spec.client, self.spec.server, self.port, self.backend_kex, now)
-            outcome, banner, why = seen.outcome, seen.banner, seen.why
-        index = len(self.rows)
+            seen = self.proxy.attempt(self.spec.client, self.spec.server, self.port, self.backend_kex, now,
+                                      f"{self.spec.name}#{index}")
+            self.world.trace.record(seen.event)
+            outcome, banner, why = seen.outcome, seen.banner, explain.login(seen.event)
         if outcome == "cut":
             detail = ("ssh: handshake failed: EOF" if self.client_kind == "go" else
                       f"Connection closed by {self.spec.server} port {self.port}")

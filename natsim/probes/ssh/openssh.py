@@ -3,15 +3,19 @@
 Every attempt gets its own ``known_hosts`` (so a proxy's host key and the real one never clash, and
 each attempt reports the key it saw). Authentication is a throw-away key pair (``BatchMode``), or a
 password fed by ``SSH_ASKPASS`` (``SSH_ASKPASS_REQUIRE=force``; no sshpass, no terminal) — needed
-through the proxy, which cannot relay a public-key signature.
+through the proxy, which cannot relay a public-key signature. ``ssh`` reaches the server through
+natsim's relay (:mod:`natsim.probes.ssh.proxycommand`, its ``ProxyCommand``), and the verdict comes from
+what the relay saw of the TCP connection (:mod:`natsim.probes.ssh.outcome`), not from ssh's words.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -20,9 +24,12 @@ from pathlib import Path
 
 from natsim.errors import ProbeError
 from natsim.outfiles import make_dir, write_file
+from natsim.probes.ssh.outcome import RelayStatus
 from natsim.report.schema import Verdict
 
 SSH = "ssh"
+#: natsim's relay, run by ssh as its ProxyCommand.
+RELAY = (sys.executable, "-m", "natsim.probes.ssh.proxycommand")
 _ASKPASS = "#!/bin/sh\nprintf '%s\\n' \"$NATSIM_SSH_PASSWORD\"\n"
 
 
@@ -39,23 +46,23 @@ class SshAttempt:
     stderr: str = ""       # everything ssh printed on stderr
 
 
-def classify_ssh_error(returncode: int, stderr: str) -> tuple[Verdict, str]:
-    """Verdict and the telling line from ``ssh``'s exit code and stderr."""
+def last_line(stderr: str) -> str:
+    """ssh's last diagnostic line, for people (never for a verdict)."""
     lines = [ln.strip() for ln in stderr.splitlines()
              if ln.strip() and not ln.startswith(("Warning: Permanently added", "debug"))]
-    last = lines[-1] if lines else ""
-    if returncode != 255:
-        return Verdict.OK, last if returncode else ""
-    text = stderr.lower()
-    if "connection reset" in text:
-        return Verdict.RESET, last
-    if "timed out" in text or "not responding" in text:
-        return Verdict.DEAD, last
-    if "broken pipe" in text:
-        return Verdict.DEAD, last
-    if "closed by" in text or "connection closed" in text or "kex_exchange_identification" in text:
-        return Verdict.EOF, last
-    return Verdict.ERROR, last
+    return lines[-1] if lines else ""
+
+
+def proxy_command(status: Path, *, keepalive: bool, timeout: float) -> str:
+    """The ``ProxyCommand`` that runs natsim's relay, writing how the connection ended to ``status``."""
+    argv = [*RELAY, "--status", str(status), "--timeout", f"{timeout:g}"]
+    if keepalive:
+        argv.append("--keepalive")
+    return shlex.join(argv).replace("%", "%%") + " %h %p"
+
+
+def _yes(value: str) -> bool:
+    return value.lower() in ("yes", "true", "on", "1")
 
 
 @dataclass
@@ -91,8 +98,9 @@ class OpenSshClient:
 
     def argv(self, host: str, port: int, user: str, command: str | None, *, password: bool,
              options: Mapping[str, str] | None = None, known_hosts: Path | None = None,
-             tty: bool = False) -> list[str]:
-        """The full ``ssh`` command line."""
+             tty: bool = False, relay: Path | None = None) -> list[str]:
+        """The full ``ssh`` command line; with ``relay`` (a status file) through natsim's relay, which
+        does what ``TCPKeepAlive`` asks on the socket it owns."""
         opts = {"UserKnownHostsFile": str(known_hosts or os.devnull),
                 "GlobalKnownHostsFile": os.devnull, "StrictHostKeyChecking": "accept-new",
                 "ConnectTimeout": "10", "LogLevel": "ERROR", "UpdateHostKeys": "no",
@@ -104,6 +112,9 @@ class OpenSshClient:
             opts |= {"BatchMode": "yes", "IdentitiesOnly": "yes", "IdentityFile": str(self.identity),
                      "PreferredAuthentications": "publickey", "PasswordAuthentication": "no"}
         opts |= dict(options or {})
+        if relay is not None:
+            opts["ProxyCommand"] = proxy_command(relay, keepalive=_yes(opts.get("TCPKeepAlive", "yes")),
+                                                 timeout=float(opts["ConnectTimeout"]))
         argv = [*self.prefix, self.binary, "-F", os.devnull, "-p", str(port), "-l", user]
         argv += ["-tt"] if tty else ["-T"]
         for key, value in opts.items():
@@ -126,15 +137,22 @@ class OpenSshClient:
         self._count += 1
         return write_file(self.workdir / f"known_hosts.{self._count}", "")
 
+    def new_relay_status(self) -> Path:
+        """Where the relay of the next attempt writes how its connection ended."""
+        self._count += 1
+        path = self.workdir / f"relay.{self._count}.json"
+        path.unlink(missing_ok=True)
+        return path
+
     async def attempt(self, host: str, port: int, user: str, *, command: str = "true",
                       password: str | None = None, options: Mapping[str, str] | None = None,
                       timeout: float = 30.0) -> SshAttempt:
         """One login running ``command``; never raises for a failed login (see the verdict)."""
         if shutil.which(self.binary) is None and not self.prefix:
             raise ProbeError(f"{self.binary} not found (Debian package openssh-client)")
-        known = self.new_known_hosts()
+        known, relay = self.new_known_hosts(), self.new_relay_status()
         argv = self.argv(host, port, user, command, password=password is not None, options=options,
-                         known_hosts=known)
+                         known_hosts=known, relay=relay)
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -148,7 +166,9 @@ class OpenSshClient:
                               host_key=read_host_key(known), elapsed=time.monotonic() - started)
         code = proc.returncode if proc.returncode is not None else -1
         diag = err.decode(errors="replace")
-        verdict, line = classify_ssh_error(code, diag)
+        status = RelayStatus.load(relay)
+        verdict = status.verdict(code)
+        line = status.describe(host, port) if status.end in ("error", "eof") else last_line(diag)
         return SshAttempt(verdict, code, line, host_key=read_host_key(known),
                           output=out.decode(errors="replace"), elapsed=time.monotonic() - started,
                           stderr=diag)

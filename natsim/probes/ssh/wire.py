@@ -154,6 +154,10 @@ def unframe_packet(data: bytes) -> tuple[bytes, int]:
     return data[5:4 + length - padding], 4 + length
 
 
+class PeerClosed(ProbeError):
+    """The peer closed the connection (FIN) before it showed what was expected."""
+
+
 async def read_banner_and_kexinit(reader: asyncio.StreamReader, *,
                                   timeout: float = 10.0) -> tuple[Banner, KexInit]:
     """Read the peer's identification line (skipping pre-banner lines) and its KEXINIT."""
@@ -172,12 +176,12 @@ async def read_banner_and_kexinit(reader: asyncio.StreamReader, *,
                 return banner, decode_kexinit(payload)
             chunk = await reader.read(4096)
             if not chunk:
-                raise ProbeError(f"connection closed after the banner {banner.line!r}, before KEXINIT")
+                raise PeerClosed(f"connection closed after the banner {banner.line!r}, before KEXINIT")
             buf += chunk
     try:
         return await asyncio.wait_for(read(), timeout)
     except asyncio.IncompleteReadError as err:
-        raise ProbeError(f"connection closed before an SSH banner (got {err.partial[:60]!r})") from err
+        raise PeerClosed(f"connection closed before an SSH banner (got {err.partial[:60]!r})") from err
     except asyncio.LimitOverrunError as err:
         raise ProbeError("SSH banner line too long") from err
     except TimeoutError as err:

@@ -17,7 +17,13 @@ from natsim.probes.options import from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.registry import ProbeKind, ToolBuilder
 from natsim.probes.results import check_out, hand_out
-from natsim.probes.tcp.options import TcpProbeOptions, TcpSendOptions, run_options
+from natsim.probes.tcp.options import (
+    CONNECT_TIMEOUT_WALL,
+    GRACE_WALL,
+    TcpProbeOptions,
+    TcpSendOptions,
+    run_options,
+)
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
 
 Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]
@@ -31,10 +37,11 @@ def tool(runner: Runner, *, warn_without_user_timeout: bool = False) -> ToolBuil
     scaled run without ``--user-timeout`` reports a dead connection only after the kernel gives up."""
     def build(parser: argparse.ArgumentParser, kind: ProbeKind) -> Callable[[argparse.Namespace], int]:
         parser.add_argument("--server", required=True, help="host running `natsim serve`")
-        parser.add_argument("--grace", type=float, default=10.0,
-                            help="wall seconds past a deadline before silence counts as dead (default 10)")
-        parser.add_argument("--connect-timeout", type=float, default=10.0,
-                            help="wall seconds allowed per connect (default 10)")
+        parser.add_argument("--grace", type=float, default=GRACE_WALL,
+                            help="wall seconds past a deadline before silence counts as dead "
+                            f"(default {GRACE_WALL:g})")
+        parser.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT_WALL,
+                            help=f"wall seconds allowed per connect (default {CONNECT_TIMEOUT_WALL:g})")
         parser.add_argument("--quiet", action="store_true", help="no per-connection lines")
         return lambda args: run_cli(kind, runner, args, warn=warn_without_user_timeout)
     return build
@@ -55,7 +62,7 @@ def run_cli(kind: ProbeKind, runner: Runner, args: argparse.Namespace, *, warn: 
     """Run the probe; print lines, the estimate, and write JSON when asked."""
     check_out(args)
     options = options_from_args(kind, args)
-    if warn and options.time_scale != 1 and options.user_timeout is None:
+    if warn and options.time_scale != 1 and not options.user_timeout:
         print("natsim: note: without --user-timeout a dead connection takes the kernel's ~15 min "
               "(wall-clock) to report", file=sys.stderr)
     output = stdout_output(kind.tool.name if kind.tool else kind.name)
@@ -94,7 +101,7 @@ def unscaled_timers(options: TcpProbeOptions, result: ProbeResult | None = None)
         return []
     notes = ["TCP retransmission timer (RTO, at least 200 ms, doubling) is not scaled",
              f"grace period {options.grace_wall:g} s before silence counts as dead is wall-clock"]
-    if options.user_timeout is None:
+    if not options.user_timeout:
         notes.append("no --user-timeout: a dead connection takes the kernel's tcp_retries2 "
                      "(about 15 min wall-clock) to report")
     if result is not None:

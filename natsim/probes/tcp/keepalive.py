@@ -18,11 +18,10 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.probes.output import ProbeOutput, minutes_seconds
 from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
 from natsim.probes.tcp.options import (
-    LINUX_KEEPALIVE_COUNT,
-    LINUX_KEEPALIVE_INTERVAL,
     TcpKeepaliveOptions,
     TcpProbeOptions,
 )
@@ -33,8 +32,6 @@ from natsim.units import TimeScale
 KIND = TcpKeepaliveOptions.kind
 #: How often a waiting connection looks at TCP_INFO (wall seconds).
 POLL_WALL = 0.1
-#: The timer wheel rounds a timer up by at most 1/8 of its length (plus a tick).
-TIMER_SLACK = 1 / 8
 #: Wall seconds before the deadline at which the keepalive timer is re-armed (short timers are precise).
 REARM_LEAD = 1.0
 
@@ -71,12 +68,12 @@ def keepalive_settings(options: TcpProbeOptions) -> KeepaliveSettings:
     if rounded:
         unscaled.append(f"TCP_KEEPIDLE is whole seconds: {len(rounded)} idles rounded, e.g. {rounded[0]}")
     interval_real = (options.keepalive_interval if options.keepalive_interval is not None
-                     else _system_value("tcp_keepalive_intvl", LINUX_KEEPALIVE_INTERVAL))
+                     else _system_value("tcp_keepalive_intvl", TCP_KEEPALIVE_INTVL))
     interval = scale.kernel_seconds("keepalive interval", interval_real, strict=False)
     if interval.rounded:
         unscaled.append(f"TCP_KEEPINTVL is whole seconds: {interval.describe()}")
     count = (options.keepalive_count if options.keepalive_count is not None
-             else int(_system_value("tcp_keepalive_probes", LINUX_KEEPALIVE_COUNT)))
+             else int(_system_value("tcp_keepalive_probes", TCP_KEEPALIVE_PROBES)))
     return KeepaliveSettings(idles, interval.lab, count, interval.lab * options.time_scale, unscaled)
 
 
@@ -91,7 +88,7 @@ async def test_keepalive(run: LadderRun, conn: ProbeConnection,
     loop = asyncio.get_running_loop()
     idle_lab = settings.idles[conn.index]
     probes_due = conn.connected_at + idle_lab
-    give_up = (probes_due + idle_lab * TIMER_SLACK + settings.interval * (settings.count + 1)
+    give_up = (probes_due + idle_lab * TIMER_WHEEL_SLACK + settings.interval * (settings.count + 1)
                + run.options.grace_wall)
     reader = asyncio.ensure_future(loop.sock_recv(conn.sock, 1))
     try:

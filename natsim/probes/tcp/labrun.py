@@ -8,7 +8,6 @@ a JSON file in natsim's result schema.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -16,22 +15,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from natsim.errors import LabError, ProbeError
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.labview import NodeProcess, RunningLab
 from natsim.outfiles import open_new
 from natsim.paths import inside
 from natsim.probes.options import option_fields, to_argv
 from natsim.probes.registry import ProbeKind
 from natsim.probes.registry import kind as probe_kind
-from natsim.probes.tcp.keepalive import TIMER_SLACK
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpProbeOptions, TcpRecvOptions
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp.send import read_guard
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
-
-#: TCP_USER_TIMEOUT (real-world) given to lab send/recv probes that set none: a dead connection then
-#: reports in seconds of lab time instead of the kernel's ~15 wall-clock minutes (tcp_retries2).
-LAB_USER_TIMEOUT = 120.0
 
 
 def _tool(kind: str) -> tuple[ProbeKind, str]:
@@ -84,8 +79,9 @@ def expected_wall(kind: str, options: TcpProbeOptions) -> float:
     longest = max(options.idles()) / options.time_scale
     declared = _tool(kind)[0].options
     if issubclass(declared, TcpKeepaliveOptions):
-        interval = (options.keepalive_interval or 75.0) / options.time_scale
-        tail = longest * TIMER_SLACK + max(1.0, interval) * ((options.keepalive_count or 9) + 1)
+        interval = (options.keepalive_interval or TCP_KEEPALIVE_INTVL) / options.time_scale
+        count = options.keepalive_count or TCP_KEEPALIVE_PROBES
+        tail = longest * TIMER_WHEEL_SLACK + max(1.0, interval) * (count + 1)
         tail += options.grace_wall
     elif issubclass(declared, TcpRecvOptions):
         tail = options.grace_wall
@@ -129,14 +125,8 @@ class RunningProbe:
 
 def start_probe(lab: RunningLab, node: str, kind: str, options: TcpProbeOptions, *,
                 workdir: Path | None = None) -> RunningProbe:
-    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's).
-
-    send and recv probes without a user timeout get :data:`LAB_USER_TIMEOUT`; keepalive keeps the
-    kernel's probe count (TCP_USER_TIMEOUT would override it).
-    """
-    probe, cli = _tool(kind)
-    if options.user_timeout is None and not issubclass(probe.options, TcpKeepaliveOptions):
-        options = dataclasses.replace(options, user_timeout=LAB_USER_TIMEOUT)
+    """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's)."""
+    _, cli = _tool(kind)
     if options.time_scale != lab.time_scale.factor:
         raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
                          f"{lab.time_scale.factor:g}")

@@ -15,13 +15,16 @@ from typing import Any, Protocol
 
 import simpy
 
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import options_of
-from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions
-from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions, sleep_seconds
+from natsim.probes.tcp.protocol import BadRequest, echo_reply, parse_sleep_request, sleep_request
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, errno_verdict, estimate_timeout
+from natsim.sim import explain
 from natsim.sim.tcp_endpoint import Socket, TcpError
-from natsim.sim.timers import KEEPALIVE_INTVL, KEEPALIVE_PROBES, TcpSettings, wheel_late
-from natsim.sim.world import World, summarise
+from natsim.sim.timers import TcpSettings, wheel_late
+from natsim.sim.world import World
 
 Gen = Generator[simpy.Event, Any, None]
 
@@ -38,29 +41,30 @@ class ProbeSpecLike(Protocol):
 
 
 def verdict_of(err: TcpError) -> Verdict:
-    """ETIMEDOUT → dead; a reset or refusal → reset."""
-    return Verdict.DEAD if err.errno == "ETIMEDOUT" else Verdict.RESET
+    """The verdict of a socket error, as the lab's tools decide it (its errno)."""
+    return errno_verdict(err.errno)
+
+
+def _wire(data: str) -> bytes:
+    """The bytes a model segment's text stands for (the model carries text, the wire bytes)."""
+    return data.encode("latin-1")
 
 
 def echo_app(sock: Socket) -> Gen:
-    """The echo service: read once (up to 64 bytes), echo, close."""
+    """The echo service (:func:`~natsim.probes.tcp.protocol.echo_reply`): read once, echo, close."""
     data = yield sock.read()
     if data:
-        sock.send(data[:64])
-        sock.close()
-    else:
-        sock.close()
+        sock.send(echo_reply(_wire(data)).decode("latin-1"))
+    sock.close()
 
 
 def sleep_app(sock: Socket) -> Gen:
-    """The sleep service: read a number of seconds, sleep it, send the same bytes back, close."""
+    """The sleep service: the server's own parser reads the request; a refused one is closed unanswered,
+    an accepted one is answered with the same bytes after the seconds it asked for."""
     line = yield sock.read()
     try:
-        seconds = float(line.strip())
-    except ValueError:
-        sock.close()
-        return
-    if not 0 <= seconds <= 86400:
+        seconds = parse_sleep_request(_wire(line))
+    except BadRequest:
         sock.close()
         return
     yield sock.env.timeout(seconds)
@@ -85,7 +89,7 @@ class TcpProbe:
         service = probe_kind(spec.kind).service
         assert service is not None
         self.port = opts.port if opts.port is not None else service.port
-        self.user_timeout = opts.user_timeout
+        self.user_timeout = opts.user_timeout or None   # 0: the kernel's tcp_retries2
         self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
         #: how long natsim's probe waits past a deadline before calling silence dead (lab seconds)
         self.grace = world.timing.unscaled(GRACE_WALL)
@@ -116,16 +120,11 @@ class TcpProbe:
                *, at: float | None = None) -> None:
         """Store connection ``i``'s result (decided at ``at``, default now) with its explanation."""
         since = self.connected.get(i, self.spec.start)
-        notes = summarise(self.world.notes(self.conn(i), since))
-        if not notes:
-            limits = self.world.limits(self.route)
-            notes = (f"idle {idle:.6g} s < " + ", ".join(f"{n} established timeout {t:.6g} s"
-                                                          for n, t in limits)
-                     if limits else "no stateful middlebox on the path")
+        why = explain.connection(f"connection {i}", self.world.events(self.conn(i), since), idle,
+                                 self.world.limits(self.route), outcome)
         self.results[i] = ConnectionResult(
             index=i, idle=idle, verdict=verdict, how=how,
-            elapsed=(self.env.now if at is None else at) - self.spec.start,
-            detail=detail, explanation=f"connection {i}: {notes}; {outcome}")
+            elapsed=(self.env.now if at is None else at) - self.spec.start, detail=detail, explanation=why)
 
     def connect(self, i: int, sock: Socket) -> Generator[simpy.Event, Any, bool]:
         """Connect connection ``i``; record an error and return False when it fails."""
@@ -202,7 +201,7 @@ class SendProbe(TcpProbe):
                     return
             data = yield event
         except TcpError as err:
-            self.record(i, idle, verdict_of(err), how, err.errno, f"{how}: {err}")
+            self.record(i, idle, verdict_of(err), how, err.name, f"{how}: {err}")
             return
         if data:
             self.record(i, idle, Verdict.ALIVE, "", data, "the echo came back")
@@ -219,6 +218,7 @@ class RecvProbe(TcpProbe):
         # natsim's tool gives up ``grace`` after the reply was due; the original blocks forever
         self.read_timeout = self.grace if self.flavour == "natsim" else None
         self.waiting: dict[int, float] = {}
+        self.requests = [sleep_request(s).decode("latin-1") for s in sleep_seconds(self.options)]
 
     @staticmethod
     def server_app(sock: Socket) -> Gen:
@@ -235,7 +235,7 @@ class RecvProbe(TcpProbe):
         for i in range(self.n):
             sock = self.open(i)
             if (yield from self.connect(i, sock)):
-                sock.send(f"{self.idle(i):.0f}\n")
+                sock.send(self.requests[i])
                 socks[i] = sock
         if self.flavour == "natsim":
             for i, sock in socks.items():
@@ -259,7 +259,7 @@ class RecvProbe(TcpProbe):
             data = yield event
         except TcpError as err:
             del self.waiting[i]
-            self.record(i, self.idle(i), verdict_of(err), "read", err.errno, f"read: {err}")
+            self.record(i, self.idle(i), verdict_of(err), "read", err.name, f"read: {err}")
             return
         del self.waiting[i]
         took = self.env.now - self.connected[i]
@@ -273,8 +273,8 @@ class RecvProbe(TcpProbe):
         """Reads still blocked when nothing more can happen: their reply is lost for good."""
         blocked = sorted(self.waiting)
         for i in blocked:
-            notes = self.world.notes(self.conn(i), self.connected.get(i, 0.0))
-            last = notes[-1].time if notes else self.env.now
+            events = [e for e in self.world.events(self.conn(i), self.connected.get(i, 0.0)) if not e.routine]
+            last = events[-1].time if events else self.env.now
             outcome = ("the original tool blocks in read() forever here" if self.flavour == "original"
                        else "no reply ever arrives: a blocking read() would wait forever")
             self.record(i, self.idle(i), Verdict.DEAD, "read", "no reply", outcome, at=last)
@@ -297,8 +297,8 @@ class KeepaliveProbe(TcpProbe):
         super().__init__(world, spec)
         opts = self.options
         assert isinstance(opts, TcpKeepaliveOptions)
-        self.interval = opts.keepalive_interval if opts.keepalive_interval is not None else KEEPALIVE_INTVL
-        self.count = opts.keepalive_count if opts.keepalive_count is not None else KEEPALIVE_PROBES
+        self.interval = TCP_KEEPALIVE_INTVL if opts.keepalive_interval is None else opts.keepalive_interval
+        self.count = opts.keepalive_count if opts.keepalive_count is not None else TCP_KEEPALIVE_PROBES
         self.uncertain: list[int] = []
 
     def _flag_late_timer(self, i: int, idle: float) -> None:
@@ -310,8 +310,7 @@ class KeepaliveProbe(TcpProbe):
             name, timeout = close[0]
             self.uncertain.append(i)
             result = self.results[i]
-            result.explanation += (f"; but the kernel's timer wheel may fire it up to {late:.6g} s late, "
-                                   f"past {name}'s {timeout:.6g} s timeout: it may die instead")
+            result.explanation += "; " + explain.late_timer(late, name, timeout)
 
     def result(self) -> ProbeResult:
         """The result; ``extra["uncertain"]`` lists connections a late keepalive timer may kill."""
@@ -337,7 +336,7 @@ class KeepaliveProbe(TcpProbe):
         yield sock.failed | sock.keepalive_answered | self.env.timeout(deadline - self.env.now)
         if sock.error is not None:
             err = sock.error
-            self.record(i, self.idle(i), verdict_of(err), "keepalive", err.errno, f"keepalive: {err}")
+            self.record(i, self.idle(i), verdict_of(err), "keepalive", err.name, f"keepalive: {err}")
         elif sock.keepalive_answered.triggered:
             self.record(i, self.idle(i), Verdict.ALIVE, "", "keepalive probe answered",
                         f"the keepalive probe after {idle:.6g} s was answered")

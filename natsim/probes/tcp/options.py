@@ -4,6 +4,12 @@
 declaration of the probes' options (scenario files, ``natsim probe`` flags, the lab driver, the model).
 Connection ``i`` is tested after being idle ``first + i*step`` real-world seconds, measured from its
 own connect-complete time (an absolute deadline: no drift). The lab waits ``idle / time_scale``.
+
+tcp-send and tcp-recv set ``TCP_USER_TIMEOUT`` to :data:`USER_TIMEOUT` unless told otherwise, wherever
+they run (lab, real network, model): a dead connection then reports within two minutes instead of the
+kernel's ``tcp_retries2`` (about 15 minutes, and unscaled in a lab). ``user_timeout: 0`` asks for the
+kernel's own limit (``TCP_USER_TIMEOUT`` 0 means exactly that). tcp-keepalive sets none by default:
+``TCP_USER_TIMEOUT`` would override its probe count.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any, ClassVar
 
 from natsim.errors import ConfigError, ProbeError
 from natsim.fields import duration_field, plain_field
+from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPCNT_MAX
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.probes.tcp.protocol import MAX_SLEEP
 from natsim.units import TimeScale, format_duration
@@ -22,11 +29,13 @@ from natsim.units import TimeScale, format_duration
 MAX_CONNECTIONS = 5000
 #: Wall seconds the probes wait past a deadline before calling silence dead.
 GRACE_WALL = 10.0
+#: Wall seconds a probe allows each connect.
+CONNECT_TIMEOUT_WALL = 10.0
 #: The two schedules (see :mod:`natsim.probes.tcp.model`).
 FLAVOURS = ("natsim", "original")
-#: Linux keepalive defaults (``net.ipv4.tcp_keepalive_intvl`` / ``tcp_keepalive_probes``).
-LINUX_KEEPALIVE_INTERVAL = 75.0
-LINUX_KEEPALIVE_COUNT = 9
+#: TCP_USER_TIMEOUT (real-world seconds) of tcp-send and tcp-recv unless an option says otherwise.
+USER_TIMEOUT = 120.0
+_USER_TIMEOUT_DOC = "TCP_USER_TIMEOUT: give up on unacknowledged data after this long"
 
 
 @dataclass(frozen=True)
@@ -41,12 +50,14 @@ class TcpSendOptions(ProbeOptions):
                                          optional=True)
     step: float = duration_field(60.0, "idle time added per connection")
     user_timeout: float | None = duration_field(
-        None, "TCP_USER_TIMEOUT: give up on unacknowledged data after this long", optional=True)
+        USER_TIMEOUT, _USER_TIMEOUT_DOC + " (0: the kernel's tcp_retries2, about 15 min)", optional=True,
+        allow_zero=True)
     port: int | None = plain_field(None, "service port (default: the kind's service)", "int",
                                    optional=True, minimum=1, maximum=65535)
     flavour: str = plain_field("natsim", "schedule: natsim has absolute deadlines, all connections in "
                                "parallel; original is the NAT-TCP-test tools' sequential one (model "
-                               "only: the lab's tools run natsim)", "choice", choices=FLAVOURS, cli=None)
+                               "only: the lab's tools run natsim; the original tools set no user_timeout: "
+                               "give 0)", "choice", choices=FLAVOURS, cli=None)
 
     def idle(self, index: int) -> float:
         """Real-world idle time before connection ``index`` is tested."""
@@ -77,10 +88,15 @@ class TcpKeepaliveOptions(TcpSendOptions):
 
     kind: ClassVar[str] = "tcp-keepalive"
 
+    user_timeout: float | None = duration_field(
+        None, _USER_TIMEOUT_DOC + " (unset: keepalive's probe count decides)", optional=True,
+        allow_zero=True)
     keepalive_interval: float | None = duration_field(
-        None, "TCP_KEEPINTVL (default: the system's, Linux 75s)", optional=True)
-    keepalive_count: int | None = plain_field(None, "TCP_KEEPCNT (default: the system's, Linux 9)",
-                                              "int", optional=True, minimum=1, maximum=127)
+        None, f"TCP_KEEPINTVL (default: the system's, Linux {TCP_KEEPALIVE_INTVL:g}s)",
+        optional=True)
+    keepalive_count: int | None = plain_field(
+        None, f"TCP_KEEPCNT (default: the system's, Linux {TCP_KEEPALIVE_PROBES})", "int", optional=True,
+        minimum=1, maximum=TCP_KEEPCNT_MAX)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +108,7 @@ class TcpProbeOptions(TcpKeepaliveOptions):
     server: str
     time_scale: float = 1.0
     grace_wall: float = GRACE_WALL          # wait past a deadline before calling silence dead
-    connect_timeout_wall: float = 10.0
+    connect_timeout_wall: float = CONNECT_TIMEOUT_WALL
     name: str | None = None
     node: str | None = None
 
@@ -108,12 +124,12 @@ class TcpProbeOptions(TcpKeepaliveOptions):
         TimeScale(self.time_scale)  # validates
         if self.port is not None and not 1 <= self.port <= 65535:
             raise ProbeError(f"--port must be 1..65535, got {self.port}")
-        if self.user_timeout is not None and self.user_timeout <= 0:
-            raise ProbeError(f"--user-timeout must be positive, got {self.user_timeout}")
+        if self.user_timeout is not None and (self.user_timeout < 0 or not math.isfinite(self.user_timeout)):
+            raise ProbeError(f"--user-timeout must be a duration >= 0, got {self.user_timeout}")
         if self.keepalive_interval is not None and self.keepalive_interval <= 0:
             raise ProbeError(f"--keepalive-interval must be positive, got {self.keepalive_interval}")
-        if self.keepalive_count is not None and not 1 <= self.keepalive_count <= 127:
-            raise ProbeError(f"--keepalive-count must be 1..127, got {self.keepalive_count}")
+        if self.keepalive_count is not None and not 1 <= self.keepalive_count <= TCP_KEEPCNT_MAX:
+            raise ProbeError(f"--keepalive-count must be 1..{TCP_KEEPCNT_MAX}, got {self.keepalive_count}")
         if self.grace_wall < 0 or self.connect_timeout_wall <= 0:
             raise ProbeError("grace must be >= 0 and the connect timeout positive")
 
@@ -127,8 +143,8 @@ class TcpProbeOptions(TcpKeepaliveOptions):
         return real / self.time_scale
 
     def user_timeout_ms(self) -> int | None:
-        """TCP_USER_TIMEOUT in milliseconds (scaled), or None."""
-        if self.user_timeout is None:
+        """TCP_USER_TIMEOUT in milliseconds (scaled), or None for the kernel's own limit."""
+        if not self.user_timeout:
             return None
         return max(1, round(self.user_timeout / self.time_scale * 1000))
 
@@ -152,7 +168,7 @@ def sleep_problem(options: TcpSendOptions) -> str | None:
     return None
 
 
-def sleep_seconds(options: TcpProbeOptions) -> list[int]:
+def sleep_seconds(options: TcpSendOptions) -> list[int]:
     """The whole seconds each recv-test connection asks the server to sleep (the wire needs integers)."""
     problem = sleep_problem(options)
     if problem is not None:

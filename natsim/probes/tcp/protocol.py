@@ -53,6 +53,12 @@ def parse_sleep_request(line: bytes) -> int:
     return seconds
 
 
+def echo_reply(data: bytes) -> bytes:
+    """What the echo service writes back for the first read ``data``: at most :data:`ECHO_READ_MAX`
+    bytes of it (the rest is never read)."""
+    return data[:ECHO_READ_MAX]
+
+
 def sleep_request(seconds: int) -> bytes:
     """The request a client sends to sleep ``seconds`` real-world seconds (``b"3600\\n"``)."""
     if not 0 <= seconds <= MAX_SLEEP:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from natsim.kernel_facts import TCP_RETRIES2_GIVE_UP
 from natsim.probes.output import ProbeOutput
 from natsim.probes.tcp.engine import LadderRun, default_line, run_ladder
 from natsim.probes.tcp.options import TcpProbeOptions, TcpSendOptions
@@ -16,14 +17,12 @@ from natsim.probes.tcp.sock import ProbeConnection, SocketOptions, recv_within, 
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
 KIND = TcpSendOptions.kind
-#: Wall seconds Linux needs to give up on unacknowledged data with tcp_retries2=15 (RTO 200 ms .. 120 s).
-KERNEL_RETRIES_WALL = 925.0
 
 
 def read_guard(options: TcpProbeOptions) -> float:
     """Wall seconds to wait for the echo before deciding without the kernel's verdict."""
     timeout_ms = options.user_timeout_ms()
-    kernel = timeout_ms / 1000 if timeout_ms is not None else KERNEL_RETRIES_WALL
+    kernel = timeout_ms / 1000 if timeout_ms is not None else TCP_RETRIES2_GIVE_UP
     return kernel + options.grace_wall
 
 

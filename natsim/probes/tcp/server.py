@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from natsim.errors import ProbeError
 from natsim.probes.tcp.protocol import (
     ECHO_PORT,
-    ECHO_READ_MAX,
     REQUEST_MAX,
     SLEEP_PORT,
     BadRequest,
+    echo_reply,
     parse_sleep_request,
 )
 
@@ -164,7 +164,7 @@ class EchoConnection(_Connection):
         if self.transport.is_closing():
             return
         self.transport.pause_reading()
-        reply = data[:ECHO_READ_MAX]
+        reply = echo_reply(data)
         self.transport.write(reply)
         self.finish("echoed", f"{len(reply)} bytes")
 

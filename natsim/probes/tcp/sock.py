@@ -11,12 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
-from natsim.report.schema import Verdict
+from natsim.report.schema import Verdict, errno_verdict
 
-#: errno values that mean "the OS gave up waiting": dead by silence.
-SILENCE_ERRNOS = frozenset({errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
-#: errno values that mean the connection was reset.
-RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 #: Connections being set up at once.
 CONNECT_CONCURRENCY = 64
 
@@ -24,12 +20,9 @@ _TCP_INFO_HEAD = struct.Struct("8B13I")
 
 
 def classify_error(err: OSError) -> Verdict:
-    """DEAD for a timeout (silence), RESET for a reset, ERROR for anything else."""
-    if err.errno in SILENCE_ERRNOS:
-        return Verdict.DEAD
-    if err.errno in RESET_ERRNOS:
-        return Verdict.RESET
-    return Verdict.ERROR
+    """DEAD for a timeout (silence), RESET for a reset, ERROR for anything else
+    (:func:`~natsim.report.schema.errno_verdict`)."""
+    return errno_verdict(err.errno)
 
 
 def describe_error(err: OSError) -> str:

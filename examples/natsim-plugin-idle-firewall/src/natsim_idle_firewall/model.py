@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from natsim.middleboxes.conntrack.model import Stateful
 from natsim.sim.network import Action, Drop, Segment
+from natsim.sim.trace import Dropped, Reason
 from natsim.units import TimeScale
 
 from natsim_idle_firewall.config import IdleFirewall
@@ -23,7 +24,7 @@ class FirewallModel(Stateful):
     def open(self, seg: Segment, outbound: bool, now: float) -> Action:
         """A bare SYN: from the inside always, from the outside only to an allowed port."""
         if not outbound and not self.firewall.allows_inbound(seg.dst[1]):
-            return Drop(f"{self.name} lets no new inbound connection to port {seg.dst[1]}; SYN dropped")
+            return Drop((Dropped.at(now, self.name, seg, outbound, reason=Reason.FILTERED),))
         return super().open(seg, outbound, now)
 
 
