@@ -139,3 +139,11 @@ def test_serve_stun_runs_beside_the_tcp_services(tmp_path: Path) -> None:
     assert extra["other_address"] is None and extra["mapped"] == extra["local"]
     assert extra["mapping"] == "endpoint-independent" and extra["nat"] is False   # test I tells that much
     assert list(extra["skipped"]) == ["filtering"] and "no OTHER-ADDRESS" in extra["skipped"]["filtering"]
+
+
+def test_the_codec_is_imported_only_when_stun_runs() -> None:
+    """aioice (and the dnspython it brings, ~0.3 s) stays out of every ``natsim`` start-up."""
+    done = subprocess.run([sys.executable, "-c", "import sys, natsim.cli as c; c.build_parser(); "
+                           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aioice', 'dns')))"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
