@@ -87,9 +87,10 @@ def _services(services: tuple[Service, ...]) -> str:
 
 async def serve(config: ServerConfig | None, stun: StunConfig | None = None) -> None:
     """Start the TCP services (``config``) and the STUN server (``stun``), and run until cancelled."""
-    from natsim.probes.stun.stun_server import StunServer  # the codec (aioice) only when STUN runs
-
-    stun_server = StunServer(stun) if stun is not None else None
+    stun_server = None
+    if stun is not None:
+        from natsim.probes.stun.stun_server import StunServer  # the codec (aioice) only when STUN runs
+        stun_server = StunServer(stun)
     try:
         if stun_server is not None:
             await stun_server.start()

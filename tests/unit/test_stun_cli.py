@@ -141,9 +141,26 @@ def test_serve_stun_runs_beside_the_tcp_services(tmp_path: Path) -> None:
     assert list(extra["skipped"]) == ["filtering"] and "no OTHER-ADDRESS" in extra["skipped"]["filtering"]
 
 
+CODEC_LOADED = "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aioice', 'dns')))"
+TCP_ONLY = """
+import asyncio, sys
+from natsim.probes.serve import serve
+from natsim.probes.tcp.server import ServerConfig
+
+async def main():
+    task = asyncio.ensure_future(serve(ServerConfig(bind="127.0.0.1", echo_port=0, sleep_port=0)))
+    await asyncio.sleep(0.5)
+    assert not task.done(), task
+    task.cancel()
+
+asyncio.run(main())
+"""
+
+
 def test_the_codec_is_imported_only_when_stun_runs() -> None:
-    """aioice (and the dnspython it brings, ~0.3 s) stays out of every ``natsim`` start-up."""
-    done = subprocess.run([sys.executable, "-c", "import sys, natsim.cli as c; c.build_parser(); "
-                           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aioice', 'dns')))"],
-                          capture_output=True, text=True, timeout=60, check=True)
-    assert done.stdout.strip() == "[]"
+    """aioice (and the dnspython it brings, ~0.3 s) stays out of every ``natsim`` start-up, and out of
+    ``natsim serve`` without ``--stun``."""
+    for code in ("import sys, natsim.cli as c; c.build_parser()", TCP_ONLY):
+        done = subprocess.run([sys.executable, "-c", f"{code}\n{CODEC_LOADED}"], capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
