@@ -1,15 +1,17 @@
-# natsim — the two commands a user needs are `make demo` and `make test` (as root, or through sudo).
+# natsim — the two commands a user needs are `make demo` and `make test`: as an ordinary user once the
+# Debian packages are installed (`sudo make packages`) where the kernel allows unprivileged user
+# namespaces (`natsim doctor` says), else as root or through sudo.
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
 VENV := .venv
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping coturn
+                python3 python3-venv make iputils-ping libseccomp2 util-linux coturn
 # Packages whose maintainer scripts would enable and start a host service (coturn: turnserver on UDP
 # 3478 of every address). natsim runs them only inside lab nodes (coturn: an independent RFC 5780 server
 # and client for the interop tests), so they are installed with service starts denied (a policy-rc.d for
 # the install, unless the host has its own) and their unit disabled right after (systemctl disable, which
 # works without a running systemd and disables the SysV script too; stopped as well if a host policy let
-# it start): `make setup` never leaves a host service running or enabled.
+# it start): `make packages` never leaves a host service running or enabled.
 NO_SERVICE_PACKAGES := coturn
 POLICY_RC_D ?= /usr/sbin/policy-rc.d
 SYSTEMD_RUNNING ?= /run/systemd/system
@@ -17,25 +19,22 @@ SYSTEMD_RUNNING ?= /run/systemd/system
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: setup debian-packages demo test lint unit clean-venv
+.PHONY: setup packages demo test lint unit clean-venv
 
-setup: $(VENV)/.installed
+setup: packages $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py
-	@$(MAKE) --no-print-directory debian-packages
-	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
-	@touch $@
-
-debian-packages:
+# The only step that needs root, and only while a package is missing.
+packages:
 	@set -e; missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed$$' || echo $$p; done); \
 	missing=$$(echo $$missing); [ -n "$$missing" ] || exit 0; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "*** missing Debian packages: $$missing; install them once with: sudo make packages"; exit 1; \
+	fi; \
 	echo "*** installing Debian packages:" $$missing; \
 	if [ ! -e $(POLICY_RC_D) ]; then \
 	  trap 'rm -f $(POLICY_RC_D)' EXIT; \
-	  printf '#!/bin/sh\n# natsim make setup: no service starts while it installs packages\nexit 101\n' \
+	  printf '#!/bin/sh\n# natsim make packages: no service starts while it installs packages\nexit 101\n' \
 	    > $(POLICY_RC_D); chmod 755 $(POLICY_RC_D); \
 	fi; \
 	apt-get update -qq; \
@@ -45,6 +44,12 @@ debian-packages:
 	  if [ -d $(SYSTEMD_RUNNING) ] && systemctl is-active --quiet $$p.service; then \
 	    systemctl stop $$p.service; fi; \
 	  echo "*** $$p: installed for lab nodes only; its host service is disabled";; esac; done
+
+$(VENV)/.installed: pyproject.toml setup.py
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	@touch $@
 
 demo: setup
 	$(VENV)/bin/natsim demo

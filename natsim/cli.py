@@ -2,7 +2,9 @@
 """The ``natsim`` command. Each subcommand lives in ``natsim/commands/<name>.py`` and provides
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 
-Commands run through :func:`natsim.entry.run_parsed`: errors derived from :class:`NatsimError` (and a
+A command that builds a lab, run by an ordinary user, first enters natsim's own user, network, mount and
+PID namespaces (:mod:`natsim.lab.userns`): the lab is built there and the kernel removes it with
+natsim. Commands run through :func:`natsim.entry.run_parsed`: errors derived from :class:`NatsimError` (and a
 file the system refuses to read or write) print one line and exit 2; SIGTERM and SIGHUP (terminal
 closed) are turned into an exception like Ctrl-C, so every ``finally`` (lab teardown) runs, and all
 three print one line and exit 130, from the first line of :func:`console` on (imports, loading, a lab
@@ -17,12 +19,16 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from natsim import __version__, signals
+from natsim.commands.common import BUILDS_LAB
 from natsim.entry import ending_signals, interrupted, on_terminate, run_parsed
 from natsim.errors import EXIT_ERROR
+
+if TYPE_CHECKING:
+    from natsim.lab.userns import Outer
 
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
@@ -48,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; returns the exit code (safe to call in-process). A signal
-    while the parser is built (the commands' imports) is an interruption like any other."""
+def main(argv: Sequence[str] | None = None, *, own_namespace: bool = False) -> int:
+    """Parse ``argv`` and run the command; returns the exit code. A signal while the parser is built
+    (the commands' imports) is an interruption like any other. Safe to call in-process; only with
+    ``own_namespace`` (the console script) does a lab command fork into natsim's own namespaces."""
     with ending_signals():
         try:
             parser = build_parser()
@@ -62,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_ERROR
         configure_logging(args.verbose, args.quiet)
+        if own_namespace and vars(args).get(BUILDS_LAB, False):
+            args.func = _in_own_namespace(args.func)
         return run_parsed(args)
 
 
@@ -95,12 +104,30 @@ def console() -> NoReturn:
     signal.signal(signal.SIGTERM, on_terminate)
     signal.signal(signal.SIGHUP, on_terminate)
     try:
-        code = main()
+        code = main(own_namespace=True)
     except KeyboardInterrupt as err:   # between main's own handlers (e.g. just after they ended)
         signal.pthread_sigmask(signal.SIG_BLOCK, signals.ENDING)
         code = interrupted(err)
     signal.pthread_sigmask(signal.SIG_BLOCK, signals.ENDING)
     sys.exit(code)
+
+
+def _in_own_namespace(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``func`` run in natsim's own namespaces when labs need them here; this process then waits and
+    returns the inner exit code (root, or a process already inside a user namespace, runs it itself)."""
+    def run(args: argparse.Namespace) -> int:
+        outer = _enter_own_namespace()
+        return outer.wait() if outer is not None else func(args)
+    return run
+
+
+def _enter_own_namespace() -> Outer | None:
+    """Fork into natsim's own namespaces when labs need them here (an :class:`Outer` to wait on);
+    None when this process builds labs itself (root, or already inside a user namespace)."""
+    from natsim.lab.userns import enter
+    from natsim.lab.userns_support import Mode, lab_mode
+
+    return enter() if lab_mode() is Mode.ROOTLESS else None
 
 
 if __name__ == "__main__":

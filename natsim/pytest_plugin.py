@@ -1,8 +1,16 @@
 """pytest plugin (entry point ``pytest11``): lab fixtures for users' own probe tests.
 
-* ``@pytest.mark.natsim_netns`` marks a test that needs root and network namespaces. When they are
-  missing the test is skipped with the reason; with ``--natsim-strict`` (or ``NATSIM_STRICT=1``) it
-  fails instead. ``CI=true`` alone changes nothing: a hosted CI without root skips these tests.
+* ``@pytest.mark.natsim_netns`` marks a test that builds labs (network namespaces). When that is not
+  possible here the test is skipped with the reason; with ``--natsim-strict`` (or ``NATSIM_STRICT=1``)
+  it fails instead. ``CI=true`` alone changes nothing.
+* **Without root**, as soon as the lab's binaries are installed and the kernel allows unprivileged
+  user namespaces, the whole session runs inside natsim's own user, network, mount and PID
+  namespaces (:mod:`natsim.lab.userns`): tests run as root *there* (your uid and gid mapped to 0, a
+  private ``/run``, loopback and the labs as the only network), build labs exactly as root does, and
+  the kernel removes everything when the session ends, however it ends. The original process waits
+  on the host and exits with the session's status; ``NATSIM_MODE=root`` keeps a session out of it.
+  A conftest may implement ``pytest_natsim_host_exit(config, exitstatus)``: it is called on the host
+  after such a session and may return a non-zero status to fail the run.
 * ``natsim_lab`` is a factory: ``lab = natsim_lab("isp-bridge-cgn", {"cpe": {"idle_timeout": "30m"}},
   time_scale=60)`` returns a started :class:`natsim.lab.Lab`, torn down after the test. A node's
   settings are given as in a scenario file's ``middleboxes:`` (durations like ``"30m"``, scenario
@@ -40,8 +48,8 @@ Example (docs/scenarios.md, "In your own tests")::
         lab = natsim_lab("isp-bridge-cgn", {"cpe": {"idle_timeout": "30m"}}, time_scale=60)
         assert lab.run("client", "my-probe 203.0.113.10")[0] == 0
 
-``pytest --natsim-strict`` (or ``NATSIM_STRICT=1 pytest``) where the lab must run, e.g. a CI runner
-with root: there a missing prerequisite fails these tests instead of skipping them.
+``pytest --natsim-strict`` (or ``NATSIM_STRICT=1 pytest``) where the lab must run, e.g. a CI runner:
+there a missing prerequisite fails these tests instead of skipping them.
 
 What a test passes to these fixtures is explicit, so it is trusted: a topology file
 (``natsim_lab("my_topo.py")``) and a scenario's own code (command probes, ssh options) run without
@@ -52,27 +60,41 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
+from natsim.errors import PrivilegeError
+from natsim.lab.userns_support import Mode, Readings, explain, lab_mode
+from natsim.privileges import in_user_namespace
 from natsim.units import TimeScale
 
 MARKER = "natsim_netns"
+#: A test that needs root on the host itself (e.g. to give a file to another user): skipped elsewhere,
+#: in strict mode too, since no setting makes it possible inside a user namespace.
+ROOT_MARKER = "natsim_root"
 REQUIRED_BINARIES = ("mnexec", "nft", "ip", "sysctl")
 STRICT_ENV = "NATSIM_STRICT"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
 
+def _missing_binaries() -> list[str]:
+    return [b for b in REQUIRED_BINARIES if shutil.which(b) is None]
+
+
 def lab_unavailable_reason() -> str | None:
     """Why lab tests cannot run here, or None when they can."""
-    if os.geteuid() != 0:
-        return "needs root for network namespaces (run with sudo)"
-    missing = [b for b in REQUIRED_BINARIES if shutil.which(b) is None]
+    missing = _missing_binaries()
     if missing:
         return f"missing binaries {', '.join(missing)} (run `sudo make setup`)"
+    if os.geteuid() != 0:
+        found = explain(Readings.read())
+        return ("needs root or natsim's own user namespace: " + (
+            str(found) if found is not None else
+            "this session did not enter one (NATSIM_MODE=root, or threads were running at start-up)"))
     return None
 
 
@@ -92,16 +114,74 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              f"(also {STRICT_ENV}=1)")
 
 
+class HostHooks:
+    """The hook natsim's plugin adds."""
+
+    @pytest.hookspec
+    def pytest_natsim_host_exit(self, config: pytest.Config, exitstatus: int) -> int | None:
+        """Called in the original process, on the host, after a session that ran inside natsim's own
+        user namespace has ended with ``exitstatus``; return a non-zero status to fail the run."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add :class:`HostHooks`."""
+    pluginmanager.add_hookspecs(HostHooks)
+
+
+@pytest.hookimpl(trylast=True)   # after every other plugin's (and conftest's) configure, on the host
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``natsim_netns`` marker and check ``NATSIM_STRICT``."""
+    """Register the ``natsim_netns`` marker, check ``NATSIM_STRICT``, enter natsim's own namespaces
+    when not root (module docstring)."""
     config.addinivalue_line(
-        "markers", f"{MARKER}: needs root and network namespaces (a natsim lab); skipped without them, "
-                   f"failed with --natsim-strict or {STRICT_ENV}=1")
+        "markers", f"{MARKER}: builds labs (network namespaces: root, or natsim's own user namespace); "
+                   f"skipped where that is impossible, failed with --natsim-strict or {STRICT_ENV}=1")
+    config.addinivalue_line(
+        "markers", f"{ROOT_MARKER}: needs root on the host itself (not inside a user namespace); skipped "
+                   "elsewhere, also in strict mode")
     strict_mode(config)
+    if hasattr(config, "workerinput") or _missing_binaries():
+        return   # an xdist worker is inside already when its controller is
+    try:
+        if lab_mode() is not Mode.ROOTLESS:
+            return
+        from natsim.lab.userns import enter
+
+        outer = enter()
+    except PrivilegeError:
+        return   # natsim_netns tests are skipped with the reason (lab_unavailable_reason)
+    if outer is None:
+        return   # inside: the session goes on here
+    code = outer.wait()
+    for status in config.hook.pytest_natsim_host_exit(config=config, exitstatus=code):
+        code = code or int(status or 0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say when the session runs inside a user namespace (natsim's own, without root)."""
+    if os.geteuid() == 0 and in_user_namespace():
+        return "natsim: labs are built inside a user namespace (uid 0 there is your own uid outside)"
+    return None
+
+
+def host_root_reason() -> str | None:
+    """Why this process is not root on the host, or None when it is."""
+    if os.geteuid() != 0:
+        return "needs root on the host"
+    if in_user_namespace():
+        return "needs root on the host (inside a user namespace only your own uid exists)"
+    return None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip (or, in strict mode, fail) ``natsim_netns`` tests when lab prerequisites are missing."""
+    """Skip (or, in strict mode, fail) ``natsim_netns`` tests when lab prerequisites are missing; skip
+    ``natsim_root`` tests unless root on the host."""
+    if item.get_closest_marker(ROOT_MARKER) is not None:
+        reason = host_root_reason()
+        if reason is not None:
+            pytest.skip(reason)
     if item.get_closest_marker(MARKER) is None:
         return
     reason = lab_unavailable_reason()

@@ -1,9 +1,15 @@
 """Shared test configuration.
 
 The natsim pytest plugin provides the natsim_netns marker handling. This file adds one session-wide check:
-the whole test run (as root) leaves the root network namespace exactly as it found it - links,
-named namespaces, addresses, routes, rules, nftables ruleset and the sysctls in
-``tests/rootstate.py``. Any difference fails the run, whichever test caused it.
+the whole test run leaves the root network namespace exactly as it found it - links, named namespaces,
+addresses, routes, rules, nftables ruleset and the sysctls in ``tests/rootstate.py``. Any difference
+fails the run, whichever test caused it.
+
+As root the snapshots are taken at the start and end of the session. Without root the session runs
+inside natsim's own user namespace (the plugin moves it there), so the host's namespace is
+snapshotted on the host, before the session enters (``pytest_configure``, which runs before the
+plugin's) and after it has ended (``pytest_natsim_host_exit``), as far as an ordinary user can read
+it (not the nftables ruleset); natsim's own namespace is snapshotted inside as root's is.
 """
 
 from __future__ import annotations
@@ -15,6 +21,22 @@ import pytest
 from tests.rootstate import differences, snapshot
 
 _BEFORE = pytest.StashKey[dict[str, str]]()
+_HOST_BEFORE = pytest.StashKey[dict[str, str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Without root, snapshot the host before the plugin moves the session into a namespace."""
+    if not hasattr(config, "workerinput") and os.geteuid() != 0:
+        config.stash[_HOST_BEFORE] = snapshot()
+
+
+def pytest_natsim_host_exit(config: pytest.Config, exitstatus: int) -> int:
+    """On the host, after the session ran in natsim's own namespace: fail when the host changed."""
+    changed = differences(config.stash[_HOST_BEFORE], snapshot())
+    if changed:
+        print("the test run changed the host's network namespace:\n  " + "\n  ".join(changed))
+        return int(pytest.ExitCode.TESTS_FAILED)
+    return 0
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

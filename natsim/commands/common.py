@@ -6,6 +6,15 @@ import argparse
 
 from natsim.trust import TRUST_HELP
 
+#: Set in a parsed command line when the command builds a lab: the ``natsim`` command then enters
+#: natsim's own namespaces first when it is not root (:mod:`natsim.lab.userns`).
+BUILDS_LAB = "natsim_builds_lab"
+
+
+def builds_labs(parser: argparse.ArgumentParser) -> None:
+    """Mark ``parser``'s command as one that builds labs (see :data:`BUILDS_LAB`)."""
+    parser.set_defaults(**{BUILDS_LAB: True})
+
 
 def add_trust(parser: argparse.ArgumentParser) -> None:
     """``--trust``: let the scenario or topology run its own code (see :mod:`natsim.trust`)."""

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from natsim.cliargs import add_time_scale, parse_sets
-from natsim.commands.common import add_trust
+from natsim.commands.common import add_trust, builds_labs
 
 
 def register(sub: Any) -> None:
@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_trust(parser)
     parser.set_defaults(func=run)
+    builds_labs(parser)
 
 
 def render(report: Any) -> str:

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.privileges import require_root
+from natsim.commands.common import builds_labs
+from natsim.privileges import require_lab_privileges
 
 DEMO_SCENARIO = "isp-modem-bridge-1h"
 
@@ -21,6 +22,7 @@ def register(sub: Any) -> None:
         "shows the summary, the model's prediction beside it, and where the report is.")
     parser.add_argument("--out", type=Path, metavar="DIR", help="output directory")
     parser.set_defaults(func=run)
+    builds_labs(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from natsim.scenario import load_scenario
 
     scenario = load_scenario(DEMO_SCENARIO)
-    require_root("natsim demo")
+    require_lab_privileges("natsim demo")
     out = args.out or Path("natsim-out") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     print(f"natsim demo: {scenario.description}\nA 2 h 10 min experiment at time scale "
           f"{scenario.time_scale.factor:g}: about {130 * 60 / scenario.time_scale.factor / 60:.0f} minutes.",

@@ -8,9 +8,13 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add ``natsim doctor``."""
-    parser = sub.add_parser("doctor", help="check root, Python, binaries and kernel features",
-                            description="Check that this machine can run natsim labs. Kernel "
-                            "features are tried in a throw-away network namespace.")
+    parser = sub.add_parser("doctor", help="check the lab mode (root or rootless), Python, binaries "
+                            "and kernel features",
+                            description="Check that this machine can run natsim labs: which mode "
+                            "will be used (root; or, for an ordinary user, natsim's own user "
+                            "namespace - and when the kernel forbids that, why and the one setting "
+                            "that allows it), Python, binaries and kernel features. Kernel features "
+                            "are tried in a throw-away network namespace.")
     parser.set_defaults(func=run)
 
 

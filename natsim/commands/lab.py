@@ -9,10 +9,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from natsim.cliargs import add_time_scale, parse_sets
-from natsim.commands.common import add_trust
+from natsim.commands.common import add_trust, builds_labs
 from natsim.errors import ConfigError
 from natsim.lab.topology import find_topology
-from natsim.privileges import require_root
+from natsim.privileges import require_lab_privileges
 from natsim.probes.ssh.backends import LAB_PASSWORD
 from natsim.units import TimeScale
 
@@ -46,6 +46,7 @@ def register(sub: Any) -> None:
                         "list of node, command, exit_code, output); every other message goes to stderr")
     add_trust(parser)
     parser.set_defaults(func=run)
+    builds_labs(parser)
 
 
 def _parse_run(item: str) -> tuple[str, str]:
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         for node in nodes:
             if node not in lab.specs:
                 raise ConfigError(f"{option}: no node '{node}' (nodes: {', '.join(lab.specs)})")
-    require_root("natsim lab")
+    require_lab_privileges("natsim lab")
     with lab, contextlib.ExitStack() as stack:
         for node in args.sshd or []:
             stack.enter_context(openssh_server(lab, node, password=LAB_PASSWORD))

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from natsim.cliargs import add_time_scale
-from natsim.commands.common import add_trust
+from natsim.commands.common import add_trust, builds_labs
 from natsim.errors import EXIT_INTERRUPTED, ConfigError
 from natsim.paths import inside
-from natsim.privileges import require_root
+from natsim.privileges import require_lab_privileges
 from natsim.report.schema import RunResult
 from natsim.scenario import Scenario, load_scenario
 
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
         "DIR/result.json, DIR/summary.txt and DIR/survival.png, then check `expect:`. Exit 0 when every "
         "expectation holds, 1 when one fails, 2 on error, 3 when a probe could not run (the summary "
         "names it and its log), 130 when interrupted (what was measured is still written).",
-        epilog="example: sudo natsim run isp-modem-bridge-1h --out out/modem")
+        epilog="example: natsim run isp-modem-bridge-1h --out out/modem")
     parser.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     add_time_scale(parser, None, note="60: 1 h runs in 1 min")
     parser.add_argument("--out", type=Path, metavar="DIR",
@@ -41,6 +41,7 @@ def register(sub: Any) -> None:
                         "the JSON); disagreement exits 1")
     add_trust(parser)
     parser.set_defaults(func=run)
+    builds_labs(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if extra:
         from dataclasses import replace
         scenario = replace(scenario, expect=expect)
-    require_root("natsim run")
+    require_lab_privileges("natsim run")
     out = args.out or inside(Path("natsim-out"), f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         outcome = run_scenario(scenario, out, extra=extra)

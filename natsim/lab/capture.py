@@ -4,7 +4,9 @@
 middlebox end when there is one), each through :meth:`Lab.popen` so a crashed run's tcpdumps are
 removed with the lab. tcpdump never opens a path: it writes to its stdout, a file natsim created in
 the capture directory without following links (:mod:`natsim.outfiles`), so it needs no privilege to
-write it (no ``-Z root``). It returns only once every tcpdump reports it is listening, so traffic sent
+write it (no ``-Z root``; only without root, in natsim's own user namespace, where tcpdump's user has no
+id, ``-Z root`` keeps it the namespace's one user: :func:`drop_to`).
+It returns only once every tcpdump reports it is listening, so traffic sent
 afterwards is captured. On exit each tcpdump gets SIGTERM, flushes and closes its file (readable by
 Wireshark, tshark and scapy), and ``capture.json`` records the links, the middleboxes each pcap
 flanks, the node addresses and whether a capture was cut at its packet limit.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import signal
 import subprocess
 import threading
@@ -30,8 +33,11 @@ from natsim.errors import LabError
 from natsim.lab.lab import Lab, LabProcess
 from natsim.lab.topology import ROLES_PLAIN
 from natsim.outfiles import OutputDir
+from natsim.privileges import maps_uid
 
 MANIFEST = "capture.json"
+#: The user tcpdump drops to by default (Debian builds it with --with-user=tcpdump).
+TCPDUMP_USER = "tcpdump"
 #: Default packet limit per link; a capture that reaches it is marked ``cut``.
 DEFAULT_MAX_PACKETS = 20000
 #: Default snapshot length: enough for whole SSH key-exchange packets.
@@ -195,7 +201,7 @@ class Capture:
         try:
             for point in self.points:
                 argv = ["tcpdump", "-i", point.iface, "-U", "--immediate-mode", "-n",
-                        "-s", str(self.snaplen), "-c", str(self.max_packets), "-w", "-",
+                        "-s", str(self.snaplen), "-c", str(self.max_packets), *drop_to(), "-w", "-",
                         *([self.bpf_filter] if self.bpf_filter else [])]
                 with self._out.open_stream(point.file) as pcap:
                     proc = self.lab.popen(point.node, argv, stdout=pcap, stderr=subprocess.PIPE)
@@ -260,6 +266,17 @@ class Capture:
                 self._out.close()
         self.summary = summary
         return summary
+
+
+def drop_to(user: str = TCPDUMP_USER) -> list[str]:
+    """tcpdump's privilege drop: to its own user (its default), or, where that user has no id (natsim's
+    own user namespace maps one id, without root), ``-Z root``: stay the namespace's one user, which
+    outside it is the user who ran natsim (``setgroups`` succeeds there, see natsim.lab.linux)."""
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return []
+    return [] if maps_uid(uid) else ["-Z", "root"]
 
 
 def _touches(point: LinkPoint, node: str, ifaces: tuple[str, ...]) -> bool:

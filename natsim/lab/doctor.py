@@ -1,5 +1,7 @@
-"""Checks that this machine can run natsim labs. Kernel features are tried inside a throw-away
-network namespace (``unshare --net``), so the root namespace is never touched."""
+"""Checks that this machine can run natsim labs: which mode labs are built in (root, or natsim's own
+user namespace, and if neither, why and the setting that allows it), Python, binaries, kernel
+features. Kernel features are tried inside a throw-away network namespace (``unshare --net``; without
+root inside a user namespace of its own too), so the root namespace is never touched."""
 
 from __future__ import annotations
 
@@ -7,10 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from natsim.errors import PrivilegeError
+from natsim.lab import userns
 from natsim.lab.kernel import DECISION, SYSCTL, br_netfilter_state
+from natsim.lab.userns_support import Mode, NamespaceRefused, Readings, explain, lab_mode
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,12 @@ class Check:
 
 
 SETUP = "run `sudo make setup`"
+MODE_DETAIL = {
+    Mode.ROOT: "root: labs are built beside the host's namespaces (`natsim cleanup` after a crash)",
+    Mode.NAMESPACE: "namespace: root inside a user namespace already; labs are built in it",
+    Mode.ROOTLESS: "rootless: natsim enters a user namespace of its own (uid {uid} is root there); "
+                   "the kernel removes each lab with natsim",
+}
 BINARIES = {
     "mnexec": "Debian package mininet", "nft": "Debian package nftables",
     "conntrack": "Debian package conntrack", "ip": "Debian package iproute2",
@@ -77,12 +89,14 @@ add element inet t s { 192.0.2.1 . 192.0.2.2 . 22 timeout 5s }
 
 
 def _in_netns(script: str, stdin: str | None = None) -> tuple[bool, str]:
-    """Run a shell snippet in a fresh, throw-away network namespace."""
+    """Run a shell snippet in a fresh, throw-away network namespace (without root, in a user
+    namespace of its own, as natsim's labs are)."""
     if shutil.which("unshare") is None:
         return False, "unshare missing"
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
     try:
-        proc = subprocess.run(["unshare", "--net", "sh", "-c", script], input=stdin, capture_output=True,
-                              text=True, timeout=20, check=False)
+        proc = subprocess.run(["unshare", *user, "--net", "sh", "-c", script], input=stdin,
+                              capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         return False, str(err)
     lines = (proc.stderr or proc.stdout).strip().splitlines()
@@ -90,9 +104,27 @@ def _in_netns(script: str, stdin: str | None = None) -> tuple[bool, str]:
     return proc.returncode == 0, (errors or lines or [""])[0][-120:]
 
 
+def mode_check(readings: Readings | None = None, trial: Callable[[], None] = userns.check) -> Check:
+    """Which mode labs are built in, and why; without root, ``trial`` enters natsim's namespaces once.
+    ``readings`` (default: read from /proc) explain a refusal; tests inject both."""
+    try:
+        mode = lab_mode()
+        if mode is not Mode.ROOTLESS:
+            return Check("mode", True, MODE_DETAIL[mode])
+        trial()
+    except NamespaceRefused as err:
+        found = explain(readings or Readings.read(), err.failure)
+        assert found is not None
+        return Check("mode", False, f"rootless impossible: {found.reason}",
+                     f"{found.fix}, or run natsim as root")
+    except PrivilegeError as err:
+        return Check("mode", False, str(err), "run natsim as root, or unset NATSIM_MODE")
+    return Check("mode", True, MODE_DETAIL[Mode.ROOTLESS].format(uid=os.geteuid()))
+
+
 def run_checks() -> list[Check]:
     """All checks, in display order."""
-    checks = [Check("root", os.geteuid() == 0, f"euid {os.geteuid()}", "run natsim with sudo")]
+    checks = [mode_check()]
     version = ".".join(map(str, sys.version_info[:3]))
     checks.append(Check("python >= 3.11", sys.version_info[:2] >= (3, 11), version,
                         "use Python 3.11 or newer: " + SETUP))
@@ -101,8 +133,9 @@ def run_checks() -> list[Check]:
         checks.append(Check(f"binary {binary}", path is not None, path or "not found",
                             f"{SETUP} ({package})"))
     checks.append(_mininet_check())
-    if os.geteuid() != 0:
-        checks.append(Check("kernel features", False, "not checked without root", "run with sudo"))
+    if not checks[0].ok:
+        checks.append(Check("kernel features", False, "not checked: no mode to build labs in",
+                            "see the mode check"))
         return checks
     kernel = [
         ("netns + nf_tables", "nft -f -", "table inet t { }", "kernel with CONFIG_NF_TABLES"),

@@ -38,7 +38,7 @@ from natsim.labview import NodeProcess
 from natsim.middleboxes import build_config, kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
 from natsim.outfiles import make_dir
-from natsim.privileges import require_root
+from natsim.privileges import require_lab_privileges
 from natsim.units import TimeScale
 
 LOG = logging.getLogger("natsim.lab")
@@ -162,7 +162,7 @@ class Lab:
 
     def start(self) -> None:
         """Build nodes and links, configure routing, apply middleboxes; on failure, undo."""
-        require_root("natsim lab")
+        require_lab_privileges("natsim lab")
         self.record = LabRecord(lab_id=self.lab_id, owner_pid=os.getpid(), topology=self.topology_name,
                                 owner_start=process_start_time(os.getpid()))
         self.record.save()

@@ -122,6 +122,7 @@ def test_three_runs_sharing_an_output_directory(scenario: Path, tmp_path: Path) 
                                        "summary.txt", "survival.png"]
 
 
+@pytest.mark.natsim_root   # giving files to another user needs root on the host
 def test_under_sudo_exactly_what_natsim_created_is_the_users(scenario: Path, tmp_path: Path) -> None:
     """A root-owned file another program writes into the output directory during the run keeps its
     owner; everything natsim wrote, and the directory it made, become the sudo user's."""

@@ -3,8 +3,10 @@ lab down (or cleaning up after a crash) never touches another lab's processes.""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from natsim.lab import Lab
 from natsim.lab.cleanup import cleanup_stale
 from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, ProcessEntry
+from tests.rootless import rootless_argv, rootless_env
 from tests.rootstate import differences, snapshot
 from tests.tiny import TINY
 
@@ -24,10 +27,15 @@ NATSIM = [sys.executable, "-m", "natsim.cli"]
 REPEATS = 100
 
 
-def natsim(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def natsim(*args: str, timeout: float = 300, rootless: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run natsim in a fresh process: as it is, or as a rootless command (natsim's own namespaces)."""
+    if rootless:
+        return subprocess.run(rootless_argv(*args), env=rootless_env(), cwd="/", capture_output=True,
+                              text=True, timeout=timeout, check=False)
     return subprocess.run([*NATSIM, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
+@pytest.mark.parametrize("rootless", [False, True], ids=["as-is", "rootless"])
 @pytest.mark.parametrize("args", [
     ("lab", "home-nat", "--run", "client true"),
     ("lab", "isp-bridge-cgn", "--run", "client ping -c1 -W2 203.0.113.10"),
@@ -35,13 +43,19 @@ def natsim(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
     ("conform", "home-nat:router", "--only", "rfc5382-req1"),
     ("run", "TINY"),
 ], ids=["lab-home-nat", "lab-bridge", "lab-ssh-proxy", "conform", "run"])
-def test_a_natsim_command_leaves_the_root_namespace_unchanged(args: tuple[str, ...], tmp_path: Path) -> None:
-    """Each command runs in a fresh process, so nothing done once per process can hide a change."""
+def test_a_natsim_command_leaves_the_root_namespace_unchanged(args: tuple[str, ...], rootless: bool,
+                                                             tmp_path: Path) -> None:
+    """Each command runs in a fresh process, so nothing done once per process can hide a change. The
+    rootless run enters natsim's own namespaces (as an ordinary user, or nested in this session's)."""
     if args == ("run", "TINY"):
-        (tmp_path / "tiny.yaml").write_text(TINY)
-        args = ("run", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "out"))
+        work = Path(tempfile.mkdtemp(prefix="natsim-host-safety-"))   # an ordinary user can write here
+        work.chmod(0o777)
+        (work / "tiny.yaml").write_text(TINY)
+        args = ("run", str(work / "tiny.yaml"), "--out", str(work / "out"))
     before = snapshot()
-    done = natsim(*args)
+    done = natsim(*args, rootless=rootless)
+    if args[0] == "run":
+        shutil.rmtree(Path(args[1]).parent, ignore_errors=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert differences(before, snapshot()) == []
 

@@ -15,7 +15,7 @@ import pytest
 from natsim.outfiles import OutputDir, sudo_owner
 
 NOBODY = 65534
-needs_root = pytest.mark.natsim_netns   # chown needs root (the lab prerequisites include it)
+needs_root = pytest.mark.natsim_root   # giving a file to another user needs root on the host
 
 
 def test_what_is_created_is_what_mkdir_p_creates(tmp_path: Path) -> None:

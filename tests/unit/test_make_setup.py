@@ -1,4 +1,4 @@
-"""``make setup`` installs coturn (the RFC 5780 interop tests run it in lab nodes) without ever leaving a
+"""``make packages`` (part of ``make setup``) installs coturn (the RFC 5780 interop tests run it in lab nodes) without ever leaving a
 host service: the Makefile's own recipe, run with stand-ins for apt-get, dpkg-query
 and systemctl that record what they were asked (nothing on the host changes)."""
 
@@ -21,6 +21,7 @@ STUBS = {
                'if [ -x "$POLICY" ]; then "$POLICY" coturn start; echo "policy $?" >> "$LOG"; '
                'else echo "policy none" >> "$LOG"; fi',
     "systemctl": 'echo "systemctl $*" >> "$LOG"; [ "$1" != is-active ] || exit "$ACTIVE"',
+    "id": "echo 0",   # installing is root's step (`sudo make packages`)
 }
 
 
@@ -41,7 +42,7 @@ def make_debian_packages(tmp_path: Path, *, installed: str = "", policy: str | N
         rc.chmod(0o755)
     env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "LOG": str(log), "POLICY": str(rc),
            "INSTALLED": installed, "ACTIVE": "0" if systemd else "3"}
-    done = subprocess.run(["make", "--no-print-directory", "-C", str(CHECKOUT), "debian-packages",
+    done = subprocess.run(["make", "--no-print-directory", "-C", str(CHECKOUT), "packages",
                            "APT_PACKAGES=iproute2 coturn", f"POLICY_RC_D={rc}",
                            f"SYSTEMD_RUNNING={tmp_path if systemd else tmp_path / 'no-systemd'}"],
                           env=env, capture_output=True, text=True, timeout=60, check=False)

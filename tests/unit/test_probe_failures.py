@@ -77,7 +77,7 @@ def stand_in_lab(monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
     monkeypatch.setattr(experiment, "Lab", _Lab)
     monkeypatch.setattr(experiment, "probe_kind", lambda name: replace(real_kind(name), driver=_driver))
-    monkeypatch.setattr("natsim.commands.run.require_root", lambda what: None)
+    monkeypatch.setattr("natsim.commands.run.require_lab_privileges", lambda what: None)
 
 
 def test_every_kind_of_probe_failure_fails_the_run(stand_in_lab: None, tmp_path: Path) -> None:

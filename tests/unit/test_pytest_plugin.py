@@ -105,11 +105,37 @@ def test_with_the_prerequisites_the_test_runs_even_in_strict_mode(suite: pytest.
 
 def test_the_marker_and_the_option_are_registered_and_the_old_name_is_not(suite: pytest.Pytester) -> None:
     markers = run(suite, "--markers")
-    markers.stdout.fnmatch_lines(["@pytest.mark.natsim_netns: needs root and network namespaces*"])
+    markers.stdout.fnmatch_lines(["@pytest.mark.natsim_netns: builds labs (network namespaces: root, or "
+                                  "natsim's own user namespace)*",
+                                  "@pytest.mark.natsim_root: needs root on the host itself*"])
     assert "@pytest.mark.netns:" not in markers.stdout.str()
     run(suite, "--help").stdout.fnmatch_lines(["*--natsim-strict*"])
     suite.makepyfile(test_old="import pytest\n\n@pytest.mark.netns\ndef test_old():\n    pass\n")
     run(suite, "test_old.py").stdout.fnmatch_lines(["*'netns' not found in `markers` configuration option*"])
+
+
+ROOT_SUITE = """
+import pytest
+
+@pytest.mark.natsim_root
+def test_gives_a_file_away():
+    print("ROOT TEST BODY RAN")
+"""
+
+
+@pytest.mark.parametrize("reason", [
+    None, "needs root on the host (inside a user namespace only your own uid exists)"])
+def test_a_host_root_test_is_skipped_elsewhere_even_in_strict_mode(
+        suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, reason: str | None) -> None:
+    monkeypatch.setattr(pytest_plugin, "host_root_reason", lambda: reason)
+    suite.makepyfile(test_root=ROOT_SUITE)
+    result = run(suite, "test_root.py", "--natsim-strict")
+    if reason is None:
+        result.assert_outcomes(passed=1)
+        assert "ROOT TEST BODY RAN" in result.stdout.str()
+    else:
+        result.assert_outcomes(skipped=1)
+        result.stdout.fnmatch_lines([f"SKIPPED * {reason}"])
 
 
 # ---- natsim_lab settings (built, never started: no kernel state in the unit tier) --------------------

@@ -16,7 +16,7 @@ from natsim.probes.ssh.login import parse_target
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import IdleVariant
 from natsim.probes.ssh.outcome import RelayStatus
-from natsim.probes.ssh.sshd import render_config, start_script
+from natsim.probes.ssh.sshd import privsep_passwd, render_config, shadow_line, start_script
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.units import TimeScale
 from tests.unit.ssh_helpers import same_key
@@ -99,6 +99,27 @@ def test_sshd_config_is_private(tmp_path: Path) -> None:
     script = start_script(tmp_path / "sshd_config", tmp_path / "shadow")
     assert "mount --bind" in script and script.endswith(f"-D -e -f '{tmp_path / 'sshd_config'}'")
     assert "/etc/shadow" not in start_script(tmp_path / "c", None)
+
+
+PASSWD = ("root:x:0:0:root:/root:/bin/bash\nsshd:x:103:65534::/run/sshd:/usr/sbin/nologin\n"
+          "sshdx:x:7:7::/:/bin/false\n")
+
+
+def test_without_root_sshds_privsep_user_becomes_the_namespaces_one_id(tmp_path: Path) -> None:
+    """In a user namespace mapping one id, uid 103 / gid 65534 do not exist: sshd's privilege-separation
+    child could not switch to them. Its private passwd makes that user uid and gid 0, nothing else."""
+    lines = privsep_passwd(PASSWD).splitlines()
+    assert lines == ["root:x:0:0:root:/root:/bin/bash", "sshd:x:0:0::/run/sshd:/usr/sbin/nologin",
+                     "sshdx:x:7:7::/:/bin/false"]
+    script = start_script(tmp_path / "c", tmp_path / "shadow", tmp_path / "passwd")
+    assert f"mount --bind '{tmp_path / 'passwd'}' /etc/passwd" in script
+    assert script.index("/etc/passwd") < script.index("exec ")
+
+
+def test_a_key_only_sshd_gets_a_root_entry_that_is_not_locked() -> None:
+    """Without root, /etc/shadow is unreadable and the name service answers ``root:!*`` (locked), which
+    sshd refuses even for a key login; the private shadow says "no password", not "locked"."""
+    assert shadow_line(None) == "root:*:19000:0:99999:7:::\n"
 
 
 def test_table_shows_rows_and_bracket() -> None:

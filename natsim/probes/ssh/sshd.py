@@ -6,13 +6,20 @@ waits until it listens. Nothing on the host is written outside a private temp di
 
 * sshd runs in a private mount namespace (``unshare --mount``) where a tmpfs covers ``/run`` (its
   privilege-separation directory ``/run/sshd`` and utmp live there) and ``/var/log`` (wtmp, lastlog);
-* for password logins, a private copy of a shadow file holding only ``root``'s throw-away hash is
-  bind-mounted over ``/etc/shadow`` inside that namespace only (``UsePAM no``, so sshd reads it).
+* a private shadow file holding only ``root``'s entry (for password logins its throw-away hash, else
+  no password) is bind-mounted over ``/etc/shadow`` inside that namespace only (``UsePAM no``, so
+  sshd reads it). Without root, the real one is unreadable and the system's name service answers
+  with a locked root entry, which sshd refuses even for key logins; the private one never is.
   The file on disk is never touched.
+* in a user namespace that maps one id only (natsim's own, without root), sshd's privilege-separation
+  user (``sshd``) does not exist there: a private copy of ``/etc/passwd`` in which that user is uid
+  and gid 0 is bind-mounted the same way, so its unprivileged child runs as the namespace's one user
+  (``setgroups`` succeeds there without effect, see :func:`natsim.lab.linux.setgroups_does_nothing`).
 """
 
 from __future__ import annotations
 
+import pwd
 import re
 import shutil
 import subprocess
@@ -25,8 +32,11 @@ from pathlib import Path
 from natsim.errors import ConfigError, LabError
 from natsim.labview import NodeProcess, RunningLab
 from natsim.outfiles import open_new, write_file
+from natsim.privileges import maps_uid
 
 SSHD = "/usr/sbin/sshd"
+#: OpenSSH's privilege-separation user (compiled in: SSH_PRIVSEP_USER).
+PRIVSEP_USER = "sshd"
 
 
 @dataclass(frozen=True)
@@ -71,8 +81,10 @@ def render_config(workdir: Path, port: int, *, password: bool, options: Mapping[
     return "".join(f"{k} {v}\n" for k, v in settings.items())
 
 
-def shadow_line(password: str) -> str:
-    """A shadow entry for root with a SHA-512 crypt hash of ``password``."""
+def shadow_line(password: str | None) -> str:
+    """A shadow entry for root with a SHA-512 crypt hash of ``password`` (None: no password login)."""
+    if password is None:
+        return "root:*:19000:0:99999:7:::\n"
     done = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True,
                           text=True, check=False)
     if done.returncode != 0:
@@ -80,12 +92,33 @@ def shadow_line(password: str) -> str:
     return f"root:{done.stdout.strip()}:19000:0:99999:7:::\n"
 
 
-def start_script(config: Path, shadow: Path | None) -> str:
+def privsep_passwd(passwd: str, user: str = PRIVSEP_USER) -> str:
+    """``passwd`` (the text of /etc/passwd) with ``user``'s uid and gid set to 0 (pure)."""
+    lines = []
+    for line in passwd.splitlines():
+        fields = line.split(":")
+        if len(fields) == 7 and fields[0] == user:
+            fields[2] = fields[3] = "0"
+        lines.append(":".join(fields))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def privsep_user_unmapped() -> bool:
+    """True when sshd's privilege-separation user has no id in this user namespace."""
+    try:
+        uid = pwd.getpwnam(PRIVSEP_USER).pw_uid
+    except KeyError:
+        return False   # sshd reports the missing user itself
+    return not maps_uid(uid)
+
+
+def start_script(config: Path, shadow: Path | None, passwd: Path | None = None) -> str:
     """The shell run inside the private mount namespace before exec'ing sshd."""
     steps = ["set -e", "mount -t tmpfs -o mode=755 natsim-run /run", "mkdir -m 755 /run/sshd",
              "mount -t tmpfs -o mode=755 natsim-log /var/log"]
-    if shadow is not None:
-        steps.append(f"mount --bind {_quoted(shadow)} /etc/shadow")
+    for private, public in ((shadow, "/etc/shadow"), (passwd, "/etc/passwd")):
+        if private is not None:
+            steps.append(f"mount --bind {_quoted(private)} {public}")
     steps.append(f"exec {SSHD} -D -e -f {_quoted(config)}")
     return "; ".join(steps)
 
@@ -110,15 +143,18 @@ def openssh_server(lab: RunningLab, node: str, *, port: int = 22, authorized_key
         write_file(workdir / "authorized_keys", "".join(k.strip() + "\n" for k in authorized_keys))
         text = render_config(workdir, port, password=password is not None, options=options or {})
         config = write_file(workdir / "sshd_config", text)
-        shadow = None
-        if password is not None:
-            shadow = write_file(workdir / "shadow", shadow_line(password), mode=0o600)
+        shadow = write_file(workdir / "shadow", shadow_line(password), mode=0o600)
+        passwd = None
+        if privsep_user_unmapped():
+            _, node_passwd = lab.run(node, ["cat", "/etc/passwd"], check=True)   # the node's (lab home)
+            passwd = write_file(workdir / "passwd", privsep_passwd(node_passwd))
         test = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True, check=False)
         if test.returncode != 0 and "privilege separation" not in test.stderr.lower():
             raise LabError(f"sshd rejects its config: {test.stderr.strip()}")
         with open_new(workdir / "sshd.log") as log:
             proc = lab.popen(node, ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                                    start_script(config, shadow)], stdout=log, stderr=subprocess.STDOUT)
+                                    start_script(config, shadow, passwd)],
+                             stdout=log, stderr=subprocess.STDOUT)
         lab.wait_port(node, port, proc, timeout=ready_timeout, log=workdir / "sshd.log")
         yield SshdHandle(node, port, workdir, (key.with_suffix(".pub")).read_text().strip(), proc)
     finally:
