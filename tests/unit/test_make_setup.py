@@ -1,6 +1,6 @@
-"""``make packages`` (part of ``make setup``) installs coturn (the RFC 5780 interop tests run it in lab nodes) without ever leaving a
-host service: the Makefile's own recipe, run with stand-ins for apt-get, dpkg-query
-and systemctl that record what they were asked (nothing on the host changes)."""
+"""``make packages`` (part of ``make setup``) installs coturn (the RFC 5780 interop tests run it in lab
+nodes) without ever leaving a host service: the Makefile's own recipe, run with stand-ins for apt-get,
+dpkg-query, id and systemctl that record what they were asked (nothing on the host changes)."""
 
 from __future__ import annotations
 
