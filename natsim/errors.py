@@ -101,6 +101,19 @@ class CommandError(LabError):
         super().__init__(f"{node}: `{cmd}` exited {returncode}: {output.strip()[:500]}")
 
 
+class CommandTimeout(LabError):
+    """A command run inside a lab node did not finish in time (it was stopped); ``output`` is what it
+    printed until then."""
+
+    def __init__(self, node: str, argv: list[str] | str, timeout: float, output: str) -> None:
+        self.node = node
+        self.argv = argv
+        self.timeout = timeout
+        self.output = output
+        cmd = argv if isinstance(argv, str) else " ".join(argv)
+        super().__init__(f"{node}: `{cmd}` did not finish within {timeout:g} s")
+
+
 class ProbeError(NatsimError):
     """A probe could not run (connection set-up failed, bad server reply, its tool failed); ``log`` is
     the file holding what it printed, when there is one."""

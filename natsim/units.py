@@ -58,12 +58,18 @@ def parse_duration(value: str | int | float, *, what: str = "duration", allow_ze
 
 
 def format_duration(seconds: float) -> str:
-    """Format seconds compactly: ``3600`` → ``"1h"``, ``7440`` → ``"2h4m"``, ``1.5`` → ``"1.5s"``."""
+    """Format seconds the way durations are written in natsim files: ``3600`` → ``"1h"``, ``7440`` →
+    ``"2h4m"``, ``3813.11`` → ``"1h3m33s"`` (from a minute on, to the whole second), ``1.5`` →
+    ``"1.5s"`` (below a minute, to the millisecond), ``0.2`` → ``"200ms"``."""
     if seconds < 0:
         return "-" + format_duration(-seconds)
-    if seconds != int(seconds) or seconds < 60:
-        return f"{seconds:g}s"
-    rest = int(seconds)
+    if seconds == 0:
+        return "0s"
+    if seconds < 1:
+        return f"{seconds * 1000:.3g}ms"
+    if round(seconds, 3) < 60:
+        return f"{round(seconds, 3):g}s"
+    rest = round(seconds)
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if rest >= size:

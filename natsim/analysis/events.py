@@ -27,12 +27,24 @@ class Event:
     link: str = ""
     at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: when ``time`` was set by a kernel timer the lab does not scale (TCP's retransmission timer):
+    #: the lab time of the packet it was timed from; ``None``: a scaled time
+    anchor: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (times in lab seconds)."""
         data = asdict(self)
         data["time"] = round(self.time, 6)
+        if self.anchor is not None:
+            data["anchor"] = round(self.anchor, 6)
         return data
+
+    def real(self, scale: float) -> float:
+        """Real-world seconds since the capture started: the time scaled, or, for a time an unscaled
+        timer set, the anchor's time scaled plus the timer's delay as it is (RTO is real time)."""
+        if self.anchor is None:
+            return self.time * scale
+        return self.anchor * scale + (self.time - self.anchor)
 
 
 @dataclass
@@ -77,41 +89,59 @@ def classify(conn: Connection) -> dict[tuple[str, int], str]:
     return labels
 
 
+def _idle(since: float, since_anchor: float | None, until: float, rto: bool, start: float) -> Event:
+    """The silence between two packets of a connection; ``rto``: it ended in a retransmission, so its
+    length is a kernel timer the lab does not scale."""
+    silence = until - since
+    why = " (until a retransmission: a timer the lab does not scale)" if rto else ""
+    return Event(since - start, "idle", "", f"no packet for {silence:.3f} s{why}",
+                 extra={"seconds": round(silence, 6), "unscaled": rto}, anchor=since_anchor)
+
+
+def _handshake(conn: Connection, syn: Transit, synack: Transit, ack: Transit, start: float) -> Event:
+    return Event(syn.time - start, "handshake", conn.initiator,
+                 f"SYN → SYN-ACK → ACK in {(ack.time - syn.time) * 1000:.3f} ms", link=syn.first.link,
+                 extra={"rtt_ms": round((synack.time - syn.time) * 1000, 3)})
+
+
 def connection_events(conn: Connection, start: float, *, idle_threshold: float = 1.0) -> tuple[
         list[Event], dict[str, Counters]]:
-    """Events of ``conn`` in time order and per-side counters (keys: initiator, responder)."""
+    """Events of ``conn`` in time order and per-side counters (keys: initiator, responder).
+
+    A retransmission's time is set by TCP's retransmission timer, which the lab does not scale: its
+    events carry the lab time of the last packet sent at a scaled time (``anchor``), so
+    :meth:`Event.real` adds the timer's delay unscaled."""
     labels = classify(conn)
     counters = {"initiator": Counters(), "responder": Counters()}
     events: list[Event] = []
     syn = synack = None
-    last_time: float | None = None
+    last: tuple[float, float | None] | None = None   # previous packet: time, anchor
+    scaled_at = start   # the last packet sent at a time the lab scales (not a retransmission)
     keepalives: list[Transit] = []
     for transit in conn.transits:
         seg = transit.first
         label = labels[(seg.link, seg.index)]
-        side = "initiator" if conn.from_initiator(transit) else "responder"
         t = transit.time - start
-        count = counters[side]
+        anchor = scaled_at - start if label == "retransmission" else None
+        count = counters["initiator" if conn.from_initiator(transit) else "responder"]
         count.packets += 1
         count.bytes += seg.length
-        if last_time is not None and transit.time - last_time >= idle_threshold:
-            silence = transit.time - last_time
-            events.append(Event(last_time - start, "idle", "", f"no packet for {silence:.3f} s",
-                                extra={"seconds": round(silence, 6)}))
-        last_time = transit.time
+        if last is not None and transit.time - last[0] >= idle_threshold:
+            events.append(_idle(last[0], last[1], transit.time, anchor is not None, start))
+        last = (transit.time, anchor)
+        if anchor is None:
+            scaled_at = transit.time
         if label == "syn" and syn is None:
             syn = transit
         elif label == "syn-ack" and synack is None:
             synack = transit
         elif label == "ack" and syn is not None and synack is not None and \
                 not any(e.kind == "handshake" for e in events):
-            events.append(Event(syn.time - start, "handshake", conn.initiator,
-                                f"SYN → SYN-ACK → ACK in {(transit.time - syn.time) * 1000:.3f} ms",
-                                link=syn.first.link,
-                                extra={"rtt_ms": round((synack.time - syn.time) * 1000, 3)}))
+            events.append(_handshake(conn, syn, synack, transit, start))
         if label == "retransmission":
             count.retransmissions += 1
-            events.append(Event(t, "retransmission", transit.origin, seg.describe(), link=seg.link))
+            events.append(Event(t, "retransmission", transit.origin, seg.describe(), link=seg.link,
+                                anchor=anchor))
         elif label == "keepalive":
             count.keepalives += 1
             keepalives.append(transit)
@@ -124,12 +154,12 @@ def connection_events(conn: Connection, start: float, *, idle_threshold: float =
         if transit.lost_at:
             events.append(Event(t, "drop", transit.origin,
                                 f"{label} {seg.describe()} left {transit.hops[-1].link}, never came out of "
-                                f"{transit.lost_at}", link=transit.hops[-1].link, at=transit.lost_at))
+                                f"{transit.lost_at}", link=transit.hops[-1].link, at=transit.lost_at,
+                                anchor=anchor))
     if syn is not None and synack is None:
         events.append(Event(syn.time - start, "syn-unanswered", conn.initiator, syn.first.describe(),
                             link=syn.first.link))
-    for probe in keepalives:
-        events.append(_keepalive_event(conn, probe, start))
+    events.extend(_keepalive_event(conn, probe, start) for probe in keepalives)
     events.sort(key=lambda e: e.time)
     return events, counters
 

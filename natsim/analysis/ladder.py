@@ -18,6 +18,7 @@ from natsim.analysis.connections import Connection, Transit
 from natsim.analysis.events import classify
 from natsim.analysis.segments import AnalysisError
 from natsim.outfiles import OutputDir
+from natsim.units import format_duration
 
 #: Silences longer than this (lab seconds) between two packets are shaded and labelled.
 GAP = 0.2
@@ -45,7 +46,7 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path, *, for_use
     ax = fig.subplots()
     _draw_lanes(ax, lanes, span)
     _draw_transits(ax, conn, lanes, analysis.capture)
-    _finish_axes(ax, report, len(lanes), span)
+    _finish_axes(ax, report, len(lanes), span, analysis.name(report))
     fig.tight_layout()
     return _save(fig, output, for_user=for_user, lock=lock)
 
@@ -63,17 +64,23 @@ def _draw_transits(ax: Any, conn: Connection, lanes: dict[str, int], cap: Captur
     start = cap.start
     previous = None
     for row, transit in enumerate(conn.transits):
-        if previous is not None and transit.time - previous > GAP:
-            _draw_gap(ax, row, transit.time - previous, cap.time_scale, len(lanes))
-        previous = transit.time
         label = labels.get((transit.first.link, transit.first.index), "ack")
+        if previous is not None and transit.time - previous > GAP:
+            # a wait that ends in a retransmission is TCP's retransmission timer: not scaled
+            _draw_gap(ax, row, transit.time - previous, 1.0 if label == "retransmission" else cap.time_scale,
+                      len(lanes), unscaled=label == "retransmission")
+        previous = transit.time
         _draw_transit(ax, row, transit, label, conn.positions, lanes, transit.time - start)
 
 
-def _draw_gap(ax: Any, row: int, seconds: float, time_scale: float, lane_count: int) -> None:
-    """Shade and label a silence of ``seconds`` (lab) just above ``row``."""
+def _draw_gap(ax: Any, row: int, seconds: float, time_scale: float, lane_count: int, *,
+              unscaled: bool = False) -> None:
+    """Shade and label a silence of ``seconds`` (lab) just above ``row`` (``unscaled``: a
+    retransmission timer, as long in the real world)."""
     ax.axhspan(row - 0.45, row - 0.05, color="0.92", zorder=0)
-    real = f" (real {seconds * time_scale:.0f} s)" if time_scale != 1.0 else ""
+    real = f" (real {format_duration(seconds * time_scale)})" if time_scale != 1.0 else ""
+    if unscaled:
+        real = " (retransmission timer: not scaled)"
     ax.text((lane_count - 1) / 2, row - 0.25, f"idle {seconds:.3f} s{real}", fontsize=7,
             va="center", ha="center", color="0.3",
             bbox={"facecolor": "0.92", "edgecolor": "none", "pad": 1})
@@ -105,15 +112,15 @@ def _draw_transit(ax: Any, row: int, transit: Transit, label: str, positions: di
                 fontsize=6, color="red", va="top")
 
 
-def _finish_axes(ax: Any, report: ConnectionReport, lane_count: int, span: float) -> None:
-    """Limits, no ticks, the axis label and the title."""
+def _finish_axes(ax: Any, report: ConnectionReport, lane_count: int, span: float, name: str) -> None:
+    """Limits, no ticks, the axis label and the title (``name``: ``send #59 (c191)``)."""
     conn = report.connection
     ax.set_xlim(-0.5, lane_count - 0.5)
     ax.set_ylim(span, -1.4)
     ax.set_yticks([])
     ax.set_xticks([])
     ax.set_ylabel("one row per packet; left: lab seconds since capture start")
-    ax.set_title(f"{conn.id}: {conn.initiator} → {conn.responder} — {report.outcome}", fontsize=9)
+    ax.set_title(f"{name}: {conn.initiator} → {conn.responder} — {report.outcome}", fontsize=9)
 
 
 def _save(fig: Any, output: str | Path, *, for_user: bool, lock: bool) -> list[Path]:

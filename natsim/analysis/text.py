@@ -3,28 +3,42 @@
 from __future__ import annotations
 
 from natsim.analysis.analyze import Analysis, ConnectionReport
+from natsim.analysis.events import Event
+from natsim.analysis.overview import overview, render_overview
 from natsim.analysis.ssh import KEXINIT_LISTS, SshSide
 from natsim.units import format_duration
 
+#: Printed under the connections when a ``real`` time includes a timer the lab does not scale.
+UNSCALED_NOTE = ("real A+B: A is the real-world time of the last packet sent at a scaled time, B the delay "
+                 "of a kernel timer the lab does not scale (TCP's retransmission timer), the same in the "
+                 "real world")
 
-def _real(seconds: float, scale: float) -> str:
-    return format_duration(round(seconds * scale, 3)) if scale != 1.0 else ""
+
+def real_time(event: Event, scale: float) -> str:
+    """The real-world time of ``event``: ``1h`` (scaled), ``1h+600ms`` (an unscaled timer's delay
+    after a scaled time), ``""`` without a time scale."""
+    if scale == 1.0:
+        return ""
+    if event.anchor is None:
+        return format_duration(round(event.time * scale, 3))
+    return f"{format_duration(round(event.anchor * scale, 3))}+{format_duration(event.time - event.anchor)}"
 
 
-def render_connection(report: ConnectionReport, scale: float) -> list[str]:
-    """Lines for one connection: header, outcome, event table, SSH lists."""
+def render_connection(report: ConnectionReport, scale: float, name: str = "") -> list[str]:
+    """Lines for one connection: header (``name``: the probe connection it is), outcome, event table,
+    SSH lists."""
     conn = report.connection
-    lines = [f"{conn.id}  {conn.initiator} → {conn.responder}   {report.outcome}"]
+    lines = [f"{name or conn.id}  {conn.initiator} → {conn.responder}   {report.outcome}"]
     for link, (a, b) in conn.endpoints.items():
         lines.append(f"    on {link:<12} {a} → {b}")
     c_i, c_r = report.counters["initiator"], report.counters["responder"]
     lines.append(f"    packets {c_i.packets}/{c_r.packets}  bytes {c_i.bytes}/{c_r.bytes}  "
                  f"retransmissions {c_i.retransmissions}/{c_r.retransmissions}  "
                  f"keepalives {c_i.keepalives}/{c_r.keepalives}  (initiator/responder)")
-    header = f"    {'time(s)':>9} {'real' if scale != 1.0 else '':>8}  {'event':<15}{'by':<9}{'at':<8}detail"
+    header = f"    {'time(s)':>9} {'real' if scale != 1.0 else '':>12}  {'event':<15}{'by':<9}{'at':<8}detail"
     lines.append(header)
     for e in report.events:
-        lines.append(f"    {e.time:9.3f} {_real(e.time, scale):>8}  {e.kind:<15}{e.by:<9}{e.at:<8}{e.detail}")
+        lines.append(f"    {e.time:9.3f} {real_time(e, scale):>12}  {e.kind:<15}{e.by:<9}{e.at:<8}{e.detail}")
     if report.ssh is not None:
         for label, side in (("client", report.ssh.client), ("server", report.ssh.server)):
             lines.extend(_ssh_side(label, side))
@@ -52,7 +66,11 @@ def render_text(analysis: Analysis) -> str:
                      f"{len(link.segments)} TCP segments{note}")
     if not analysis.connections:
         lines.append("no TCP connections")
+        return "\n".join(lines) + "\n"
+    lines.extend(render_overview(overview(analysis)))
     for report in analysis.connections:
         lines.append("")
-        lines.extend(render_connection(report, cap.time_scale))
+        lines.extend(render_connection(report, cap.time_scale, analysis.name(report)))
+    if cap.time_scale != 1.0 and any(e.anchor is not None for r in analysis.connections for e in r.events):
+        lines.extend(["", UNSCALED_NOTE])
     return "\n".join(lines) + "\n"

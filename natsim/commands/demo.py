@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from natsim.report.summary import format_summary
 
     print(format_summary(outcome.result, outcome.checks, connections=False), end="")
-    print("\nThe model's prediction beside the lab's observation (disagreements only):")
+    print()
     compare_with_model(scenario, outcome.result, brief=True)
     print(f"\nreport: {out.resolve()}/ (summary.txt, result.json, survival.png, pcap/)")
     return outcome.exit_code

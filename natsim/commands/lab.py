@@ -20,6 +20,21 @@ if TYPE_CHECKING:   # the lab (and Mininet) load when a lab is built, not for --
     from natsim.lab.lab import Lab
 from natsim.report.labmap import format_map
 
+#: Wall-clock seconds a ``--run`` command may take by default.
+RUN_TIMEOUT = 300.0
+#: The exit code of a ``--run`` command stopped at ``--run-timeout`` (the one ``timeout(1)`` uses).
+TIMED_OUT = 124
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected wall-clock seconds, got {text!r}") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, got {text!r}")
+    return value
+
 
 def register(sub: Any) -> None:
     """Add ``natsim lab``."""
@@ -37,7 +52,13 @@ def register(sub: Any) -> None:
                         help="middlebox setting, real-world units (repeatable)")
     add_time_scale(parser, note="60: 1 h runs in 1 min")
     parser.add_argument("--run", action="append", metavar="'NODE CMD'",
-                        help="run CMD in NODE, print its output, tear down (repeatable)")
+                        help="run CMD in NODE (sh -c; node names after its first word, and in "
+                        "USER@NODE, become addresses), print its output, tear down (repeatable). "
+                        "natsim waits for CMD to exit, not for what it started in the background "
+                        "('client socat ... &' returns at once; background processes end with the lab)")
+    parser.add_argument("--run-timeout", type=_seconds, default=RUN_TIMEOUT, metavar="SECONDS",
+                        help=f"stop a --run command still running after this many wall-clock seconds "
+                        f"(exit code 124, as timeout(1)); 0: no limit (default {RUN_TIMEOUT:g})")
     parser.add_argument("--sshd", action="append", metavar="NODE",
                         help="run OpenSSH sshd in NODE (throw-away host key; user root, password "
                         f"'{LAB_PASSWORD}'), so e.g. `client ssh server` works (repeatable)")
@@ -80,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"sshd on {node}: ssh root@{lab.address(node)} (password '{LAB_PASSWORD}')",
                   file=human, flush=True)
         if commands:
-            return _run_commands(lab, commands, description if args.json else None)
+            return _run_commands(lab, commands, description if args.json else None,
+                                 timeout=args.run_timeout or None)
         if args.json:
             print(json.dumps(description, indent=2), flush=True)
         from natsim.lab.mininet_compat import CLI
@@ -93,14 +115,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_commands(lab: Lab, commands: list[tuple[str, str]], document: dict[str, Any] | None) -> int:
-    """Run each ``(node, cmd)``; print as text, or (``document``, the map) print the map with a
-    ``runs`` list of ``{node, command, exit_code, output}`` as one JSON document. 1 if any failed."""
+def _run_commands(lab: Lab, commands: list[tuple[str, str]], document: dict[str, Any] | None, *,
+                  timeout: float | None) -> int:
+    """Run each ``(node, cmd)`` (at most ``timeout`` wall seconds each); print as text, or
+    (``document``, the map) print the map with a ``runs`` list of ``{node, command, exit_code,
+    output}`` as one JSON document. 1 if any failed or timed out."""
+    from natsim.errors import CommandTimeout
+
     runs = []
     for node, cmd in commands:
         if document is None:
             print(f"--- {node}$ {cmd}", flush=True)
-        code, output = lab.run(node, lab.substitute(cmd), timeout=None)
+        try:
+            code, output = lab.run(node, cmd, timeout=timeout)
+        except CommandTimeout as err:
+            code, output = TIMED_OUT, err.output
+            note = f"--- stopped after {err.timeout:g} s (--run-timeout)"
+            output += ("" if not output or output.endswith("\n") else "\n") + note + "\n"
         runs.append({"node": node, "command": cmd, "exit_code": code, "output": output})
         if document is None:
             sys.stdout.write(output)

@@ -17,6 +17,7 @@ from natsim.commands.common import add_trust
 from natsim.errors import ConfigError
 from natsim.outfiles import OutputDir
 from natsim.report.schema import ProbeResult, RunResult
+from natsim.units import format_duration
 
 
 def parse_seed(text: str) -> int:
@@ -68,15 +69,21 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         print()
     else:
-        print(render(result, every=args.all))
+        print(render(result, every=args.all, real_world=args.real_world))
     return 0
 
 
-def render(result: RunResult, *, every: bool = False) -> str:
+def render(result: RunResult, *, every: bool = False, real_world: bool = False) -> str:
     """Plain-text report: per probe its verdict counts, estimate and the explanations where the
-    verdict changes (all of them with ``every``)."""
-    lines = [f"prediction for {result.scenario} (model, time scale {result.time_scale:g}; "
-             "all times real-world seconds)"]
+    verdict changes (all of them with ``every``). ``real_world``: the prediction is for a real
+    network (``--real-world``), not for the lab at the scenario's time scale."""
+    if real_world:
+        heading = ("(model of a real network: every timer at real-world speed, no lab time scale; "
+                   "all times real-world)")
+    else:
+        heading = (f"(model of the lab at time scale {result.time_scale:g}, its unscaled timers "
+                   "included; all times real-world)")
+    lines = [f"prediction for {result.scenario} {heading}"]
     for probe in result.probes:
         lines.extend(_probe_lines(probe, every))
     skipped = [n for n in result.notes if " is not modelled" in n]
@@ -98,9 +105,12 @@ def _probe_lines(probe: ProbeResult, every: bool) -> list[str]:
     if probe.estimate is not None:
         out.append(f"  estimate: {probe.estimate.describe()}")
     previous = None
+    width = max((len(c.name) for c in probe.connections), default=0)
     for c in probe.connections:
         if every or c.verdict != previous:
-            elapsed = f"{c.elapsed:.6g}" if c.elapsed is not None else "-"
-            out.append(f"  [{c.verdict.value:>7}] idle {c.idle:>8.6g} s  at {elapsed:>8} s  {c.explanation}")
+            elapsed = format_duration(c.elapsed) if c.elapsed is not None else "-"
+            idle = format_duration(c.idle)
+            out.append(f"  [{c.verdict.value:>7}] {c.name:<{width}} idle {idle:>8}  at {elapsed:>8}  "
+                       f"{c.explanation}")
         previous = c.verdict
     return out

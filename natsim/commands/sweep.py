@@ -1,7 +1,10 @@
-"""``natsim sweep SCENARIO --param NODE.SETTING=LOW..HIGH:STEP ... --out DIR``: many predictions.
+"""``natsim sweep SCENARIO --param NAME.SETTING=VALUES ...``: many predictions, one table.
 
-Runs on a local process pool by default; ``--scheduler ADDRESS`` uses a Dask cluster (``local`` for
-an embedded one; needs ``pip install 'natsim[dask]'``). Writes ``sweep.csv`` and ``sweep.png``.
+``NAME`` is a middlebox node (``cpe.idle_timeout=30m..3h:15m``) or a probe (``send.step=30s,1m``, an
+ssh-idle variant's option ``sessions.serveralive-300.ServerAliveInterval=1m..15m:1m``); see
+:mod:`natsim.run.sweep_params`. Runs on a local process pool by default; ``--scheduler ADDRESS`` uses a
+Dask cluster (``local`` for an embedded one; needs ``pip install 'natsim[dask]'``). Prints the table
+and writes ``sweep.csv`` and ``sweep.png`` (default directory ``natsim-out/sweep-NAME-TIME``).
 """
 
 from __future__ import annotations
@@ -15,17 +18,25 @@ from natsim.commands.common import add_trust
 from natsim.commands.predict import load, parse_seed
 from natsim.errors import ConfigError
 from natsim.outfiles import OutputDir
+from natsim.paths import inside
 
 
 def register(sub: Any) -> None:
     """Add ``natsim sweep``."""
-    parser = sub.add_parser("sweep", help="predict a scenario over a grid of middlebox settings",
-                            description="Vary middlebox settings and predict each combination with "
-                            "the model, in parallel. Writes DIR/sweep.csv and DIR/sweep.png.")
+    parser = sub.add_parser(
+        "sweep", help="predict a scenario over a grid of middlebox settings and probe options",
+        description="Vary middlebox settings and probe options and predict each combination with the "
+        "model, in parallel. Prints one line per point and probe (verdicts, the first failing idle "
+        "time, the estimate) and writes DIR/sweep.csv and DIR/sweep.png (one parameter: the first "
+        "failing idle time against it; two: a heat map of it).",
+        epilog="examples: natsim sweep isp-modem-bridge-1h --param cpe.idle_timeout=30m..3h:15m; "
+        "natsim sweep ssh-idle-serveralive --param sessions.serveralive-300.ServerAliveInterval=5m..1h:5m")
     parser.add_argument("scenario", help="scenario file or shipped scenario name")
-    parser.add_argument("--param", action="append", default=[], metavar="NODE.SETTING=VALUES",
-                        help="e.g. cpe.idle_timeout=30m..3h:15m or cpe.untracked_inbound=drop,pickup "
-                        "(repeatable)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME.SETTING=VALUES",
+                        help="NAME is a middlebox node (cpe.idle_timeout=30m..3h:15m, "
+                        "cpe.untracked_inbound=drop,pickup) or a probe (send.step=30s,1m; an ssh-idle "
+                        "variant's ssh option: sessions.VARIANT.ServerAliveInterval=1m,5m); VALUES is "
+                        "LOW..HIGH:STEP or A,B,C (repeatable)")
     parser.add_argument("--max-points", default="1000", help="refuse larger grids (default 1000)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="Dask scheduler address (tcp://HOST:8786) or 'local' for an embedded cluster")
@@ -34,7 +45,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--lab", action="store_true",
                         help="predict what the lab would observe (kernel timers unscaled); default: "
                         "a real network")
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="output directory (default: natsim-out/sweep-NAME-TIME)")
     add_trust(parser)
     parser.set_defaults(func=run)
 
@@ -50,18 +62,21 @@ def _count(text: str, what: str, minimum: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Parse, check everything, then run the grid and write the outputs."""
+    """Parse, check everything, then run the grid, print the table and write the outputs."""
+    from natsim.report.plot import png_bytes
+    from natsim.report.sweep_report import format_table, sweep_figure
     from natsim.run import sweep
     seed = parse_seed(args.seed)
     max_points = _count(args.max_points, "--max-points", 1)
     workers = _count(args.workers, "--workers", 0)
     scenario = load(args.scenario, trust=args.trust)
-    params = [sweep.parse_param(p, scenario.middleboxes) for p in args.param]
+    params = [sweep.parse_param(p, scenario) for p in args.param]
     points = sweep.grid(params, max_points)
     for point in points:
-        sweep.apply(scenario, params, point)   # configs that fail validation fail before any work
+        sweep.apply(scenario, params, point)   # values their owner refuses fail before any work
+    out = args.out or inside(Path("natsim-out"), f"sweep-{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     # never through a link, one natsim per directory; under sudo what natsim creates is the user's
-    with OutputDir.open(args.out, for_user=True) as directory:
+    with OutputDir.open(out, for_user=True) as directory:
         directory.lock()
         directory.refuse_links(["sweep.csv", "sweep.png"])
         started = time.perf_counter()
@@ -72,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
             rows = sweep.run_local(scenario, params, points, seed=seed, as_lab=args.lab,
                                    workers=workers or None)
         took = time.perf_counter() - started
+        print(format_table(rows, params), end="")
         csv_path = directory.write_text("sweep.csv", sweep.csv_text(rows))
-        png_path = directory.write_bytes("sweep.png", sweep.heatmap_png(rows, params))
+        png_path = directory.write_bytes("sweep.png", png_bytes(sweep_figure(rows, params, scenario.name)))
     print(f"{len(points)} points x {len(scenario.probes)} probes in {took:.2f} s "
           f"({len(points) / took:.1f} points/s); wrote {csv_path} and {png_path}")
     return 0

@@ -10,10 +10,12 @@ import logging
 import os
 import shlex
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 
-from natsim.errors import CommandError, LabError
+from natsim.errors import CommandError, CommandTimeout, LabError
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class Completed:
 
 
 LOG = logging.getLogger("natsim.lab")
+
+
+def _read(file: IO[bytes]) -> str:
+    file.seek(0)
+    return file.read().decode(errors="replace")
 
 
 class NamespaceRunner:
@@ -43,16 +50,22 @@ class NamespaceRunner:
 
     def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
             timeout: float | None = 30.0) -> Completed:
-        """Run ``argv`` in the node's namespace and wait for it."""
+        """Run ``argv`` in the node's namespace and wait for it to exit (not for its output to close:
+        a process it started in the background may keep running, writing nowhere we wait on).
+        Past ``timeout`` it is killed and :class:`CommandTimeout` carries what it printed."""
         LOG.debug("%s$ %s", self.node, shlex.join(argv))
-        try:
-            proc = subprocess.run([*self.prefix(), *argv], input=input, capture_output=True, text=True,
-                                  timeout=timeout, check=False, env=self.env)
-        except subprocess.TimeoutExpired as err:
-            raise LabError(f"{self.node}: `{' '.join(argv)}` did not finish within {timeout} s") from err
-        except FileNotFoundError as err:
-            raise LabError("mnexec not found: run `sudo make setup` (Debian package mininet)") from err
-        done = Completed(proc.returncode, proc.stdout, proc.stderr)
+        # files, not pipes: a pipe's end stays open in every background child, and waiting for it
+        # to close would wait for them (`socat ... &` kept `natsim lab --run` waiting forever)
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.run([*self.prefix(), *argv], input=input, text=True, check=False,
+                                      stdin=None if input is not None else subprocess.DEVNULL,
+                                      stdout=out, stderr=err, timeout=timeout, env=self.env)
+            except subprocess.TimeoutExpired as exc:
+                raise CommandTimeout(self.node, list(argv), timeout or 0.0, _read(out) + _read(err)) from exc
+            except FileNotFoundError as exc:
+                raise LabError("mnexec not found: run `sudo make setup` (Debian package mininet)") from exc
+            done = Completed(proc.returncode, _read(out), _read(err))
         if check and proc.returncode != 0:
             raise CommandError(self.node, list(argv), proc.returncode, proc.stderr or proc.stdout)
         return done

@@ -33,6 +33,7 @@ from natsim.lab.mininet_compat import Intf, Link, Mininet, netParse
 from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
 from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time
+from natsim.lab.substitute import substitute_nodes
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.labview import NodeProcess
 from natsim.middleboxes import build_config, kind, render
@@ -309,14 +310,20 @@ class Lab:
         return proc
 
     def substitute(self, command: str) -> str:
-        """Replace node names after the first word by their addresses, as Mininet's CLI does."""
-        words = command.split(" ")
-        return " ".join([words[0], *(self.address(w) if w in self.specs else w for w in words[1:])])
+        """``command`` with node names after its first word (and in ``USER@NODE``) replaced by their
+        addresses, as Mininet's CLI does (:mod:`natsim.lab.substitute`)."""
+        return substitute_nodes(command, self.specs, self.address)
 
     def run(self, name: str, argv: Sequence[str] | str, *, check: bool = False,
             timeout: float | None = 60.0) -> tuple[int, str]:
-        """Run a command in node ``name`` and return (exit code, combined output)."""
-        args = ["sh", "-c", argv] if isinstance(argv, str) else list(argv)
+        """Run a command in node ``name`` and return (exit code, stdout and stderr).
+
+        A string is a shell command line (``sh -c``) whose node names are replaced by addresses
+        (:meth:`substitute`: ``lab.run("client", "ping -c1 server")``); a list is an argv, run as it
+        is. It returns when the command exits, even if it left a background process running (that
+        one is stopped with the lab); after ``timeout`` wall seconds it is stopped and
+        :class:`~natsim.errors.CommandTimeout` raised (``None``: no limit)."""
+        args = ["sh", "-c", self.substitute(argv)] if isinstance(argv, str) else list(argv)
         done = self.runner(name).run(args, check=check, timeout=timeout)
         return done.returncode, done.stdout + done.stderr
 

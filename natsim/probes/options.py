@@ -14,11 +14,11 @@ import argparse
 import dataclasses
 import decimal
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from natsim.errors import ConfigError
-from natsim.fields import Settings, config_from_mapping, parse_value
+from natsim.fields import Settings, closest, config_from_mapping, parse_value
 from natsim.units import format_duration
 
 OptionsT = TypeVar("OptionsT", bound="ProbeOptions")
@@ -34,6 +34,24 @@ class ProbeOptions(Settings):
     def parse(cls: type[OptionsT], values: Mapping[str, Any], *, prefix: str = "") -> OptionsT:
         """Options from user values (YAML, ``--set``-style text or typed values)."""
         return config_from_mapping(cls, values, prefix=prefix)
+
+    def setting_spec(self, path: Sequence[str], *, what: str) -> Mapping[str, Any]:
+        """How the setting at ``path`` parses (its field's metadata, see :mod:`natsim.fields`):
+        ``(OPTION,)`` for an option. Kinds whose options hold named items accept longer paths (ssh-idle:
+        ``(VARIANT, SshOption)``). :class:`ConfigError` naming ``what`` and the valid settings else."""
+        fields = {f.name: f for f in option_fields(type(self))}
+        if len(path) != 1 or path[0] not in fields:
+            name = ".".join(path)
+            raise ConfigError(f"{what}: {self.kind} has no option '{name}'{closest(name, sorted(fields))}; "
+                              f"options: {', '.join(fields)}")
+        return fields[path[0]].metadata
+
+    def with_setting(self: OptionsT, path: Sequence[str], value: Any) -> OptionsT:
+        """These options with the setting at ``path`` (see :meth:`setting_spec`) set to the parsed
+        ``value``, validated."""
+        options = dataclasses.replace(self, **{path[0]: value})
+        options.validate()
+        return options
 
 
 @dataclasses.dataclass(frozen=True)

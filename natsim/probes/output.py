@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
+from natsim.probes.tally import TallyWriter
 from natsim.report.schema import ConnectionResult, Verdict
 from natsim.units import format_duration
 
@@ -40,6 +41,7 @@ class ProbeOutput:
         self.counts: Counter[Verdict] = Counter()
         self.results: list[ConnectionResult] = []
         self.next_due: Callable[[], tuple[int, float] | None] | None = None
+        self.tally: TallyWriter | None = None   # --progress FILE
         self._shown = False
 
     def line(self, text: str) -> None:
@@ -61,6 +63,8 @@ class ProbeOutput:
         """Keep a connection's result (for the progress line and for a partial result)."""
         self.counts[result.verdict] += 1
         self.results.append(result)
+        if self.tally is not None:
+            self.tally.record(result)
 
     def status(self) -> str:
         """The progress text: ``'send 12/130 tested: 10 alive, 2 dead | next #12 in 45s (idle 13m)'``."""

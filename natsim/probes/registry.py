@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from natsim.plugins import find_kind, load_kinds
 from natsim.probes.options import ProbeOptions, UserCodeReader
 from natsim.probes.service import Service
+from natsim.probes.tally import Tally
 from natsim.report.schema import ProbeResult
 
 __all__ = ["GROUP", "Handle", "PartialResults", "ProbeKind", "ProbeModel", "ProbeTool", "Service", "kind",
@@ -35,6 +36,10 @@ class Handle(Protocol):
 
     def stop(self) -> None:
         """Stop it early (what it measured so far is kept where it can be)."""
+        ...
+
+    def progress(self) -> Tally:
+        """Connections tested so far, of how many (asked while it runs, from another thread)."""
         ...
 
 

@@ -22,6 +22,9 @@ def add_result_options(parser: argparse.ArgumentParser) -> None:
                         help="what the JSON result is labelled (default field)")
     parser.add_argument("--name", default=None, help="probe name in the result (default: the kind)")
     parser.add_argument("--node", default=None, help="lab node the probe runs on (recorded only)")
+    parser.add_argument("--progress", type=Path, default=None, metavar="FILE",
+                        help="after each connection's verdict rewrite FILE with 'TESTED TOTAL' (a lab "
+                        "run's progress line reads it)")
 
 
 def check_out(args: argparse.Namespace) -> None:

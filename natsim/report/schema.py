@@ -63,6 +63,14 @@ class ConnectionResult:
     elapsed: float | None = None  # real-world seconds from probe start to the verdict
     detail: str = ""              # free text (error message, returned bytes)
     explanation: str = ""         # why (the model fills this in)
+    label: str = ""               # what the probe calls it besides its index (an ssh-idle variant's name)
+    local: str = ""               # the client's own address:port for it, where the probe knows it (a
+                                  # capture's connection is named after the probe connection by it)
+
+    @property
+    def name(self) -> str:
+        """``#2`` or, with a label, ``#2 serveralive-300``: how reports name it."""
+        return f"#{self.index}" + (f" {self.label}" if self.label else "")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -36,11 +36,13 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
     for probe in result.probes if connections else []:
         found = probe.extra.get("summary")   # a kind's one-line finding (nat-type: its NAT type)
         lines.append(f"\n{probe.name}:" + (f" {found}" if found else ""))
+        width = max((len(c.label) for c in probe.connections), default=0)
         for conn in sorted(probe.connections, key=lambda c: c.index):
             how = f" ({conn.how})" if conn.how else ""
             why = f" — {conn.explanation}" if conn.explanation else ""
             idle = format_duration(conn.idle)
-            lines.append(f"  #{conn.index:<4} idle {idle:>8}  {conn.verdict.value}{how}{why}")
+            label = f" {conn.label:<{width}}" if width else ""
+            lines.append(f"  #{conn.index:<4}{label} idle {idle:>8}  {conn.verdict.value}{how}{why}")
     if result.unscaled:
         lines.append("\nnot scaled by the lab (real-world values differ): " + "; ".join(result.unscaled))
     if checks:

@@ -58,17 +58,25 @@ def compare(observed: RunResult, predicted: RunResult) -> list[Row]:
 
 
 def format_comparison(rows: list[Row], *, only_disagreements: bool = False) -> str:
-    """A text table; disagreements are marked (``only_disagreements``: the rest is left out)."""
-    lines = [f"{'probe':<14}{'#':>4}  {'idle':>8}  {'observed':<9}{'predicted':<10} why (model)"]
-    for row in rows:
-        if only_disagreements and row.agrees and not row.uncertain:
-            continue
+    """A text table; disagreements are marked. ``only_disagreements``: a heading that says so, only
+    the rows that disagree (or, when none does, one line saying that model and lab agree)."""
+    shown = [row for row in rows if not (only_disagreements and row.agrees)]
+    either = sum(r.uncertain for r in rows)
+    bad = sum(not r.agrees for r in rows)
+    tail = f"{len(rows) - bad} of {len(rows)} connections agree" + (
+        f" ({either} where the model allows either verdict: a kernel timer that may fire late)"
+        if either else "")
+    if only_disagreements and not shown:
+        return f"The model's prediction beside the lab's observation: {tail}"
+    lines = ["The model's prediction beside the lab's observation, disagreements only:"] \
+        if only_disagreements else []
+    lines.append(f"{'probe':<14}{'#':>4}  {'idle':>8}  {'observed':<9}{'predicted':<10} why (model)")
+    for row in shown:
         mark = "  (model: either verdict)" if row.uncertain else ("" if row.agrees else "  <-- DISAGREE")
         lines.append(f"{row.probe:<14}{row.index:>4}  {format_duration(row.idle):>8}  "
                      f"{row.observed.value if row.observed else '-':<9}"
                      f"{row.predicted.value if row.predicted else '-':<10} {row.explanation}{mark}")
-    bad = sum(not r.agrees for r in rows)
-    lines.append(f"{len(rows) - bad} of {len(rows)} connections agree")
+    lines.append(tail)
     return "\n".join(lines)
 
 

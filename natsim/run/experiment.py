@@ -11,8 +11,6 @@ daemons write into a private work directory instead; their logs are copied over 
 
 from __future__ import annotations
 
-import logging
-import sys
 import tempfile
 import threading
 import time
@@ -34,9 +32,11 @@ from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle, PartialResults
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import kinds as probe_kinds
+from natsim.probes.tally import Tally
 from natsim.report.plot import survival_png
 from natsim.report.schema import ProbeResult, RunResult, estimate_timeout
 from natsim.report.summary import format_summary
+from natsim.run.progress import Progress
 from natsim.scenario import ProbeSpec, Scenario
 from natsim.units import format_duration
 
@@ -73,42 +73,6 @@ class RunOutcome:
         if self.failed:
             return EXIT_PROBE_FAILED
         return EXIT_OK if self.ok else EXIT_CHECK_FAILED
-
-
-class Progress:
-    """Prints elapsed lab time, the real-world time it stands for, and probes done."""
-
-    def __init__(self, scenario: Scenario, total: int, stream: Any = None, every: float = 10.0) -> None:
-        self.scenario, self.total = scenario, total
-        self.stream = stream or sys.stderr
-        self.every = every if not self.stream.isatty() else 1.0
-        self.started = time.monotonic()
-        self.done = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def line(self) -> str:
-        """The current progress line."""
-        lab = time.monotonic() - self.started
-        real = self.scenario.time_scale.to_real(lab)
-        return (f"[natsim] {self.scenario.name}: lab {lab:6.1f} s = real-world "
-                f"{format_duration(round(real))}, probes done {self.done}/{self.total}")
-
-    def _loop(self) -> None:
-        if logging.getLogger("natsim").getEffectiveLevel() > logging.WARNING:   # natsim -q
-            return
-        while not self._stop.wait(self.every):
-            end = "\r" if self.stream.isatty() else "\n"
-            print(self.line(), end=end, file=self.stream, flush=True)
-
-    def __enter__(self) -> Progress:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if logging.getLogger("natsim").getEffectiveLevel() <= logging.WARNING:
-            print(self.line(), file=self.stream, flush=True)
 
 
 def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
@@ -194,7 +158,8 @@ def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, o
                 capture = Capture(lab, out.subdir("pcap"))
                 capture.start()
             try:
-                with ctx.stack, Progress(scenario, len(probes), progress_stream) as progress:
+                with ctx.stack, Progress(scenario.name, scenario.time_scale, len(probes),
+                                         lambda: _tallies(handles, results), progress_stream) as progress:
                     try:
                         _run_probes(ctx, probes, handles, results, errors, progress)
                     except BaseException:  # Ctrl-C, SIGTERM: stop the probes while the lab still runs
@@ -242,6 +207,17 @@ def _collect(result: RunResult, probes: list[ProbeSpec], results: dict[str, Prob
             result.probes.append(ProbeResult(name=spec.name, kind=spec.kind, target=spec.server,
                                              node=spec.client, complete=False,
                                              extra={"unfinished": "stopped before it finished"}))
+
+
+def _tallies(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> list[Tally]:
+    """Connections tested so far by every probe started: a finished one's result, a running one's
+    :meth:`Handle.progress`."""
+    tallies = []
+    for name, handle in list(handles.items()):
+        done = results.get(name)
+        tallies.append(Tally(len(done.connections), len(done.connections)) if done is not None
+                       else handle.progress())
+    return tallies
 
 
 def _stop_all(handles: dict[str, Handle], results: dict[str, ProbeResult]) -> None:

@@ -2,8 +2,8 @@
 
 An explanation joins what happened to a connection, in order, folding repeats ("(5 times)":
 retransmissions meet the same fate as the original): a cause (an expired entry, no entry) and what
-the node did about it, e.g. ``idle 3600 s ≥ cpe established timeout 3600 s; outbound data segment
-dropped as untracked``. Nothing else in natsim words an event.
+the node did about it, e.g. ``idle 1h ≥ cpe established timeout 1h; outbound data segment dropped as
+untracked``. Nothing else in natsim words an event.
 """
 
 from __future__ import annotations
@@ -31,27 +31,29 @@ from natsim.sim.trace import (
     Reset,
     Unknown,
 )
+from natsim.units import format_duration
 
 
 def seconds(value: float) -> str:
-    """``'3600 s'``, ``'924.6 s'``: six significant digits."""
-    return f"{value:.6g} s"
+    """A duration as scenario files write it: ``'1h'``, ``'15m25s'``, ``'2.048s'``
+    (:func:`natsim.units.format_duration`)."""
+    return format_duration(value)
 
 
 def abort_detail(event: Aborted) -> str:
-    """Why a socket gave up, after its errno: ``'no ACK after 4 retransmissions (300 s)'``."""
+    """Why a socket gave up, after its errno: ``'no ACK after 4 retransmissions (5m)'``."""
     if event.cause is Abort.RST:
         return f"RST received from {event.peer}"
     if event.cause is Abort.RETRANSMISSIONS:
-        return f"no ACK after {event.count} retransmissions ({event.after:.6g} s)"
+        return f"no ACK after {event.count} retransmissions ({seconds(event.after)})"
     if event.cause is Abort.KEEPALIVE:
-        return (f"{event.count} keepalive probes unanswered (idle {event.after:.6g} s, "
-                f"interval {event.interval:.6g} s)")
+        return (f"{event.count} keepalive probes unanswered (idle {seconds(event.after)}, "
+                f"interval {seconds(event.interval)})")
     return "connect: no SYN-ACK"
 
 
 def socket_error(event: Aborted) -> str:
-    """What the application is told: ``'ETIMEDOUT: no ACK after 4 retransmissions (300 s)'``."""
+    """What the application is told: ``'ETIMEDOUT: no ACK after 4 retransmissions (5m)'``."""
     return f"{errno_name(event.errno)}: {abort_detail(event)}"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from natsim.analysis import analyze_directory
+from natsim.analysis.overview import analysis_document
 
 PCAPS = Path(__file__).parents[1] / "golden" / "pcaps"
 EXPECTED = Path(__file__).parents[1] / "golden" / "analysis"
@@ -116,7 +117,7 @@ def test_intercepting_proxy_splits_the_connection_and_shows_both_key_exchanges()
 
 @pytest.mark.parametrize("case", CASES)
 def test_golden_analysis_json(case: str) -> None:
-    data = analyze_directory(PCAPS / case).to_dict()
+    data = analysis_document(analyze_directory(PCAPS / case))
     data.pop("directory")
     expected_file = EXPECTED / f"{case}.json"
     if os.environ.get("NATSIM_UPDATE_GOLDEN"):

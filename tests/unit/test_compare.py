@@ -47,3 +47,23 @@ def test_rows_as_json_and_agreement() -> None:
     assert missing["observed"] is None and missing["agrees"] is False
     assert not all_agree(rows) and not all_agree([])
     assert all_agree(compare(result("lab", [A, D]), result("model", [A, D])))
+
+
+def test_disagreements_only_shows_no_row_that_agrees() -> None:
+    """The demo's brief table: rows where the model allows either verdict agree, so they are not
+    listed under a "disagreements only" heading; the count says how many there were."""
+    rows = compare(result("lab", [A, D, D, A]), result("model", [A, A, D, D], uncertain=[1]))
+    text = format_comparison(rows, only_disagreements=True)
+    lines = text.splitlines()
+    assert lines[0].endswith("disagreements only:")
+    assert [line.split()[1] for line in lines[2:-1]] == ["3"]   # only connection 3 disagrees
+    assert lines[-1] == ("3 of 4 connections agree (1 where the model allows either verdict: a kernel "
+                         "timer that may fire late)")
+
+
+def test_disagreements_only_when_all_agree_is_one_line() -> None:
+    rows = compare(result("lab", [A, D]), result("model", [A, A], uncertain=[1]))
+    assert format_comparison(rows, only_disagreements=True) == (
+        "The model's prediction beside the lab's observation: 2 of 2 connections agree "
+        "(1 where the model allows either verdict: a kernel timer that may "
+        "fire late)")

@@ -34,6 +34,7 @@ for info in pkgutil.walk_packages(natsim.__path__, "natsim."):
 from natsim.analysis import analyze_directory, draw_ladder
 from natsim.report.plot import plot_survival
 from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict
+from natsim.report.sweep_report import sweep_figure
 from natsim.run import sweep
 from tests.unit.sim_scenarios import isp
 
@@ -44,9 +45,11 @@ result = RunResult(source="model", scenario="tiny", probes=[ProbeResult(
 plot_survival(result, out / "survival.png", {"cpe idle": 3600.0})
 
 scenario = isp(connections=3, step=600.0, first=600.0)
-params = [sweep.parse_param("cpe.idle_timeout=30m..1h:30m", scenario.middleboxes)]
-sweep.plot_heatmap(sweep.run_local(scenario, params, sweep.grid(params), workers=1), params,
-                   out / "heat.png")
+params = [sweep.parse_param("cpe.idle_timeout=30m..1h:30m", scenario),
+          sweep.parse_param("cgn.idle_timeout=1h,2h", scenario)]
+rows = sweep.run_local(scenario, params, sweep.grid(params), workers=1)
+sweep_figure(rows, params[:1]).savefig(out / "line.png")
+sweep_figure(rows, params).savefig(out / "heat.png")
 
 pcaps = Path("tests/golden/pcaps/cpe-silent-drop")
 draw_ladder(analyze_directory(pcaps), "c1", out / "ladder")

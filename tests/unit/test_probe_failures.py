@@ -15,6 +15,7 @@ import pytest
 from natsim.cli import main
 from natsim.errors import EXIT_PROBE_FAILED, ProbeError
 from natsim.probes.registry import kind as real_kind
+from natsim.probes.tally import Tally
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 from natsim.run import experiment
 from natsim.scenario import load_scenario
@@ -57,6 +58,9 @@ class _Handle:
 
     def stop(self) -> None:
         pass
+
+    def progress(self) -> Tally:
+        return Tally(len(self.result.connections) if self.result is not None else 0, None)
 
 
 def _driver(ctx: Any, spec: Any) -> _Handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,17 @@ def test_parse_seed() -> None:
 def test_render_shows_changes_and_unscaled_timers() -> None:
     text = render(predict(isp(connections=62)))
     assert "send (tcp-send -> server:31415): 59 alive, 3 dead" in text
-    assert "[   dead] idle     3600 s" in text
+    # durations as scenario files write them: 1h2m, not 3720 s
+    assert re.search(r"\[   dead\] #59 idle       1h  at +\d+h\d+m(\d+s)?  connection 59", text)
     assert "TCP RTO" in text
+    assert "model of the lab at time scale 60" in text
+
+
+def test_render_real_world_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["predict", SCENARIO, "--real-world"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "time scale 60" not in first
+    assert "model of a real network" in first
 
 
 def test_predict_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,7 +48,7 @@ def test_predict_json(capsys: pytest.CaptureFixture[str]) -> None:
     verdicts = [c["verdict"] for c in send["connections"]]
     assert verdicts.index("dead") == 59
     assert send["connections"][59]["explanation"].startswith(
-        "connection 59: idle 3600 s ≥ cpe established timeout 3600 s; outbound data segment dropped")
+        "connection 59: idle 1h ≥ cpe established timeout 1h; outbound data segment dropped")
 
 
 @pytest.mark.parametrize("argv", [

@@ -30,7 +30,7 @@ def test_an_expired_entry_and_what_the_node_did() -> None:
     expired = Expired.at(10.0, "cpe", OUT, True, state="established", idle=10.0, timeout=10.0)
     dropped = Dropped.at(10.0, "cpe", OUT, True, reason=Reason.UNTRACKED)
     assert explain.summarise([expired, dropped]) == (
-        "idle 10 s ≥ cpe established timeout 10 s; outbound data segment dropped as untracked")
+        "idle 10s ≥ cpe established timeout 10s; outbound data segment dropped as untracked")
 
 
 def test_repeats_fold_with_a_count() -> None:
@@ -38,7 +38,7 @@ def test_repeats_fold_with_a_count() -> None:
               Dropped.at(0.0, "cpe", OUT, True, reason=Reason.UNTRACKED)]
     for t in (0.2, 0.6, 1.4, 3.0):
         events += [Unknown.at(t, "cpe", OUT, True), Dropped.at(t, "cpe", OUT, True, reason=Reason.UNTRACKED)]
-    assert explain.summarise(events) == ("idle 3600 s ≥ cpe established timeout 3600 s; outbound data "
+    assert explain.summarise(events) == ("idle 1h ≥ cpe established timeout 1h; outbound data "
                                          "segment dropped as untracked (5 times)")
     assert explain.describe(events[2]) == "cpe has no entry for this outbound data segment"
 
@@ -47,7 +47,7 @@ def test_pickup_reset_and_the_hosts_stack() -> None:
     cause = Expired.at(30.0, "cpe", OUT, True, state="established", idle=30.0, timeout=10.0)
     assert explain.summarise([cause, PickedUp.at(30.0, "cpe", OUT, True),
                               Reset.at(30.0, "server", OUT, True, reason=Reason.NO_SOCKET)]) == (
-        "idle 30 s ≥ cpe established timeout 10 s; outbound data segment picked up by cpe (new entry); "
+        "idle 30s ≥ cpe established timeout 10s; outbound data segment picked up by cpe (new entry); "
         "server has no socket for client:40000 -> :7; its stack answers the data segment with RST")
     same = PickedUp.at(199.999, "cgn", OUT, True, public=("192.0.2.1", 40000))
     other = PickedUp.at(199.999, "cgn", OUT, True, public=("192.0.2.1", 1024))
@@ -79,11 +79,11 @@ def test_a_nats_own_stack_invalid_packets_and_exhaustion() -> None:
 
 def test_socket_errors_and_a_servers_abort() -> None:
     rtx = Aborted(13.0, "client", "c", errno.ETIMEDOUT, Abort.RETRANSMISSIONS, count=4, after=300.0)
-    assert explain.socket_error(rtx) == "ETIMEDOUT: no ACK after 4 retransmissions (300 s)"
+    assert explain.socket_error(rtx) == "ETIMEDOUT: no ACK after 4 retransmissions (5m)"
     keepalive = Aborted(36.0, "client", "c", errno.ETIMEDOUT, Abort.KEEPALIVE, count=9, after=7200.0,
                         interval=75.0)
     assert explain.socket_error(keepalive) == (
-        "ETIMEDOUT: 9 keepalive probes unanswered (idle 7200 s, interval 75 s)")
+        "ETIMEDOUT: 9 keepalive probes unanswered (idle 2h, interval 1m15s)")
     rst = Aborted(30.0, "server", "c", errno.ECONNRESET, Abort.RST, peer="192.0.2.1")
     assert explain.summarise([rst]) == "server aborts; ECONNRESET: RST received from 192.0.2.1"
     assert explain.socket_error(Aborted(127.0, "client", "c", errno.ETIMEDOUT, Abort.CONNECT)) == (
@@ -93,13 +93,13 @@ def test_socket_errors_and_a_servers_abort() -> None:
 def test_nothing_happened_and_the_late_keepalive_timer() -> None:
     limits = [("cpe", 3600.0), ("cgn", 14400.0)]
     assert explain.connection("connection 58", [], 3540.0, limits, "the echo came back") == (
-        "connection 58: idle 3540 s < cpe established timeout 3600 s, cgn established timeout 14400 s; "
+        "connection 58: idle 59m < cpe established timeout 1h, cgn established timeout 4h; "
         "the echo came back")
     assert explain.quiet(7200.0, limits) == (
-        "idle 7200 s, nothing dropped (cpe established timeout 3600 s, cgn established timeout 14400 s)")
+        "idle 2h, nothing dropped (cpe established timeout 1h, cgn established timeout 4h)")
     assert explain.quiet(60.0, []) == "no stateful middlebox on the path"
     assert explain.late_timer(122.88, "cpe", 3600.0) == (
-        "but the kernel's timer wheel may fire it up to 122.88 s late, past cpe's 3600 s timeout: "
+        "but the kernel's timer wheel may fire it up to 2m3s late, past cpe's 1h timeout: "
         "it may die instead")
 
 
@@ -107,10 +107,10 @@ def test_interceptions() -> None:
     args = (100.0, "fw", "first#0", "client1", "gossh", 2222)
     assert explain.login(NotIntercepted(*args)) == "port 2222 is not intercepted by fw"
     assert explain.login(Bypassed(*args, until=3835.09)) == (
-        "client1 -> gossh:2222 is in fw's bypass set for another 3735.09 s")
+        "client1 -> gossh:2222 is in fw's bypass set for another 1h2m15s")
     assert explain.login(Intercepted(*args, kex="diffie-hellman-group-exchange-sha256")) == (
         "fw intercepts and agrees on diffie-hellman-group-exchange-sha256 with the backend "
         "(its own host key)")
     assert explain.login(Cut(*args, offered=("dh-a", "dh-b"), bypass=3735.09)) == (
         "fw intercepts; no common key exchange with the backend (dh-a, dh-b vs its list); FIN to the "
-        "client and client1 -> gossh:2222 bypassed for 3735.09 s")
+        "client and client1 -> gossh:2222 bypassed for 1h2m15s")

@@ -44,7 +44,7 @@ def test_incident_send_dies_from_60_min_recv_survives_keepalive_dies() -> None:
     assert verdicts(result, "keepalive") == [Verdict.ALIVE] * 59 + [Verdict.DEAD] * 71
     send = result.probe("send").connections
     assert [c.idle for c in send[:3]] == [60.0, 120.0, 180.0]
-    # idle 3600 s ≥ cpe established timeout 3600 s; outbound data segment dropped as untracked
+    # idle 1h ≥ cpe established timeout 1h; outbound data segment dropped as untracked
     assert happened(world, "send#59")[:2] == [
         ("cpe", "Expired", "data segment", "outbound", ("established", 3600.0, 3600.0)),
         ("cpe", "Dropped", "data segment", "outbound", Reason.UNTRACKED)]
@@ -67,7 +67,7 @@ def test_rfc_cgn_kills_recv_beyond_2h4m_in_the_incident_topology() -> None:
     recv = result.probe("recv").connections
     assert [c.verdict for c in recv] == [Verdict.ALIVE] * 123 + [Verdict.DEAD] * 7
     assert recv[123].idle == 7440.0
-    # idle 7440 s ≥ cgn established timeout 7440 s; inbound data segment dropped as untracked
+    # idle 2h4m ≥ cgn established timeout 2h4m; inbound data segment dropped as untracked
     assert happened(world, "recv#123")[:2] == [
         ("cgn", "Expired", "data segment", "inbound", ("established", 7440.0, 7440.0)),
         ("cgn", "Dropped", "data segment", "inbound", Reason.UNTRACKED)]

@@ -11,6 +11,7 @@ import pytest
 from natsim.errors import ConfigError
 from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.report.sweep_report import sweep_figure
 from natsim.run import sweep
 from tests.unit.sim_scenarios import isp
 
@@ -20,34 +21,36 @@ def scenario() -> object:
 
 
 def test_duration_range_and_choice_list() -> None:
-    boxes = isp().middleboxes
-    p = sweep.parse_param("cpe.idle_timeout=30m..3h:15m", boxes)
+    s = isp()
+    p = sweep.parse_param("cpe.idle_timeout=30m..3h:15m", s)
     assert p.name == "cpe.idle_timeout"
     assert p.values[:3] == (1800.0, 2700.0, 3600.0)
     assert p.values[-1] == 10800.0 and len(p.values) == 11
-    q = sweep.parse_param("cpe.untracked_inbound=drop,pickup", boxes)
+    q = sweep.parse_param("cpe.untracked_inbound=drop,pickup", s)
     assert q.values == (Untracked.DROP, Untracked.PICKUP)
-    assert sweep.parse_param("cgn.port_preservation=true,false", boxes).values == (True, False)
+    assert sweep.parse_param("cgn.port_preservation=true,false", s).values == (True, False)
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("cpx.idle_timeout=1h", "no middlebox 'cpx' in the scenario (did you mean 'cpe'?)"),
+    ("cpx.idle_timeout=1h", "no middlebox or probe 'cpx' in the scenario (did you mean 'cpe'?)"),
     ("cpe.idle_timout=1h", "has no setting 'idle_timout' (did you mean 'idle_timeout'?)"),
     ("cpe.idle_timeout=-1h..2h:1h", "malformed duration"),
     ("cpe.idle_timeout=2h..1h:15m", "lower end above its upper end"),
     ("cpe.idle_timeout=1h..2h", "expected LOW..HIGH:STEP"),
     ("cpe.idle_timeout", "expected NODE.SETTING="),
+    ("send.stepp=1m,2m", "tcp-send has no option 'stepp' (did you mean 'step'?)"),
+    ("send.step=soon", "malformed duration"),
     ("cpe.untracked_inbound=drop,sometimes", "'sometimes' is not one of drop, pickup, reset"),
 ])
 def test_bad_params(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
-        sweep.parse_param(text, isp().middleboxes)
+        sweep.parse_param(text, isp())
 
 
 def test_grid_limits() -> None:
-    boxes = isp().middleboxes
-    a = sweep.parse_param("cpe.idle_timeout=30m..3h:15m", boxes)
-    b = sweep.parse_param("cpe.untracked_inbound=drop,pickup", boxes)
+    s = isp()
+    a = sweep.parse_param("cpe.idle_timeout=30m..3h:15m", s)
+    b = sweep.parse_param("cpe.untracked_inbound=drop,pickup", s)
     assert len(sweep.grid([a, b])) == 22
     with pytest.raises(ConfigError, match="22 points, more than --max-points 21"):
         sweep.grid([a, b], max_points=21)
@@ -59,14 +62,16 @@ def test_grid_limits() -> None:
 
 def test_apply_revalidates_the_config() -> None:
     s = isp()
-    p = sweep.parse_param("cpe.untracked_outbound=reset", s.middleboxes)
+    with pytest.raises(ConfigError, match="not possible on a bridge"):   # refused as the value is read
+        sweep.parse_param("cpe.untracked_outbound=reset", s)
+    p = sweep.Param("middlebox", "cpe", ("untracked_outbound",), (Untracked.RESET,))
     with pytest.raises(ConfigError, match="not possible on a bridge"):
         sweep.apply(s, [p], (Untracked.RESET,))
 
 
 def test_run_local_matches_predict_and_parallel_equals_serial() -> None:
     s = scenario()
-    p = sweep.parse_param("cpe.idle_timeout=30m..2h:30m", s.middleboxes)  # type: ignore[attr-defined]
+    p = sweep.parse_param("cpe.idle_timeout=30m..2h:30m", s)
     points = sweep.grid([p])
     serial = sweep.run_local(s, [p], points, workers=1)
     assert serial == sweep.run_local(s, [p], points, workers=2)
@@ -79,11 +84,11 @@ def test_run_local_matches_predict_and_parallel_equals_serial() -> None:
 
 def test_outputs(tmp_path: Path) -> None:
     s = scenario()
-    params = [sweep.parse_param("cpe.idle_timeout=30m..1h:30m", s.middleboxes),  # type: ignore[attr-defined]
-              sweep.parse_param("cpe.untracked_inbound=drop,pickup", s.middleboxes)]  # type: ignore[attr-defined]
+    params = [sweep.parse_param("cpe.idle_timeout=30m..1h:30m", s),
+              sweep.parse_param("cpe.untracked_inbound=drop,pickup", s)]
     rows = sweep.run_local(s, params, sweep.grid(params), workers=1)
     sweep.write_csv(rows, tmp_path / "s.csv")
-    sweep.plot_heatmap(rows, params, tmp_path / "s.png")
+    sweep_figure(rows, params).savefig(tmp_path / "s.png")
     with (tmp_path / "s.csv").open() as fh:
         table = list(csv.DictReader(fh))
     assert len(table) == 4 * 3
@@ -108,6 +113,6 @@ def test_dask_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dask_local_cluster_equals_the_local_pool() -> None:
     pytest.importorskip("dask.distributed")
     s = scenario()
-    p = sweep.parse_param("cpe.idle_timeout=30m..1h:30m", s.middleboxes)  # type: ignore[attr-defined]
+    p = sweep.parse_param("cpe.idle_timeout=30m..1h:30m", s)
     points = sweep.grid([p])
     assert sweep.run_dask(s, [p], points, address="local") == sweep.run_local(s, [p], points, workers=1)

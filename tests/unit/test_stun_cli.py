@@ -164,3 +164,23 @@ def test_the_codec_is_imported_only_when_stun_runs() -> None:
         done = subprocess.run([sys.executable, "-c", f"{code}\n{CODEC_LOADED}"], capture_output=True,
                               text=True, timeout=60, check=False)
         assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+def test_the_tool_counts_its_exchanges_in_its_progress_file(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``--progress``: one more per exchange with a verdict (the total is not known ahead); the lab
+    handle reads the same file."""
+    from natsim.probes.stun.labrun import RunningNatType, probe_argv, progress_path
+    from natsim.probes.stun.options import NatTypeOptions
+    from natsim.probes.tally import Tally
+
+    json_path = tmp_path / "client-nat-type-probe.json"
+    argv = probe_argv(NatTypeOptions(), server="203.0.113.10:3478", time_scale=60, json_path=json_path,
+                      name=None, node="client")
+    assert f"--progress={progress_path(json_path)}" in argv
+    running = RunningNatType("client", None, json_path, tmp_path / "log", 10.0)  # type: ignore[arg-type]
+    assert running.progress() == Tally(0, None)
+    with udp_peer(lambda data: None) as port:
+        code, result, _ = run_json(port, capsys, f"--progress={progress_path(json_path)}")
+    assert code == 0 and len(result["probes"][0]["connections"]) == 1
+    assert running.progress() == Tally(1, None)

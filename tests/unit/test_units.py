@@ -29,7 +29,9 @@ def test_zero_duration_is_refused_unless_allowed() -> None:
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(3600, "1h"), (7440, "2h4m"), (3720, "1h2m"),
-                                               (1.5, "1.5s"), (59, "59s"), (86400, "1d")])
+                                               (1.5, "1.5s"), (59, "59s"), (86400, "1d"),
+                                               (3813.11, "1h3m33s"), (0.2, "200ms"), (0, "0s"),
+                                               (12.3456, "12.346s"), (59.9999, "1m"), (60.4, "1m")])
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 

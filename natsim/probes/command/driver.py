@@ -15,6 +15,7 @@ from natsim.paths import inside
 from natsim.probes.command.options import CommandOptions
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle, options_of
+from natsim.probes.tally import Tally
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict
 
 
@@ -48,6 +49,10 @@ class CommandHandle:
     def stop(self) -> None:
         """Stop it."""
         self.process.stop()
+
+    def progress(self) -> Tally:
+        """One connection: done once the command has exited."""
+        return Tally(int(self.process.popen.poll() is not None), 1)
 
 
 def driver(ctx: DriverContext, spec: Any) -> Handle:

@@ -45,17 +45,19 @@ def intercepted(outcome: LoginOutcome) -> bool:
 async def bypass_timer(host: str, port: int, *, login: SshLogin | None = None, plan: TimerPlan | None = None,
                        time_scale: TimeScale | None = None, name: str | None = None,
                        node: str | None = None,
-                       attempt_fn: Callable[[], Awaitable[LoginOutcome]] | None = None) -> ProbeResult:
+                       attempt_fn: Callable[[], Awaitable[LoginOutcome]] | None = None,
+                       on_result: Callable[[ConnectionResult], None] | None = None) -> ProbeResult:
     """Measure the bypass duration; ``estimate`` is the bracket (longest bypassed, shortest cut).
 
-    ``attempt_fn`` replaces the real login (tests drive the schedule against a fake firewall).
+    ``attempt_fn`` replaces the real login (tests drive the schedule against a fake firewall);
+    ``on_result`` is called with each attempt's row as soon as it has its verdict.
     """
     login = login or SshLogin()
     log_in = attempt_fn or (lambda: login_once(host, port, login))
     plan = plan or TimerPlan()
     scale = time_scale or TimeScale(1.0)
     result = ProbeResult(name=name or KIND, kind=KIND, target=f"{host}:{port}", node=node)
-    attempts = _Attempts(log_in, scale, result, time.monotonic())
+    attempts = _Attempts(log_in, scale, result, time.monotonic(), on_result)
     clock = await _first_interception(attempts, plan, host, port)
     lower, upper, clock = await _grow(attempts, plan, clock)
     lower, upper = await _bisect(attempts, plan, lower, upper, clock)
@@ -75,6 +77,7 @@ class _Attempts:
     scale: TimeScale
     result: ProbeResult
     started: float
+    on_result: Callable[[ConnectionResult], None] | None = None
 
     async def attempt(self, offset_from: float | None) -> tuple[LoginOutcome, float, float]:
         """Log in once: (outcome, real offset from ``offset_from``, lab time when it ended)."""
@@ -88,7 +91,9 @@ class _Attempts:
         result.connections.append(ConnectionResult(
             index=len(result.connections), idle=round(offset, 3), verdict=outcome.verdict,
             how="intercepted" if cut else "bypassed", elapsed=round(scale.to_real(begin - self.started), 3),
-            detail=outcome.detail()))
+            detail=outcome.detail(), local=outcome.local))
+        if self.on_result is not None:
+            self.on_result(result.connections[-1])
         return outcome, offset, time.monotonic()
 
     async def at(self, clock: float, offset: float) -> None:

@@ -24,6 +24,7 @@ from natsim.probes.ssh.backends import LAB_PASSWORD, LAB_USER
 from natsim.probes.ssh.idle import REPLY_TIMEOUT_WALL
 from natsim.probes.ssh.openssh import OpenSshClient
 from natsim.probes.ssh.options import SshBypassTimerOptions, SshFirstConnectOptions, SshIdleOptions
+from natsim.probes.tally import TallyWriter
 from natsim.report.schema import ProbeResult, RunResult
 from natsim.units import TimeScale, format_duration
 
@@ -92,7 +93,8 @@ async def _first_connect(args: argparse.Namespace) -> ProbeResult:
     options = from_cli(SshFirstConnectOptions, args)
     return await first_connect(host, port, attempts=options.attempts,
                                login=_make_login(args, options.client_impl), interval=options.interval,
-                               time_scale=TimeScale(args.time_scale), name=args.name, node=args.node)
+                               time_scale=TimeScale(args.time_scale), name=args.name, node=args.node,
+                               on_result=TallyWriter(args.progress, options.attempts).record)
 
 
 async def _bypass_timer(args: argparse.Namespace) -> ProbeResult:
@@ -103,7 +105,8 @@ async def _bypass_timer(args: argparse.Namespace) -> ProbeResult:
     options = from_cli(SshBypassTimerOptions, args)
     plan = TimerPlan(step=options.step, resolution=options.resolution, max_wait=options.max_wait)
     return await bypass_timer(host, port, login=_make_login(args, options.client_impl), plan=plan,
-                              time_scale=TimeScale(args.time_scale), name=args.name, node=args.node)
+                              time_scale=TimeScale(args.time_scale), name=args.name, node=args.node,
+                              on_result=TallyWriter(args.progress, None).record)  # a search: no total
 
 
 async def _kex(args: argparse.Namespace) -> ProbeResult:
@@ -111,7 +114,11 @@ async def _kex(args: argparse.Namespace) -> ProbeResult:
     from natsim.probes.ssh.login import parse_target
 
     host, port = parse_target(args.target)
-    return await kex_scan(host, port, timeout=args.timeout, name=args.name, node=args.node)
+    tally = TallyWriter(args.progress, 1)
+    result = await kex_scan(host, port, timeout=args.timeout, name=args.name, node=args.node)
+    for row in result.connections:
+        tally.record(row)
+    return result
 
 
 async def _idle(args: argparse.Namespace) -> ProbeResult:
@@ -120,9 +127,11 @@ async def _idle(args: argparse.Namespace) -> ProbeResult:
 
     host, port = parse_target(args.target)
     client = OpenSshClient(args.workdir) if args.workdir else OpenSshClient()
-    return await ssh_idle(host, port, user=args.user, variants=from_cli(SshIdleOptions, args).parsed(),
+    variants = from_cli(SshIdleOptions, args).parsed()
+    return await ssh_idle(host, port, user=args.user, variants=variants,
                           client=client, password=args.password, time_scale=TimeScale(args.time_scale),
-                          reply_timeout=args.reply_timeout, name=args.name, node=args.node)
+                          reply_timeout=args.reply_timeout, name=args.name, node=args.node,
+                          on_result=TallyWriter(args.progress, len(variants)).record)
 
 
 def _run(args: argparse.Namespace, probe: Probe, closing: Closing, *, scratch: bool) -> int:
@@ -186,7 +195,7 @@ def _bracket(result: ProbeResult) -> list[str]:
 
 def _survivors(result: ProbeResult) -> list[str]:
     """The sessions that survived their idle time."""
-    alive = [c.detail.split(":")[0] for c in result.connections if c.verdict.value == "alive"]
+    alive = [c.label for c in result.connections if c.verdict.value == "alive"]
     return [f"survived: {', '.join(alive) or 'none'}"]
 
 

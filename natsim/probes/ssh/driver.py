@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from natsim.errors import ProbeError
@@ -24,6 +25,7 @@ from natsim.probes.ssh.options import (
     SshServerOptions,
 )
 from natsim.probes.ssh.sshd import openssh_server
+from natsim.probes.tally import Tally, read_tally
 from natsim.report.schema import ProbeResult
 
 
@@ -54,9 +56,12 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
 
 @dataclass
 class _ThreadHandle:
-    """Runs a blocking probe in a thread so the runner can wait on several at once."""
+    """Runs a blocking probe in a thread so the runner can wait on several at once; its progress is
+    what the probe writes to ``tally`` (``total``: its connections, None when it cannot know)."""
 
     run: Any
+    tally: Path
+    total: int | None
     result: ProbeResult | None = None
     error: BaseException | None = None
     thread: threading.Thread = field(init=False)
@@ -82,12 +87,20 @@ class _ThreadHandle:
     def stop(self) -> None:
         """The probe process is a lab process: the lab's teardown stops it."""
 
+    def progress(self) -> Tally:
+        """Connections (login attempts, sessions) with a verdict so far."""
+        if self.result is not None:
+            return Tally(len(self.result.connections), len(self.result.connections))
+        return read_tally(self.tally, self.total)
 
-def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float) -> _ThreadHandle:
+
+def _run(ctx: DriverContext, spec: Any, args: list[str], timeout: float, total: int | None) -> _ThreadHandle:
     workdir = make_dir(inside(ctx.workdir, f"{spec.name}-work"))
     argv = [*args, f"--name={spec.name}"]
+    tally = inside(workdir, "progress")
     return _ThreadHandle(lambda: run_ssh_probe(ctx.lab, spec.client, spec.kind, argv, timeout=timeout,
-                                               workdir=workdir))
+                                               workdir=workdir, progress=tally),
+                         tally, total)
 
 
 def _login_args(ctx: DriverContext, spec: Any, options: SshServerOptions) -> list[str]:
@@ -104,7 +117,8 @@ def first_connect(ctx: DriverContext, spec: Any) -> Handle:
     options = options_of(spec)
     assert isinstance(options, SshFirstConnectOptions)
     wait = ctx.scenario.time_scale.to_lab(options.interval) * options.attempts
-    return _run(ctx, spec, _login_args(ctx, spec, options), timeout=60 + 15 * options.attempts + wait)
+    return _run(ctx, spec, _login_args(ctx, spec, options), timeout=60 + 15 * options.attempts + wait,
+                total=options.attempts)
 
 
 def bypass_timer(ctx: DriverContext, spec: Any) -> Handle:
@@ -112,7 +126,7 @@ def bypass_timer(ctx: DriverContext, spec: Any) -> Handle:
     options = options_of(spec)
     assert isinstance(options, SshBypassTimerOptions)
     return _run(ctx, spec, _login_args(ctx, spec, options),
-                timeout=120 + 2.5 * ctx.scenario.time_scale.to_lab(options.max_wait))
+                timeout=120 + 2.5 * ctx.scenario.time_scale.to_lab(options.max_wait), total=None)
 
 
 def kex(ctx: DriverContext, spec: Any) -> Handle:
@@ -120,7 +134,8 @@ def kex(ctx: DriverContext, spec: Any) -> Handle:
     options = options_of(spec)
     assert isinstance(options, SshKexOptions)
     backend = _backend(ctx, spec, options)
-    return _run(ctx, spec, ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}"], timeout=60)
+    return _run(ctx, spec, ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}"], timeout=60,
+                total=1)
 
 
 def idle(ctx: DriverContext, spec: Any) -> Handle:
@@ -134,11 +149,12 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     notes = scale_os_keepalive(ctx.lab, spec.client)
     args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", f"--workdir={workdir}",
             *to_argv(options)]
+    tally = inside(workdir, "progress")
 
     def run() -> ProbeResult:
         result = run_ssh_probe(ctx.lab, spec.client, spec.kind, [*args, f"--name={spec.name}"],
-                               timeout=600, workdir=workdir)
+                               timeout=600, workdir=workdir, progress=tally)
         result.extra.setdefault("unscaled", []).extend(notes)
         return result
 
-    return _ThreadHandle(run)
+    return _ThreadHandle(run, tally, len(options.parsed()))

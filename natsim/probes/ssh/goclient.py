@@ -34,6 +34,7 @@ class GoAttempt:
     output: str = ""               # the command's stdout
     exit_status: int | None = None
     elapsed: float = 0.0           # lab seconds
+    local: str = ""                # the client's address:port (names the connection in a capture)
 
 
 class _Recorder(asyncssh.SSHClient):
@@ -42,6 +43,11 @@ class _Recorder(asyncssh.SSHClient):
 
     def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
         self.conn = conn
+
+
+def _local(conn: asyncssh.SSHClientConnection | None) -> str:
+    address = conn.get_extra_info("sockname") if conn is not None else None
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else ""
 
 
 #: The errno an OSError subclass stands for (Python picks the subclass from the errno; one built
@@ -93,13 +99,14 @@ async def go_attempt(host: str, port: int, user: str, password: str, *, command:
             return GoAttempt(Verdict.OK, server_banner=str(conn.get_extra_info("server_version") or ""),
                              host_key=key.export_public_key().decode().strip() if key else "",
                              output=output, exit_status=result.exit_status,
-                             elapsed=time.monotonic() - started)
+                             elapsed=time.monotonic() - started, local=_local(conn))
     except (OSError, asyncssh.Error, TimeoutError, EOFError) as err:
         verdict, text = go_error(err, host, port)
         banner = ""
         if recorder.conn is not None:
             banner = str(recorder.conn.get_extra_info("server_version") or "")
-        return GoAttempt(verdict, error=text, server_banner=banner, elapsed=time.monotonic() - started)
+        return GoAttempt(verdict, error=text, server_banner=banner, elapsed=time.monotonic() - started,
+                         local=_local(recorder.conn))
     finally:
         if conn is not None:
             conn.close()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from natsim.errors import ProbeError
@@ -113,7 +113,7 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
     def row(verdict: Verdict, how: str, detail: str, at: float | None = None) -> ConnectionResult:
         when = time.monotonic() if at is None else at
         return ConnectionResult(index, variant.idle, verdict, how, round(scale.to_real(when - origin), 3),
-                                f"{variant.name}: {detail}")
+                                f"{variant.name}: {detail}", label=variant.name)
 
     async def died(how: str) -> ConnectionResult:
         verdict, detail, ended = await _how_it_ended(proc, errors, relay, host, port)
@@ -126,7 +126,7 @@ async def idle_session(client: OpenSshClient, host: str, port: int, user: str, v
             if proc.returncode is not None or proc.stdout.at_eof():
                 result = await died("setup")
                 return ConnectionResult(index, variant.idle, Verdict.ERROR, "setup", result.elapsed,
-                                        result.detail)
+                                        result.detail, label=variant.name)
             return row(Verdict.ERROR, "setup", "no echo from the fresh session")
         origin = time.monotonic()   # the session is up: its idle and its elapsed count from here
         wait = asyncio.ensure_future(proc.wait())
@@ -159,8 +159,10 @@ async def ssh_idle(host: str, port: int, *, user: str = "root",
                    variants: Sequence[IdleVariant] | None = None,
                    client: OpenSshClient | None = None, password: str | None = None,
                    time_scale: TimeScale | None = None, reply_timeout: float = REPLY_TIMEOUT_WALL,
-                   name: str | None = None, node: str | None = None) -> ProbeResult:
-    """Run every variant at once; one row per variant. ``reply_timeout`` is in lab seconds."""
+                   name: str | None = None, node: str | None = None,
+                   on_result: Callable[[ConnectionResult], None] | None = None) -> ProbeResult:
+    """Run every variant at once; one row per variant (``on_result`` is called with each as soon as
+    it has its verdict). ``reply_timeout`` is in lab seconds."""
     if variants is None:
         variants = SshIdleOptions().parsed()
     if not variants:
@@ -168,10 +170,15 @@ async def ssh_idle(host: str, port: int, *, user: str = "root",
     scale = time_scale or TimeScale(1.0)
     client = client or OpenSshClient()
     started = time.monotonic()
-    rows = await asyncio.gather(*(idle_session(client, host, port, user, v, index=i, scale=scale,
-                                               reply_timeout=reply_timeout, started=started,
-                                               password=password)
-                                  for i, v in enumerate(variants)))
+
+    async def session(index: int, variant: IdleVariant) -> ConnectionResult:
+        row = await idle_session(client, host, port, user, variant, index=index, scale=scale,
+                                 reply_timeout=reply_timeout, started=started, password=password)
+        if on_result is not None:
+            on_result(row)
+        return row
+
+    rows = await asyncio.gather(*(session(i, v) for i, v in enumerate(variants)))
     notes = sorted({n for v in variants for n in scaled_options(v.options, scale)[1]})
     plain = [r for r, v in zip(rows, variants, strict=True) if _plain(v)]
     result = ProbeResult(name=name or KIND, kind=KIND, target=f"{host}:{port}", node=node,

@@ -168,8 +168,10 @@ class IdleProbe:
              since: float) -> None:
         events = self.world.events(f"{self.spec.name}#{i}", since)
         limits = self.world.limits(self.world.route(self.spec.client, self.spec.server))
-        why = explain.connection(f"session {i} ({self.plans[i].variant.name})", events, idle, limits, outcome)
-        self.rows[i] = ConnectionResult(i, idle, verdict, how, self.env.now - self.spec.start, detail, why)
+        name = self.plans[i].variant.name
+        why = explain.connection(f"session {i} ({name})", events, idle, limits, outcome)
+        self.rows[i] = ConnectionResult(i, idle, verdict, how, self.env.now - self.spec.start, detail, why,
+                                        label=name)
 
     def _session(self, i: int, plan: SessionPlan) -> Gen:
         idle = plan.variant.idle

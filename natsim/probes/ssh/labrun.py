@@ -60,17 +60,19 @@ def scale_os_keepalive(lab: RunningLab, node: str) -> list[str]:
 
 
 def run_ssh_probe(lab: RunningLab, node: str, kind: str, args: list[str], *, timeout: float = 300.0,
-                  workdir: Path | None = None) -> ProbeResult:
+                  workdir: Path | None = None, progress: Path | None = None) -> ProbeResult:
     """Run the tool of probe ``kind`` with ``args`` inside ``node`` at the lab's time scale; return its
     result.
 
     The JSON result and the probe's output go to ``workdir`` (kept), or to a temporary directory that
-    is removed afterwards (a failure's output is quoted in the :class:`ProbeError`).
+    is removed afterwards (a failure's output is quoted in the :class:`ProbeError`). ``progress``: the
+    probe's ``--progress`` file.
     """
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="natsim-sshprobe-") as scratch:
             try:
-                return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch))
+                return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch),
+                                     progress=progress)
             except ProbeError as err:   # its log goes with the scratch directory: the message quotes it
                 raise ProbeError(str(err)) from err
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
@@ -79,7 +81,8 @@ def run_ssh_probe(lab: RunningLab, node: str, kind: str, args: list[str], *, tim
     if tool is None:
         raise ProbeError(f"probe kind {kind!r} has no tool to run in a lab node")
     argv = [*TOOL_COMMAND, tool.name, *args, "--time-scale", f"{lab.time_scale.factor:g}",
-            f"--out={json_path}", "--source", "lab", f"--node={node}"]
+            f"--out={json_path}", "--source", "lab", f"--node={node}",
+            *([f"--progress={progress}"] if progress else [])]
     with open_new(log_path) as out:
         proc = lab.popen(node, argv, stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -60,6 +60,7 @@ class LoginOutcome:
     host_key: str = ""
     output: str = ""
     elapsed: float = 0.0   # lab seconds
+    local: str = ""        # the client's address:port, where the client tells it (the Go-like one)
 
     def detail(self) -> str:
         """One line for tables and the result's ``detail``."""
@@ -77,7 +78,8 @@ async def login_once(host: str, port: int, login: SshLogin) -> LoginOutcome:
         assert login.password is not None
         go = await go_attempt(host, port, login.user, login.password, command=login.command,
                               timeout=login.timeout)
-        return LoginOutcome(go.verdict, go.error, go.server_banner, "", go.host_key, go.output, go.elapsed)
+        return LoginOutcome(go.verdict, go.error, go.server_banner, "", go.host_key, go.output, go.elapsed,
+                            go.local)
     client = login.openssh or OpenSshClient()
     login.openssh = client
     client_argv_options = {"LogLevel": "DEBUG1"}

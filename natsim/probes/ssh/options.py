@@ -9,16 +9,16 @@ its default port unless ``port`` says otherwise); on the command line the probe 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from natsim.errors import ConfigError, OptionError
-from natsim.fields import duration_field, plain_field
+from natsim.fields import closest, duration_field, plain_field
 from natsim.paths import name_problem, quoted
 from natsim.probes.options import ProbeOptions, UserCode
 from natsim.probes.ssh.backends import BACKENDS
-from natsim.probes.ssh.client_options import SAFE, check_option, is_code
+from natsim.probes.ssh.client_options import SAFE, canonical, check_option, is_code
 from natsim.units import format_duration, parse_duration
 
 #: The SSH client a login probe uses: a library client that behaves like golang.org/x/crypto/ssh, or
@@ -131,6 +131,13 @@ class IdleVariant:
         label = name or "-".join([format_duration(idle)] + [f"{k}={v}" for k, v in options.items()])
         return cls(label, idle, options)
 
+    def text(self) -> str:
+        """The variant as a scenario file writes it (``NAME=IDLE,Option=value,...``; a name made from
+        the options, which has ``=`` in it, is left out and made again): parses back to an equal
+        variant."""
+        head = f"{self.idle:g}s" if name_problem(self.name) else f"{self.name}={self.idle:g}s"
+        return ",".join([head, *(f"{k}={v}" for k, v in self.options.items())])
+
     def flag(self, name: str, default: bool) -> bool:
         """An ssh yes/no option (``TCPKeepAlive``), OpenSSH's default when not given."""
         value = self.options.get(name)
@@ -174,6 +181,51 @@ class SshIdleOptions(ProbeOptions):
     def parsed(self) -> tuple[IdleVariant, ...]:
         """The variants, parsed."""
         return tuple(IdleVariant.parse(v) for v in self.variants)
+
+    def _variant(self, key: str, what: str) -> int:
+        """The index of the variant called ``key`` (or numbered ``key``)."""
+        names = [v.name for v in self.parsed()]
+        if key in names:
+            return names.index(key)
+        if key.isdigit() and int(key) < len(names):
+            return int(key)
+        raise ConfigError(f"{what}: no variant '{key}'{closest(key, names)}; variants: {', '.join(names)} "
+                          f"(or their numbers 0..{len(names) - 1})")
+
+    def setting_spec(self, path: Sequence[str], *, what: str) -> Mapping[str, Any]:
+        """An option (``port``), or one variant's ssh option: ``(VARIANT, Option)`` with VARIANT a
+        variant's name or number, e.g. ``("serveralive-300", "ServerAliveInterval")``; an option whose
+        value is a duration (one the lab scales, :data:`~natsim.probes.ssh.client_options.SAFE`) parses
+        as one; the variant's own parsing checks the value (and refuses an option ssh does not know)."""
+        if len(path) != 2:
+            if len(path) == 1 and path[0] == "variants":
+                raise ConfigError(f"{what}: vary one variant's ssh option instead, as "
+                                  "PROBE.VARIANT.Option (e.g. sessions.serveralive-300.ServerAliveInterval)")
+            return super().setting_spec(path, what=what)
+        self._variant(path[0], what)
+        try:
+            option = canonical(path[1])
+        except ConfigError as err:
+            raise ConfigError(f"{what}: {err.message}") from err
+        if option not in SAFE:   # the others set no timer: nothing a prediction would change
+            raise ConfigError(f"{what}: {option} is not an option a sweep can vary (one of "
+                              f"{', '.join(SAFE)})")
+        if SAFE[option].scaled:
+            return {"parse": "duration", "allow_zero": True, "doc": f"ssh option {option}"}
+        return {"parse": "str", "doc": f"ssh option {option}"}
+
+    def with_setting(self, path: Sequence[str], value: Any) -> SshIdleOptions:
+        """With one variant's ssh option set (a duration is written as whole or fractional seconds)."""
+        if len(path) != 2:
+            return super().with_setting(path, value)
+        index = self._variant(path[0], ".".join(path))
+        variants = list(self.parsed())
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        old = variants[index]
+        variants[index] = IdleVariant(old.name, old.idle, {**old.options, canonical(path[1]): shown})
+        options = replace(self, variants=tuple(v.text() for v in variants))
+        options.validate()
+        return options
 
 
 #: Printed once under a refusal that lists ssh options.

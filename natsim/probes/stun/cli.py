@@ -19,8 +19,9 @@ from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.registry import ProbeKind
 from natsim.probes.results import check_out, hand_out
 from natsim.probes.stun.discovery import Discovery, Plan, Step, discover
-from natsim.probes.stun.nat_report import describe, probe_result, summary_lines, verdict
+from natsim.probes.stun.nat_report import connection, describe, probe_result, summary_lines, verdict
 from natsim.probes.stun.options import NatTypeOptions
+from natsim.probes.tally import TallyWriter
 from natsim.report.schema import ProbeResult, RunResult, Verdict
 from natsim.units import format_duration
 
@@ -62,7 +63,9 @@ def run_cli(kind: ProbeKind, args: argparse.Namespace) -> int:
     output = stdout_output(kind.tool.name if kind.tool else kind.name)
     text = sys.stderr if args.json else sys.stdout   # with --json, stdout holds the JSON result only
     output.out = None if args.quiet else text
-    found, started = Discovery(server, on_step=lambda step: _show(output, step)), time.time()
+    tally = TallyWriter(args.progress, None)   # how many exchanges depends on the answers
+    found = Discovery(server, on_step=lambda step: _show(output, tally, step))
+    started = time.time()
     try:
         asyncio.run(discover(network, server, plan, found))
     except (KeyboardInterrupt, SystemExit):   # Ctrl-C or SIGTERM: keep what was observed
@@ -77,8 +80,10 @@ def run_cli(kind: ProbeKind, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(output: ProbeOutput, step: Step) -> None:
-    """One timestamped line per exchange: ``[+] filtering-2: ok: change IP and port to ...``."""
+def _show(output: ProbeOutput, tally: TallyWriter, step: Step) -> None:
+    """One timestamped line per exchange: ``[+] filtering-2: ok: change IP and port to ...``; one more
+    in the ``--progress`` file."""
+    tally.record(connection(tally.done, step))
     judged = verdict(step)
     mark = "+" if judged in (Verdict.OK, Verdict.ALIVE) else "-"
     wait = f" after {format_duration(step.wait)}" if step.test == "lifetime" else ""

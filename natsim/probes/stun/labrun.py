@@ -17,6 +17,7 @@ from natsim.probes.options import to_argv
 from natsim.probes.stun.cli import TIMEOUT
 from natsim.probes.stun.options import NatTypeOptions
 from natsim.probes.stun.ports import STUN_ALT_PORT, STUN_PORT
+from natsim.probes.tally import Tally, read_tally
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
 
@@ -71,8 +72,14 @@ def probe_argv(options: NatTypeOptions, *, server: str, time_scale: float, json_
                name: str | None, node: str | None, timeout: float = TIMEOUT) -> list[str]:
     """The command line of the tool: the kind's declared options as flags, where and how to run."""
     argv = [*TOOL_COMMAND, "nat-type", "--stun", server, *to_argv(options), "--time-scale",
-            f"{time_scale:g}", "--timeout", f"{timeout:g}", f"--out={json_path}", "--source", "lab"]
+            f"{time_scale:g}", "--timeout", f"{timeout:g}", f"--out={json_path}",
+            f"--progress={progress_path(json_path)}", "--source", "lab"]
     return argv + [f"--name={name}"] * bool(name) + [f"--node={node}"] * bool(node)
+
+
+def progress_path(json_path: Path) -> Path:
+    """Where the tool writing ``json_path`` counts its exchanges (``--progress``)."""
+    return json_path.with_suffix(".progress")
 
 
 def expected_wall(options: NatTypeOptions, time_scale: float, timeout: float = TIMEOUT) -> float:
@@ -109,6 +116,10 @@ class RunningNatType:
     def stop(self) -> None:
         """SIGTERM: the tool writes what it observed."""
         self.process.stop(grace=3.0)
+
+    def progress(self) -> Tally:
+        """Exchanges with a verdict so far (how many there will be depends on the answers)."""
+        return read_tally(progress_path(self.json_path), None)
 
     def partial(self) -> ProbeResult | None:
         """What a stopped tool wrote before it exited."""

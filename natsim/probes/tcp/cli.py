@@ -17,6 +17,7 @@ from natsim.probes.options import from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.registry import ProbeKind, ToolBuilder
 from natsim.probes.results import check_out, hand_out
+from natsim.probes.tally import TallyWriter
 from natsim.probes.tcp.options import (
     CONNECT_TIMEOUT_WALL,
     GRACE_WALL,
@@ -70,6 +71,7 @@ def run_cli(kind: ProbeKind, runner: Runner, args: argparse.Namespace, *, warn: 
         output.out = sys.stderr   # stdout holds the JSON result only
     if args.quiet:
         output.out = None
+    output.tally = TallyWriter(args.progress, options.connections)
     started = time.time()
     try:
         result = asyncio.run(runner(options, output))

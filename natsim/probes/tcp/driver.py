@@ -9,6 +9,7 @@ from typing import Any
 from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
 from natsim.probes.registry import Handle, PartialResults, options_of
+from natsim.probes.tally import Tally
 from natsim.probes.tcp.options import TcpSendOptions, run_options
 from natsim.report.schema import ProbeResult, RunResult
 
@@ -26,6 +27,10 @@ class TcpHandle(PartialResults):
     def stop(self) -> None:
         """SIGTERM: the probe writes what it measured."""
         self.running.process.stop(grace=3.0)
+
+    def progress(self) -> Tally:
+        """Connections of the ladder tested so far."""
+        return self.running.progress()  # type: ignore[no-any-return]
 
     def partial(self) -> ProbeResult | None:
         """What a stopped probe wrote before it exited (remaining connections ``skipped``)."""

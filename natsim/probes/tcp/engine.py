@@ -51,7 +51,7 @@ class LadderRun:
                detail: str = "") -> ConnectionResult:
         """A connection result stamped with the elapsed real-world time."""
         return ConnectionResult(index=conn.index, idle=conn.idle, verdict=verdict, how=how,
-                                elapsed=round(self.elapsed(), 3), detail=detail)
+                                elapsed=round(self.elapsed(), 3), detail=detail, local=conn.local)
 
     def failure(self, conn: ProbeConnection, err: OSError, how: str) -> ConnectionResult:
         """The verdict for an OS error met while doing ``how``."""

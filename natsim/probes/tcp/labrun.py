@@ -22,6 +22,7 @@ from natsim.paths import inside
 from natsim.probes.options import option_fields, to_argv
 from natsim.probes.registry import ProbeKind
 from natsim.probes.registry import kind as probe_kind
+from natsim.probes.tally import Tally, read_tally
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpProbeOptions, TcpRecvOptions
 from natsim.probes.tcp.protocol import ECHO_PORT, SLEEP_PORT
 from natsim.probes.tcp.send import read_guard
@@ -58,6 +59,11 @@ def start_server(lab: RunningLab, node: str = "server", *, log: Path | None = No
     return proc
 
 
+def progress_path(json_path: Path) -> Path:
+    """Where the probe writing ``json_path`` reports its progress (``--progress``)."""
+    return json_path.with_suffix(".progress")
+
+
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
     """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``: the kind's
     declared options as its flags (:func:`~natsim.probes.options.to_argv`), plus where and how to run."""
@@ -66,7 +72,7 @@ def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str
     argv = [*TOOL_COMMAND, cli, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
             "--connect-timeout", f"{options.connect_timeout_wall:g}", f"--out={json_path}",
-            "--source", "lab"]
+            f"--progress={progress_path(json_path)}", "--source", "lab"]
     if options.name:
         argv.append(f"--name={options.name}")
     if options.node:
@@ -111,11 +117,17 @@ class RunningProbe:
             # its output: log= (a run names where the log is kept, see natsim.run.experiment)
             raise ProbeError(f"{self.node}: {self.kind} did not finish within {limit:.0f} s",
                              log=self.log_path) from err
+        finally:
+            progress_path(self.json_path).unlink(missing_ok=True)
         if code != 0 or not self.json_path.exists():
             tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
             raise ProbeError(f"{self.node}: {self.kind} exited {code}: {tail.strip()}", log=self.log_path)
         run = RunResult.load(self.json_path)
         return run.probes[0]
+
+    def progress(self) -> Tally:
+        """Connections tested so far, of the ladder's."""
+        return read_tally(progress_path(self.json_path), self.options.connections)
 
     @property
     def lines(self) -> str:

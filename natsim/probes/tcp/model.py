@@ -25,6 +25,7 @@ from natsim.sim import explain
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings, wheel_late
 from natsim.sim.world import World
+from natsim.units import format_duration
 
 Gen = Generator[simpy.Event, Any, None]
 
@@ -254,7 +255,7 @@ class RecvProbe(TcpProbe):
                 if not event.triggered:
                     del self.waiting[i]
                     self.record(i, self.idle(i), Verdict.DEAD, "read", "read timeout",
-                                f"no reply {self.read_timeout:.6g} s after it was due")
+                                f"no reply {format_duration(self.read_timeout)} after it was due")
                     return
             data = yield event
         except TcpError as err:
@@ -339,7 +340,7 @@ class KeepaliveProbe(TcpProbe):
             self.record(i, self.idle(i), verdict_of(err), "keepalive", err.name, f"keepalive: {err}")
         elif sock.keepalive_answered.triggered:
             self.record(i, self.idle(i), Verdict.ALIVE, "", "keepalive probe answered",
-                        f"the keepalive probe after {idle:.6g} s was answered")
+                        f"the keepalive probe after {format_duration(idle)} was answered")
             self._flag_late_timer(i, idle)
         else:
             self.record(i, self.idle(i), Verdict.ERROR, "keepalive", "no answer, no error",

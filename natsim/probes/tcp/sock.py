@@ -91,6 +91,16 @@ class ProbeConnection:
     sock: socket.socket
     connected_at: float  # event-loop (monotonic) time
     idle: float
+    local: str = ""      # its own address:port (names it in a capture)
+
+
+def local_address(sock: socket.socket) -> str:
+    """``address:port`` the socket is bound to (``""`` when it is not)."""
+    try:
+        address = sock.getsockname()
+    except OSError:
+        return ""
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else ""
 
 
 async def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
@@ -136,7 +146,7 @@ async def connect_ladder(host: str, port: int, idles: list[float], *,
             except OSError as err:
                 raise ProbeError(f"connection {index}: cannot connect to {host}:{port}: "
                                  f"{describe_error(err)}") from err
-            conn = ProbeConnection(index, sock, loop.time(), idles[index])
+            conn = ProbeConnection(index, sock, loop.time(), idles[index], local_address(sock))
             if after_connect is not None:
                 try:
                     await after_connect(conn)
