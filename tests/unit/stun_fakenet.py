@@ -53,6 +53,7 @@ class FakeNat:
     hairpinning: bool = False
     lifetime: float = 1e9
     port_preservation: bool = False
+    refuses: bool = False   # what it does not let through it answers with ICMP port unreachable
     bindings: dict[Any, Binding] = field(default_factory=dict)
     next_port: int = 40000
 
@@ -156,6 +157,8 @@ class FakeNetwork:
         if self.nat is not None and dest[0] == NAT_IP:       # to the NAT's own address: hairpinning
             inside = self.nat.inbound(source, dest[1], self.clock, hairpin=True) \
                 if self.nat.hairpinning else None
+            if inside is None and self.nat.refuses:
+                return Answer(Outcome.REFUSED, detail="ICMP port unreachable")
             return self._arrive(data, source, inside, rx, transaction)
         if self.raw is not None:
             back = self.raw(data) if dest == SERVER else None

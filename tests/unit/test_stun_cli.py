@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,3 +185,19 @@ def test_the_tool_counts_its_exchanges_in_its_progress_file(tmp_path: Path,
         code, result, _ = run_json(port, capsys, f"--progress={progress_path(json_path)}")
     assert code == 0 and len(result["probes"][0]["connections"]) == 1
     assert running.progress() == Tally(1, None)
+
+
+def test_a_closed_port_is_refused_at_once_not_silence(capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listens: the ICMP port unreachable (IP_RECVERR) ends the exchange at once and says so,
+    rather than waiting out --timeout and calling it silence."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = int(closed.getsockname()[1])
+    started = time.monotonic()
+    code = main(["probe", "nat-type", "--stun", f"127.0.0.1:{port}", "--timeout", "8", "--json"])
+    took = time.monotonic() - started
+    probe = json.loads(capsys.readouterr().out)["probes"][0]
+    assert code == 0 and took < 4, took
+    assert [(c["how"], c["verdict"]) for c in probe["connections"]] == [("binding", "dead")]
+    assert "refused (ICMP port unreachable)" in probe["connections"][0]["detail"]
+    assert "refused" in probe["extra"]["skipped"]["mapping"]

@@ -146,3 +146,13 @@ def test_only_the_tests_asked_for_run() -> None:
     found = run(net, Plan(mapping=True, filtering=False, hairpinning=False))
     assert [s.test for s in found.steps] == ["binding", "mapping-2", "mapping-3"]
     assert classification(found)["filtering"] == "unknown"
+
+
+def test_a_hairpin_the_nat_refuses_is_no_hairpinning() -> None:
+    """A NAT that answers a datagram to its own address with ICMP port unreachable (Linux's stack,
+    ``udp_refused: icmp-unreachable``): the request did not come back, hairpinning is false, not
+    unknown; the exchange is dead (nothing answered), with the refusal in its detail."""
+    found = run(FakeNetwork(FakeNat(EIM, APDM, refuses=True)))
+    assert classification(found)["hairpinning"] is False and "hairpinning" not in found.skipped
+    hairpin = next(c for c in probe_result(found, kind="nat-type").connections if c.how == "hairpinning")
+    assert hairpin.verdict is Verdict.DEAD and "refused" in (hairpin.detail or "")

@@ -200,7 +200,7 @@ async def _hairpinning(net: StunNetwork, s: Endpoint, h: Endpoint, mapped: Addre
     """RFC 5780 4.5: a request from another socket to S's mapped address comes back to S."""
     answer = await net.exchange(h, mapped, Ask(), receiver=s)
     found.add(Step("hairpinning", mapped, Ask(), answer))
-    if answer.outcome in (Outcome.REQUEST, Outcome.NO_ANSWER):
+    if answer.outcome in (Outcome.REQUEST, Outcome.NO_ANSWER, Outcome.REFUSED):   # refused: by the NAT
         found.hairpinning = answer.outcome is Outcome.REQUEST
     else:
         found.skipped["hairpinning"] = f"it got {answer.outcome.value}"

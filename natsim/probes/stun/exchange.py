@@ -21,6 +21,7 @@ class Outcome(enum.StrEnum):
     REQUEST = "request"                # the request itself arrived (hairpinning)
     ERROR_RESPONSE = "error response"  # an error response (e.g. 420: the server is no RFC 5780 server)
     NO_ANSWER = "no answer"            # nothing, retransmissions included, within the timeout
+    REFUSED = "refused"                # ICMP port unreachable: nothing listens there, or a NAT refused it
     GARBAGE = "garbage"                # only datagrams that are no STUN message arrived
     SEND_FAILED = "send failed"        # the local system refused to send (no route, ...)
 

@@ -2,9 +2,9 @@
 
 Each exchange is a :class:`~natsim.report.schema.ConnectionResult` (``how``: the test, ``idle``: the
 binding-lifetime wait) with a verdict: ``ok`` an answer arrived (binding lifetime: ``alive``),
-``dead`` no answer, ``error`` one that cannot be used (an error response, garbage, an echo, an
-answer from the wrong address). The classification is the probe's ``extra``; the binding lifetime
-bracket its ``estimate``.
+``dead`` no answer (silence, or an ICMP port unreachable: ``refused`` in its detail), ``error`` one
+that cannot be used (an error response, garbage, an echo, an answer from the wrong address). The
+classification is the probe's ``extra``; the binding lifetime bracket its ``estimate``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def verdict(step: Step) -> Verdict:
     """The verdict of one exchange."""
     if step.usable:
         return Verdict.ALIVE if step.test == "lifetime" else Verdict.OK
-    if step.answer.outcome is Outcome.NO_ANSWER and not step.problem:
+    if step.answer.outcome in (Outcome.NO_ANSWER, Outcome.REFUSED) and not step.problem:
         return Verdict.DEAD
     return Verdict.ERROR
 

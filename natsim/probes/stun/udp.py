@@ -3,7 +3,10 @@ codec (:mod:`.codec`).
 
 A request is retransmitted after 0.5 s, then after twice as long each time (RFC 5389 7.2.1), until
 an answer arrives or ``timeout`` wall seconds pass; datagrams that are no STUN message are kept to
-say "garbage" rather than "no answer" when nothing else came.
+say "garbage" rather than "no answer" when nothing else came. Sockets set ``IP_RECVERR``, so an ICMP
+port unreachable about a request ends its exchange at once as "refused" (nothing listens there, or a
+NAT refused the datagram) instead of waiting out the timeout as silence; each socket has at most one
+exchange in flight, so the error is that exchange's.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from natsim.errors import ProbeError
+from natsim.kernel_facts import IP_RECVERR
 from natsim.probes.stun import codec
 from natsim.probes.stun.behaviour import Address
 from natsim.probes.stun.exchange import Answer, Ask, Endpoint, Outcome
@@ -91,6 +95,7 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     """A local UDP socket: answers are handed to the exchange waiting for their transaction id."""
 
     waiting: dict[bytes, asyncio.Future[Answer]] = field(default_factory=dict)
+    sending: dict[bytes, asyncio.Future[Answer]] = field(default_factory=dict)   # in flight from here
     garbage: list[tuple[Address, bytes]] = field(default_factory=list)
     error: OSError | None = None
     transport: asyncio.DatagramTransport | None = None
@@ -112,8 +117,13 @@ class UdpEndpoint(asyncio.DatagramProtocol):
             future.set_result(answer)
 
     def error_received(self, exc: Exception) -> None:
-        """A send the system refused (no route, ...)."""
+        """A send the system refused (no route, ...), or an ICMP port unreachable about a request sent
+        from here (ECONNREFUSED, through ``IP_RECVERR``): that exchange is refused."""
         self.error = exc if isinstance(exc, OSError) else OSError(str(exc))
+        if isinstance(exc, ConnectionRefusedError):
+            for future in self.sending.values():
+                if not future.done():
+                    future.set_result(Answer(Outcome.REFUSED, detail="ICMP port unreachable"))
 
     @property
     def local(self) -> Address:
@@ -140,10 +150,11 @@ class UdpNetwork:
         """A new socket on an ephemeral port."""
         loop = asyncio.get_running_loop()
         try:
-            _, endpoint = await loop.create_datagram_endpoint(UdpEndpoint, local_addr=(self.local_ip, 0),
-                                                              family=socket.AF_INET)
+            transport, endpoint = await loop.create_datagram_endpoint(
+                UdpEndpoint, local_addr=(self.local_ip, 0), family=socket.AF_INET)
         except OSError as err:
             raise ProbeError(f"cannot open a UDP socket on {self.local_ip}: {err.strerror or err}") from err
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
         return endpoint
 
     async def exchange(self, sender: Endpoint, dest: Address, ask: Ask,
@@ -156,18 +167,19 @@ class UdpNetwork:
         transaction = codec.new_transaction_id()
         data = request(transaction, ask)
         future: asyncio.Future[Answer] = loop.create_future()
-        rx.waiting[transaction] = future
+        rx.waiting[transaction] = tx.sending[transaction] = future
         garbage, deadline, wait = len(rx.garbage), loop.time() + self.timeout, self.rto
         try:
             while not future.done() and loop.time() < deadline:
                 tx.error = None
                 tx.transport.sendto(data, dest)
-                if tx.error is not None:
+                if tx.error is not None and not future.done():
                     return Answer(Outcome.SEND_FAILED, detail=tx.error.strerror or str(tx.error))
                 await asyncio.wait({future}, timeout=min(wait, deadline - loop.time()))
                 wait *= 2
         finally:
             rx.waiting.pop(transaction, None)
+            tx.sending.pop(transaction, None)
         if future.done():
             return future.result()
         if len(rx.garbage) > garbage:
