@@ -112,6 +112,26 @@ def relay(sock: socket.socket, status: Status) -> None:
                         return
 
 
+def connect(host: str, port: int, timeout: float, *, keepalive: bool) -> socket.socket:
+    """A connected socket with its options set before the handshake (as ssh's own socket has them
+    from the start: a keepalive timer armed the moment the connection is established)."""
+    last: OSError = OSError(errno.EADDRNOTAVAIL, f"no address for {host}")
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if keepalive:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.settimeout(timeout)
+            sock.connect(address)
+            sock.settimeout(None)
+            return sock
+        except OSError as err:
+            sock.close()
+            last = err
+    raise last
+
+
 def main(argv: list[str] | None = None) -> int:
     """Connect, relay, record; exit 0 when ssh hung up, 1 when the connection failed."""
     parser = argparse.ArgumentParser(prog="python -m natsim.probes.ssh.proxycommand", description=__doc__)
@@ -127,14 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     sock: socket.socket | None = None
     try:
         try:
-            sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
+            sock = connect(args.host, args.port, args.timeout, keepalive=args.keepalive)
         except TimeoutError:
             status.write(end="error", errno=errno.ETIMEDOUT)
             return 1
-        sock.settimeout(None)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if args.keepalive:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         status.write(connected=True)
         relay(sock, status)
         if status.fields["end"] == "hangup":
