@@ -156,3 +156,13 @@ def test_a_hairpin_the_nat_refuses_is_no_hairpinning() -> None:
     assert classification(found)["hairpinning"] is False and "hairpinning" not in found.skipped
     hairpin = next(c for c in probe_result(found, kind="nat-type").connections if c.how == "hairpinning")
     assert hairpin.verdict is Verdict.DEAD and "refused" in (hairpin.detail or "")
+
+
+def test_a_result_lists_the_exchanges_in_test_order() -> None:
+    """The tests run side by side, so they end in any order; the result lists them by test (lifetime
+    waits by length), so a lab run and the model compare exchange by exchange."""
+    found = run(FakeNetwork(FakeNat(EIM, APDM)), Plan(lifetimes=(60.0, 30.0)))
+    found.steps.reverse()   # as if they had ended in the opposite order
+    hows = [(c.how, c.idle) for c in probe_result(found, kind="nat-type").connections]
+    assert hows == [("binding", 0.0), ("mapping-2", 0.0), ("filtering-1", 0.0), ("filtering-2", 0.0),
+                    ("filtering-3", 0.0), ("hairpinning", 0.0), ("lifetime", 30.0), ("lifetime", 60.0)]

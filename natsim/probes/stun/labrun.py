@@ -16,7 +16,7 @@ from natsim.paths import inside
 from natsim.probes.options import to_argv
 from natsim.probes.stun.cli import TIMEOUT
 from natsim.probes.stun.options import NatTypeOptions
-from natsim.probes.stun.ports import STUN_ALT_PORT, STUN_PORT
+from natsim.probes.stun.ports import STUN_PORT, alternate_port
 from natsim.probes.tally import Tally, read_tally
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
@@ -34,11 +34,6 @@ def node_addresses(lab: RunningLab, node: str) -> list[str]:
             found.append(words[words.index("inet") + 1].split("/")[0])
     first = lab.address(node)
     return [first, *dict.fromkeys(a for a in found if a != first)]
-
-
-def alternate_port(port: int) -> int:
-    """The server's second port: 3479 beside 3478, else the next one (the one before 65535)."""
-    return STUN_ALT_PORT if port == STUN_PORT else port + 1 if port < 65535 else port - 1
 
 
 def server_argv(addresses: list[str], port: int = STUN_PORT) -> list[str]:

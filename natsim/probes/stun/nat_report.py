@@ -76,10 +76,18 @@ def classification(found: Discovery) -> dict[str, Any]:
     }
 
 
+#: The order of a result's exchanges: by test (they run side by side), lifetime waits by length.
+ORDER = ("binding", "mapping-2", "mapping-3", "filtering-1", "filtering-2", "filtering-3", "hairpinning",
+         "lifetime")
+
+
 def probe_result(found: Discovery, *, kind: str, name: str | None = None, node: str | None = None,
                  complete: bool = True) -> ProbeResult:
-    """The probe's result: a connection per exchange, the classification, the lifetime bracket."""
-    connections = [connection(i, step) for i, step in enumerate(found.steps)]
+    """The probe's result: a connection per exchange (in test order, whatever order the concurrent
+    tests ended in, so two runs compare exchange by exchange), the classification, the lifetime
+    bracket."""
+    steps = sorted(found.steps, key=lambda s: (ORDER.index(s.test), s.wait))
+    connections = [connection(i, step) for i, step in enumerate(steps)]
     lifetimes = [c for c in connections if c.how == "lifetime"]
     return ProbeResult(name=name or kind, kind=kind, target=address(found.server) or "", node=node,
                        connections=connections,

@@ -16,6 +16,11 @@ STUN_ALT_PORT = 3479
 STUN = Service("stun", STUN_PORT, "udp")
 
 
+def alternate_port(port: int) -> int:
+    """The server's second port: 3479 beside 3478, else the next one (the one before 65535)."""
+    return STUN_ALT_PORT if port == STUN_PORT else port + 1 if port < 65535 else port - 1
+
+
 @dataclass(frozen=True)
 class StunConfig:
     """Where the STUN server listens: ``address`` and ``port``, and with ``alt_address`` the alternate
