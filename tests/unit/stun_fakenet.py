@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from natsim.probes.stun import codec
-from natsim.probes.stun.behaviour import Address, Behaviour
+from natsim.probes.stun.answers import Reply, Responder, Slot
 from natsim.probes.stun.exchange import Answer, Ask, Endpoint, Outcome
-from natsim.probes.stun.responder import Reply, Responder, Slot
+from natsim.probes.stun.judges import Address, Behaviour
 from natsim.probes.stun.udp import answer_of, request
 
 CLIENT_IP = "192.0.2.10"

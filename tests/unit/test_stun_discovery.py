@@ -9,10 +9,10 @@ import itertools
 
 import pytest
 
-from natsim.probes.stun.behaviour import Address, Behaviour
+from natsim.probes.stun.answers import Reply, Slot
 from natsim.probes.stun.discovery import Discovery, Plan, discover
+from natsim.probes.stun.judges import Address, Behaviour
 from natsim.probes.stun.nat_report import classification, probe_result
-from natsim.probes.stun.responder import Reply, Slot
 from natsim.report.schema import Verdict
 from tests.unit.stun_fakenet import (
     ADM,

@@ -21,8 +21,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from natsim.probes.stun.behaviour import Address, FilteringObservation, MappingObservation, behind_nat
 from natsim.probes.stun.exchange import Answer, Ask, Endpoint, Outcome, StunNetwork
+from natsim.probes.stun.judges import Address, FilteringObservation, MappingObservation, behind_nat
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Step:
 
 @dataclass
 class Discovery:
-    """Everything the tests observed (judged by :mod:`natsim.probes.stun.behaviour`)."""
+    """Everything the tests observed (judged by :mod:`natsim.probes.stun.judges`)."""
 
     server: Address
     steps: list[Step] = field(default_factory=list)

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from natsim.probes.stun.behaviour import Address
+from natsim.probes.stun.judges import Address
 
 
 class Outcome(enum.StrEnum):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from natsim.probes.stun.behaviour import (
+from natsim.probes.stun.discovery import Discovery, Step
+from natsim.probes.stun.exchange import Outcome
+from natsim.probes.stun.judges import (
     Address,
     behind_nat,
     classic_name,
@@ -20,8 +22,6 @@ from natsim.probes.stun.behaviour import (
     port_preserved,
     shown,
 )
-from natsim.probes.stun.discovery import Discovery, Step
-from natsim.probes.stun.exchange import Outcome
 from natsim.report.schema import ConnectionResult, Estimate, ProbeResult, Verdict, estimate_timeout
 from natsim.units import format_duration
 

@@ -1,6 +1,6 @@
 """``natsim serve --stun``: an RFC 5389/5780 STUN server on UDP, built for a public host.
 
-One socket per slot (:mod:`.responder`: the primary address and port, and with ``alt_address`` the
+One socket per slot (:mod:`.answers`: the primary address and port, and with ``alt_address`` the
 four of two addresses times two ports), all in one asyncio loop. Unprivileged (ports above 1024), a
 token bucket per source address (:mod:`.ratelimit`), never an answer larger than the request plus the
 response's fixed attributes, one log line per request answered (``natsim -v serve``, or the log of a
@@ -19,10 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from natsim.errors import ProbeError
-from natsim.probes.stun.behaviour import Address
+from natsim.probes.stun.answers import Responder, Slot
+from natsim.probes.stun.judges import Address
 from natsim.probes.stun.ports import StunConfig
 from natsim.probes.stun.ratelimit import RateLimiter
-from natsim.probes.stun.responder import Responder, Slot
 
 log = logging.getLogger("natsim.serve")
 

@@ -19,8 +19,8 @@ from typing import Any, cast
 from natsim.errors import ProbeError
 from natsim.kernel_facts import IP_RECVERR
 from natsim.probes.stun import codec
-from natsim.probes.stun.behaviour import Address
 from natsim.probes.stun.exchange import Answer, Ask, Endpoint, Outcome
+from natsim.probes.stun.judges import Address
 
 #: First retransmission after this many seconds (RFC 5389 7.2.1), doubling.
 RTO = 0.5

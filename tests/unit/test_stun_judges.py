@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from natsim.probes.stun.behaviour import (
+from natsim.probes.stun.judges import (
     Behaviour,
     FilteringObservation,
     MappingObservation,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from natsim.probes.stun import codec
-from natsim.probes.stun.behaviour import Address
+from natsim.probes.stun.judges import Address
 
 #: (address index, port index): (0, 0) is the primary address and port.
 Slot = tuple[int, int]
