@@ -62,7 +62,7 @@ print(json.dumps({"before": before, "pyplot": "matplotlib.pyplot" in sys.modules
 def test_importing_and_plotting_keeps_backend_and_never_imports_pyplot(tmp_path: Path) -> None:
     env = {**os.environ, "MPLBACKEND": "svg"}
     proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["before"] == "svg"
