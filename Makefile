@@ -3,9 +3,11 @@
 # namespaces (`natsim doctor` says), else as root or through sudo.
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
-VENV := .venv
+# The virtualenv: .venv/ here, or $NATSIM_VENV (the Vagrantfile's VM keeps it outside the shared folder).
+VENV := $(or $(NATSIM_VENV),.venv)
+# chromium: tests open report.html in it (natsim run --html).
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping libseccomp2 util-linux coturn
+                python3 python3-venv make iputils-ping libseccomp2 util-linux chromium coturn
 # Packages whose maintainer scripts would enable and start a host service (coturn: turnserver on UDP
 # 3478 of every address). natsim runs them only inside lab nodes (coturn: an independent RFC 5780 server
 # and client for the interop tests), so they are installed with service starts denied (a policy-rc.d for
@@ -15,6 +17,9 @@ APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-clien
 NO_SERVICE_PACKAGES := coturn
 POLICY_RC_D ?= /usr/sbin/policy-rc.d
 SYSTEMD_RUNNING ?= /run/systemd/system
+# Only a machine that hosts VMs needs these (tests/unit/test_vagrantfile.py: `vagrant validate` with
+# both providers); the Vagrantfile's VM installs without them (HOST_APT_PACKAGES=).
+HOST_APT_PACKAGES := vagrant vagrant-libvirt
 # Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
 WORKERS ?= 8
 PYTEST_ARGS ?=
@@ -25,7 +30,7 @@ setup: packages $(VENV)/.installed
 
 # The only step that needs root, and only while a package is missing.
 packages:
-	@set -e; missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	@set -e; missing=$$(for p in $(APT_PACKAGES) $(HOST_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed$$' || echo $$p; done); \
 	missing=$$(echo $$missing); [ -n "$$missing" ] || exit 0; \
 	if [ "$$(id -u)" -ne 0 ]; then \

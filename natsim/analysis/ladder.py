@@ -10,7 +10,7 @@ untouched) and saved as PNG and SVG.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from natsim.analysis.analyze import Analysis, ConnectionReport
 from natsim.analysis.capture_dir import CaptureDir
@@ -19,6 +19,9 @@ from natsim.analysis.events import classify
 from natsim.analysis.segments import AnalysisError
 from natsim.outfiles import OutputDir
 from natsim.units import format_duration
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Silences longer than this (lab seconds) between two packets are shaded and labelled.
 GAP = 0.2
@@ -33,6 +36,12 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path, *, for_use
     """Draw connection ``conn_id``; writes ``output`` with ``.png`` and ``.svg``; returns both paths.
     ``for_user``: under sudo the files are the invoking user's; ``lock``: refuse while another natsim
     writes that directory (:meth:`natsim.outfiles.OutputDir.lock`)."""
+    return _save(ladder_figure(analysis, conn_id), output, for_user=for_user, lock=lock)
+
+
+def ladder_figure(analysis: Analysis, conn_id: str) -> Figure:
+    """The ladder diagram of connection ``conn_id`` (a capture id or a probe connection) as a bare
+    matplotlib Figure, for a file (:func:`draw_ladder`) or a page (``report.html``)."""
     from matplotlib.figure import Figure  # no pyplot: leaves the importer's backend and figures alone
 
     report: ConnectionReport = analysis.connection(conn_id)
@@ -48,7 +57,7 @@ def draw_ladder(analysis: Analysis, conn_id: str, output: str | Path, *, for_use
     _draw_transits(ax, conn, lanes, analysis.capture)
     _finish_axes(ax, report, len(lanes), span, analysis.name(report))
     fig.tight_layout()
-    return _save(fig, output, for_user=for_user, lock=lock)
+    return fig
 
 
 def _draw_lanes(ax: Any, lanes: dict[str, int], span: float) -> None:

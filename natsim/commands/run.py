@@ -23,7 +23,8 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "run", help="run a scenario in the lab and check its expectations",
         description="Build the scenario's lab, run its probes as declared, capture every link, write "
-        "DIR/result.json, DIR/summary.txt and DIR/survival.png, then check `expect:`. Exit 0 when every "
+        "DIR/result.json, DIR/summary.txt and DIR/survival.png (with --html also DIR/report.html), then "
+        "check `expect:`. Exit 0 when every "
         "expectation holds, 1 when one fails, 2 on error, 3 when a probe could not run (the summary "
         "names it and its log), 130 when interrupted (what was measured is still written).",
         epilog="example: natsim run isp-modem-bridge-1h --out out/modem")
@@ -39,6 +40,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--compare", action="store_true",
                         help="also predict with the model and show both side by side (with --json: in "
                         "the JSON); disagreement exits 1")
+    parser.add_argument("--html", action="store_true",
+                        help="also write DIR/report.html: one self-contained page (nothing fetched from "
+                        "the network) with the lab map, the summary and expectations, the survival plot, "
+                        "the model's verdicts beside the lab's, a ladder diagram of each dead connection "
+                        "and the middleboxes' conntrack timeline")
     add_trust(parser)
     parser.set_defaults(func=run)
     builds_labs(parser)
@@ -62,13 +68,18 @@ def run(args: argparse.Namespace) -> int:
         scenario = replace(scenario, expect=expect)
     require_lab_privileges("natsim run")
     out = args.out or inside(Path("natsim-out"), f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    writers = []
+    if args.html:
+        from natsim.analysis.run_report import HtmlWriter
+        writers.append(HtmlWriter())
     try:
-        outcome = run_scenario(scenario, out, extra=extra)
+        outcome = run_scenario(scenario, out, extra=extra, writers=writers)
     except KeyboardInterrupt:
         print(f"natsim: interrupted; partial result in {out}/", file=sys.stderr)
         return EXIT_INTERRUPTED
     code = outcome.exit_code
-    report = f"report: {out}/summary.txt, {out}/result.json, {out}/survival.png"
+    report = f"report: {out}/summary.txt, {out}/result.json, {out}/survival.png" + "".join(
+        f", {out}/{writer.name}" for writer in writers)
     if args.json:
         return max(code, _print_json(outcome.result, scenario if args.compare else None, report))
     print(outcome.summary, end="")

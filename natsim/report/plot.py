@@ -75,17 +75,21 @@ def survival_rows(result: RunResult) -> list[SurvivalRow]:
 
 
 @dataclass(frozen=True)
-class _Unit:
+class AxisUnit:
+    """A time axis's unit: its name (``minutes``) and its length in seconds."""
+
     name: str
     seconds: float
 
 
-def _unit(longest: float) -> _Unit:
+def time_unit(longest: float) -> AxisUnit:
+    """The unit an axis running to ``longest`` real-world seconds is drawn in (its ``name`` and
+    ``seconds``): seconds up to 2 min, minutes up to 5 h, else hours."""
     if longest <= 120:
-        return _Unit("seconds", 1.0)
+        return AxisUnit("seconds", 1.0)
     if longest <= 5 * 3600:
-        return _Unit("minutes", 60.0)
-    return _Unit("hours", 3600.0)
+        return AxisUnit("minutes", 60.0)
+    return AxisUnit("hours", 3600.0)
 
 
 def longest_idle(rows: Sequence[SurvivalRow]) -> float:
@@ -109,7 +113,7 @@ def survival_figure(result: RunResult, timeouts: Mapping[str, float]) -> Figure:
 
     rows = survival_rows(result)
     limit = axis_limit(rows)
-    unit = _unit(limit)
+    unit = time_unit(limit)
     fig = Figure(figsize=(9, 1.5 + 0.35 * max(2, len(rows))))
     ax = fig.subplots()
     for y, row in enumerate(rows):

@@ -15,10 +15,10 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
@@ -61,6 +61,7 @@ class RunOutcome:
     interrupted: bool = False
     summary: str = ""          # what summary.txt holds (formatted once)
     failed: list[str] = field(default_factory=list)   # probes that could not run
+    lab_map: dict[str, Any] | None = None   # the lab's map (``Lab.describe()``) once it was up
 
     @property
     def ok(self) -> bool:
@@ -75,7 +76,23 @@ class RunOutcome:
         return EXIT_OK if self.ok else EXIT_CHECK_FAILED
 
 
-def _timeouts_for_plot(scenario: Scenario) -> dict[str, float]:
+class ReportWriter(Protocol):
+    """A further file a run writes in its output directory once result.json and summary.txt are
+    written (``report.html``, see :mod:`natsim.analysis.run_report`): ``name`` is refused as a link
+    before the lab starts; a writer that cannot render leaves a note in result.json, never loses the
+    result."""
+
+    @property
+    def name(self) -> str:
+        """The file's name in the output directory."""
+        ...
+
+    def render(self, outcome: RunOutcome, scenario: Scenario, out: Path) -> str:
+        """The file's text; ``out``: the output directory, whose other files are written."""
+        ...
+
+
+def plot_timeouts(scenario: Scenario) -> dict[str, float]:
     """A line on the survival plot per idle timeout a middlebox's kind says is worth drawing."""
     return {f"{node} idle {format_duration(idle)}": idle for node, config in scenario.middleboxes.items()
             for idle in middlebox_kind(config.kind).idle_timeouts(config)}
@@ -88,19 +105,29 @@ REPORT_NAMES = ("result.json", "summary.txt", "survival.png", "pcap")
 KEPT_SUFFIXES = (".log", ".out")
 
 
-def write_outputs(outcome: RunOutcome, scenario: Scenario, out: OutputDir) -> None:
-    """result.json, summary.txt, survival.png in the output directory."""
+def write_outputs(outcome: RunOutcome, scenario: Scenario, out: OutputDir,
+                  writers: Sequence[ReportWriter] = ()) -> None:
+    """result.json, summary.txt, survival.png in the output directory, then each of ``writers``."""
     out.write_text("result.json", outcome.result.to_json())
     outcome.summary = format_summary(outcome.result, outcome.checks)
     out.write_text("summary.txt", outcome.summary)
     try:
-        png = survival_png(outcome.result, _timeouts_for_plot(scenario))
+        png = survival_png(outcome.result, plot_timeouts(scenario))
     except Exception as err:  # a plot must never lose the measured result
         why = (missing_extra(err) if isinstance(err, ModuleNotFoundError) else None) or str(err)
         outcome.result.notes.append(f"survival.png not written: {why}")
         out.write_text("result.json", outcome.result.to_json())
     else:
         out.write_bytes("survival.png", png)
+    for writer in writers:
+        try:
+            text = writer.render(outcome, scenario, out.path)
+        except Exception as err:  # an extra report must never lose the measured result
+            why = (missing_extra(err) if isinstance(err, ModuleNotFoundError) else None) or str(err)
+            outcome.result.notes.append(f"{writer.name} not written: {type(err).__name__}: {why}")
+            out.write_text("result.json", outcome.result.to_json())
+        else:
+            out.write_text(writer.name, text)
 
 
 def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[ProbeSpec]:
@@ -117,31 +144,32 @@ def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[Pr
 
 
 def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str, str]] | None = None,
-                 progress_stream: Any = None) -> RunOutcome:
+                 progress_stream: Any = None, writers: Sequence[ReportWriter] = ()) -> RunOutcome:
     """Run ``scenario`` in a lab, write the outputs in ``out``, check the expectations.
 
     ``extra`` adds command probes (name → (node, command)), as ``--probe-cmd`` does (explicit, so
     trusted; a name must be usable as a file name, see :mod:`natsim.paths`). ``out`` is refused
     (:class:`~natsim.errors.OutputError`) while another natsim writes it, or when it or a report name
     in it is a symbolic link. On Ctrl-C or SIGTERM the probes are stopped, what was measured is
-    written, and the exception propagates.
+    written, and the exception propagates. ``writers`` write further files once the result is
+    written (``natsim run --html``: :class:`natsim.analysis.run_report.HtmlWriter`).
     """
     probes = _probes(scenario, extra or {})
     with OutputDir.open(out, for_user=True) as directory:
         directory.lock()
-        directory.refuse_links(REPORT_NAMES)
+        directory.refuse_links((*REPORT_NAMES, *(writer.name for writer in writers)))
         with tempfile.TemporaryDirectory(prefix="natsim-run-") as scratch:
             outcome = RunOutcome(RunResult(source="lab", time_scale=scenario.time_scale.factor,
                                            scenario=scenario.name, started=time.time()), [], out)
             try:
-                _run_lab(scenario, probes, outcome, directory, Path(scratch), progress_stream)
+                _run_lab(scenario, probes, outcome, directory, Path(scratch), progress_stream, writers)
             finally:
                 directory.copy_files(Path(scratch), KEPT_SUFFIXES)
     return outcome
 
 
 def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, out: OutputDir,
-             workdir: Path, progress_stream: Any) -> None:
+             workdir: Path, progress_stream: Any, writers: Sequence[ReportWriter]) -> None:
     """Bring the lab up, capture, run the probes; the outputs are written whatever happens."""
     result = outcome.result
     results: dict[str, ProbeResult] = {}
@@ -151,6 +179,7 @@ def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, o
         with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
                  time_scale=scenario.time_scale, workdir=workdir / "lab", seed=scenario.seed,
                  loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab:
+            outcome.lab_map = lab.describe()
             ctx = DriverContext(lab, scenario, outcome.out, workdir)
             capture = None
             if scenario.captures:
@@ -177,7 +206,7 @@ def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, o
         _collect(result, probes, results, errors)
         outcome.failed = [spec.name for spec in probes if spec.name in errors]
         outcome.checks = check_expectations(result, scenario.expect)
-        write_outputs(outcome, scenario, out)
+        write_outputs(outcome, scenario, out, writers)
 
 
 def _collect(result: RunResult, probes: list[ProbeSpec], results: dict[str, ProbeResult],

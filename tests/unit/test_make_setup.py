@@ -43,7 +43,7 @@ def make_debian_packages(tmp_path: Path, *, installed: str = "", policy: str | N
     env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "LOG": str(log), "POLICY": str(rc),
            "INSTALLED": installed, "ACTIVE": "0" if systemd else "3"}
     done = subprocess.run(["make", "--no-print-directory", "-C", str(CHECKOUT), "packages",
-                           "APT_PACKAGES=iproute2 coturn", f"POLICY_RC_D={rc}",
+                           "APT_PACKAGES=iproute2 coturn", "HOST_APT_PACKAGES=", f"POLICY_RC_D={rc}",
                            f"SYSTEMD_RUNNING={tmp_path if systemd else tmp_path / 'no-systemd'}"],
                           env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

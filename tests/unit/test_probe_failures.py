@@ -34,13 +34,16 @@ expect:
 
 
 class _Lab:
-    """Stands for the lab: a context manager and nothing else."""
+    """Stands for the lab: a context manager with a map (for report.html) and nothing else."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass
 
     def __enter__(self) -> _Lab:
         return self
+
+    def describe(self) -> dict[str, Any]:
+        return {"lab_id": "stand-in", "topology": "home-nat", "time_scale": 60.0, "nodes": []}
 
     def __exit__(self, *exc: object) -> None:
         pass
@@ -117,3 +120,17 @@ def test_natsim_run_exits_3_and_prints_the_failures(stand_in_lab: None, tmp_path
     out = capsys.readouterr().out
     assert out.count("  FAILED ") == 3 and "FAILED crash (tcp-send)" in out
     assert main(["-q", "run", str(path), "--out", str(tmp_path / "json"), "--json"]) == 3
+
+
+def test_natsim_run_html_shows_an_incomplete_run(stand_in_lab: None, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """``--html``: report.html is written beside summary.txt and says which probes could not run."""
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(path), "--out", str(out), "--html"]) == 3
+    assert capsys.readouterr().out.rstrip().endswith(f"{out}/survival.png, {out}/report.html")
+    page = (out / "report.html").read_text()
+    assert "incomplete: crash, tool, empty could not run (exit 3)" in page
+    assert "the tcp-send driver failed: OSError: [Errno 36] File name too long" in page
+    assert "No capture: the scenario says captures: false" in page
