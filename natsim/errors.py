@@ -64,7 +64,13 @@ class DurationError(ConfigError):
 
 
 class TimeScaleError(ConfigError):
-    """A scaled kernel timeout cannot be represented precisely enough."""
+    """A scaled kernel timeout cannot be represented precisely enough; ``setting`` names it
+    (``NODE.SETTING``) when it is a middlebox's."""
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None,
+                 column: int | None = None, *, setting: str | None = None) -> None:
+        super().__init__(message, source, line, column)
+        self.setting = setting
 
 
 class UntrustedCodeError(ConfigError):

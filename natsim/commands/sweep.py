@@ -34,7 +34,8 @@ def register(sub: Any) -> None:
     parser.add_argument("scenario", help="scenario file or shipped scenario name")
     parser.add_argument("--param", action="append", default=[], metavar="NAME.SETTING=VALUES",
                         help="NAME is a middlebox node (cpe.idle_timeout=30m..3h:15m, "
-                        "cpe.untracked_inbound=drop,pickup) or a probe (send.step=30s,1m; an ssh-idle "
+                        "cpe.untracked_inbound=drop,pickup), a host (client.tcp_keepalive_time=5m..30m:5m) "
+                        "or a probe (send.step=30s,1m; an ssh-idle "
                         "variant's ssh option: sessions.VARIANT.ServerAliveInterval=1m,5m); VALUES is "
                         "LOW..HIGH:STEP or A,B,C (repeatable)")
     parser.add_argument("--max-points", default="1000", help="refuse larger grids (default 1000)")

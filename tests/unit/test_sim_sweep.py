@@ -32,7 +32,7 @@ def test_duration_range_and_choice_list() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("cpx.idle_timeout=1h", "no middlebox or probe 'cpx' in the scenario (did you mean 'cpe'?)"),
+    ("cpx.idle_timeout=1h", "no middlebox, host or probe 'cpx' in the scenario (did you mean 'cpe'?)"),
     ("cpe.idle_timout=1h", "has no setting 'idle_timout' (did you mean 'idle_timeout'?)"),
     ("cpe.idle_timeout=-1h..2h:1h", "malformed duration"),
     ("cpe.idle_timeout=2h..1h:15m", "lower end above its upper end"),
