@@ -91,6 +91,11 @@ class OutputError(NatsimError):
     never writes through one), it is not what natsim expects, or another natsim run is writing it."""
 
 
+class ClusterError(NatsimError):
+    """A Dask cluster could not be reached, or its work could not be finished there (a task failed on
+    every worker it was given to)."""
+
+
 class LabError(NatsimError):
     """Bringing up, driving or tearing down a lab failed."""
 
