@@ -329,20 +329,21 @@ class Lab:
         return done.returncode, done.stdout + done.stderr
 
     def wait_port(self, name: str, port: int, proc: NodeProcess, *, timeout: float = 10.0,
-                  log: Path | None = None) -> None:
-        """Return once something listens on TCP ``port`` in node ``name``; :class:`LabError` (with the
-        end of ``log``) when ``proc`` exits first or ``timeout`` passes. The one wait-for-a-server of
-        natsim's labs."""
+                  log: Path | None = None, transport: str = "tcp") -> None:
+        """Return once something listens on ``port`` (``transport`` ``tcp`` or ``udp``) in node
+        ``name``; :class:`LabError` (with the end of ``log``) when ``proc`` exits first or ``timeout``
+        passes. The one wait-for-a-server of natsim's labs."""
+        flags = {"tcp": "-ltnH", "udp": "-lunH"}[transport]
         give_up = time.monotonic() + timeout
         while time.monotonic() < give_up:
-            _, out = self.run(name, ["ss", "-ltnH", f"sport = :{port}"])
+            _, out = self.run(name, ["ss", flags, f"sport = :{port}"])
             if f":{port}" in out:
                 return
             if proc.popen.poll() is not None:
                 break
             time.sleep(0.05)
         text = log.read_text(errors="replace")[-600:] if log is not None and log.exists() else ""
-        raise LabError(f"{name}: nothing listens on port {port} after {timeout:g} s"
+        raise LabError(f"{name}: nothing listens on {transport} port {port} after {timeout:g} s"
                        + (f": {text.strip()}" if text.strip() else ""))
 
     def address(self, name: str) -> str:
