@@ -7,8 +7,17 @@ PYTHON ?= /usr/bin/python3
 VENV := $(or $(NATSIM_VENV),.venv)
 # chromium: tests open report.html in it (natsim run --html).
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping libseccomp2 util-linux chromium wireguard-go \
+                python3 python3-venv make iputils-ping libseccomp2 util-linux chromium coturn wireguard-go \
                 wireguard-tools
+# Packages whose maintainer scripts would enable and start a host service (coturn: turnserver on UDP
+# 3478 of every address). natsim runs them only inside lab nodes (coturn: an independent RFC 5780 server
+# and client for the interop tests), so they are installed with service starts denied (a policy-rc.d for
+# the install, unless the host has its own) and their unit disabled right after (systemctl disable, which
+# works without a running systemd and disables the SysV script too; stopped as well if a host policy let
+# it start): `make packages` never leaves a host service running or enabled.
+NO_SERVICE_PACKAGES := coturn
+POLICY_RC_D ?= /usr/sbin/policy-rc.d
+SYSTEMD_RUNNING ?= /run/systemd/system
 # Only a machine that hosts VMs needs these (tests/unit/test_vagrantfile.py: `vagrant validate` with
 # both providers); the Vagrantfile's VM installs without them (HOST_APT_PACKAGES=).
 HOST_APT_PACKAGES := vagrant vagrant-libvirt
@@ -22,15 +31,25 @@ setup: packages $(VENV)/.installed
 
 # The only step that needs root, and only while a package is missing.
 packages:
-	@missing=$$(for p in $(APT_PACKAGES) $(HOST_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	@set -e; missing=$$(for p in $(APT_PACKAGES) $(HOST_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed$$' || echo $$p; done); \
-	if [ -n "$$missing" ] && [ "$$(id -u)" -ne 0 ]; then \
+	missing=$$(echo $$missing); [ -n "$$missing" ] || exit 0; \
+	if [ "$$(id -u)" -ne 0 ]; then \
 	  echo "*** missing Debian packages: $$missing; install them once with: sudo make packages"; exit 1; \
-	elif [ -n "$$missing" ]; then \
-	  echo "*** installing Debian packages:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends $$missing; \
-	fi
+	fi; \
+	echo "*** installing Debian packages:" $$missing; \
+	if [ ! -e $(POLICY_RC_D) ]; then \
+	  trap 'rm -f $(POLICY_RC_D)' EXIT; \
+	  printf '#!/bin/sh\n# natsim make packages: no service starts while it installs packages\nexit 101\n' \
+	    > $(POLICY_RC_D); chmod 755 $(POLICY_RC_D); \
+	fi; \
+	apt-get update -qq; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	for p in $(NO_SERVICE_PACKAGES); do case " $$missing " in *" $$p "*) \
+	  if command -v systemctl >/dev/null; then systemctl disable --quiet $$p.service; fi; \
+	  if [ -d $(SYSTEMD_RUNNING) ] && systemctl is-active --quiet $$p.service; then \
+	    systemctl stop $$p.service; fi; \
+	  echo "*** $$p: installed for lab nodes only; its host service is disabled";; esac; done
 
 $(VENV)/.installed: pyproject.toml setup.py
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)

@@ -100,6 +100,11 @@ class LabError(NatsimError):
     """Bringing up, driving or tearing down a lab failed."""
 
 
+class KeptLabError(LabError):
+    """A lab kept up between commands (``natsim lab up``) cannot be used: no lab of that name, no such
+    node in it, or it went down (or broke) while a command used it."""
+
+
 class CommandError(LabError):
     """A command run inside a lab node failed."""
 

@@ -69,10 +69,24 @@ def _check_one(probe: ProbeResult, key: str, expected: Any) -> Check:
         ok = low is not None and high is not None and lo <= low and high <= hi
         shown = f"[{low:g}, {high:g}] s" if ok or (low is not None and high is not None) else "no bracket"
         return Check(probe.name, key, f"within [{lo:g}, {hi:g}] s", shown, ok)
+    if key == "found":
+        shown = ", ".join(f"{k} {_plain(probe.extra.get(k))}" for k in expected)
+        return Check(probe.name, key, ", ".join(f"{k} {_plain(v)}" for k, v in expected.items()), shown,
+                     all(_same(probe.extra.get(k), v) for k, v in expected.items()))
     if key == "exit_code":
         code = probe.extra.get("exit_code")
         return Check(probe.name, key, str(expected), str(code), code == expected)
     raise AssertionError(f"unknown expectation {key}")
+
+
+def _plain(value: Any) -> str:
+    """A finding as a scenario file writes it: ``true``, ``null``, ``endpoint-independent``."""
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _same(observed: Any, wanted: Any) -> bool:
+    """Equal, and a truth value only to a truth value (``true`` is not ``1``)."""
+    return isinstance(observed, bool) == isinstance(wanted, bool) and observed == wanted
 
 
 def check_expectations(result: RunResult, expect: Mapping[str, Mapping[str, Any]]) -> list[Check]:

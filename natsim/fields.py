@@ -148,10 +148,23 @@ def _str_list(what: str, spec: Mapping[str, Any], raw: Any) -> tuple[str, ...]:
     return tuple(str(i).strip() for i in items if str(i).strip())
 
 
+def _findings(what: str, spec: Mapping[str, Any], raw: Any) -> dict[str, str | bool | int | None]:
+    """A mapping of a probe's findings (its result's ``extra``) to plain values."""
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{what}: expected a mapping of findings to values, e.g. {{mapping: "
+                          f"endpoint-independent}}, got {raw!r}")
+    for key, value in raw.items():
+        if value is not None and not isinstance(value, str | bool | int):
+            raise OptionError(f"{what}.{key}: expected text, true/false, a number or null, got {value!r}",
+                              path=(str(key),))
+    return {str(k): v for k, v in raw.items()}
+
+
 #: Field parser name → parser.
 PARSERS: dict[str, Parser] = {
     "duration": _duration, "choice": _choice, "duration-range": _duration_range, "enum": _enum,
     "bool": _bool, "int": _int, "port-range": _port_range, "ports": _ports, "str-list": _str_list,
+    "findings": _findings,
     "address": lambda what, spec, raw: check_lab_address(str(raw), what=what),
     "public-prefix": lambda what, spec, raw: check_lab_address(str(raw), what=what, public=True),
     "str": lambda what, spec, raw: str(raw),

@@ -86,3 +86,9 @@ CONNTRACK_TCP_UNACKNOWLEDGED = CONNTRACK_TCP_TIMEOUTS["unacknowledged"]
 #: /proc/slabinfo on Linux 6.x x86-64) plus its extension area (NAT, timeout, events), which
 #: ``nf_ct_ext_add`` allocates at least ``NF_CT_EXT_PREALLOC`` = 128 bytes for.
 CONNTRACK_ENTRY_BYTES = 256 + 128
+
+# ---- socket options Python's socket module does not name (linux/in.h) ------------------------------
+
+#: ``IP_RECVERR``: an unconnected UDP socket reports ICMP errors (ECONNREFUSED for port unreachable)
+#: on its next receive; without it Linux reports none.
+IP_RECVERR = 11

@@ -48,7 +48,8 @@ class RunningLab(Protocol):
 
     def wait_port(self, name: str, port: int, proc: NodeProcess, *, timeout: float = 10.0,
                   log: Path | None = None, transport: str = "tcp") -> None:
-        """Return once something listens on ``port`` (``transport`` tcp or udp) in node ``name``."""
+        """Return once something listens on ``port`` (``transport``: ``tcp`` or ``udp``) in node
+        ``name``."""
         ...
 
     def address(self, name: str) -> str:

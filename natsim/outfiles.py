@@ -216,6 +216,18 @@ class OutputDir:
         """Write ``text`` (UTF-8) to file ``name``; see :meth:`write_bytes`."""
         return self.write_bytes(name, text.encode(), mode=mode)
 
+    def write_new(self, name: str, text: str, *, mode: int = 0o644) -> Path:
+        """Create file ``name``, complete at once; FileExistsError when the name is taken (first wins)."""
+        temp, fd = self._new_temp(name, mode)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode())
+            os.link(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+        finally:
+            self._discard(temp)
+        self.created.append(self.path / name)
+        return self.path / name
+
     def open_stream(self, name: str, *, mode: int = 0o644) -> BinaryIO:
         """A new file ``name``, open for writing (a log, a capture), in place at once (a new inode
         renamed over the name: an existing file is replaced, a link refused)."""

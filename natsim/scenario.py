@@ -49,6 +49,7 @@ EXPECT_KEYS: dict[str, dict[str, Any]] = {
     "dead_between": {"parse": "duration-range"}, "all_alive": {"parse": "bool"},
     "verdicts": {"parse": "verdicts"}, "attempts": {"parse": "verdicts"},
     "bypass_bracket_within": {"parse": "duration-range"}, "exit_code": {"parse": "int"},
+    "found": {"parse": "findings"},
 }
 #: natsim's own scenarios (top-level ``scenarios/``; inside the package in a wheel).
 SCENARIO_DIR = SCENARIOS

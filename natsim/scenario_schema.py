@@ -49,6 +49,9 @@ def _value(spec: dict[str, Any]) -> dict[str, Any]:
         return {"type": "array", "items": {"enum": [v.value for v in Verdict]}}
     if kind == "ports":
         return {"type": ["array", "string", "integer"]}
+    if kind == "findings":
+        return {"type": "object", "minProperties": 1,
+                "additionalProperties": {"type": ["string", "boolean", "integer", "null"]}}
     if kind == "str-list":
         return {"type": ["array", "string"], "items": {"type": "string"}}
     return {"type": "string"}

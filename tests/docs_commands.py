@@ -22,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+#: The guided labs: each page's commands run in order, as one session (:func:`steps`), in the lab tier
+#: (tests/netns/test_tutorial.py); each is parsed in the unit tier like the commands above.
+TUTORIAL_PAGES = sorted((ROOT / "docs" / "tutorial").glob("[0-9]*.md"))
 _BLOCK = re.compile(r"^```sh\n(.*?)^```", re.S | re.M)
 _NATSIM = ("natsim", "$N", ".venv/bin/natsim", "~/natsim/bin/natsim")
 
@@ -32,6 +35,9 @@ PARSE_ONLY = {
     ("analyze",): "needs a demo's output directory (tests/unit/test_analysis_*.py analyse captures)",
     ("cleanup",): "would remove other labs than the test's (tests/netns/test_teardown.py runs it)",
     ("serve",): "a server: runs until stopped (tests/unit/test_probes_server.py runs it)",
+    **{verb: "a session with a lab kept up: the guided labs run these in page order "
+             "(tests/netns/test_tutorial.py), tests/netns/test_kept_lab.py each one"
+       for verb in (("lab", "up"), ("lab", "exec"), ("lab", "list"), ("lab", "down"), ("watch",))},
     ("probe",): "needs a natsim serve or SSH server at HOST (tests/unit/test_probes_clients.py, "
                 "tests/netns/test_probes_lab.py run the probes)",
     ("predict", "examples/natsim-plugin-idle-firewall/scenarios/idle-firewall.yaml"):
@@ -66,11 +72,11 @@ def _words(line: str) -> list[str]:
     return shlex.split(line, comments=True)
 
 
-def commands() -> tuple[list[DocCommand], list[tuple[str, str]]]:
-    """The natsim commands of every ```sh block, and (page, line) of the other lines (``make demo``,
-    ``pip install``, ``wait``, ``N=...``): those are not natsim's to run."""
+def commands(pages: list[Path] = PAGES) -> tuple[list[DocCommand], list[tuple[str, str]]]:
+    """The natsim commands of every ```sh block of ``pages``, and (page, line) of the other lines
+    (``make demo``, ``pip install``, ``wait``, ``N=...``): those are not natsim's to run."""
     found, others = [], []
-    for page in PAGES:
+    for page in pages:
         for block in _BLOCK.findall(page.read_text()):
             for line in block.splitlines():
                 words = _words(line)
@@ -101,3 +107,11 @@ def how(command: DocCommand) -> tuple[str, str]:
     if command.root:
         return "unclassified", "a root command neither run in the lab tier nor given a reason"
     return "run", "no lab, no network"
+
+
+def steps(page: Path) -> list[DocCommand]:
+    """A guided lab's commands in page order (a tutorial page's ```sh blocks hold natsim commands
+    only: :func:`commands` of it has no other lines)."""
+    found, others = commands([page])
+    assert others == [], f"{page.name}: lines that are not natsim commands: {others}"
+    return found

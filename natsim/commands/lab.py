@@ -1,4 +1,5 @@
-"""``natsim lab TOPOLOGY``: bring a lab up, show its map, open the Mininet CLI (or ``--run``)."""
+"""``natsim lab TOPOLOGY``: bring a lab up, show its map, open the Mininet CLI (or ``--run``); and
+``natsim lab up|exec|list|down`` (:mod:`natsim.commands.lab_verbs`): a lab that stays up."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import argparse
 import contextlib
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from natsim.cliargs import add_time_scale, parse_sets
+from natsim.commands import lab_verbs
 from natsim.commands.common import add_trust, builds_labs
 from natsim.errors import ConfigError
 from natsim.lab.topology import find_topology
@@ -36,13 +39,32 @@ def _seconds(text: str) -> float:
     return value
 
 
+class _LabParser(argparse.ArgumentParser):
+    """``natsim lab TOPOLOGY ...`` or ``natsim lab up|exec|list|down ...``: the first word decides which
+    (so a topology cannot be called ``up``, ``exec``, ``list`` or ``down``; ``FILE.py`` still can)."""
+
+    verbs: argparse._SubParsersAction  # type: ignore[type-arg]
+
+    def parse_known_args(self, args: Sequence[str] | None = None,   # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        if words and words[0] in self.verbs.choices:
+            verb: argparse.ArgumentParser = self.verbs.choices[words[0]]
+            return verb.parse_known_args(words[1:], namespace)
+        return super().parse_known_args(words, namespace)
+
+
 def register(sub: Any) -> None:
     """Add ``natsim lab``."""
     parser = sub.add_parser(
-        "lab", help="bring up a topology with its middleboxes, interactively or with --run",
+        "lab", help="bring up a topology with its middleboxes, interactively or with --run; or keep "
+        "one up (up, exec, list, down)",
+        usage="natsim lab TOPOLOGY [--set NODE.SETTING=VALUE] [--time-scale S] [--run 'NODE CMD'] "
+        "[--sshd NODE] [--json] [--trust]\n       natsim lab {up,exec,list,down} ...",
         description="Bring up TOPOLOGY in network namespaces, print its map, then open the Mininet "
         "CLI (e.g. `cpe conntrack -L`, `client ping server`) or run --run commands; everything "
-        "is torn down on exit.",
+        "is torn down on exit. `natsim lab up` keeps a lab up between commands instead (`natsim lab "
+        "up --help`).",
         epilog="example: natsim lab isp-bridge-cgn --set cpe.idle_timeout=1h --time-scale 60 "
         "--run 'cpe nft list ruleset'")
     parser.add_argument("topology", help="a shipped topology name (isp-bridge-cgn, home-nat, "
@@ -68,6 +90,11 @@ def register(sub: Any) -> None:
     add_trust(parser)
     parser.set_defaults(func=run)
     builds_labs(parser)
+    parser.__class__ = _LabParser   # argparse makes every sub-parser an ArgumentParser
+    parser.verbs = parser.add_subparsers(title="a lab that stays up", metavar="{up,exec,list,down}",
+                                         prog="natsim lab", required=False,
+                                         parser_class=argparse.ArgumentParser)
+    lab_verbs.register(parser.verbs)
 
 
 def _parse_run(item: str) -> tuple[str, str]:

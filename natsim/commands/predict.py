@@ -110,6 +110,8 @@ def _probe_lines(probe: ProbeResult, every: bool) -> list[str]:
            + ("" if probe.complete else " [incomplete]")]
     if probe.estimate is not None:
         out.append(f"  estimate: {probe.estimate.describe()}")
+    if probe.extra.get("summary"):   # a kind's one-line finding (nat-type: its NAT type)
+        out.append(f"  found: {probe.extra['summary']}")
     previous = None
     width = max((len(c.name) for c in probe.connections), default=0)
     for c in probe.connections:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from natsim.errors import PrivilegeError
+from natsim.errors import NatsimError, PrivilegeError
 from natsim.lab import userns
 from natsim.lab.kernel import DECISION, SYSCTL, br_netfilter_state
 from natsim.lab.userns_support import Mode, NamespaceRefused, Readings, explain, lab_mode
@@ -161,7 +161,29 @@ def run_checks() -> list[Check]:
         ok, detail = _in_netns(script, stdin)
         checks.append(Check(name, ok, "ok" if ok else detail, fix))
     checks.append(br_netfilter_check())
+    checks.append(kept_check())
     return checks
+
+
+def kept_check() -> Check:
+    """This user's labs kept up (``natsim lab up``), so one left up is not forgotten; a warning when
+    one's keeper is gone."""
+    from natsim.lab.kept import Registry, Status
+    from natsim.units import format_duration
+
+    try:
+        with Registry.open() as registry:
+            labs = registry.entries()
+    except (OSError, NatsimError) as err:
+        return Check("labs kept up", False, str(err), "see docs/lab.md, \"A lab that stays up\"",
+                     required=False)
+    if not labs:
+        return Check("labs kept up", True, "none")
+    left = [lab.name for lab in labs if lab.status() in (Status.BROKEN, Status.GONE)]
+    detail = ", ".join(f"{lab.name} ({lab.topology}, {lab.mode}, {lab.status().value}, "
+                       f"{format_duration(int(lab.age()))} old)" for lab in labs)
+    return Check("labs kept up", not left, detail,
+                 f"their keeper is gone: natsim lab down {' '.join(left[:1]) or 'NAME'}", required=False)
 
 
 def _mininet_check() -> Check:

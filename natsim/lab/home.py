@@ -6,8 +6,10 @@ record the lab's throw-away host key in the host's ``/root/.ssh/known_hosts``, a
 a new key at the same address, would fail with "REMOTE HOST IDENTIFICATION HAS CHANGED".
 
 So each lab gets a home of its own, ``$TMPDIR/natsim-LABID-home-XXXXXXXX/root`` (``mkdtemp``,
-mode 0700, named in the lab's record), holding ``.ssh/config`` (``UserKnownHostsFile`` in that home,
-``GlobalKnownHostsFile /dev/null``, ``StrictHostKeyChecking accept-new``). Every node's shell already
+mode 0700, named in the lab's record; inside natsim's own namespaces, without root, under their
+private ``/run`` instead, so it goes with them even when they are killed), holding ``.ssh/config``
+(``UserKnownHostsFile`` in that home, ``GlobalKnownHostsFile /dev/null``, ``StrictHostKeyChecking
+accept-new``). Every node's shell already
 runs in a private mount namespace (Mininet's ``mnexec -n``); natsim bind-mounts there a copy of
 ``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched) before the
 shell starts, checks it is there (``/proc/PID/mountinfo``), and sets
@@ -57,7 +59,9 @@ class LabHome:
     @classmethod
     def create(cls, lab_id: str) -> LabHome:
         """Make a new home for lab ``lab_id`` (``.ssh/config`` inside) and the password file naming it."""
-        made = cls(Path(tempfile.mkdtemp(prefix=f"natsim-{lab_id}-home-")), lab_id)
+        from natsim.lab.userns_support import private_run
+
+        made = cls(Path(tempfile.mkdtemp(prefix=f"natsim-{lab_id}-home-", dir=private_run())), lab_id)
         try:
             make_dir(made.home, mode=0o700)
             make_dir(made.home / ".ssh", mode=0o700)

@@ -330,11 +330,10 @@ class Lab:
 
     def wait_port(self, name: str, port: int, proc: NodeProcess, *, timeout: float = 10.0,
                   log: Path | None = None, transport: str = "tcp") -> None:
-        """Return once something listens on ``port`` (``transport``: tcp or udp) in node ``name``;
-        :class:`LabError` (with the end of ``log``) when ``proc`` exits first or ``timeout`` passes."""
-        flags = {"tcp": "-ltnH", "udp": "-lunH"}.get(transport)
-        if flags is None:
-            raise LabError(f"unknown transport {transport!r} (tcp or udp)")
+        """Return once something listens on ``port`` (``transport`` ``tcp`` or ``udp``) in node
+        ``name``; :class:`LabError` (with the end of ``log``) when ``proc`` exits first or ``timeout``
+        passes. The one wait-for-a-server of natsim's labs."""
+        flags = {"tcp": "-ltnH", "udp": "-lunH"}[transport]
         give_up = time.monotonic() + timeout
         while time.monotonic() < give_up:
             _, out = self.run(name, ["ss", flags, f"sport = :{port}"])

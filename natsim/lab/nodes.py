@@ -13,6 +13,7 @@ import select
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from natsim.addresses import check_lab_address
 from natsim.lab.mininet_compat import Node
 
 
@@ -61,10 +62,14 @@ class LabNode(Node):  # type: ignore[misc]
         self.cmd("unset HISTFILE; stty -echo; set +m")
 
     def config(self, **params: Any) -> dict[str, Any]:
-        """Addresses and default route (Mininet), then forwarding and routes for routers."""
+        """Addresses and default route (Mininet), more addresses (``natsim_addresses``, each in the lab
+        ranges), then forwarding and routes for routers."""
         result: dict[str, Any] = super().config(**params)
         if params.get("natsim_role", "host") != "host":
             self.cmd("sysctl -q -w net.ipv4.ip_forward=1")
+        for address in params.get("natsim_addresses", ()):
+            check_lab_address(str(address).split()[0], what=f"node {self.name}: natsim_addresses")
+            self.cmd(f"ip addr add {address}")
         for route in params.get("natsim_routes", ()):
             self.cmd(f"ip route add {route}")
         return result

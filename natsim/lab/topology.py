@@ -2,7 +2,8 @@
 
 A topology file defines ``topos = {"name": TopoClass}`` exactly as ``mn --custom`` expects. natsim
 reads per-node parameters: ``natsim_role`` (``host``, ``router`` or a middlebox kind),
-``natsim_inside`` / ``natsim_outside`` (interface names) and ``natsim_routes``.
+``natsim_inside`` / ``natsim_outside`` (interface names), ``natsim_routes`` and ``natsim_addresses``
+(more addresses of the node, ``ip addr add`` arguments).
 
 A topology file is Python. Finding a topology (:func:`find_topology`, :func:`available_topologies`)
 never runs a file: names are read from the ``topos`` dict literal with :mod:`ast`. Loading one

@@ -22,8 +22,10 @@ Nothing can be left behind: when init dies (its parent died, it was killed, or i
 kernel kills every process of the PID namespace, and the lab's network namespaces, the mount
 namespace (with the lab records under /run) and the user namespace are freed with the last of them.
 
-A future keeper for labs that outlive a command fits the same shape: ``nsenter -U -n -m -p -t PID``
-as the same user joins the namespaces of a holder's init.
+A lab that outlives the command (``natsim lab up``) uses the same shape with ``enter(detached=True)``:
+the holder then does not die with outer, and holder, init and inner let go of outer's terminal and
+pipes (their standard streams are ``/dev/null``). The holder is the lab's *keeper*: the lab dies with
+it by construction. The same user joins its namespaces later (:mod:`natsim.lab.join`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from types import FrameType
 
 from natsim.errors import PrivilegeError
 from natsim.lab import linux
-from natsim.lab.userns_support import EntryFailure, NamespaceRefused
+from natsim.lab.userns_support import PRIVATE_RUN, EntryFailure, NamespaceRefused
 
 #: Signals the outer process passes on to the inner one (through holder and init).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -85,9 +87,11 @@ class Outer:
         return exit_code(status)
 
 
-def enter() -> Outer | None:
+def enter(*, detached: bool = False) -> Outer | None:
     """Fork into natsim's own user, network, mount and PID namespaces (module docstring).
 
+    ``detached``: the namespaces outlive the calling process (a kept lab's keeper), and none of their
+    processes keeps the caller's standard streams open.
     Returns an :class:`Outer` in the calling process and None in the inner process. Raises
     :class:`NamespaceRefused` (with the reason and the setting that would allow it) in the calling
     process when the kernel refuses. The caller must be single-threaded: a forked copy of a
@@ -113,7 +117,7 @@ def enter() -> Outer | None:
         raise
     if holder == 0:
         os.close(read_end)
-        _run_holder(parent, uid, gid, write_end)   # returns in the inner process only
+        _run_holder(parent, uid, gid, write_end, detached)   # returns in the inner process only
         _name(name)
         for sig, handler in handlers.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
@@ -148,12 +152,15 @@ def _report(status_fd: int, step: str, err: BaseException) -> None:
         pass
 
 
-def _run_holder(parent: int, uid: int, gid: int, status_fd: int) -> None:
+def _run_holder(parent: int, uid: int, gid: int, status_fd: int, detached: bool) -> None:
     """The holder: create the namespaces, fork init, wait for it. Returns in the inner process only."""
     step = "start"
     try:
         _name("natsim-holder")
-        linux.die_with_parent()
+        if detached:
+            _let_go_of_streams()
+        else:
+            linux.die_with_parent()
         if os.getppid() != parent:     # the caller died before PR_SET_PDEATHSIG took effect
             os._exit(_FAILED)
         os.setsid()                    # signals reach the inner process once, through outer
@@ -163,7 +170,7 @@ def _run_holder(parent: int, uid: int, gid: int, status_fd: int) -> None:
         linux.write_id_maps(uid, gid)
         step = "mount"
         linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-        linux.mount("natsim-run", "/run", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=755")
+        linux.mount(PRIVATE_RUN, "/run", "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "mode=755")
         lifeline_read, lifeline_write = os.pipe()
         step = "fork"
         init = os.fork()
@@ -182,6 +189,15 @@ def _run_holder(parent: int, uid: int, gid: int, status_fd: int) -> None:
         os._exit(exit_code(status))
     except BaseException:
         os._exit(_FAILED)
+
+
+def _let_go_of_streams() -> None:
+    """Standard input, output and error from ``/dev/null``: a process that outlives the command must
+    not keep its terminal or its caller's pipes open (a caller reading them would wait for it)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
 
 
 def _name(name: str) -> None:
@@ -237,3 +253,4 @@ def _reap(inner: int) -> int:
                 return exit_code(status)
     except BaseException:
         return _FAILED
+

@@ -27,6 +27,9 @@ from natsim.privileges import in_user_namespace
 MODE_ENV = "NATSIM_MODE"
 
 
+#: The source name of the private tmpfs on /run in natsim's namespaces (``/proc/self/mountinfo``).
+PRIVATE_RUN = "natsim-run"
+
 class Mode(enum.Enum):
     """Where labs are built (module docstring)."""
 
@@ -156,3 +159,17 @@ class NamespaceRefused(PrivilegeError):
         self.failure = failure
         found = explain(readings or Readings.read(), failure)
         super().__init__(f"cannot build a lab without root: {found}")
+
+
+def private_run(mountinfo: str | None = None) -> Path | None:
+    """``/run`` when it is natsim's private tmpfs (this process is inside natsim's namespaces: what is
+    written there goes with them, whatever ends them), else None. ``mountinfo``: the text of
+    ``/proc/self/mountinfo`` (read when not given)."""
+    text = Path("/proc/self/mountinfo").read_text() if mountinfo is None else mountinfo
+    source = None
+    for line in text.splitlines():   # "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE OPTS"
+        mine, _, fs = line.partition(" - ")
+        fields, fs_fields = mine.split(), fs.split()
+        if len(fields) > 4 and fields[4] == "/run" and len(fs_fields) > 1:
+            source = fs_fields[1]     # the last mount on /run is the one seen
+    return Path("/run") if source == PRIVATE_RUN else None

@@ -5,6 +5,8 @@ driver and its model, beside the real tools that also run on real networks.
   send|recv|keepalive``), the server (``natsim serve``, wire-compatible with NAT-TCP-test).
 * :mod:`natsim.probes.ssh` — ssh-first-connect, ssh-bypass-timer, ssh-kex, ssh-idle (``natsim probe
   ssh-*``), the go-ssh backend, OpenSSH and Go-like clients, the SSH wire format.
+* :mod:`natsim.probes.stun` — nat-type: RFC 5780 NAT behaviour discovery (``natsim probe nat-type``)
+  and its STUN server (``natsim serve --stun``), on aioice's STUN codec.
 * :mod:`natsim.probes.command` — the user's own program.
 * :mod:`natsim.probes.registry` — kinds by name (entry points ``natsim.probes``), each a
   :class:`~natsim.probes.registry.ProbeKind` holding every fact of its kind; shared option machinery in

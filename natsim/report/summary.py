@@ -38,7 +38,8 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
         lines.append(f"{probe.name:<18}{probe.kind:<19}{probe.node or '-':<10}{verdicts:<34}{estimate}")
     lines.extend(f"{p.name} ran {p.extra['ran']}" for p in result.probes if p.extra.get("ran"))
     for probe in result.probes if connections else []:
-        lines.append(f"\n{probe.name}:")
+        found = probe.extra.get("summary")   # a kind's one-line finding (nat-type: its NAT type)
+        lines.append(f"\n{probe.name}:" + (f" {found}" if found else ""))
         width = max((len(c.label) for c in probe.connections), default=0)
         for conn in sorted(probe.connections, key=lambda c: c.index):
             how = f" ({conn.how})" if conn.how else ""

@@ -150,7 +150,7 @@ def test_run_a_shipped_scenario_by_name(installed: Installed) -> None:
 
 
 #: What ``pip install natsim`` (no extras) brings: importable packages of the core dependencies.
-CORE = ("simpy", "yaml", "_yaml", "argcomplete")
+CORE = ("simpy", "yaml", "_yaml", "argcomplete", "aioice", "dns", "dnspython", "ifaddr")
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +213,29 @@ def test_light_install_serves_probes_and_predicts(light: Installed) -> None:
     _check(light.run("natsim", ["predict", "isp-modem-bridge-1h"]), "natsim predict")
     lab = light.run("natsim", ["lab", "home-nat", "--run", "client true"])
     assert lab.returncode == 2 and "pip install 'natsim[lab]'" in lab.stderr, lab.stderr
+
+
+def test_light_install_serves_stun_and_runs_nat_type(light: Installed) -> None:
+    """``natsim serve --stun`` and ``natsim probe nat-type`` on the core dependencies (aioice among
+    them): what a VPS and a field user install."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    server = subprocess.Popen([str(light.venv / "bin" / "natsim"), "-v", "serve", "--stun-only",
+                               "--stun-address", "127.0.0.1", "--stun-alt-address", "127.0.0.2",
+                               "--stun-port", "0", "--stun-alt-port", "0"],
+                              cwd=light.work, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()   # natsim: listening: stun 127.0.0.1:P, 127.0.0.2:P, ...
+        assert "listening: stun 127.0.0.1:" in line, line + server.stderr.read()
+        port = line.split("127.0.0.1:")[1].split(",")[0]
+        probe = light.run("natsim", ["probe", "nat-type", "--stun", f"127.0.0.1:{port}", "--timeout", "1",
+                                     "--json"])
+    finally:
+        stop(server)
+        if server.stderr is not None:
+            server.stderr.close()
+    _check(probe, "natsim probe nat-type")
+    assert json.loads(probe.stdout)["probes"][0]["extra"]["classic"] == "open internet"
 
 
 THIRD_PARTY_SUITE = '''

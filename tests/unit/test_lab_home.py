@@ -58,3 +58,13 @@ def test_cleanup_removes_only_a_home_natsim_made_for_that_lab(tmp_path: Path) ->
         assert LabHome.recorded(record(str(link))) is None                         # a link to one
     finally:
         mine.remove()
+
+
+def test_inside_natsims_namespaces_a_home_lives_on_their_private_run() -> None:
+    """A rootless lab killed with its keeper leaves nothing: its home was on the namespace's tmpfs."""
+    from natsim.lab.userns_support import PRIVATE_RUN, private_run
+
+    host = ("25 1 0:22 / /run rw,nosuid,nodev shared:5 - tmpfs tmpfs rw,size=1600k,mode=755\n"
+            "26 1 0:23 / /proc rw - proc proc rw\n")
+    inside = host + f"301 25 0:88 / /run rw,nosuid,nodev - tmpfs {PRIVATE_RUN} rw,mode=755\n"
+    assert private_run(host) is None and private_run(inside) == Path("/run")

@@ -79,6 +79,32 @@ def test_serve_and_probe_talk_on_loopback_without_extras(light_env: dict[str, st
     assert [c["verdict"] for c in result["probes"][0]["connections"]] == ["alive", "alive"]
 
 
+def test_stun_server_and_nat_type_talk_on_loopback_without_extras(light_env: dict[str, str],
+                                                                  tmp_path: Path) -> None:
+    """What a VPS runs: ``natsim serve --stun`` (two loopback addresses, free ports) and the probe."""
+    server = subprocess.Popen([sys.executable, "-m", "natsim.cli", "-v", "serve", "--stun-only",
+                               "--stun-address", "127.0.0.1", "--stun-alt-address", "127.0.0.2",
+                               "--stun-port", "0", "--stun-alt-port", "0"],
+                              env=light_env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()     # natsim: listening: stun 127.0.0.1:P, 127.0.0.2:P, ...
+        assert "listening: stun 127.0.0.1:" in line, line
+        port = line.split("127.0.0.1:")[1].split(",")[0]
+        out = tmp_path / "nat.json"
+        done = natsim(light_env, "probe", "nat-type", "--stun", f"127.0.0.1:{port}", "--timeout", "1",
+                      "--out", str(out))
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        stop(server)
+        if server.stderr is not None:
+            server.stderr.close()
+    extra = json.loads(out.read_text())["probes"][0]["extra"]
+    assert (extra["mapping"], extra["filtering"], extra["classic"]) == \
+        ("endpoint-independent", "endpoint-independent", "open internet")
+    assert "classic: open internet" in done.stdout
+
+
 def test_the_model_needs_no_extra(light_env: dict[str, str]) -> None:
     done = natsim(light_env, "predict", "isp-modem-bridge-1h")
     assert done.returncode == 0, done.stderr

@@ -18,8 +18,8 @@ DOCS = Path(__file__).parents[2] / "docs" / "scenarios.md"
 
 def test_natsims_own_kinds_are_registered() -> None:
     assert set(kinds()) == {"tcp-send", "tcp-recv", "tcp-keepalive", "udp-send", "udp-recv", "udp-keepalive",
-                            "wireguard",
-                            "ssh-first-connect", "ssh-bypass-timer", "ssh-kex", "ssh-idle", "command"}
+                            "wireguard", "ssh-first-connect", "ssh-bypass-timer", "ssh-kex", "ssh-idle",
+                            "command", "nat-type"}
 
 
 @pytest.mark.parametrize("name", sorted(kinds()))
@@ -56,6 +56,8 @@ EDGES: dict[str, dict[str, object]] = {
                          "client_impl": "openssh"},
     "ssh-kex": {},
     "ssh-idle": {"variants": ("-x=1m,serveraliveinterval=1234567", "y=2h,TCPKeepAlive=no", "3650d")},
+    "nat-type": {"tests": ("hairpinning", "mapping"), "lifetime_max": 1234567.25, "lifetime_min": 0.001,
+                 "lifetime_step": 100000.5, "padding": True, "port": 1},
 }
 
 
@@ -73,6 +75,7 @@ def test_the_tool_gets_exactly_the_options_checked_at_load(name: str) -> None:
     kind = kinds()[name]
     options = kind.parse(EDGES[name])
     assert kind.tool is not None
-    where = ["--server", "192.0.2.1"] if name.startswith("tcp-") else ["--target", "192.0.2.1:22"]
+    where = ["--server", "192.0.2.1"] if name.startswith("tcp-") else \
+        ["--stun", "192.0.2.1"] if name == "nat-type" else ["--target", "192.0.2.1:22"]
     args = _tool_parser().parse_args([kind.tool.name, *where, *to_argv(options)])
     assert from_cli(kind.options, args) == options

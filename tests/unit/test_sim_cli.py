@@ -11,6 +11,7 @@ import pytest
 from natsim.cli import main
 from natsim.commands.predict import parse_seed, render
 from natsim.errors import ConfigError
+from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict
 from natsim.run.predict import predict
 from tests.unit.sim_scenarios import isp
 
@@ -73,3 +74,15 @@ def test_sweep_writes_csv_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "2 points x 3 probes" in capsys.readouterr().out
     assert (out / "sweep.csv").read_text().count("\n") == 1 + 2 * 3
     assert (out / "sweep.png").stat().st_size > 1000
+
+
+def test_render_shows_a_kinds_one_line_finding() -> None:
+    """A probe whose result carries a one-line finding (nat-type: its NAT type) shows it under its
+    verdict counts."""
+    probe = ProbeResult(name="nat", kind="nat-type", target="203.0.113.10:3478", node="client",
+                        connections=[ConnectionResult(0, 0.0, Verdict.OK, how="binding")],
+                        extra={"summary": "endpoint-independent mapping, address-dependent filtering, "
+                                          "hairpinning no (restricted cone)"})
+    text = render(RunResult(source="model", scenario="s", probes=[probe]))
+    assert "\n  found: endpoint-independent mapping, address-dependent filtering, hairpinning no " \
+           "(restricted cone)\n" in text
