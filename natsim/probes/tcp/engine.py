@@ -1,19 +1,18 @@
-"""The ladder engine shared by tcp-send, tcp-recv and tcp-keepalive.
-
-Opens every connection, runs one test per connection concurrently (each against its own absolute
-deadline), turns per-connection failures into verdicts (a reset never aborts the run), prints the
-original-style lines and returns a :class:`~natsim.report.schema.ProbeResult`.
+"""The TCP ladder: opens every connection and runs one test per connection concurrently on the shared
+idle ladder (:mod:`natsim.probes.idle_ladder`: absolute deadlines, per-connection failures as verdicts,
+a reset never aborts the run), prints the original-style lines and returns a
+:class:`~natsim.report.schema.ProbeResult`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from natsim.errors import ProbeError
+from natsim.probes import idle_ladder
+from natsim.probes.idle_ladder import Liner, default_line, test_rungs
 from natsim.probes.output import ProbeOutput
-from natsim.probes.tcp.options import TcpProbeOptions, deadline
+from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.probes.tcp.sock import (
     ProbeConnection,
     SocketOptions,
@@ -21,64 +20,21 @@ from natsim.probes.tcp.sock import (
     connect_ladder,
     describe_error,
 )
-from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
+from natsim.report.schema import ConnectionResult, ProbeResult, estimate_timeout
 from natsim.units import format_duration
 
+__all__ = ["LadderRun", "default_line", "run_ladder"]
 
-@dataclass
-class LadderRun:
-    """A running ladder: options, output, clock."""
 
-    kind: str
-    options: TcpProbeOptions
-    output: ProbeOutput
-    started: float = 0.0                       # event-loop time of the start
-    due: dict[int, float] = field(default_factory=dict)  # index → deadline, while untested
-
-    def now(self) -> float:
-        """Event-loop (monotonic) time."""
-        return asyncio.get_running_loop().time()
-
-    def elapsed(self) -> float:
-        """Real-world seconds since the start."""
-        return (self.now() - self.started) * self.options.time_scale
-
-    def deadline(self, conn: ProbeConnection) -> float:
-        """When ``conn`` has been idle for its idle time (event-loop time)."""
-        return deadline(conn.connected_at, conn.idle, self.options.time_scale)
-
-    def result(self, conn: ProbeConnection, verdict: Verdict, how: str = "",
-               detail: str = "") -> ConnectionResult:
-        """A connection result stamped with the elapsed real-world time."""
-        return ConnectionResult(index=conn.index, idle=conn.idle, verdict=verdict, how=how,
-                                elapsed=round(self.elapsed(), 3), detail=detail, local=conn.local)
+class LadderRun(idle_ladder.LadderRun[TcpProbeOptions]):
+    """A running TCP ladder: the shared ladder run, and what an OS error on a connection means."""
 
     def failure(self, conn: ProbeConnection, err: OSError, how: str) -> ConnectionResult:
         """The verdict for an OS error met while doing ``how``."""
         return self.result(conn, classify_error(err), how, describe_error(err))
 
-    def next_due(self) -> tuple[int, float] | None:
-        """(index, wall seconds) of the next connection to be tested, for the progress line."""
-        if not self.due:
-            return None
-        index = min(self.due, key=lambda i: self.due[i])
-        return index, self.due[index] - self.now()
-
 
 Tester = Callable[[LadderRun, ProbeConnection], Awaitable[ConnectionResult]]
-Liner = Callable[[ConnectionResult], str]
-
-
-def default_line(result: ConnectionResult) -> str:
-    """``[-] Connection 59 was reset (read)`` and the like, for verdicts without a kind-specific line."""
-    how = f" ({result.how})" if result.how else ""
-    text = {Verdict.ALIVE: "worked", Verdict.DEAD: "is dead", Verdict.RESET: "was reset",
-            Verdict.EOF: "was closed by the peer", Verdict.ERROR: "failed"}.get(result.verdict, "?")
-    sign = "+" if result.verdict is Verdict.ALIVE else "-"
-    # dead lines stay exactly the original's (scripts grep them); the detail is in the JSON result
-    quiet = result.verdict in (Verdict.ALIVE, Verdict.DEAD)
-    extra = f": {result.detail}" if result.detail and not quiet else ""
-    return f"[{sign}] Connection {result.index} {text}{how}{extra}"
 
 
 async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *,
@@ -104,31 +60,16 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
     conns = await connect_ladder(options.server, port, idles or options.idles(), options=socket_options,
                                  after_connect=after_connect, timeout=options.connect_timeout_wall)
     output.line("[+] All connections established")
-    for conn in conns:
-        run.due[conn.index] = run.deadline(conn)
 
-    async def guarded(conn: ProbeConnection) -> ConnectionResult:
-        try:
-            result = await test(run, conn)
-        except OSError as err:
-            result = run.failure(conn, err, "")
-        except Exception as err:  # a bug or an odd reply must not stop the other connections
-            result = run.result(conn, Verdict.ERROR, "", f"{type(err).__name__}: {err}")
-        finally:
-            conn.sock.close()
-            run.due.pop(conn.index, None)
-        output.record(result)
-        output.line(line(result))
-        return result
+    async def tested(run: idle_ladder.LadderRun[TcpProbeOptions], conn: ProbeConnection) -> ConnectionResult:
+        assert isinstance(run, LadderRun)
+        return await test(run, conn)
 
-    display = asyncio.ensure_future(output.run_display())
-    try:
-        results = list(await asyncio.gather(*(guarded(c) for c in conns)))
-    finally:
-        display.cancel()
-        await asyncio.gather(display, return_exceptions=True)
-        for conn in conns:
-            conn.sock.close()
+    def failed(run: idle_ladder.LadderRun[TcpProbeOptions], conn: ProbeConnection,
+               err: OSError) -> ConnectionResult:
+        return run.result(conn, classify_error(err), "", describe_error(err))
+
+    results = await test_rungs(run, conns, tested, failed, line)
     estimate = estimate_timeout(results)
     output.line(f"[+] Estimate: {estimate.describe()}")
     return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{port}",

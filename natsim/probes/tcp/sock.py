@@ -11,12 +11,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
+from natsim.probes.idle_ladder import local_address, sleep_until
 from natsim.report.schema import Verdict, errno_verdict
 
 #: Connections being set up at once.
 CONNECT_CONCURRENCY = 64
 
 _TCP_INFO_HEAD = struct.Struct("8B13I")
+
+__all__ = ["ProbeConnection", "SocketOptions", "TcpInfo", "classify_error", "connect_ladder",
+           "describe_error", "recv_within", "resolve", "sleep_until", "tcp_info"]
 
 
 def classify_error(err: OSError) -> Verdict:
@@ -93,14 +97,9 @@ class ProbeConnection:
     idle: float
     local: str = ""      # its own address:port (names it in a capture)
 
-
-def local_address(sock: socket.socket) -> str:
-    """``address:port`` the socket is bound to (``""`` when it is not)."""
-    try:
-        address = sock.getsockname()
-    except OSError:
-        return ""
-    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else ""
+    def close(self) -> None:
+        """Close its socket."""
+        self.sock.close()
 
 
 async def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
@@ -179,10 +178,3 @@ async def recv_within(sock: socket.socket, size: int, timeout: float) -> bytes |
         if err.errno is not None:
             raise
         return None
-
-
-async def sleep_until(when: float) -> None:
-    """Sleep until monotonic event-loop time ``when`` (never wakes early)."""
-    loop = asyncio.get_running_loop()
-    while (left := when - loop.time()) > 0:
-        await asyncio.sleep(left)
