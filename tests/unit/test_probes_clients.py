@@ -254,7 +254,7 @@ def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Pat
         s.bind(("127.0.0.1", 0))
         echo = s.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "natsim.probes", "serve", "--bind", "127.0.0.1",
-                               "--echo-port", str(echo), "--sleep-port", "0", "--quiet"])
+                               "--echo-port", str(echo), "--sleep-port", "0", "--udp-port", "0", "--quiet"])
     path = tmp_path / "send.json"
     try:
         wait_accepting(echo)
