@@ -1,5 +1,5 @@
-"""CGN population model: 100,000 subscribers, 24 h of flows (target: < 60 s on 2 cores; the Dask issue
-aims at 1,000,000 in 60 s).
+"""CGN population model: 100,000 subscribers, 24 h of flows (target: < 60 s on 2 cores; 1,000,000 on a
+Dask cluster: benchmarks/population_dask.py).
 
 Prints totals, peak mapping table and its conntrack memory, ports per subscriber, the share of flows
 the idle timeout killed, the mapping-table size over the day (hourly) and events/s.

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 #: Subcommand modules under natsim.commands, in help order.
 COMMANDS = (
     "demo", "doctor", "list", "lab", "cleanup", "run", "probe",
-    "serve", "analyze", "conform", "predict", "sweep",
+    "serve", "analyze", "conform", "predict", "sweep", "advise",
 )
 
 

@@ -64,7 +64,13 @@ class DurationError(ConfigError):
 
 
 class TimeScaleError(ConfigError):
-    """A scaled kernel timeout cannot be represented precisely enough."""
+    """A scaled kernel timeout cannot be represented precisely enough; ``setting`` names it
+    (``NODE.SETTING``) when it is a middlebox's."""
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None,
+                 column: int | None = None, *, setting: str | None = None) -> None:
+        super().__init__(message, source, line, column)
+        self.setting = setting
 
 
 class UntrustedCodeError(ConfigError):
@@ -83,6 +89,11 @@ class PrivilegeError(NatsimError):
 class OutputError(NatsimError):
     """An output file or directory cannot be written safely: a name there is a symbolic link (natsim
     never writes through one), it is not what natsim expects, or another natsim run is writing it."""
+
+
+class ClusterError(NatsimError):
+    """A Dask cluster could not be reached, or its work could not be finished there (a task failed on
+    every worker it was given to)."""
 
 
 class LabError(NatsimError):

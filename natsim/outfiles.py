@@ -32,7 +32,7 @@ import shlex
 import shutil
 import stat
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -226,6 +226,34 @@ class OutputDir:
             os.close(fd)
             raise
         return os.fdopen(fd, "wb")
+
+    def write_tree(self, name: str, files: Mapping[str, bytes]) -> Path:
+        """Directory ``name`` holding exactly ``files`` (relative path → content), in place at once:
+        written in a hidden directory renamed to ``name`` (a directory already there is replaced), so
+        a reader, or a natsim killed meanwhile, never leaves ``name`` half-written."""
+        temp = f".{_check_name(name)}.{secrets.token_hex(4)}.tmp"
+        try:
+            with self.subdir(temp) as staged:
+                for relative, data in sorted(files.items()):
+                    *parts, leaf = Path(relative).parts
+                    staged._subdirs(Path(*parts)).write_bytes(leaf, data)
+            mode = _kind_of(self.path / name, name, self.fd)
+            if mode is not None and not stat.S_ISDIR(mode):
+                raise _link_error(self.path / name) if stat.S_ISLNK(mode) else OutputError(
+                    f"{self.path / name} exists and is not a directory")
+            if mode is not None:
+                old = f".{name}.{secrets.token_hex(4)}.old"
+                os.rename(name, old, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+                os.rename(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+                shutil.rmtree(old, dir_fd=self.fd)
+            else:
+                os.rename(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except OSError as err:
+            raise OutputError(f"{self.path / name}: cannot write: {err.strerror}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(temp, dir_fd=self.fd)
+        return self.path / name
 
     def copy_files(self, source: Path, suffixes: tuple[str, ...]) -> list[Path]:
         """Copy the regular files under ``source`` (a private directory) whose names end with one of

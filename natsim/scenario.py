@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import ConfigError, OptionError, ScenarioError
+from natsim.endpoint import Endpoint
+from natsim.errors import ConfigError, OptionError, ScenarioError, TimeScaleError
 from natsim.fields import closest, parse_value
 from natsim.lab.topology import (
-    ROLES_PLAIN,
     NodeSpec,
     TopologyRef,
     find_topology,
@@ -25,18 +25,21 @@ from natsim.lab.topology import (
     node_specs,
     open_topology,
 )
-from natsim.middleboxes import build_config, render
+from natsim.middleboxes import render
 from natsim.middleboxes.base import Middlebox
 from natsim.paths import name_problem, quoted
 from natsim.probes import registry as probe_kinds
 from natsim.probes.options import ProbeOptions, option_fields
 from natsim.report.schema import Verdict
+from natsim.scenario_nodes import hosts as scenario_hosts
+from natsim.scenario_nodes import middleboxes as scenario_middleboxes
+from natsim.scenario_nodes import scaling_error
 from natsim.shipped import SCENARIOS
 from natsim.trust import Code, check_scenario, probe_code
 from natsim.units import TimeScale
-from natsim.yamlpos import Located, load_file, load_located
+from natsim.yamlpos import Located, check_keys, load_file, load_located
 
-TOP_KEYS = ("name", "description", "topology", "time_scale", "seed", "middleboxes", "probes",
+TOP_KEYS = ("name", "description", "topology", "time_scale", "seed", "middleboxes", "hosts", "probes",
             "captures", "expect")
 PROBE_KEYS = ("name", "kind", "client", "server", "start", "options")
 
@@ -82,6 +85,8 @@ class Scenario:
     roles: Mapping[str, str] = field(default_factory=dict)
     #: Each node's IPv4 address as the topology gives it (the model addresses hosts by it).
     addresses: Mapping[str, str] = field(default_factory=dict)
+    #: The ``hosts:`` section: a host's own kernel TCP settings (others have Linux's defaults).
+    hosts: Mapping[str, Endpoint] = field(default_factory=dict)
     #: Where ``topology`` came from, as loaded (a lab loads this); None: look ``topology`` up by name.
     topology_ref: TopologyRef | None = None
     #: The topology as loaded with the scenario (the lab builds it without loading it again); not
@@ -128,6 +133,8 @@ class Scenario:
         from dataclasses import replace
         scenario = replace(self, time_scale=TimeScale(factor))
         _check_scaling(scenario)
+        for node, endpoint in scenario.hosts.items():
+            endpoint.scaled(node, scenario.time_scale)
         return scenario
 
 
@@ -150,17 +157,6 @@ def _parse_option(doc: Located, path: tuple[str | int, ...], spec: Mapping[str, 
         raise doc.error((*path, *err.path), err.message) from err
     except ConfigError as err:
         raise doc.error(path, err.message) from err
-
-
-def _check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: tuple[str, ...] | list[str],
-                what: str) -> dict[str, Any]:
-    if not isinstance(mapping, dict):
-        raise doc.error(path, f"{what} must be a mapping, got {type(mapping).__name__}")
-    for key in mapping:
-        if key not in valid:
-            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
-                            f"valid: {', '.join(valid)}", key=True)
-    return mapping
 
 
 def _check_scaling(scenario: Scenario) -> None:
@@ -206,32 +202,6 @@ def _scenario_name(doc: Located, data: dict[str, Any], default_name: str) -> str
     raise doc.error((), f"scenario name {quoted(name)} (the file's name) {problem}; set `name:`")
 
 
-def _middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec]) -> dict[str, Middlebox]:
-    middleboxes: dict[str, Middlebox] = {}
-    raw_boxes = _check_keys(doc, ("middleboxes",), data.get("middleboxes") or {}, list(specs), "middleboxes")
-    for node, values in raw_boxes.items():
-        if specs[node].role in ROLES_PLAIN:
-            raise doc.error(("middleboxes", node), f"node '{node}' is a plain {specs[node].role}: "
-                            "it has no settings", key=True)
-        values = values or {}
-        if not isinstance(values, dict):
-            raise doc.error(("middleboxes", node), f"settings of '{node}' must be a mapping")
-        for key in values:
-            try:
-                build_config(specs[node].role, {key: values[key]}, prefix=f"{node}.")
-            except ConfigError as err:
-                unknown = err.message.startswith("unknown setting")
-                raise doc.error(("middleboxes", node, key), err.message, key=unknown) from err
-        try:
-            middleboxes[node] = build_config(specs[node].role, values, prefix=f"{node}.")
-        except ConfigError as err:
-            raise doc.error(("middleboxes", node), err.message) from err
-    for node, spec in specs.items():
-        if spec.role not in ROLES_PLAIN and node not in middleboxes:
-            middleboxes[node] = build_config(spec.role, {})
-    return middleboxes
-
-
 @dataclass(frozen=True)
 class _Parsed:
     """A probe whose kind, name and options are checked (its nodes are checked once the topology is
@@ -247,7 +217,7 @@ def _probe_options(doc: Located, i: int, raw: Any) -> _Parsed:
     """Check probe ``i``'s keys, kind, name and options: everything but its nodes (pure; what the
     trust check reads). An option error points at the offending value or list item."""
     where = ("probes", i)
-    item = _check_keys(doc, where, raw, PROBE_KEYS, "a probe")
+    item = check_keys(doc, where, raw, PROBE_KEYS, "a probe")
     kind = str(item.get("kind", ""))
     try:
         probe_kind = probe_kinds.kind(kind)
@@ -258,7 +228,7 @@ def _probe_options(doc: Located, i: int, raw: Any) -> _Parsed:
     if problem is not None:
         raise doc.error((*where, "name"), f"probe name {quoted(name)} {problem}")
     specs_by_name = {f.name: dict(f.metadata) for f in option_fields(probe_kind.options)}
-    raw_options = _check_keys(doc, (*where, "options"), item.get("options") or {}, list(specs_by_name),
+    raw_options = check_keys(doc, (*where, "options"), item.get("options") or {}, list(specs_by_name),
                               f"options of {kind}")
     values = {key: _parse_option(doc, (*where, "options", key), specs_by_name[key], value)
               for key, value in raw_options.items()}
@@ -291,8 +261,8 @@ def _probe(doc: Located, i: int, probe: _Parsed, specs: Mapping[str, NodeSpec], 
 def _expectations(doc: Located, data: dict[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
     """``expect:``, per probe name, parsed."""
     expect: dict[str, dict[str, Any]] = {}
-    for probe_name, raw in _check_keys(doc, ("expect",), data.get("expect") or {}, names, "expect").items():
-        checks = _check_keys(doc, ("expect", probe_name), raw or {}, list(EXPECT_KEYS),
+    for probe_name, raw in check_keys(doc, ("expect",), data.get("expect") or {}, names, "expect").items():
+        checks = check_keys(doc, ("expect", probe_name), raw or {}, list(EXPECT_KEYS),
                              f"expectations of {probe_name}")
         expect[probe_name] = {key: _parse_option(doc, ("expect", probe_name, key), EXPECT_KEYS[key], value)
                               for key, value in checks.items()}
@@ -310,7 +280,7 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     (the model runs no probe's code, so probes need no trust; a topology file still does; the options
     are checked all the same). A relative ``FILE.py`` topology is relative to ``path``'s directory.
     """
-    data = _check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
+    data = check_keys(doc, (), doc.data, TOP_KEYS, "the scenario")
     for required in ("topology", "probes"):
         if required not in data:
             raise doc.error((), f"missing required key '{required}'")
@@ -328,7 +298,8 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise doc.error(("seed",), f"seed must be an integer, got {seed!r}")
-    middleboxes = _middleboxes(doc, data, specs)
+    addresses = node_addresses(topo)
+    middleboxes = scenario_middleboxes(doc, data, specs, addresses)
 
     if not parsed:
         raise doc.error(("probes",), "probes must be a non-empty list")
@@ -349,23 +320,30 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
                         topology=ref.name, middleboxes=middleboxes, time_scale=scale,
                         probes=tuple(probes), expect=expect, captures=captures, seed=seed,
                         links=tuple((a, b) for a, b in topo.links()),
-                        roles={n: s.role for n, s in specs.items()}, addresses=node_addresses(topo),
-                        topology_ref=ref, topo=topo)
+                        roles={n: s.role for n, s in specs.items()}, addresses=addresses,
+                        hosts=scenario_hosts(doc, data, specs, scale), topology_ref=ref, topo=topo)
     try:
         _check_scaling(scenario)
+    except TimeScaleError as err:
+        raise scaling_error(doc, err, data, middleboxes) from err
     except ConfigError as err:
         raise doc.error(("time_scale",), err.message) from err
     return scenario
 
 
 def load_scenario(path: str | Path, *, time_scale: float | None = None, trust: bool = False,
-                  model_only: bool = False) -> Scenario:
+                  model_only: bool = False, sets: Mapping[str, Mapping[str, str]] | None = None) -> Scenario:
     """Load and validate a scenario file (a path, or a shipped scenario's name).
 
     ``trust`` allows the scenario to run its own code; ``model_only`` when it is only predicted
-    (see :func:`parse_scenario`)."""
+    (see :func:`parse_scenario`). ``sets`` (``--set NODE.SETTING=VALUE``, ``NODE.preset=NAME``) are
+    middlebox settings over the file's: checked as the file's are, an error names the option."""
     file = resolve_scenario(path)
-    scenario = parse_scenario(load_file(file), default_name=file.stem, path=file, trust=trust,
+    doc = load_file(file)
+    for node, values in (sets or {}).items():
+        for key, value in values.items():
+            doc.override(("middleboxes", node, key), value, f"--set {node}.{key}={value}")
+    scenario = parse_scenario(doc, default_name=file.stem, path=file, trust=trust,
                               model_only=model_only)
     if time_scale is not None:
         try:

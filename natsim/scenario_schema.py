@@ -11,7 +11,11 @@ import dataclasses
 import json
 from typing import Any
 
+from natsim.endpoint import Endpoint
+from natsim.fields import settings
 from natsim.middleboxes import config_class, kinds
+from natsim.middleboxes.base import DeviceConfig
+from natsim.middleboxes.presets import PRESET_KEY
 from natsim.paths import MAX_NAME, NAME_PATTERN
 from natsim.probes.options import option_fields
 from natsim.probes.registry import kinds as probe_kinds
@@ -58,8 +62,18 @@ def _middlebox(kind: str) -> dict[str, Any]:
     for f in dataclasses.fields(config_class(kind)):
         if "parse" in f.metadata:
             props[f.name] = {**_value(dict(f.metadata)), "description": f.metadata.get("doc", "")}
+    if issubclass(config_class(kind), DeviceConfig):
+        props[PRESET_KEY] = {"type": "string", "description": f"a {kind} preset (`natsim list presets`); "
+                             "the other settings override its values"}
     return {"type": "object", "additionalProperties": False, "properties": props,
             "description": f"settings of a {kind} node"}
+
+
+def _host() -> dict[str, Any]:
+    props = {f.name: {**_value(dict(f.metadata)), "description": f.metadata.get("doc", "")}
+             for f in settings(Endpoint)}
+    return {"type": "object", "additionalProperties": False, "properties": props,
+            "description": "a host's net.ipv4 TCP settings"}
 
 
 def json_schema() -> dict[str, Any]:
@@ -91,6 +105,8 @@ def json_schema() -> dict[str, Any]:
             "seed": {"type": "integer"}, "captures": {"type": "boolean"},
             "middleboxes": {"type": "object", "description": "node name -> settings of its kind",
                             "additionalProperties": {"anyOf": [_middlebox(k) for k in kinds()]}},
+            "hosts": {"type": "object", "description": "host name -> its kernel TCP settings (real-world)",
+                      "additionalProperties": _host()},
             "probes": {"type": "array", "minItems": 1, "items": probe},
             "expect": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False,

@@ -153,5 +153,5 @@ class TimeScale:
                 f"{name}: {format_duration(real_seconds)} at time_scale {self.factor:g} is "
                 f"{exact:.3f} lab seconds; the kernel needs whole seconds and rounding to {lab} s "
                 f"is off by {scaled.relative_error:.1%} (limit {MAX_ROUNDING_ERROR:.0%}). "
-                f"Choose a time_scale that divides it, e.g. one that makes it a whole number.")
+                f"Choose a time_scale that divides it, e.g. one that makes it a whole number.", setting=name)
         return scaled

@@ -9,13 +9,14 @@ crosses the line. Only plain YAML values are accepted (no tags other than YAML's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 
 from natsim.errors import ScenarioError
+from natsim.fields import closest
 
 Path_ = tuple[str | int, ...]
 
@@ -40,6 +41,22 @@ class Located:
     source: str
     marks: dict[Path_, tuple[int, int]]
     key_marks: dict[Path_, tuple[int, int]]
+    #: Values set over the file from the command line: their path → the option that set them.
+    overrides: dict[Path_, str] = field(default_factory=dict)
+
+    def override(self, path: Path_, value: Any, origin: str) -> None:
+        """Set ``value`` at ``path`` (mappings created on the way), a value from the command line
+        (``origin``, e.g. ``--set lb.preset=aws-nlb``): an error about it names ``origin``, not the file."""
+        if not isinstance(self.data, dict):
+            return   # the file's own error comes first
+        parent: dict[Any, Any] = self.data
+        for depth, part in enumerate(path[:-1], start=1):
+            if not isinstance(parent.get(part), dict):
+                parent[part] = {}
+                self.overrides.setdefault(path[:depth], origin)
+            parent = parent[part]
+        parent[path[-1]] = value
+        self.overrides[path] = origin
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column of the value at ``path`` (its key with ``key``), or of its closest parent."""
@@ -51,9 +68,24 @@ class Located:
         return line, col
 
     def error(self, path: Path_, message: str, *, key: bool = False) -> ScenarioError:
-        """A :class:`ScenarioError` pointing at the value at ``path`` (or at its key)."""
+        """A :class:`ScenarioError` pointing at the value at ``path`` (or at its key), or naming the
+        command-line option that set it."""
+        if path in self.overrides:
+            return ScenarioError(message, self.overrides[path])
         line, col = self.where(path, key=key)
         return ScenarioError(message, self.source, line, col)
+
+
+def check_keys(doc: Located, path: tuple[str | int, ...], mapping: Any, valid: tuple[str, ...] | list[str],
+               what: str) -> dict[str, Any]:
+    """``mapping`` as a dict whose keys are all in ``valid``; else an error at the first other key."""
+    if not isinstance(mapping, dict):
+        raise doc.error(path, f"{what} must be a mapping, got {type(mapping).__name__}")
+    for key in mapping:
+        if key not in valid:
+            raise doc.error((*path, key), f"unknown key '{key}' in {what}{closest(key, list(valid))}; "
+                            f"valid: {', '.join(valid)}", key=True)
+    return mapping
 
 
 class _Mark(Protocol):

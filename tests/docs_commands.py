@@ -37,6 +37,13 @@ PARSE_ONLY = {
     ("predict", "examples/natsim-plugin-idle-firewall/scenarios/idle-firewall.yaml"):
         "needs the example plugin installed (tests/e2e/test_plugin_middlebox.py installs and runs it)",
 }
+#: Flags that make a command (by its first natsim word) only parsed, and why.
+PARSE_ONLY_FLAGS = {
+    ("sweep", "--lab"): "runs one lab per point, minutes (tests/e2e/test_sweep_dask.py runs lab sweeps, "
+                        "on a local Dask cluster too)",
+    ("sweep", "--scheduler"): "needs a Dask cluster at ADDRESS (tests/unit/test_sim_sweep.py and "
+                              "tests/e2e/test_sweep_dask.py start local ones)",
+}
 #: Commands that build a lab, run in the netns tier (they finish in seconds).
 LAB_RUN = (("doctor",), ("lab",))
 
@@ -85,6 +92,9 @@ def how(command: DocCommand) -> tuple[str, str]:
     """(``run`` | ``lab`` | ``parse`` | ``unclassified``, reason)."""
     for prefix, reason in PARSE_ONLY.items():
         if command.argv[:len(prefix)] == prefix:
+            return "parse", reason
+    for (first, flag), reason in PARSE_ONLY_FLAGS.items():
+        if command.argv[:1] == (first,) and flag in command.argv:
             return "parse", reason
     if any(command.argv[:len(p)] == p for p in LAB_RUN):
         return "lab", "builds a lab (root or natsim's user namespace), seconds"

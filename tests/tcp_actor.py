@@ -2,8 +2,9 @@
 
 ``python tcp_actor.py listen PORT STEPS_JSON`` or ``python tcp_actor.py connect HOST PORT STEPS_JSON``.
 Steps: ``["send", text]``, ``["recv"]``, ``["sleep", seconds]``, ``["keepalive", idle, intvl, cnt]``,
-``["user_timeout", ms]``, ``["wait_dead", seconds]``, ``["close"]``. One JSON line per step on stdout;
-a listener prints ``{"listening": PORT}`` once it accepts connections.
+``["user_timeout", ms]``, ``["wait_dead", seconds]``, ``["close"]``. One JSON line per step on stdout,
+with the wall-clock time ``t`` it was written; a listener prints ``{"listening": PORT}`` once it accepts
+connections.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 
 
 def emit(**fields: object) -> None:
-    print(json.dumps(fields), flush=True)
+    print(json.dumps({**fields, "t": time.time()}), flush=True)
 
 
 def run_steps(sock: socket.socket, steps: list[list[object]]) -> None:

@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from natsim.commands.common import add_trust
+from natsim.cliargs import parse_sets
+from natsim.commands.common import add_set, add_trust
 from natsim.errors import ConfigError
 from natsim.outfiles import OutputDir
 from natsim.report.schema import ProbeResult, RunResult
+from natsim.report.summary import devices
 from natsim.units import format_duration
 
 
@@ -28,12 +30,15 @@ def parse_seed(text: str) -> int:
         raise ConfigError(f"--seed: expected a whole number, got {text!r}") from None
 
 
-def load(path: str, time_scale: float | None = None, *, trust: bool = False) -> Any:
+def load(path: str, time_scale: float | None = None, *, trust: bool = False,
+         sets: list[str] | None = None) -> Any:
     """The scenario at ``path`` for the model (``natsim.scenario`` is imported only when needed);
-    ``trust`` lets it run a topology file (no probe's own code runs in the model: commands, ssh options)."""
+    ``trust`` lets it run a topology file (no probe's own code runs in the model: commands, ssh options);
+    ``sets``: ``--set NODE.SETTING=VALUE`` items over its middleboxes' settings."""
     from natsim.scenario import load_scenario
 
-    return load_scenario(path, time_scale=time_scale or None, trust=trust, model_only=True)
+    return load_scenario(path, time_scale=time_scale or None, trust=trust, model_only=True,
+                         sets=parse_sets(sets))
 
 
 def register(sub: Any) -> None:
@@ -48,6 +53,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--real-world", action="store_true",
                         help="predict a real network: no lab distortions (unscaled RTO, whole lab seconds)")
     parser.add_argument("--all", action="store_true", help="explain every connection, not just changes")
+    add_set(parser)
     add_trust(parser)
     parser.set_defaults(func=run)
 
@@ -56,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict and print."""
     from natsim.run.predict import predict
     seed = parse_seed(args.seed)
-    scenario = load(args.scenario, trust=args.trust)
+    scenario = load(args.scenario, trust=args.trust, sets=args.set)
     with contextlib.ExitStack() as stack:
         if args.out:   # never through a link, one natsim per directory; under sudo: the user's file
             directory = stack.enter_context(OutputDir.open(args.out.parent, for_user=True))
@@ -83,7 +89,7 @@ def render(result: RunResult, *, every: bool = False, real_world: bool = False) 
     else:
         heading = (f"(model of the lab at time scale {result.time_scale:g}, its unscaled timers "
                    "included; all times real-world)")
-    lines = [f"prediction for {result.scenario} {heading}"]
+    lines = [f"prediction for {result.scenario} {heading}", *devices(result)]
     for probe in result.probes:
         lines.extend(_probe_lines(probe, every))
     skipped = [n for n in result.notes if " is not modelled" in n]

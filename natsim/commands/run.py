@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.cliargs import add_time_scale
-from natsim.commands.common import add_trust, builds_labs
+from natsim.cliargs import add_time_scale, parse_sets
+from natsim.commands.common import add_set, add_trust, builds_labs
 from natsim.errors import EXIT_INTERRUPTED, ConfigError
 from natsim.paths import inside
 from natsim.privileges import require_lab_privileges
@@ -45,6 +45,7 @@ def register(sub: Any) -> None:
                         "the network) with the lab map, the summary and expectations, the survival plot, "
                         "the model's verdicts beside the lab's, a ladder diagram of each dead connection "
                         "and the middleboxes' conntrack timeline")
+    add_set(parser)
     add_trust(parser)
     parser.set_defaults(func=run)
     builds_labs(parser)
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     """Load (nothing is created when invalid), then run."""
     from natsim.run.experiment import run_scenario
 
-    scenario = load_scenario(args.scenario, time_scale=args.time_scale, trust=args.trust)
+    scenario = load_scenario(args.scenario, time_scale=args.time_scale, trust=args.trust,
+                             sets=parse_sets(args.set))
     extra = {}
     expect = dict(scenario.expect)
     for i, (node, command) in enumerate(args.probe_cmd or [], start=1):

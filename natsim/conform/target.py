@@ -72,7 +72,7 @@ def build_lab(target: str, settings: Mapping[str, Mapping[str, Any]],
             continue
         from natsim.middleboxes import config_class
 
-        if issubclass(config_class(spec.role), ConntrackConfig):
+        if issubclass(config_class(spec.kind), ConntrackConfig):
             merged[name] = dict(TRANSPARENT)
             notes.append(f"{name} ({spec.role}) made transparent: 30-day timeouts, pickup")
     return lab_from_settings(topology, merged, scale), node, notes

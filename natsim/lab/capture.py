@@ -254,7 +254,7 @@ class Capture:
         for name, spec in self.lab.specs.items():
             if spec.role not in ROLES_PLAIN:
                 summary.middleboxes[name] = {
-                    "kind": spec.role,
+                    "kind": spec.kind,
                     "inside": [p.file for p in self.points if _touches(p, name, spec.inside)],
                     "outside": [p.file for p in self.points if _touches(p, name, spec.outside)]}
         summary.addresses = dict(self.addresses)

@@ -36,8 +36,9 @@ from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_star
 from natsim.lab.substitute import substitute_nodes
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.labview import NodeProcess
-from natsim.middleboxes import build_config, kind, render
+from natsim.middleboxes import kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
+from natsim.middleboxes.presets import configure, preset_of, record
 from natsim.outfiles import make_dir
 from natsim.privileges import require_lab_privileges
 from natsim.units import TimeScale
@@ -108,12 +109,12 @@ def resolve_middleboxes(specs: Mapping[str, NodeSpec],
     for name, config in given.items():
         if name not in specs:
             raise ConfigError(f"no node '{name}' in this topology (nodes: {', '.join(specs)})")
-        if specs[name].role != config.kind:
-            raise ConfigError(f"node '{name}' is a {specs[name].role}, not a {config.kind}")
+        if specs[name].kind != config.kind:
+            raise ConfigError(f"node '{name}' is a {specs[name].kind}, not a {config.kind}")
     result = dict(given)
     for name, spec in specs.items():
         if spec.role not in ROLES_PLAIN and name not in result:
-            result[name] = build_config(spec.role, {})
+            result[name] = configure(spec.kind, spec.settings())
     return result
 
 
@@ -366,6 +367,9 @@ class Lab:
                                       "prefix": intf.prefixLen if intf.IP() else None})
             entry: dict[str, Any] = {"name": name, "role": spec.role, "interfaces": intfs}
             if name in self.middleboxes:
+                preset = preset_of(self.middleboxes[name])
+                if preset is not None:
+                    entry["preset"] = record(preset)
                 entry["settings"] = self.middleboxes[name].describe()
                 entry["kernel_timeouts"] = list(dict.fromkeys(
                     t.describe() for t in self.rendered[name].timeouts))
@@ -377,8 +381,9 @@ class Lab:
 
 def lab_from_settings(topology: str | TopologyRef,
                       settings: Mapping[str, Mapping[str, Any] | Middlebox], time_scale: TimeScale) -> Lab:
-    """Build (not start) a lab from ``{node: {setting: raw value}}`` (YAML or ``--set``); a node may
-    also be given a config object, used as it is."""
+    """Build (not start) a lab from ``{node: {setting: raw value}}`` (YAML or ``--set``; ``preset`` names
+    a preset, the other settings override its values); a node may also be given a config object, used
+    as it is."""
     name, topo = load_topology(topology)
     specs = node_specs(topo)
     configs: dict[str, Middlebox] = {}
@@ -390,5 +395,5 @@ def lab_from_settings(topology: str | TopologyRef,
             continue
         if specs[node].role in ROLES_PLAIN:
             raise ConfigError(f"node '{node}' is a plain {specs[node].role}: it has no settings")
-        configs[node] = build_config(specs[node].role, values, prefix=f"{node}.")
+        configs[node] = configure(specs[node].kind, specs[node].settings(values), prefix=f"{node}.")
     return Lab(topology, configs, time_scale=time_scale, loaded=(name, topo))

@@ -17,6 +17,7 @@ import ast
 import functools
 import importlib.util
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from typing import Any
 from natsim.errors import ConfigError
 from natsim.fields import closest
 from natsim.lab.topo_data import ensure_topo_module
+from natsim.middleboxes import presets
+from natsim.middleboxes.presets import PRESET_KEY
+from natsim.middleboxes.registry import kinds
 from natsim.shipped import TOPOLOGIES
 from natsim.trust import refusal
 
@@ -203,23 +207,44 @@ def load_topology(spec: str | TopologyRef, *, trust: bool = False) -> tuple[str,
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """One node of a topology as natsim sees it."""
+    """One node of a topology as natsim sees it.
+
+    ``role`` is the topology's ``natsim_role``: ``host``, ``router``, a middlebox kind, or a device preset
+    (the node is then of the preset's ``kind`` and built from ``preset`` unless its settings name
+    another).
+    """
 
     name: str
     role: str
     inside: tuple[str, ...]
     outside: tuple[str, ...]
     params: dict[str, Any]
+    kind: str = ""
+    preset: str | None = None
+
+    def settings(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The node's settings: its role's preset (if any), then ``values`` over it."""
+        return {**({PRESET_KEY: self.preset} if self.preset else {}), **(values or {})}
+
+
+def role_kind(role: str) -> tuple[str, str | None]:
+    """(kind, preset) of a node's role: a plain role or a kind is itself; a device preset's name is the
+    preset's kind with that preset. An unknown role stays as it is (the kind lookup names it)."""
+    if role in ROLES_PLAIN or role in kinds() or role not in presets.available():
+        return role, None
+    return presets.find(role).kind, role
 
 
 def node_specs(topo: Any) -> dict[str, NodeSpec]:
-    """The nodes of a Topo with their natsim roles."""
+    """The nodes of a Topo with their natsim roles (and the kinds they stand for)."""
     specs = {}
     for name in topo.hosts():
         info = dict(topo.nodeInfo(name))
-        specs[name] = NodeSpec(name=name, role=info.get("natsim_role", "host"),
-                               inside=tuple(info.get("natsim_inside", ())),
-                               outside=tuple(info.get("natsim_outside", ())), params=info)
+        role = info.get("natsim_role", "host")
+        kind, preset = role_kind(role)
+        specs[name] = NodeSpec(name=name, role=role, inside=tuple(info.get("natsim_inside", ())),
+                               outside=tuple(info.get("natsim_outside", ())), params=info, kind=kind,
+                               preset=preset)
     if topo.switches():
         raise ConfigError("natsim topologies must not contain switches (no bridges in the root namespace)")
     return specs

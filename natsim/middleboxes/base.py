@@ -1,8 +1,13 @@
-"""What every middlebox shares: the render context, the render result, the config contract.
+"""What every middlebox shares: the render context, the render result, the config contract, presets.
 
-A middlebox config is a frozen dataclass whose fields are declared with :mod:`natsim.fields`
+A middlebox config is a frozen dataclass whose fields are declared with :mod:`natsim.fields`;
 its kind's pure ``render(config, ctx)`` returns nftables
 text, per-namespace sysctls and in-namespace setup commands. See ``docs/middleboxes.md``.
+
+A :class:`Preset` is a real device as data: one kind's settings with their sources (loaded from the
+``presets/`` files by :mod:`natsim.middleboxes.presets`). A config built from one remembers it
+(:attr:`DeviceConfig.preset`), so maps and reports can say which device it stands for and whether
+that device's numbers are approximate.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from natsim.errors import ConfigError
+from natsim.fields import Settings
 from natsim.units import ScaledTimeout, TimeScale
 
 #: What an interface name may be (Linux: at most 15 bytes, no '/', ':' or white space; natsim's
@@ -55,3 +61,69 @@ class Middlebox(Protocol):
     def describe(self) -> list[tuple[str, str]]:
         """(setting, real-world value) pairs for maps and reports."""
         ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a preset's numbers come from: a document ``title`` or URL, when it was ``read``, and
+    ``weak`` when it is secondary (a config dump, a blog, a write-up: the field catalogue's "[weak]")."""
+
+    title: str
+    read: str
+    weak: bool = False
+
+    def describe(self) -> str:
+        """``'AWS ELB docs "Update the TCP idle timeout" (read 2026-12)'``, ``[weak]`` when secondary."""
+        return f"{self.title} (read {self.read})" + (" [weak]" if self.weak else "")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named, sourced set of one kind's settings (one ``presets/NAME.yaml`` file).
+
+    ``settings`` are the values as written (each kind's config parses them); ``where`` gives the file
+    position of each (``file:line:col``), for errors about a value that came from the preset.
+    """
+
+    name: str
+    kind: str
+    device: str
+    settings: tuple[tuple[str, Any], ...]
+    sources: tuple[Source, ...]
+    note: str
+    path: str
+    where: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def approximate(self) -> bool:
+        """True when one of its sources is secondary ([weak]): its numbers are approximate."""
+        return any(s.weak for s in self.sources)
+
+    def position(self, setting: str) -> str:
+        """``file:line:col`` of ``setting`` in the preset's file (the file alone when unknown)."""
+        return dict(self.where).get(setting, self.path)
+
+    def describe(self) -> str:
+        """``'aws-nlb (AWS Network Load Balancer)'``, marked approximate when a source is [weak]."""
+        text = f"{self.name} ({self.device})"
+        return text + (" — approximate: a source is secondary [weak]" if self.approximate else "")
+
+
+@dataclass(frozen=True)
+class DeviceConfig(Settings):
+    """Base of a config that may be built from a :class:`Preset` (natsim's kinds all derive from it;
+    a plugin's config takes presets when it does too). ``preset`` is not a setting nor a dataclass
+    field (it takes no part in equality, ``replace`` or the settings' declarations): it records the
+    preset the config was built from (explicit settings may have overridden some of its values)."""
+
+    #: The preset this config was built from (set by :func:`with_preset`), None: none.
+    preset: ClassVar[Preset | None] = None
+
+
+C = TypeVar("C", bound=DeviceConfig)
+
+
+def with_preset(config: C, preset: Preset) -> C:
+    """``config``, remembering that it was built from ``preset``."""
+    object.__setattr__(config, "preset", preset)
+    return config

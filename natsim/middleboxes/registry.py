@@ -32,6 +32,8 @@ ModelFactory = Callable[[str, Any, TimeScale, int], MiddleboxModel]
 Runtime = Callable[[Any, RunningLab, str, Path], Any]
 #: ``policy(config)``: the conntrack policy table of a stateful kind's config.
 Policy = Callable[[Any], ConntrackPolicy]
+#: ``backends(config)``: the addresses of the hosts that serve connections addressed to the node.
+Backends = Callable[[Any], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class MiddleboxKind:
     ``policy``: a stateful kind's policy table (the same table its render and model read; None: the
     kind tracks no connection). ``terminates_tcp``: an L7 proxy, a TCP connection may end inside it
     (the packet analysis stops following it there). ``runtime``: what it runs besides its ruleset.
+    ``backends``: a kind whose node fronts other hosts (a load balancer's virtual IP): the addresses of
+    the hosts that serve what is addressed to the node, where a probe's lab driver starts its servers.
     ``summary``: one line for ``natsim list``.
     """
 
@@ -52,6 +56,7 @@ class MiddleboxKind:
     runtime: Runtime | None = None
     policy: Policy | None = None
     terminates_tcp: bool = False
+    backends: Backends | None = None
 
     def __post_init__(self) -> None:
         if getattr(self.config, "kind", None) != self.name:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from natsim.labview import RunningLab
+from natsim.middleboxes.registry import kind
 
 
 @dataclass
@@ -29,6 +30,16 @@ class DriverContext:
     workdir: Path
     servers: dict[tuple[str, str], Any] = field(default_factory=dict)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def serving(self, node: str) -> tuple[str, ...]:
+        """The nodes that serve connections addressed to ``node``: ``node`` itself, or the backends of a
+        middlebox that fronts them (a load balancer's virtual IP; its kind declares ``backends``)."""
+        config = self.lab.middleboxes.get(node)
+        backends = kind(config.kind).backends if config is not None else None
+        if backends is None:
+            return (node,)
+        by_address = {address: name for name, address in self.scenario.addresses.items()}
+        return tuple(by_address[address] for address in backends(config))
 
     def server(self, node: str, service: str, start: Callable[[], Any]) -> Any:
         """Start ``service`` on ``node`` once; later calls return the same handle."""

@@ -155,6 +155,8 @@ class RunResult:
     unscaled: list[str] = field(default_factory=list)  # timers the lab could not scale
     notes: list[str] = field(default_factory=list)
     complete: bool = True
+    #: node → the device preset its middlebox was built from: name, device, approximate, sources
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def probe(self, name: str) -> ProbeResult:
         """The probe result named ``name``."""
@@ -168,7 +170,7 @@ class RunResult:
         return {"schema": SCHEMA_VERSION, "source": self.source, "time_scale": self.time_scale,
                 "scenario": self.scenario, "started": self.started, "finished": self.finished,
                 "probes": [p.to_dict() for p in self.probes], "unscaled": self.unscaled,
-                "notes": self.notes, "complete": self.complete}
+                "notes": self.notes, "complete": self.complete, "presets": self.presets}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
@@ -178,7 +180,7 @@ class RunResult:
                    finished=data.get("finished"),
                    probes=[ProbeResult.from_dict(p) for p in data.get("probes", [])],
                    unscaled=data.get("unscaled", []), notes=data.get("notes", []),
-                   complete=data.get("complete", True))
+                   complete=data.get("complete", True), presets=data.get("presets", {}))
 
     def to_json(self) -> str:
         """The JSON text ``result.json`` holds."""

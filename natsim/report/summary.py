@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from natsim.expect import Check
+from natsim.report.labmap import preset_line
 from natsim.report.schema import RunResult, estimate_timeout
 from natsim.units import format_duration
 
@@ -15,6 +16,7 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
     ``connections`` is false) and the expectation checks."""
     lines = [f"natsim {result.source} result" + (f" — scenario {result.scenario}" if result.scenario else "")
              + f" (time_scale {result.time_scale:g}; all times real-world)"]
+    lines.extend(devices(result))
     broken = [p for p in result.probes if p.extra.get("error")]
     if broken:
         lines.append(f"INCOMPLETE: {len(broken)} probe{'s' if len(broken) > 1 else ''} could not run "
@@ -51,6 +53,11 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
         failed = sum(not c.ok for c in checks)
         lines.append(f"{len(checks) - failed} of {len(checks)} expectations hold")
     return "\n".join(lines) + "\n"
+
+
+def devices(result: RunResult) -> list[str]:
+    """One line per middlebox built from a device preset (``APPROXIMATE`` when a source is [weak])."""
+    return [f"{node}: {preset_line(preset)}" for node, preset in sorted(result.presets.items())]
 
 
 def one_line(text: str, limit: int = 300) -> str:

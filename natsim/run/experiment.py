@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from natsim.endpoint import apply_endpoint
 from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
 from natsim.middleboxes import kind as middlebox_kind
+from natsim.middleboxes.presets import used
 from natsim.outfiles import OutputDir, write_file
 from natsim.paths import check_name, inside
 from natsim.probes.command.options import CommandOptions
@@ -160,7 +162,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
         directory.refuse_links((*REPORT_NAMES, *(writer.name for writer in writers)))
         with tempfile.TemporaryDirectory(prefix="natsim-run-") as scratch:
             outcome = RunOutcome(RunResult(source="lab", time_scale=scenario.time_scale.factor,
-                                           scenario=scenario.name, started=time.time()), [], out)
+                                           scenario=scenario.name, started=time.time(),
+                                           presets=used(scenario.middleboxes)), [], out)
             try:
                 _run_lab(scenario, probes, outcome, directory, Path(scratch), progress_stream, writers)
             finally:
@@ -181,6 +184,8 @@ def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, o
                  loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab:
             outcome.lab_map = lab.describe()
             ctx = DriverContext(lab, scenario, outcome.out, workdir)
+            for node, endpoint in scenario.hosts.items():   # the hosts' own TCP settings, scaled
+                result.unscaled.extend(apply_endpoint(lab, node, endpoint))
             capture = None
             if scenario.captures:
                 from natsim.lab.capture import Capture

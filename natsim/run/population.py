@@ -154,8 +154,9 @@ def fates(flows: Flows, rules: Rules, forced: np.ndarray | None = None) -> Fates
     if forced is not None:
         first_kill = np.minimum(first_kill, forced)
     killed = first_kill < flows.gap_start + flows.gap_count
-    kill_here = index == first_kill[flow_of_gap]
-    remap = expired & ~kill_here & (index < first_kill[flow_of_gap])
+    kill_of_gap = first_kill[flow_of_gap]
+    kill_here = index == kill_of_gap
+    remap = expired & (index < kill_of_gap)          # before the gap that kills its flow, if any
     remapped = ~killed & (np.bincount(flow_of_gap[remap], minlength=n_flows) > 0)
     remap_kill = kill_here & ~flows.inbound & (rules.pickup and not rules.preserve)
     release = t_end.copy()
@@ -246,25 +247,30 @@ def limit(flows: Flows, fate: Fates, rules: Rules) -> Limited:
 def peak_per_subscriber(start_owner: np.ndarray, starts: np.ndarray, end_owner: np.ndarray,
                         ends: np.ndarray) -> np.ndarray:
     """Per owner (in increasing order), the most of its intervals ``[start, end)`` that overlap; every
-    owner has as many ends as starts. Sorted by owner, then time (an end before a start at a tie)."""
+    owner has as many ends as starts. Events are ordered by owner, then time, an end before a start at
+    a tie: one sort of a key packing (owner, the time's dense rank, start bit) in 63 bits."""
     if not len(start_owner):
         return np.zeros(0, dtype=np.int64)
-    by_time = np.argsort(np.concatenate([ends, starts]), kind="stable")   # at a tie, ends first
-    rank = np.empty(len(by_time), dtype=np.int64)
-    rank[by_time] = np.arange(len(by_time))
+    times = np.concatenate([ends, starts])
+    by_time = np.argsort(times)
+    ordered = times[by_time]
+    rank = np.empty(len(times), dtype=np.int64)      # equal times, equal rank
+    rank[by_time] = np.cumsum(np.r_[False, ordered[1:] != ordered[:-1]])
     who = np.concatenate([end_owner, start_owner]).astype(np.int64)
-    order = np.argsort((who - who.min()) << 32 | rank)
-    delta = np.concatenate([-np.ones(len(ends), dtype=np.int64), np.ones(len(starts), dtype=np.int64)])
-    level = np.cumsum(delta[order])
-    sorted_who = who[order]
+    is_start = np.r_[np.zeros(len(ends), dtype=np.int64), np.ones(len(starts), dtype=np.int64)]
+    key = np.sort((who - who.min()) << 33 | rank << 1 | is_start)
+    level = np.cumsum((key & 1) * 2 - 1)
+    sorted_who = key >> 33
     firsts = np.flatnonzero(np.r_[True, sorted_who[1:] != sorted_who[:-1]])
     return np.maximum.reduceat(level, firsts)
 
 
 def evaluate(p: Population, rules: Rules, flows: Flows) -> dict[str, Any]:
     """Totals, the mapping table at each sample and each subscriber's peak of one shard's flows."""
-    limited = limit(flows, fates(flows, rules), rules)
-    fate = fates(flows, rules, limited.forced)
+    first = fates(flows, rules)
+    limited = limit(flows, first, rules)
+    forced = (limited.forced < len(flows.gaps)).any()     # else the limit changed no flow's fate
+    fate = fates(flows, rules, limited.forced) if forced else first
     ok = ~limited.refused
     gap_ok = ok[fate.flow_of_gap]
     remap, short = fate.remap & gap_ok, fate.remap_kill & gap_ok & ~limited.dropped
@@ -300,19 +306,32 @@ def _shard_job(args: tuple[Population, Cgn, int]) -> dict[str, Any]:
     return run_shard(*args)
 
 
-def simulate(cgn: Cgn, population: Population | None = None, *, workers: int = 1) -> PopulationResult:
-    """Run the population model over ``workers`` processes (the result does not depend on them)."""
+def _run_shards(p: Population, cgn: Cgn, workers: int, scheduler: str | None) -> list[dict[str, Any]]:
+    """Every shard's part, in shard order: here, on a local process pool, or on a Dask cluster."""
+    jobs = [(p, cgn, k) for k in range(SHARDS)]
+    if scheduler is not None:
+        from natsim.run.cluster import connect
+        with connect(scheduler, workers=workers) as client:
+            futures = client.map(run_shard, [p] * SHARDS, [cgn] * SHARDS, range(SHARDS), pure=False)
+            parts: list[dict[str, Any]] = client.gather(futures)
+            return parts
+    if workers == 1:
+        return [run_shard(*job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
+        return list(pool.map(_shard_job, jobs))
+
+
+def simulate(cgn: Cgn, population: Population | None = None, *, workers: int = 1,
+             scheduler: str | None = None) -> PopulationResult:
+    """Run the population model over ``workers`` processes, or on the Dask cluster at ``scheduler``
+    (``tcp://HOST:8786``; ``local``: a cluster of ``workers`` processes on this machine, on loopback).
+    The result does not depend on either: its :data:`SHARDS` shards are fixed and seeded."""
     p = population or Population()
     p.check(cgn)
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     started = time.perf_counter()
-    jobs = [(p, cgn, k) for k in range(SHARDS)]
-    if workers == 1:
-        parts = [run_shard(*job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-            parts = list(pool.map(_shard_job, jobs))
+    parts = _run_shards(p, cgn, workers, scheduler)
     totals: dict[str, int] = {}
     for part in parts:
         for key, value in part["totals"].items():

@@ -87,25 +87,39 @@ def shard_seed(p: Population, shard: int) -> int:
     return int(np.random.SeedSequence([p.seed, shard]).generate_state(1)[0])
 
 
-def _arrival_times(rng: np.random.Generator, n: int, p: Population) -> np.ndarray:
+def _sorted_uniforms(rng: np.random.Generator, per_sub: np.ndarray) -> np.ndarray:
+    """Per subscriber, ``per_sub`` uniforms on [0, 1) in increasing order, subscriber after subscriber,
+    without a sort: order statistics from exponential spacings (n + 1 of them per subscriber, each
+    partial sum over their total)."""
+    segment = per_sub + 1
+    sums = np.cumsum(rng.standard_exponential(int(segment.sum())))
+    last = np.cumsum(segment) - 1
+    base = np.concatenate([[0.0], sums[last[:-1]]])[:len(last)]
+    keep = np.ones(len(sums), dtype=bool)
+    keep[last] = False
+    local = np.repeat(np.arange(len(per_sub)), per_sub)
+    return np.asarray((sums[keep] - base[local]) / (sums[last] - base)[local])
+
+
+def _arrival_times(uniforms: np.ndarray, p: Population) -> np.ndarray:
+    """Uniforms mapped through the day profile's distribution (monotone: their order is kept)."""
     grid = np.linspace(0.0, p.duration, 2049)
     rate = 1.0 + p.day_swing * np.sin(2 * np.pi * (grid / 86400.0 - 0.5))
     cdf = np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) / 2)])
     cdf /= cdf[-1]
-    return np.asarray(np.interp(rng.random(n), cdf, grid))
+    return np.asarray(np.interp(uniforms, cdf, grid))
 
 
 def draw(p: Population, first: int, count: int, seed: int) -> Flows:
-    """Flows of subscribers ``first .. first+count-1`` (deterministic for ``seed``)."""
+    """Flows of subscribers ``first .. first+count-1`` (deterministic for ``seed``), by subscriber,
+    then arrival."""
     rng = np.random.default_rng(seed)
     heavy = rng.random(count) < p.heavy_fraction
     mean = p.flows_per_hour * p.duration / 3600.0 * np.where(heavy, p.heavy_factor, 1.0)
     per_sub = rng.poisson(mean)
     total = int(per_sub.sum())
-    local = np.repeat(np.arange(count), per_sub)
-    arrival = _arrival_times(rng, total, p)
-    order = np.argsort(local * (p.duration + 1.0) + arrival)   # by subscriber, then arrival
-    subscriber, arrival = local[order] + first, arrival[order]
+    subscriber = np.repeat(np.arange(count), per_sub) + first
+    arrival = _arrival_times(_sorted_uniforms(rng, per_sub), p)
     gap_count = rng.geometric(1.0 / (p.mean_gaps + 1.0), total) - 1
     gap_start = np.concatenate([[0], np.cumsum(gap_count)[:-1]]).astype(np.int64)
     n_gaps = int(gap_count.sum())

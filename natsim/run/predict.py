@@ -12,6 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from natsim.errors import ConfigError
 from natsim.middleboxes import build_model
+from natsim.middleboxes import kind as middlebox_kind
+from natsim.middleboxes.presets import used
 from natsim.probes.registry import ProbeModel
 from natsim.probes.registry import kind as probe_kind
 from natsim.report.schema import RunResult
@@ -32,6 +34,7 @@ class ScenarioLike(Protocol):
     probes: tuple[Any, ...]    # ProbeSpec-like: name, kind, client, server, start, options
     seed: int
     addresses: Mapping[str, str]
+    hosts: Mapping[str, Any]   # host node → natsim.endpoint.Endpoint (its kernel TCP settings)
 
 
 @runtime_checkable
@@ -59,9 +62,12 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
     base_seed = scenario.seed or 0
     boxes = {node: build_model(node, config, timing, seed + base_seed)
              for node, config in scenario.middleboxes.items()}
+    fronting = [node for node, config in scenario.middleboxes.items()
+                if middlebox_kind(config.kind).backends is not None]
     world = World(boxes, tuple(scenario.chain or ()), timing, seed=seed + base_seed, packets=packets,
                   path=scenario.path_between if isinstance(scenario, Routed) else None,
-                  addresses=scenario.addresses)
+                  addresses=scenario.addresses, labels={node: f"{node}'s backend" for node in fronting},
+                  endpoints=scenario.hosts)
     models: list[ProbeModel] = []
     for spec in scenario.probes:
         make = probe_kind(spec.kind).model
@@ -91,7 +97,7 @@ def predict_traced(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True
     world.env.run()
     probes = [m.result() for m in models]
     result = RunResult(source="model", time_scale=scale_of(scenario), scenario=scenario.name,
-                       started=t0, finished=time.time(), probes=probes,
+                       presets=used(scenario.middleboxes), started=t0, finished=time.time(), probes=probes,
                        unscaled=unscaled_notes(world.timing),
                        notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s",
                               *(f"probe {p.name} ({p.kind}) is not modelled: "

@@ -125,22 +125,15 @@ def run_local(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[
 
 
 def run_dask(scenario: Any, params: Sequence[Param], points: Sequence[Sequence[Any]], *, address: str,
-             seed: int = 0, as_lab: bool = False) -> list[dict[str, Any]]:
-    """All points on a Dask cluster at ``address`` (``local``: an embedded local cluster)."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ConfigError("--scheduler needs dask.distributed, which is not installed; "
-                          "install it with: pip install 'natsim[dask]' "
-                          "(or .venv/bin/pip install 'dask[distributed]')") from None
-    client = Client(processes=True) if address == "local" else Client(address)
-    try:
+             seed: int = 0, as_lab: bool = False, workers: int | None = None) -> list[dict[str, Any]]:
+    """All points on a Dask cluster at ``address`` (``local``: a cluster of ``workers`` processes on
+    this machine, see :func:`natsim.run.cluster.connect`)."""
+    from natsim.run.cluster import connect
+    with connect(address, workers=workers) as client:
         shared = client.scatter(scenario, broadcast=True)
         futures = client.map(run_point, list(points), scenario=shared, params=list(params), seed=seed,
                              as_lab=as_lab, pure=False)
         return [row for rows in client.gather(futures) for row in rows]
-    finally:
-        client.close()
 
 
 # ---- output ------------------------------------------------------------------------------------

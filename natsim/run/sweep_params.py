@@ -1,10 +1,11 @@
 """What a sweep varies: ``--param NAME.SETTING=VALUES`` resolved against a scenario.
 
-``NAME`` is a middlebox node (``cpe.idle_timeout=30m..3h:15m``) or a probe
+``NAME`` is a middlebox node (``cpe.idle_timeout=30m..3h:15m``), a host (its kernel TCP settings:
+``client.tcp_keepalive_time=5m..30m:5m``, :mod:`natsim.endpoint`) or a probe
 (``send.step=30s,1m``; an ssh-idle variant's ssh option: ``sessions.serveralive-300.ServerAliveInterval=
 1m..15m:1m``). VALUES is ``LOW..HIGH:STEP`` (durations or whole numbers) or ``A,B,C`` (anything the
 setting accepts). Each kind of target is a :class:`TargetKind` in :data:`TARGET_KINDS`; a new kind of
-target (a host's kernel settings) is one more entry there. Values are parsed by the setting's own
+target is one more entry there. Values are parsed by the setting's own
 declaration (:mod:`natsim.fields`), and a point is applied through the middlebox config's or the probe
 options' own validation, so a sweep can only produce what a scenario could hold.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from natsim.endpoint import DEFAULT, Endpoint
 from natsim.errors import ConfigError
 from natsim.fields import closest, parse_value, settings, validate
 from natsim.probes.registry import options_of
@@ -51,6 +53,27 @@ def _middlebox_apply(scenario: Any, node: str, path: tuple[str, ...], value: Any
     return dataclasses.replace(scenario, middleboxes=boxes)
 
 
+def _hosts(scenario: Any) -> list[str]:
+    """The scenario's nodes that are not middleboxes (hosts, routers): each has a TCP stack."""
+    return sorted(n for n in scenario.addresses if n not in scenario.middleboxes)
+
+
+def _host_spec(scenario: Any, node: str, path: tuple[str, ...], what: str) -> Mapping[str, Any]:
+    fields = {f.name: f for f in settings(Endpoint)}
+    setting = ".".join(path)
+    if len(path) != 1 or setting not in fields:
+        raise ConfigError(f"{what}: a host has no setting '{setting}'{closest(setting, sorted(fields))}; "
+                          f"valid: {', '.join(sorted(fields))}")
+    return fields[setting].metadata
+
+
+def _host_apply(scenario: Any, node: str, path: tuple[str, ...], value: Any) -> Any:
+    endpoint = dataclasses.replace(scenario.hosts.get(node, DEFAULT), **{path[0]: value})
+    validate(endpoint)
+    endpoint.scaled(node, scenario.time_scale)   # a value the lab cannot hold is refused
+    return dataclasses.replace(scenario, hosts={**scenario.hosts, node: endpoint})
+
+
 def _probe(scenario: Any, name: str) -> Any:
     return next(p for p in scenario.probes if p.name == name)
 
@@ -70,6 +93,7 @@ def _probe_apply(scenario: Any, name: str, path: tuple[str, ...], value: Any) ->
 TARGET_KINDS: dict[str, TargetKind] = {
     kind.name: kind for kind in (
         TargetKind("middlebox", lambda s: sorted(s.middleboxes), _middlebox_spec, _middlebox_apply),
+        TargetKind("host", _hosts, _host_spec, _host_apply),
         TargetKind("probe", lambda s: [p.name for p in s.probes], _probe_spec, _probe_apply),
     )}
 
@@ -111,7 +135,7 @@ def resolve(scenario: Any, key: str) -> tuple[TargetKind, str, tuple[str, ...]]:
         everything = {kind.name: kind.names(scenario) for kind in TARGET_KINDS.values()}
         known = sorted(n for names in everything.values() for n in names)
         listing = "; ".join(f"{kind}s: {', '.join(names) or 'none'}" for kind, names in everything.items())
-        raise ConfigError(f"--param {key}: no middlebox or probe '{owner}' in the scenario"
+        raise ConfigError(f"--param {key}: no middlebox, host or probe '{owner}' in the scenario"
                           f"{closest(owner, known)}; {listing}")
     if len(claims) > 1:
         raise ConfigError(f"--param {key}: '{owner}' is both a {' and a '.join(k.name for k in claims)}; "

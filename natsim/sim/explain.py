@@ -14,6 +14,7 @@ from natsim.report.schema import errno_name
 from natsim.sim.trace import (
     Abort,
     Aborted,
+    Balanced,
     Bypassed,
     Cut,
     Dropped,
@@ -29,6 +30,7 @@ from natsim.sim.trace import (
     PickedUp,
     Reason,
     Reset,
+    ResetAtExpiry,
     Unknown,
 )
 from natsim.units import format_duration
@@ -109,8 +111,14 @@ def parts(event: Event) -> tuple[str, str]:
         return f"{event.node} aborts", socket_error(event)
     if isinstance(event, LoginEvent):
         return "", login(event)
+    if isinstance(event, ResetAtExpiry):
+        client, peer = event.segment.dst, event.peer
+        return "", (f"{event.node} resets both ends as the entry expires (RST to {client[0]}:{client[1]} "
+                    f"and to {peer[0]}:{peer[1]})")
     if isinstance(event, Mapped):
         return "", f"{event.segment.what()} mapped to {event.public[0]}:{event.public[1]}"
+    if isinstance(event, Balanced):
+        return "", f"{event.segment.what()} sent to backend {event.backend[0]}:{event.backend[1]}"
     if isinstance(event, Forwarded):
         return "", f"{event.segment.what()} forwarded"
     raise TypeError(f"no wording for {type(event).__name__}")

@@ -10,7 +10,7 @@ events (:mod:`natsim.sim.trace`) that say what happened; the :class:`Trace` keep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -19,8 +19,8 @@ import simpy
 from natsim.sim.segment import Addr, Segment
 from natsim.sim.trace import Event, Forwarded, Reason, Reset, Trace
 
-__all__ = ["Action", "Addr", "Answer", "ConnectionTracker", "Drop", "Forward", "Host", "MiddleboxModel",
-           "Route", "Segment", "Trace"]
+__all__ = ["Action", "Addr", "Addressed", "Answer", "ConnectionTracker", "Drop", "Emit", "Forward", "Host",
+           "MiddleboxModel", "Route", "Segment", "Timed", "Trace"]
 
 @dataclass(frozen=True)
 class Forward:
@@ -65,6 +65,41 @@ class ConnectionTracker(Protocol):
     @property
     def established_timeout(self) -> float:
         """Idle timeout of an established connection (real-world seconds)."""
+        ...
+
+
+@runtime_checkable
+class Addressed(Protocol):
+    """A middlebox model that needs its node's own address (an optional ability, declared by
+    subclassing): the world tells it before any segment arrives."""
+
+    def place(self, address: str) -> None:
+        """Take ``address``: the node's address as the topology gives it (its name when it has none)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A segment a middlebox sends on its own (not in answer to one): ``outbound`` towards the server
+    end of its connection's route, else towards the client; ``events`` say why."""
+
+    segment: Segment
+    outbound: bool
+    events: tuple[Event, ...] = ()
+
+
+@runtime_checkable
+class Timed(Protocol):
+    """A middlebox model that acts at times of its own choosing, e.g. sends RSTs when a flow expires
+    (an optional ability, declared by subclassing). The world hands it ``wake``: calling ``wake(t)``
+    makes the world call :meth:`act` at time ``t``; the segments it returns leave the node at once."""
+
+    def attach(self, wake: Callable[[float], None]) -> None:
+        """Keep ``wake`` (called once, before any segment)."""
+        ...
+
+    def act(self, now: float) -> Sequence[Emit]:
+        """What the node sends now (it may call ``wake`` again for later)."""
         ...
 
 
@@ -114,6 +149,13 @@ class Route:
         self.server = server
         self.middleboxes = middleboxes
         self.trace = trace
+
+    def emit(self, box: object, seg: Segment, outbound: bool) -> None:
+        """``seg`` leaves ``box`` towards the server (``outbound``) or the client, crossing the middleboxes
+        beyond it; nothing when ``box`` is not on this route."""
+        found = [i for i, m in enumerate(self.middleboxes) if m is box]
+        if found:
+            self.send(seg, outbound, found[0] + 1 if outbound else found[0] - 1)
 
     def send(self, seg: Segment, outbound: bool, start: int | None = None) -> None:
         """Send ``seg`` from the client side (``outbound``) or the server side, starting at hop ``start``."""

@@ -86,13 +86,15 @@ class TcpSettings:
 
     @classmethod
     def for_lab(cls, timing: TimeScale, *, user_timeout: float | None = None,
-                keepalive: tuple[float, float, int] | None = None) -> TcpSettings:
+                keepalive: tuple[float, float, int] | None = None,
+                retries2_give_up: float = TCP_RETRIES2_GIVE_UP) -> TcpSettings:
         """Settings of a socket in a lab at ``timing``.
 
         ``user_timeout`` (TCP_USER_TIMEOUT, milliseconds in the kernel) is scaled exactly;
-        keepalive idle and interval are whole kernel seconds; RTO is not scaled.
+        keepalive idle and interval are whole kernel seconds; RTO is not scaled, nor the give-up of the
+        host's ``tcp_retries2`` (``retries2_give_up``, kernel seconds).
         """
-        give_up = user_timeout if user_timeout is not None else timing.unscaled(TCP_RETRIES2_GIVE_UP)
+        give_up = user_timeout if user_timeout is not None else timing.unscaled(retries2_give_up)
         ka = None
         if keepalive is not None:
             idle, interval, count = keepalive

@@ -76,6 +76,14 @@ class Mapped(PacketEvent):
 
 
 @dataclass(frozen=True)
+class Balanced(PacketEvent):
+    """A load balancer sent a new connection to its virtual IP on to ``backend``."""
+
+    backend: Addr
+    routine: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
 class Forwarded(PacketEvent):
     """A segment of a known connection passed and refreshed its entry (recorded with ``packets``)."""
 
@@ -111,6 +119,14 @@ class Reset(PacketEvent):
     """The segment was discarded and answered with RST towards its sender."""
 
     reason: Reason
+
+
+@dataclass(frozen=True)
+class ResetAtExpiry(PacketEvent):
+    """The node's entry expired and it sent RST to both ends: ``segment`` is the RST to the client,
+    ``peer`` the other end (where the second RST went)."""
+
+    peer: Addr
 
 
 @dataclass(frozen=True)

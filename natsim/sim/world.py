@@ -8,7 +8,18 @@ from typing import Any
 
 import simpy
 
-from natsim.sim.network import ConnectionTracker, Host, MiddleboxModel, Route, Segment, Trace
+from natsim.endpoint import DEFAULT as DEFAULT_ENDPOINT
+from natsim.endpoint import Endpoint
+from natsim.sim.network import (
+    Addressed,
+    ConnectionTracker,
+    Host,
+    MiddleboxModel,
+    Route,
+    Segment,
+    Timed,
+    Trace,
+)
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
 from natsim.sim.trace import Event
@@ -30,12 +41,15 @@ class World:
         given, a route crosses exactly the middleboxes on that path, in its order.
     :param addresses: node name → its IPv4 address (the topology's); a host without one is addressed
         by its name. NAT models need the real addresses (which prefix a source is in, its pool address).
+    :param labels: node name → how its host is named in the trace, when not by the node's name (the
+        host standing for a load balancer's backends).
     """
 
     def __init__(self, models: Mapping[str, MiddleboxModel], chain: Sequence[str], timing: TimeScale,
                  *, seed: int = 0, packets: bool = False,
                  path: Callable[[str, str], Sequence[str]] | None = None,
-                 addresses: Mapping[str, str] | None = None) -> None:
+                 addresses: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
+                 endpoints: Mapping[str, Endpoint] | None = None) -> None:
         self.env = simpy.Environment()
         self.trace = Trace(packets=packets)
         self.timing = timing
@@ -47,11 +61,40 @@ class World:
         self._ports: dict[str, int] = {}
         self._path = path
         self.addresses = dict(addresses or {})
+        self.labels = dict(labels or {})
+        self.endpoints = dict(endpoints or {})
+        self._conn_routes: dict[str, Route] = {}
+        for name, model in self.models.items():
+            if isinstance(model, Addressed):
+                model.place(self.addresses.get(name, name))
+            if isinstance(model, Timed):
+                model.attach(self._alarm(model))
+
+    def _alarm(self, box: Timed) -> Callable[[float], None]:
+        """``wake(at)`` for ``box``: call its ``act`` at ``at`` and send what it emits along the routes
+        of the connections the segments belong to."""
+        def act(at: float) -> Generator[simpy.Event, Any, None]:
+            yield self.env.timeout(max(0.0, at - self.env.now))
+            for emitted in box.act(self.env.now):
+                self.trace.record(*emitted.events)
+                route = self._conn_routes.get(emitted.segment.conn)
+                if route is not None:
+                    route.emit(box, emitted.segment, emitted.outbound)
+
+        def wake(at: float) -> None:
+            self.env.process(act(at))
+
+        return wake
+
+    def endpoint(self, name: str) -> Endpoint:
+        """Host ``name``'s kernel TCP settings (the scenario's ``hosts:``, else Linux's defaults)."""
+        return self.endpoints.get(name, DEFAULT_ENDPOINT)
 
     def host(self, name: str) -> Host:
         """The host called ``name`` (created on first use)."""
         if name not in self.hosts:
-            self.hosts[name] = Host(self.env, name, self.trace, self.addresses.get(name, name))
+            self.hosts[name] = Host(self.env, self.labels.get(name, name), self.trace,
+                                    self.addresses.get(name, name))
         return self.hosts[name]
 
     def route(self, client: str, server: str) -> Route:
@@ -74,6 +117,7 @@ class World:
     def socket(self, client: str, server: str, port: int, conn: str, settings: TcpSettings) -> Socket:
         """A client socket from ``client`` to ``server``:``port`` (not yet connected)."""
         route = self.route(client, server)
+        self._conn_routes[conn] = route
         local = (route.client.address, self.ephemeral_port(client))
         return Socket(route.client, route, local, (route.server.address, port), settings, conn, outbound=True)
 

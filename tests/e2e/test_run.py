@@ -21,6 +21,8 @@ SHORT = Path(__file__).with_name("short")
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 SSH_SHORT = ["pan-ssh-proxy-go-backend", "pan-ssh-proxy-sshd-backend", "ssh-idle-serveralive"]
+#: Shipped field-bug scenarios: short as they are, run with the model in tests/netns/test_sim_agreement.py.
+FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 
 
 def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -38,8 +40,8 @@ def test_short_tcp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path
 
 def test_every_shipped_scenario_has_a_short_form_run_with_compare() -> None:
     """Lab and model agree on every shipped scenario: each has a short form the tests above run."""
-    assert sorted(shipped_scenarios()) == sorted(TCP_SHORT + SSH_SHORT)
-    for name in shipped_scenarios():
+    assert sorted(shipped_scenarios()) == sorted(TCP_SHORT + SSH_SHORT + FIELD)
+    for name in TCP_SHORT + SSH_SHORT:
         assert (SHORT / f"{name}.yaml").exists(), name
 
 
@@ -164,7 +166,7 @@ def test_pytest_plugin_from_a_test_outside_the_package(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(shipped_scenarios()))
+@pytest.mark.parametrize("name", sorted(set(shipped_scenarios()) - set(FIELD)))
 def test_full_shipped_scenario(name: str, tmp_path: Path) -> None:
     done = natsim_run(name, "--out", str(tmp_path), timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -5,7 +5,7 @@ gets no ``build/``), and the fresh venv sees natsim's dependencies through a ``.
 test venv's site-packages. Directories named by a ``.pth`` file are not scanned for ``.pth`` files
 themselves, so the checkout's editable install of natsim stays invisible there: the fresh venv
 imports only the natsim the wheel installed (checked). Its ``natsim`` runs with cwd outside the
-checkout, finding the shipped scenarios, schema and topologies by name.
+checkout, finding the shipped scenarios, schema, topologies and presets by name.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from tests.unit.netutil import stop
 
 pytestmark = pytest.mark.e2e
 CHECKOUT = Path(__file__).resolve().parents[2]
-#: Package data the wheel must carry: the project's top-level scenarios/ and topologies/, inside natsim/.
+#: Package data the wheel must carry: the project's top-level scenarios/, topologies/ and presets/,
+#: inside natsim/.
 DATA = sorted(f"natsim/{p.relative_to(CHECKOUT).as_posix()}"
-              for pattern in ("scenarios/*.yaml", "scenarios/*.json", "topologies/*.py")
+              for pattern in ("scenarios/*.yaml", "scenarios/*.json", "topologies/*.py", "presets/*.yaml")
               for p in CHECKOUT.glob(pattern))
 
 
@@ -64,7 +65,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     source.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(CHECKOUT / name, source / name)
-    for folder in ("natsim", "scenarios", "topologies"):
+    for folder in ("natsim", "scenarios", "topologies", "presets"):
         shutil.copytree(CHECKOUT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     _check(subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
                            "--no-build-isolation", "-w", str(inst.root / "dist"), str(source)],
@@ -88,6 +89,7 @@ def test_the_wheel_carries_the_scenarios_schema_and_topologies(installed: Instal
     assert "natsim/scenarios/scenario.schema.json" in DATA
     assert "natsim/scenarios/isp-modem-bridge-1h.yaml" in DATA
     assert "natsim/topologies/isp_bridge_cgn.py" in DATA
+    assert "natsim/presets/aws-nlb.yaml" in DATA
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = set(wheel.namelist())
         (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
@@ -109,6 +111,16 @@ def test_the_installed_natsim_is_the_wheels(installed: Installed) -> None:
     version = installed.run("natsim", ["--version"])
     _check(version, "natsim --version")
     assert version.stdout.strip() == f"natsim {natsim.__version__}"
+
+
+def test_the_installed_natsim_lists_the_wheels_presets(installed: Installed) -> None:
+    done = installed.run("natsim", ["list", "presets", "--json"])
+    _check(done, "natsim list presets")
+    names = {p.stem for p in (CHECKOUT / "presets").glob("*.yaml")}
+    assert set(json.loads(done.stdout)["presets"]) == names
+    where = installed.run("python", ["-c", "import natsim.shipped as s; print(s.PRESETS)"])
+    _check(where, "natsim.shipped.PRESETS")
+    assert Path(where.stdout.strip()).is_relative_to(installed.venv.resolve())
 
 
 def test_predict_a_shipped_scenario_by_name(installed: Installed) -> None:

@@ -40,9 +40,13 @@ def natsim(*args: str, timeout: float = 300, rootless: bool = False) -> subproce
     ("lab", "home-nat", "--run", "client true"),
     ("lab", "isp-bridge-cgn", "--run", "client ping -c1 -W2 203.0.113.10"),
     ("lab", "dc-ssh-proxy", "--run", "client1 true"),
+    ("lab", "dc-load-balancer", "--set", "lb.preset=azure-lb-tcp-reset", "--time-scale", "40",
+     "--run", "client ping -c1 -W2 203.0.113.10"),
+    ("lab", "dc-firewall", "--set", "fw.preset=cisco-asa", "--run", "client ping -c1 -W2 198.51.100.10"),
     ("conform", "home-nat:router", "--only", "rfc5382-req1"),
     ("run", "TINY"),
-], ids=["lab-home-nat", "lab-bridge", "lab-ssh-proxy", "conform", "run"])
+], ids=["lab-home-nat", "lab-bridge", "lab-ssh-proxy", "lab-load-balancer", "lab-firewall", "conform",
+        "run"])
 def test_a_natsim_command_leaves_the_root_namespace_unchanged(args: tuple[str, ...], rootless: bool,
                                                              tmp_path: Path) -> None:
     """Each command runs in a fresh process, so nothing done once per process can hide a change. The

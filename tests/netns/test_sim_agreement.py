@@ -4,7 +4,10 @@ Same verdict per connection; times within the kernel's precision and the scenari
 quantisation (half a lab second each way for connect and test skew, plus the keepalive timer
 wheel's up to 1/8 of the idle for keepalive verdicts). ``home-router-reset`` puts a resetting
 middlebox in front of every probe kind; ``isp-modem-bridge-1h-short``'s ``send-default`` leaves
-``user_timeout`` at its declared default.
+``user_timeout`` at its declared default. The ``lb-*`` and ``firewall-*`` scenarios and the shipped
+field-bug scenarios (short as shipped: :data:`FIELD`) put TCP ladders through each load-balancer expiry
+behaviour (silent, reset-next-packet, reset-both-at-expiry: the reset daemon), through the firewall and
+a NAT that resets, each built from a device preset.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 #: Short scenarios of their own (not shortened shipped ones).
-OWN_SHORT = ["home-router-reset"]
+OWN_SHORT = ["home-router-reset", "lb-azure-silent", "firewall-juniper-tcp-rst", "host-keepalive"]
+#: Shipped field-bug scenarios, short as they are (a minute of lab time or less each).
+FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 
 
 def disagreements(observed: RunResult, predicted: RunResult, scale: float) -> list[str]:
@@ -62,7 +67,12 @@ def test_model_agrees_with_lab_short(name: str, tmp_path: Path) -> None:
     check(SHORT / f"{name}.yaml", tmp_path)
 
 
+@pytest.mark.parametrize("name", FIELD)
+def test_model_agrees_with_lab_field(name: str, tmp_path: Path) -> None:
+    check(name, tmp_path)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(shipped_scenarios()))
+@pytest.mark.parametrize("name", sorted(set(shipped_scenarios()) - set(FIELD)))
 def test_model_agrees_with_lab_full(name: str, tmp_path: Path) -> None:
     check(name, tmp_path)

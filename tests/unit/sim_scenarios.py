@@ -41,6 +41,7 @@ class Scenario:
     time_scale: TimeScale = LAB_SCALE
     seed: int = 0
     addresses: Mapping[str, str] = field(default_factory=lambda: dict(ADDRESSES))
+    hosts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def incident_cpe(inbound: Untracked = Untracked.PICKUP) -> CpeBridge:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from natsim.doc_tables import blocks, rewrite, tables
+from natsim.doc_tables import blocks, rewrite, scenarios_table, tables
 from natsim.fields import describe_settings, settings, shown
 from natsim.middleboxes import build_config, kind
 from natsim.middleboxes.ssh_proxy import SshProxy
+from natsim.scenario import shipped_scenarios
 from tests.unit.test_registry import own_kinds
 
 DOCS = Path(__file__).parents[2] / "docs"
@@ -25,7 +26,8 @@ def test_every_generated_table_in_the_docs_is_current(doc: Path) -> None:
 def test_every_middlebox_kind_has_its_settings_table() -> None:
     expected = sorted(f"settings of {n}" for n in own_kinds())
     assert sorted(blocks((DOCS / "middleboxes.md").read_text())) == expected
-    assert blocks((DOCS / "scenarios.md").read_text()) == ["probe options"]
+    assert blocks((DOCS / "scenarios.md").read_text()) == \
+        ["probe options", "host settings", "shipped scenarios"]
 
 
 def test_a_stale_table_or_an_unknown_block_is_caught() -> None:
@@ -50,3 +52,9 @@ def test_shown_values_are_in_real_world_units() -> None:
                                                                        "the same as banner")
     unset = dict(build_config("cgn", {"transitory_timeout": None}).describe())
     assert (unset["idle_timeout"], unset["transitory_timeout"]) == ("2h4m", "kernel defaults")
+
+
+def test_the_shipped_scenarios_table_names_each_scenario_and_its_presets() -> None:
+    rows = scenarios_table().splitlines()[2:]
+    assert [row.split("`")[1] for row in rows] == sorted(shipped_scenarios())
+    assert "| `k8s-ipvs-900s` | `ipvs-kube-proxy` | IPVS" in scenarios_table()

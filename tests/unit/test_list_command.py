@@ -28,12 +28,13 @@ def test_list_json_is_the_inventory_and_nothing_else() -> None:
     assert {"isp-bridge-cgn", "home-nat", "dc-ssh-proxy"} <= set(found["topologies"])
     assert "isp-modem-bridge-1h" in found["scenarios"]
     assert "not modelled" in found["probes"]["command"]
+    assert found["presets"]["aws-nlb"].startswith("load-balancer")
 
 
 def test_list_text_names_every_section() -> None:
     done = natsim("list")
     assert done.returncode == 0, done.stderr
-    for section in ("topologies:", "scenarios:", "middleboxes:", "probes:"):
+    for section in ("topologies:", "scenarios:", "middleboxes:", "probes:", "presets:"):
         assert section in done.stdout
 
 

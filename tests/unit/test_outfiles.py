@@ -161,3 +161,23 @@ def test_logs_are_copied_from_a_private_directory_without_links(tmp_path: Path, 
         "lab/proxy.log", "send.out", "serve-server.log"]
     assert sorted(os.listdir(tmp_path / "out")) == ["lab", "send.out", "serve-server.log"]
     assert (tmp_path / "out" / "lab" / "proxy.log").read_text() == "proxied"
+
+
+def test_a_tree_appears_whole_and_replaces_an_older_one(tmp_path: Path) -> None:
+    with OutputDir.open(tmp_path / "out") as out:
+        out.write_tree("run", {"old.txt": b"old"})
+        path = out.write_tree("run", {"result.json": b"{}", "pcap/a.pcap": b"pcap"})
+    assert sorted(str(p.relative_to(path)) for p in path.rglob("*")) == ["pcap", "pcap/a.pcap", "result.json"]
+    assert (path / "pcap/a.pcap").read_bytes() == b"pcap"
+    assert os.listdir(tmp_path / "out") == ["run"]        # no staging or old directory left
+
+
+def test_a_tree_that_fails_leaves_nothing_half_written(tmp_path: Path, target: Path) -> None:
+    with OutputDir.open(tmp_path / "out") as out:
+        with pytest.raises(OutputError, match="not a file name"):
+            out.write_tree("run", {"result.json": b"{}", "../escape": b"x"})
+        os.symlink(target.parent, tmp_path / "out" / "linked")
+        with pytest.raises(OutputError, match="symbolic link"):
+            out.write_tree("linked", {"result.json": b"{}"})
+    assert sorted(os.listdir(tmp_path / "out")) == ["linked"]
+    assert not (target.parent / "result.json").exists()

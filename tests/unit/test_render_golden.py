@@ -34,6 +34,21 @@ CASES = {
     "home-router-default": ("home-router", {"idle_timeout": "1d"}, ("router-eth0",), ("router-eth1",), 1),
     "ssh-proxy-default-x60": ("ssh-proxy", {}, ("fw-eth0", "fw-eth1"), ("fw-eth2", "fw-eth3"), 60),
     "ssh-proxy-ports": ("ssh-proxy", {"ports": "22,2222"}, ("fw-eth0",), ("fw-eth2",), 1),
+    "firewall-default-x60": ("firewall", {}, ("fw-eth0",), ("fw-eth1",), 60),
+    "firewall-reset-out-pickup-in": ("firewall", {"idle_timeout": "10m", "transitory_timeout": "1m",
+                                                  "untracked_outbound": "reset",
+                                                  "untracked_inbound": "pickup"},
+                                     ("fw-eth0",), ("fw-eth1",), 1),
+    "load-balancer-default-x60": ("load-balancer", {}, ("lb-eth0",), ("lb-eth1", "lb-eth2"), 60),
+    "load-balancer-reset-next-ports": ("load-balancer", {"idle_timeout": "350s",
+                                                         "expired": "reset-next-packet", "ports": "80,443",
+                                                         "backends": ["203.0.113.10"]},
+                                       ("lb-eth0",), ("lb-eth1",), 1),
+    "load-balancer-reset-both-x60": ("load-balancer", {"idle_timeout": "4m",
+                                                       "expired": "reset-both-at-expiry",
+                                                       "backends": ["203.0.113.10", "203.0.113.130",
+                                                                    "203.0.113.140"]},
+                                     ("lb-eth0",), ("lb-eth1", "lb-eth2"), 60),
 }
 
 

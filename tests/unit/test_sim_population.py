@@ -129,3 +129,52 @@ def test_bad_population(field: str, value: float) -> None:
 def test_more_subscribers_than_the_prefix_holds() -> None:
     with pytest.raises(ConfigError, match=r"do not fit in the CGN's subscribers 100\.64\.1\.0/24"):
         simulate(Cgn(subscribers="100.64.1.0/24"), Population(subscribers=300))
+
+
+def test_sharded_over_a_dask_cluster_of_two_workers() -> None:
+    from natsim.run.cluster import local_cluster
+
+    cgn = Cgn(idle_timeout=3600.0, ports_per_subscriber=8)
+    population = Population(subscribers=2000)
+    with local_cluster(2) as cluster:
+        spread = simulate(cgn, population, scheduler=cluster.scheduler_address)
+        ran = cluster.scheduler.task_prefixes["run_shard"].state_counts["memory"]
+    assert ran == SHARDS                     # every shard was computed by the cluster's workers
+    here = simulate(cgn, population)
+    assert (spread.totals, spread.mappings, spread.peak_ports) == (here.totals, here.mappings,
+                                                                    here.peak_ports)
+
+
+def test_peaks_per_subscriber_match_a_walk_of_each_subscribers_events() -> None:
+    from natsim.run.population import peak_per_subscriber
+
+    rng = np.random.default_rng(7)
+    owners = rng.integers(5, 40, 3000)
+    starts = rng.integers(0, 50, 3000).astype(float)                # many ties
+    ends = starts + rng.integers(0, 6, 3000)                          # some empty: end at its start
+    expected = []
+    for who in np.unique(owners):
+        mine = owners == who
+        events = sorted([(t, 0) for t in ends[mine]] + [(t, 1) for t in starts[mine]])  # ends first
+        level = peak = 0
+        for _, is_start in events:
+            level += 1 if is_start else -1
+            peak = max(peak, level)
+        expected.append(peak)
+    shuffled = rng.permutation(3000)
+    assert list(peak_per_subscriber(owners, starts, owners[shuffled], ends[shuffled])) == expected
+
+
+def test_drawn_flows_come_by_subscriber_then_arrival_uniform_without_a_sort() -> None:
+    from natsim.run.population_flows import _sorted_uniforms, draw
+
+    p = Population(subscribers=3000)
+    flows = draw(p, 100, 3000, 5)
+    order = np.lexsort((flows.arrival, flows.subscriber))
+    assert (order == np.arange(len(order))).all()
+    assert flows.subscriber[0] >= 100 and flows.subscriber[-1] < 3100
+    assert flows.arrival.min() >= 0 and flows.arrival.max() <= p.duration
+    per_sub = np.full(40_000, 3)                     # order statistics of 3 uniforms: means 1/4, 2/4, 3/4
+    u = _sorted_uniforms(np.random.default_rng(1), per_sub).reshape(-1, 3)
+    assert np.allclose(u.mean(axis=0), [0.25, 0.5, 0.75], atol=0.005)
+    assert (np.diff(u, axis=1) >= 0).all() and u.min() >= 0 and u.max() < 1

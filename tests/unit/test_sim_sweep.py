@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_duration_range_and_choice_list() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("cpx.idle_timeout=1h", "no middlebox or probe 'cpx' in the scenario (did you mean 'cpe'?)"),
+    ("cpx.idle_timeout=1h", "no middlebox, host or probe 'cpx' in the scenario (did you mean 'cpe'?)"),
     ("cpe.idle_timout=1h", "has no setting 'idle_timout' (did you mean 'idle_timeout'?)"),
     ("cpe.idle_timeout=-1h..2h:1h", "malformed duration"),
     ("cpe.idle_timeout=2h..1h:15m", "lower end above its upper end"),
@@ -111,8 +112,19 @@ def test_dask_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_dask_local_cluster_equals_the_local_pool() -> None:
-    pytest.importorskip("dask.distributed")
     s = scenario()
     p = sweep.parse_param("cpe.idle_timeout=30m..1h:30m", s)
     points = sweep.grid([p])
     assert sweep.run_dask(s, [p], points, address="local") == sweep.run_local(s, [p], points, workers=1)
+
+
+def test_an_unreachable_scheduler_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from natsim.errors import ClusterError
+    from natsim.run import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)
+    with socket.socket() as unused:          # a loopback port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
+    with pytest.raises(ClusterError, match=f"cannot reach the Dask scheduler at {address}"):
+        sweep.run_dask(scenario(), [], [], address=address)

@@ -43,7 +43,7 @@ def test_an_ssh_idle_variants_server_alive_interval_is_a_parameter() -> None:
                                                        "'serveralive-300'?)"),
     ("sessions.variants=2h", "vary one variant's ssh option instead"),
     ("sessions.serveralive-300.ServerAliveInterval=soon", "malformed duration"),
-    ("ssh.ServerAliveInterval=1m", "no middlebox or probe 'ssh' in the scenario"),
+    ("ssh.ServerAliveInterval=1m", "no middlebox, host or probe 'ssh' in the scenario"),
     ("sessions.serveralive-300.ServerAliveInteval=1m", "did you mean 'ServerAliveInterval'?"),
     ("sessions.serveralive-300.ProxyCommand=true", "ProxyCommand is not an option a sweep can vary"),
     ("sessions.serveralive-300.ServerAliveCountMax=3,x", "expected a whole number"),

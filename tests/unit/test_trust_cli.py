@@ -55,6 +55,17 @@ def test_predict_runs_no_command_so_needs_no_trust_for_one(capsys: pytest.Captur
         in capsys.readouterr().err
 
 
+def test_a_lab_sweep_runs_commands_so_needs_trust_for_one(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = Path(__file__).parents[1] / "e2e" / "short" / "home-nat-command.yaml"
+    argv = ["sweep", str(scenario), "--param", "router.idle_timeout=1h", "--out", str(tmp_path / "out")]
+    assert main([*argv, "--lab"]) == 2
+    assert "probe 'reach' (command) runs as root, inside lab node client" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main([*argv, "--lab", "--lab-timers", "--trust"]) == 2
+    assert "give one" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["run", "lab", "predict", "sweep", "conform"])
 def test_trust_is_documented_in_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from natsim.fields import Settings, choice_field, duration_field
+from natsim.fields import choice_field, duration_field
+from natsim.middleboxes.base import DeviceConfig
 from natsim.middleboxes.conntrack.policy import ConntrackPolicy, Untracked
 
 
 @dataclass(frozen=True)
-class ConntrackConfig(Settings):
+class ConntrackConfig(DeviceConfig):
     """Connection-tracking knobs every stateful middlebox has (all durations real-world)."""
 
     idle_timeout: float = duration_field(3600.0, "idle timeout of an established TCP connection")

@@ -7,9 +7,10 @@ rendered from, quantised as the lab's kernel holds it (whole lab seconds). NATs 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from natsim.kernel_facts import CONNTRACK_TCP_UNACKNOWLEDGED
-from natsim.middleboxes.conntrack.config import ConntrackConfig
-from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.middleboxes.conntrack.policy import ConntrackPolicy, Untracked
 from natsim.sim import trace as ev
 from natsim.sim.cttable import (
     ESTABLISHED,
@@ -24,7 +25,15 @@ from natsim.sim.network import Action, Answer, ConnectionTracker, Drop, Forward,
 from natsim.units import TimeScale
 
 
-def ct_timeouts(config: ConntrackConfig, timing: TimeScale) -> dict[str, float]:
+class Tracking(Protocol):
+    """A config with a conntrack policy table (``ConntrackConfig`` and kinds that derive it otherwise)."""
+
+    def policy(self) -> ConntrackPolicy:
+        """The policy table its ruleset is rendered from."""
+        ...
+
+
+def ct_timeouts(config: Tracking, timing: TimeScale) -> dict[str, float]:
     """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them, plus the
     unacknowledged timeout the lab cannot scale."""
     timeouts = config.policy().quantised(timing)
@@ -43,7 +52,7 @@ class Stateful(ConnectionTracker):
     #: a NAT rewrites addresses, so it must never pass an untracked packet
     translates = False
 
-    def __init__(self, name: str, config: ConntrackConfig, timing: TimeScale) -> None:
+    def __init__(self, name: str, config: Tracking, timing: TimeScale) -> None:
         self.name = name
         self.config = config
         self.policy = config.policy()

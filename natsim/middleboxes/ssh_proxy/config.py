@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from natsim.errors import ConfigError
-from natsim.fields import Settings, closest, plain_field
+from natsim.fields import closest, plain_field
+from natsim.middleboxes.base import DeviceConfig
 
 PAN_BANNER = "SSH-2.0-PaloAltoNetworks_0.2"
 PAN_KEX = ("diffie-hellman-group-exchange-sha256", "diffie-hellman-group-exchange-sha1")
@@ -38,7 +39,7 @@ MAX_BANNER = 253
 
 
 @dataclass(frozen=True)
-class SshProxy(Settings):
+class SshProxy(DeviceConfig):
     """Configuration of the intercepting SSH proxy (defaults: the incident's firewall)."""
 
     kind: ClassVar[str] = "ssh-proxy"

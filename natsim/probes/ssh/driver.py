@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from natsim.endpoint import DEFAULT
 from natsim.errors import ProbeError
 from natsim.outfiles import make_dir, write_file
 from natsim.paths import inside
@@ -41,6 +42,9 @@ def _backend(ctx: DriverContext, spec: Any, options: SshServerOptions, *,
     """Start (once per node and port) the backend the probe asks for and say how to log in: sshd takes
     the lab password and every probe's key (a probe sharing a running sshd adds its key to it)."""
     node, port = spec.server, options.server_port()
+    if ctx.serving(node) != (node,):   # each backend would show its own host key behind one address
+        raise ProbeError(f"{spec.name}: the SSH probes need one SSH server; {node} fronts "
+                         f"{', '.join(ctx.serving(node))}: name one of them as the server")
     if options.backend == "go-ssh":
         ctx.server(node, f"go-ssh:{port}",
                    lambda: start_go_ssh(ctx.lab, node, port=port, workdir=ctx.workdir))
@@ -146,7 +150,7 @@ def idle(ctx: DriverContext, spec: Any) -> Handle:
     client = OpenSshClient(workdir)
     sshd = SshServerOptions(backend="sshd", port=options.port)
     backend = _backend(ctx, spec, sshd, key=client.public_key())
-    notes = scale_os_keepalive(ctx.lab, spec.client)
+    notes = scale_os_keepalive(ctx.lab, spec.client, ctx.scenario.hosts.get(spec.client, DEFAULT))
     args = ["--target", f"{ctx.lab.address(spec.server)}:{backend.port}", f"--workdir={workdir}",
             *to_argv(options)]
     tally = inside(workdir, "progress")

@@ -11,8 +11,8 @@ from typing import Any
 
 import simpy
 
+from natsim.endpoint import DEFAULT, Endpoint
 from natsim.errors import ConfigError
-from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPALIVE_TIME
 from natsim.probes.registry import options_of
 from natsim.probes.ssh.idle import REPLY_TIMEOUT_WALL
 from natsim.probes.ssh.options import IdleVariant, SshIdleOptions
@@ -129,17 +129,17 @@ class SessionPlan:
     settings: TcpSettings
 
     @classmethod
-    def of(cls, variant: IdleVariant, timing: TimeScale) -> SessionPlan:
-        """OpenSSH's reading of the variant's options (defaults: no ServerAlive, TCPKeepAlive yes)."""
+    def of(cls, variant: IdleVariant, timing: TimeScale, endpoint: Endpoint = DEFAULT) -> SessionPlan:
+        """OpenSSH's reading of the variant's options (defaults: no ServerAlive, TCPKeepAlive yes) on a
+        client whose kernel settings are ``endpoint`` (TCPKeepAlive uses the kernel's keepalive)."""
         raw = variant.options.get("ServerAliveInterval", "0")
         try:
             interval = parse_duration(raw, what="ServerAliveInterval", allow_zero=True)
             count = int(variant.options.get("ServerAliveCountMax", "3"))
         except (ConfigError, ValueError) as err:
             raise ConfigError(f"variant {variant.name}: {err}") from err
-        keepalive = (TCP_KEEPALIVE_TIME, TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES)
-        settings = TcpSettings.for_lab(timing, keepalive=keepalive if variant.flag("TCPKeepAlive", True)
-                                       else None)
+        keepalive = endpoint.keepalive if variant.flag("TCPKeepAlive", True) else None
+        settings = TcpSettings.for_lab(timing, keepalive=keepalive, retries2_give_up=endpoint.give_up)
         return cls(variant, timing.whole(interval) if interval else None, count, settings)
 
 
@@ -154,10 +154,11 @@ class IdleProbe:
         assert isinstance(options, SshIdleOptions)
         self.port = options.port if options.port is not None else 22
         timing = world.timing
-        self.plans = [SessionPlan.of(v, timing) for v in options.parsed()]
+        self.plans = [SessionPlan.of(v, timing, world.endpoint(spec.client)) for v in options.parsed()]
         self.reply_timeout = timing.unscaled(REPLY_TIMEOUT_WALL)
         # the lab's sshd runs with TCPKeepAlive no and no ClientAliveInterval (natsim.probes.ssh.sshd)
-        world.listen(spec.server, self.port, ssh_server_app, TcpSettings.for_lab(timing))
+        world.listen(spec.server, self.port, ssh_server_app,
+                     TcpSettings.for_lab(timing, retries2_give_up=world.endpoint(spec.server).give_up))
         self.rows: dict[int, ConnectionResult] = {}
 
     def start(self) -> None:

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from natsim.errors import LabError, ProbeError
-from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_TIME
+from natsim.endpoint import DEFAULT, Endpoint, apply_endpoint
+from natsim.errors import ProbeError
 from natsim.labview import RunningLab
 from natsim.outfiles import open_new
 from natsim.paths import inside
@@ -24,9 +24,6 @@ from natsim.probes.registry import kind as probe_kind
 from natsim.probes.ssh.backends import GO_SSH_PORT, LAB_PASSWORD, LAB_USER
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult, RunResult
-
-#: Linux keepalive defaults (real-world seconds) that ssh-idle's TCPKeepAlive variant depends on.
-OS_KEEPALIVE = {"tcp_keepalive_time": TCP_KEEPALIVE_TIME, "tcp_keepalive_intvl": TCP_KEEPALIVE_INTVL}
 
 
 def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = LAB_USER,
@@ -43,20 +40,10 @@ def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_POR
     return proc
 
 
-def scale_os_keepalive(lab: RunningLab, node: str) -> list[str]:
-    """Scale ``node``'s keepalive sysctls (the kernel's defaults) by the lab's time scale; notes on
-    rounding."""
-    notes, values = [], []
-    for name, real in OS_KEEPALIVE.items():
-        exact = lab.time_scale.to_lab(real)
-        lab_value = max(1, round(exact))
-        values.append(f"net.ipv4.{name}={lab_value}")
-        if abs(lab_value - exact) > 1e-9:
-            notes.append(f"{node}.{name}: {real} s -> {lab_value} s (exact {exact:.3f}, rounded)")
-    code, out = lab.run(node, ["sysctl", "-q", "-w", *values])
-    if code != 0:
-        raise LabError(f"{node}: sysctl failed: {out.strip()}")
-    return notes
+def scale_os_keepalive(lab: RunningLab, node: str, endpoint: Endpoint = DEFAULT) -> list[str]:
+    """Write ``node``'s TCP sysctls (its scenario's ``hosts:`` settings, else Linux's defaults) at the
+    lab's time scale, which ssh-idle's TCPKeepAlive variant depends on; notes on rounding."""
+    return apply_endpoint(lab, node, endpoint)
 
 
 def run_ssh_probe(lab: RunningLab, node: str, kind: str, args: list[str], *, timeout: float = 300.0,

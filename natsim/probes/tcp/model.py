@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import simpy
 
-from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import options_of
 from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions, sleep_seconds
@@ -91,14 +90,16 @@ class TcpProbe:
         assert service is not None
         self.port = opts.port if opts.port is not None else service.port
         self.user_timeout = opts.user_timeout or None   # 0: the kernel's tcp_retries2
-        self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout)
+        self.settings = TcpSettings.for_lab(world.timing, user_timeout=self.user_timeout,
+                                            retries2_give_up=world.endpoint(spec.client).give_up)
         #: how long natsim's probe waits past a deadline before calling silence dead (lab seconds)
         self.grace = world.timing.unscaled(GRACE_WALL)
         self.results: dict[int, ConnectionResult] = {}
         self.connected: dict[int, float] = {}
         self.complete = True
         self.route = world.route(spec.client, spec.server)
-        world.listen(spec.server, self.port, type(self).server_app, TcpSettings.for_lab(world.timing))
+        world.listen(spec.server, self.port, type(self).server_app,
+                     TcpSettings.for_lab(world.timing, retries2_give_up=world.endpoint(spec.server).give_up))
 
     @staticmethod
     def server_app(sock: Socket) -> Gen:
@@ -298,8 +299,9 @@ class KeepaliveProbe(TcpProbe):
         super().__init__(world, spec)
         opts = self.options
         assert isinstance(opts, TcpKeepaliveOptions)
-        self.interval = TCP_KEEPALIVE_INTVL if opts.keepalive_interval is None else opts.keepalive_interval
-        self.count = opts.keepalive_count if opts.keepalive_count is not None else TCP_KEEPALIVE_PROBES
+        _, system_interval, system_count = world.endpoint(spec.client).keepalive   # the client's sysctls
+        self.interval = system_interval if opts.keepalive_interval is None else opts.keepalive_interval
+        self.count = opts.keepalive_count if opts.keepalive_count is not None else system_count
         self.uncertain: list[int] = []
 
     def _flag_late_timer(self, i: int, idle: float) -> None:
