@@ -17,28 +17,45 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from natsim import __version__, signals
-from natsim.commands.common import BUILDS_LAB
+from natsim.commands import BUILDS_LAB
 from natsim.entry import ending_signals, interrupted, on_terminate, run_parsed
 from natsim.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
     from natsim.lab.userns import Outer
 
-#: Subcommand modules under natsim.commands, in help order.
-COMMANDS = (
-    "demo", "doctor", "list", "lab", "cleanup", "run", "probe",
-    "serve", "analyze", "conform", "predict", "sweep", "advise",
-)
+#: Subcommand modules under natsim.commands, in help order, with the line ``natsim --help`` shows for
+#: each: listed here so that a command line imports only the command it names (a command's module
+#: imports what it runs: scenarios, the lab, every probe kind). tests/unit/test_cli_lazy.py keeps each
+#: line equal to the help its module registers.
+COMMANDS = {
+    "demo": "run the isp-modem-bridge-1h scenario end to end and show where the report is",
+    "doctor": "check the lab mode (root or rootless), Python, binaries and kernel features",
+    "list": "list topologies, shipped scenarios, middlebox kinds, probe kinds and device presets",
+    "lab": "bring up a topology with its middleboxes, interactively or with --run",
+    "cleanup": "remove what crashed labs left behind",
+    "run": "run a scenario in the lab and check its expectations",
+    "probe": "run a probe against a server (lab or real network)",
+    "serve": "run the probe server (echo and sleep services; STUN with --stun)",
+    "analyze": "analyse a lab capture directory (pcaps per link)",
+    "conform": "test a lab middlebox against RFC 5382 (TCP) and RFC 4787 (UDP)",
+    "predict": "predict a scenario's outcome with the simpy model",
+    "sweep": "predict a scenario over a grid of middlebox settings and probe options",
+    "advise": "the largest keepalive that keeps the scenario's path open",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. Without ``argv``, every command's parser in full (the reference, shell
+    completion); with it, only the command ``argv`` names is built, the others are listed by name
+    and :data:`COMMANDS` line, their modules not imported (``natsim --help`` stays fast)."""
     parser = argparse.ArgumentParser(
         prog="natsim",
         description="Reproduce, predict and measure middleboxes that break long-lived connections.")
@@ -49,9 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="say less on stderr: errors only, no progress lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"natsim.commands.{name.replace('-', '_')}").register(sub)
+    chosen = None if argv is None else command_named(argv)
+    for name, summary in COMMANDS.items():
+        if argv is None or name == chosen:
+            importlib.import_module(f"natsim.commands.{name.replace('-', '_')}").register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word that is not an option (natsim's own options take
+    no value), or None (``natsim --help``)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None, *, own_namespace: bool = False) -> int:
@@ -60,7 +87,8 @@ def main(argv: Sequence[str] | None = None, *, own_namespace: bool = False) -> i
     ``own_namespace`` (the console script) does a lab command fork into natsim's own namespaces."""
     with ending_signals():
         try:
-            parser = build_parser()
+            completing = "_ARGCOMPLETE" in os.environ   # argcomplete walks every parser
+            parser = build_parser(None if completing else sys.argv[1:] if argv is None else argv)
             _complete(parser)
             args = parser.parse_args(argv)
         except KeyboardInterrupt as err:
@@ -76,6 +104,8 @@ def main(argv: Sequence[str] | None = None, *, own_namespace: bool = False) -> i
 
 def _complete(parser: argparse.ArgumentParser) -> None:
     """Shell completion (argcomplete): answers and exits when the shell asks, else does nothing."""
+    if "_ARGCOMPLETE" not in os.environ:   # the shell is not asking: spare the import
+        return
     try:
         import argcomplete
     except ImportError:   # completion is a convenience; natsim works without it

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from natsim import scenario_scaling as scaling
 from natsim.endpoint import Endpoint
 from natsim.errors import ConfigError, OptionError, ScenarioError, TimeScaleError
 from natsim.fields import closest, parse_value
@@ -25,7 +26,6 @@ from natsim.lab.topology import (
     node_specs,
     open_topology,
 )
-from natsim.middleboxes import render
 from natsim.middleboxes.base import Middlebox
 from natsim.paths import name_problem, quoted
 from natsim.probes import registry as probe_kinds
@@ -92,6 +92,8 @@ class Scenario:
     #: The topology as loaded with the scenario (the lab builds it without loading it again); not
     #: pickled (sweeps send scenarios to worker processes; a topology class may not be importable there).
     topo: Any = field(default=None, compare=False, repr=False)
+    #: Middlebox timers rounded up at this time scale because no probe depends on them.
+    rounded: tuple[scaling.RoundedTimer, ...] = ()
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "topo": None}
@@ -130,9 +132,7 @@ class Scenario:
 
     def with_time_scale(self, factor: float) -> Scenario:
         """The same scenario at another time scale (re-validates the kernel timeouts)."""
-        from dataclasses import replace
-        scenario = replace(self, time_scale=TimeScale(factor))
-        _check_scaling(scenario)
+        scenario = _scaled(replace(self, time_scale=TimeScale(factor)))
         for node, endpoint in scenario.hosts.items():
             endpoint.scaled(node, scenario.time_scale)
         return scenario
@@ -159,12 +159,14 @@ def _parse_option(doc: Located, path: tuple[str | int, ...], spec: Mapping[str, 
         raise doc.error(path, err.message) from err
 
 
-def _check_scaling(scenario: Scenario) -> None:
-    """Render every middlebox at the scenario's time scale so rounding problems surface at load."""
-    from natsim.middleboxes.base import RenderContext
-    for node, config in scenario.middleboxes.items():
-        render(config, RenderContext(node=node, inside=("in0",), outside=("out0",),
-                                    time_scale=scenario.time_scale))
+def _scaled(scenario: Scenario) -> Scenario:
+    """``scenario`` with its middlebox timers at its time scale (:mod:`natsim.scenario_scaling`):
+    those no probe depends on rounded up, the others checked (a problem raises at load)."""
+    declared = scaling.declared(scenario.middleboxes, scenario.rounded)
+    needed = scaling.needed_states(probe_kinds.kind(p.kind) for p in scenario.probes)
+    middleboxes, rounded = scaling.round_loose_timers(declared, needed, scenario.time_scale)
+    scaling.check_scaling(middleboxes, scenario.time_scale)
+    return replace(scenario, middleboxes=middleboxes, rounded=rounded)
 
 
 def _topology(doc: Located, data: dict[str, Any], path: Path | None, trust: bool,
@@ -323,12 +325,11 @@ def parse_scenario(doc: Located, *, default_name: str = "scenario", path: Path |
                         roles={n: s.role for n, s in specs.items()}, addresses=addresses,
                         hosts=scenario_hosts(doc, data, specs, scale), topology_ref=ref, topo=topo)
     try:
-        _check_scaling(scenario)
+        return _scaled(scenario)
     except TimeScaleError as err:
         raise scaling_error(doc, err, data, middleboxes) from err
     except ConfigError as err:
         raise doc.error(("time_scale",), err.message) from err
-    return scenario
 
 
 def load_scenario(path: str | Path, *, time_scale: float | None = None, trust: bool = False,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from natsim.commands import BUILDS_LAB
 from natsim.trust import TRUST_HELP
 
-#: Set in a parsed command line when the command builds a lab: the ``natsim`` command then enters
-#: natsim's own namespaces first when it is not root (:mod:`natsim.lab.userns`).
-BUILDS_LAB = "natsim_builds_lab"
+__all__ = ["BUILDS_LAB", "add_trust", "builds_labs"]
 
 
 def builds_labs(parser: argparse.ArgumentParser) -> None:

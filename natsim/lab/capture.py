@@ -7,7 +7,8 @@ the capture directory without following links (:mod:`natsim.outfiles`), so it ne
 write it (no ``-Z root``; only without root, in natsim's own user namespace, where tcpdump's user has no
 id, ``-Z root`` keeps it the namespace's one user: :func:`drop_to`).
 It returns only once every tcpdump reports it is listening, so traffic sent
-afterwards is captured. On exit each tcpdump gets SIGTERM, flushes and closes its file (readable by
+afterwards is captured. On exit natsim waits until each tcpdump has read every packet its link
+carried (it sleeps waiting for more), then each gets SIGTERM, flushes and closes its file (readable by
 Wireshark, tshark and scapy), and ``capture.json`` records the links, the middleboxes each pcap
 flanks, the node addresses and whether a capture was cut at its packet limit.
 
@@ -167,12 +168,13 @@ class Capture:
     ``directory`` (a path, made when missing, or an open :class:`~natsim.outfiles.OutputDir`) gets
     the pcaps as ``<link>.pcap`` and ``capture.json``, never through a link.
     ``max_packets`` bounds each capture (tcpdump ``-c``); ``snaplen`` bounds each packet;
-    ``bpf_filter`` (default ``ip``) keeps IPv6 neighbour discovery noise out.
+    ``bpf_filter`` (default ``ip``) keeps IPv6 neighbour discovery noise out. On stop, each tcpdump
+    is given up to ``drain_timeout`` seconds to read what its link carried before it is stopped.
     """
 
     def __init__(self, lab: Lab, directory: str | Path | OutputDir, *, max_packets: int = DEFAULT_MAX_PACKETS,
                  snaplen: int = DEFAULT_SNAPLEN, bpf_filter: str = "ip",
-                 ready_timeout: float = 10.0) -> None:
+                 ready_timeout: float = 10.0, drain_timeout: float = 5.0) -> None:
         self.lab = lab
         self.target = directory
         self.directory = directory.path if isinstance(directory, OutputDir) else Path(directory)
@@ -181,6 +183,7 @@ class Capture:
         self.snaplen = snaplen
         self.bpf_filter = bpf_filter
         self.ready_timeout = ready_timeout
+        self.drain_timeout = drain_timeout
         self.addresses: dict[str, list[str]] = {}
         self.points: list[LinkPoint] = []
         self.running: dict[str, _Tcpdump] = {}
@@ -230,11 +233,24 @@ class Capture:
                 dump.proc.stop()
             dump.thread.join(timeout=2.0)
 
+    def _drain(self) -> None:
+        """Wait until every tcpdump has read what its link carried so far: until it sleeps waiting
+        for packets (a packet that arrives wakes it, so a sleeping tcpdump has none unread). On
+        SIGTERM tcpdump stops reading at once, and packets still in its socket's ring are lost: on a
+        busy machine a tcpdump not scheduled since the last connection lost that whole connection."""
+        deadline = time.monotonic() + self.drain_timeout
+        waiting = [d for d in self.running.values() if d.proc.popen.poll() is None]
+        while waiting and time.monotonic() < deadline:
+            waiting = [d for d in waiting if not _asleep(d.proc.popen.pid)]
+            if waiting:
+                time.sleep(0.005)
+
     def stop(self) -> CaptureSummary:
         """Stop every tcpdump (they flush and close their files), write ``capture.json``."""
         if self.summary is not None:
             return self.summary
         cut_early = {link for link, d in self.running.items() if d.proc.popen.poll() is not None}
+        self._drain()
         self._terminate()
         summary = CaptureSummary(lab_id=self.lab.lab_id, topology=self.lab.topology_name,
                                  time_scale=self.lab.time_scale.factor, max_packets=self.max_packets,
@@ -266,6 +282,16 @@ class Capture:
                 self._out.close()
         self.summary = summary
         return summary
+
+
+def _asleep(pid: int) -> bool:
+    """Whether process ``pid`` sleeps interruptibly (state ``S``: tcpdump waiting for packets), or is
+    gone. Its state is the first field after the command name in ``/proc/PID/stat``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"S"
+    except (OSError, IndexError):
+        return True
 
 
 def drop_to(user: str = TCPDUMP_USER) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import shlex
 import subprocess
 import tempfile
@@ -56,16 +57,34 @@ class NamespaceRunner:
         LOG.debug("%s$ %s", self.node, shlex.join(argv))
         # files, not pipes: a pipe's end stays open in every background child, and waiting for it
         # to close would wait for them (`socat ... &` kept `natsim lab --run` waiting forever)
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as out, \
+                tempfile.TemporaryFile() as err:
+            stdin.write((input or "").encode())
+            stdin.seek(0)
             try:
-                proc = subprocess.run([*self.prefix(), *argv], input=input, text=True, check=False,
-                                      stdin=None if input is not None else subprocess.DEVNULL,
-                                      stdout=out, stderr=err, timeout=timeout, env=self.env)
-            except subprocess.TimeoutExpired as exc:
-                raise CommandTimeout(self.node, list(argv), timeout or 0.0, _read(out) + _read(err)) from exc
+                proc = subprocess.Popen([*self.prefix(), *argv], stdin=stdin if input is not None
+                                        else subprocess.DEVNULL, stdout=out, stderr=err, env=self.env)
             except FileNotFoundError as exc:
                 raise LabError("mnexec not found: run `sudo make setup` (Debian package mininet)") from exc
+            if not exited(proc, timeout):
+                proc.kill()
+                proc.wait()
+                raise CommandTimeout(self.node, list(argv), timeout or 0.0, _read(out) + _read(err))
             done = Completed(proc.returncode, _read(out), _read(err))
-        if check and proc.returncode != 0:
-            raise CommandError(self.node, list(argv), proc.returncode, proc.stderr or proc.stdout)
+        if check and done.returncode != 0:
+            raise CommandError(self.node, list(argv), done.returncode, done.stderr or done.stdout)
         return done
+
+
+def exited(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
+    """Wait until ``proc`` exits (reaped; True) or ``timeout`` seconds pass (False). The kernel wakes
+    us when it exits (a pidfd): subprocess's own wait with a timeout polls in sleeps growing to
+    50 ms, which made each lab command up to tens of milliseconds late."""
+    fd = os.pidfd_open(proc.pid)
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if ready:
+        proc.wait()
+    return bool(ready)

@@ -20,8 +20,8 @@ from natsim.probes.service import Service
 from natsim.probes.tally import Tally
 from natsim.report.schema import ProbeResult
 
-__all__ = ["GROUP", "Handle", "PartialResults", "ProbeKind", "ProbeModel", "ProbeTool", "Service", "kind",
-           "kinds", "options_of"]
+__all__ = ["GROUP", "Handle", "PartialResults", "ProbeKind", "ProbeModel", "ProbeTool", "ScaleLimit",
+           "Service", "kind", "kinds", "options_of"]
 
 #: The entry-point group probe kinds register in.
 GROUP = "natsim.probes"
@@ -86,6 +86,15 @@ class ProbeTool:
 
 
 @dataclass(frozen=True)
+class ScaleLimit:
+    """The highest time scale at which a kind's lab verdicts stay exact on this kernel, and why
+    (``natsim run`` refuses a scenario above it: docs/scenarios.md, "How fast a lab can run")."""
+
+    factor: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class ProbeKind:
     """One probe kind: its options (the one declaration), how the lab runs it, how the model predicts
     it (``unmodelled`` says why a kind has none, e.g. a user's own program), its command-line tool,
@@ -93,7 +102,10 @@ class ProbeKind:
     (``natsim list``, ``natsim probe --help``). ``user_code``, when the kind has that ability, says
     what code of the scenario author's choosing a probe's options would run in the lab
     (:mod:`natsim.trust` refuses such a scenario without ``--trust``); a kind without it runs only
-    natsim's own code, whatever its options."""
+    natsim's own code, whatever its options. ``scale_limit``: the highest time scale its lab verdicts
+    stay exact at (None: none known). ``conntrack_states``: the conntrack states whose timeouts its
+    verdicts depend on (None: any); a middlebox timer of no other state need not scale exactly
+    (:mod:`natsim.scenario_scaling` rounds it up and says so)."""
 
     name: str
     options: type[ProbeOptions]
@@ -104,6 +116,8 @@ class ProbeKind:
     tool: ProbeTool | None = None
     service: Service | None = None
     user_code: UserCodeReader | None = None
+    scale_limit: ScaleLimit | None = None
+    conntrack_states: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.options.kind != self.name:

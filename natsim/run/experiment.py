@@ -40,6 +40,7 @@ from natsim.report.schema import ProbeResult, RunResult, estimate_timeout
 from natsim.report.summary import format_summary
 from natsim.run.progress import Progress
 from natsim.scenario import ProbeSpec, Scenario
+from natsim.scenario_scaling import check_lab_scale
 from natsim.units import format_duration
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[Pr
         check_name(spec.name, "probe name")
         if spec.kind not in probe_kinds():
             raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
+        check_lab_scale(spec.name, probe_kind(spec.kind), scenario.time_scale)
     return probes
 
 
@@ -163,7 +165,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
         with tempfile.TemporaryDirectory(prefix="natsim-run-") as scratch:
             outcome = RunOutcome(RunResult(source="lab", time_scale=scenario.time_scale.factor,
                                            scenario=scenario.name, started=time.time(),
-                                           presets=used(scenario.middleboxes)), [], out)
+                                           presets=used(scenario.middleboxes),
+                                           unscaled=[r.describe() for r in scenario.rounded]), [], out)
             try:
                 _run_lab(scenario, probes, outcome, directory, Path(scratch), progress_stream, writers)
             finally:

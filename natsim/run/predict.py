@@ -17,6 +17,7 @@ from natsim.middleboxes.presets import used
 from natsim.probes.registry import ProbeModel
 from natsim.probes.registry import kind as probe_kind
 from natsim.report.schema import RunResult
+from natsim.scenario_scaling import declared
 from natsim.sim.timers import unscaled_notes
 from natsim.sim.world import World
 from natsim.units import TimeScale
@@ -35,6 +36,14 @@ class ScenarioLike(Protocol):
     seed: int
     addresses: Mapping[str, str]
     hosts: Mapping[str, Any]   # host node → natsim.endpoint.Endpoint (its kernel TCP settings)
+
+
+@runtime_checkable
+class Rounded(Protocol):
+    """A scenario whose middlebox timers were rounded up at its time scale (no probe depends on them):
+    the result lists them (:mod:`natsim.scenario_scaling`)."""
+
+    rounded: tuple[Any, ...]   # RoundedTimer-like: describe()
 
 
 @runtime_checkable
@@ -60,8 +69,8 @@ def build(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True,
         raise ConfigError(f"seed must be a whole number, got {seed!r}")
     timing = TimeScale(scale_of(scenario) if as_lab else 1.0)
     base_seed = scenario.seed or 0
-    boxes = {node: build_model(node, config, timing, seed + base_seed)
-             for node, config in scenario.middleboxes.items()}
+    configs = scenario.middleboxes if as_lab else _declared(scenario)
+    boxes = {node: build_model(node, config, timing, seed + base_seed) for node, config in configs.items()}
     fronting = [node for node, config in scenario.middleboxes.items()
                 if middlebox_kind(config.kind).backends is not None]
     world = World(boxes, tuple(scenario.chain or ()), timing, seed=seed + base_seed, packets=packets,
@@ -98,7 +107,7 @@ def predict_traced(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True
     probes = [m.result() for m in models]
     result = RunResult(source="model", time_scale=scale_of(scenario), scenario=scenario.name,
                        presets=used(scenario.middleboxes), started=t0, finished=time.time(), probes=probes,
-                       unscaled=unscaled_notes(world.timing),
+                       unscaled=[*unscaled_notes(world.timing), *(_rounded(scenario) if as_lab else [])],
                        notes=[f"seed {seed}", f"simulated {world.env.now:.6g} real-world s",
                               *(f"probe {p.name} ({p.kind}) is not modelled: "
                                 f"{probe_kind(p.kind).unmodelled}" for p in scenario.probes
@@ -108,3 +117,14 @@ def predict_traced(scenario: ScenarioLike, seed: int = 0, *, as_lab: bool = True
 
 
 __all__ = ["Routed", "ScenarioLike", "build", "predict", "predict_traced"]
+
+
+def _declared(scenario: ScenarioLike) -> Mapping[str, Any]:
+    """The middleboxes as the scenario declares them: a real network's timers are not rounded to
+    whole lab seconds (:mod:`natsim.scenario_scaling`)."""
+    return declared(scenario.middleboxes, scenario.rounded) if isinstance(scenario, Rounded) \
+        else scenario.middleboxes
+
+
+def _rounded(scenario: ScenarioLike) -> list[str]:
+    return [timer.describe() for timer in scenario.rounded] if isinstance(scenario, Rounded) else []

@@ -4,7 +4,8 @@ The tools are ``natsim probe send|recv|keepalive`` (:mod:`.cli`); the services t
 by ``natsim serve`` (:mod:`natsim.probes.serve`, wire format in :mod:`.protocol`).
 """
 
-from natsim.probes.registry import ProbeKind, ProbeTool
+from natsim.kernel_facts import HZ
+from natsim.probes.registry import ProbeKind, ProbeTool, ScaleLimit
 from natsim.probes.tcp.cli import DURATIONS, tool
 from natsim.probes.tcp.driver import driver
 from natsim.probes.tcp.keepalive import run_keepalive
@@ -13,15 +14,31 @@ from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpRecvOptions, TcpSe
 from natsim.probes.tcp.protocol import ECHO, SLEEP
 from natsim.probes.tcp.recv import run_recv
 from natsim.probes.tcp.send import run_send
+from natsim.sim.cttable import ESTABLISHED
+
+#: Their verdicts depend on the established timeout alone: a connection is set up, idles established,
+#: then speaks; the transitory timers (handshake, close) never decide whether it survives.
+IDLE_ONLY = frozenset({ESTABLISHED})
+#: Measured (benchmarks/time_scales.py: isp-modem-bridge-1h's send and recv at 60, 120, 300, 600, the
+#: same verdicts as the model's at each): at 600 a 1 min ladder step is 100 ms of lab time, 25 kernel
+#: ticks (expiry precision, 1/HZ), and TCP_USER_TIMEOUT is milliseconds. Not measured above.
+LADDER_LIMIT = ScaleLimit(600.0, f"a 1 min step is then 100 ms of lab time, {int(0.1 * HZ)} kernel ticks; "
+                          "exact verdicts measured up to 600 on this kernel")
+#: TCP_KEEPIDLE and TCP_KEEPINTVL are whole seconds: at 60 a 1 min step is 1 s; above, idles round.
+KEEPALIVE_LIMIT = ScaleLimit(60.0, "TCP_KEEPIDLE is whole seconds: a 1 min step is 1 s at 60, "
+                             "rounded above it")
 
 SEND = ProbeKind(TcpSendOptions.kind, TcpSendOptions, driver, SendProbe, service=ECHO,
                  tool=ProbeTool("send", tool(run_send, warn_without_user_timeout=True), DURATIONS),
-                 summary="after each idle time write 'A' and expect it back (the client speaks first)")
+                 summary="after each idle time write 'A' and expect it back (the client speaks first)",
+                 scale_limit=LADDER_LIMIT, conntrack_states=IDLE_ONLY)
 RECV = ProbeKind(TcpRecvOptions.kind, TcpRecvOptions, driver, RecvProbe, service=SLEEP,
                  tool=ProbeTool("recv", tool(run_recv), DURATIONS),
-                 summary="the server answers after each idle time (the server speaks first)")
+                 summary="the server answers after each idle time (the server speaks first)",
+                 scale_limit=LADDER_LIMIT, conntrack_states=IDLE_ONLY)
 KEEPALIVE = ProbeKind(TcpKeepaliveOptions.kind, TcpKeepaliveOptions, driver, KeepaliveProbe, service=ECHO,
                       tool=ProbeTool("keepalive", tool(run_keepalive), DURATIONS),
-                      summary="TCP keepalive probes each connection after its idle time")
+                      summary="TCP keepalive probes each connection after its idle time",
+                      scale_limit=KEEPALIVE_LIMIT, conntrack_states=IDLE_ONLY)
 
 __all__ = ["KEEPALIVE", "RECV", "SEND"]
