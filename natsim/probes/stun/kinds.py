@@ -7,13 +7,12 @@ Its tool is ``natsim probe nat-type`` (:mod:`.cli`); the service it talks to is 
 from natsim.probes.registry import ProbeKind, ProbeTool
 from natsim.probes.stun import cli
 from natsim.probes.stun.driver import driver
+from natsim.probes.stun.model import model
 from natsim.probes.stun.options import NatTypeOptions
 from natsim.probes.stun.ports import STUN
 
 NAT_TYPE = ProbeKind(
-    NatTypeOptions.kind, NatTypeOptions, driver, service=STUN,
-    unmodelled="not modelled yet: the model has no NAT behaviour record (mapping, filtering, "
-    "hairpinning) to read until issue 18's NAT work lands",
+    NatTypeOptions.kind, NatTypeOptions, driver, model=model, service=STUN,
     tool=ProbeTool(NatTypeOptions.kind, cli.build, cli.DESCRIPTION),
     summary="RFC 5780 NAT type: mapping, filtering, hairpinning, binding lifetime (STUN)")
 
