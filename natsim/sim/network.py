@@ -18,6 +18,7 @@ import simpy
 
 from natsim.sim.segment import Addr, Segment
 from natsim.sim.trace import Event, Forwarded, Reason, Reset, Trace
+from natsim.sim.wheel import TimerWheel
 
 __all__ = ["Action", "Addr", "Addressed", "Answer", "ConnectionTracker", "Drop", "Emit", "Forward", "Host",
            "MiddleboxModel", "Route", "Segment", "Timed", "Trace"]
@@ -121,6 +122,7 @@ class Host:
         self.address = address or name
         self.trace = trace
         self.sockets: dict[tuple[Addr, Addr], Endpoint] = {}
+        self.wheel = TimerWheel(env)   # the kernel's timer wheel (SYN retransmissions)
         self.listeners: dict[int, Callable[[Segment, Route], Endpoint]] = {}
 
     def receive(self, seg: Segment, route: Route, outbound: bool) -> None:

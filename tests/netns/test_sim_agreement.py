@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 #: Short scenarios of their own (not shortened shipped ones).
-OWN_SHORT = ["home-router-reset", "lb-azure-silent", "firewall-juniper-tcp-rst", "host-keepalive"]
+OWN_SHORT = ["home-router-reset", "lb-azure-silent", "firewall-juniper-tcp-rst", "host-keepalive",
+             "cgn-port-limit-connect", "cgn-port-limit-syn-race"]
 #: Shipped field-bug scenarios, short as they are (a minute of lab time or less each).
 FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 

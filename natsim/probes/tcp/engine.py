@@ -1,8 +1,11 @@
 """The ladder engine shared by tcp-send, tcp-recv and tcp-keepalive.
 
-Opens every connection, runs one test per connection concurrently (each against its own absolute
-deadline), turns per-connection failures into verdicts (a reset never aborts the run), prints the
-original-style lines and returns a :class:`~natsim.report.schema.ProbeResult`.
+Every connection is its own task: connect (at most :data:`~natsim.probes.tcp.options.CONNECT_CONCURRENCY`
+at once, each given up after the run's connect timeout), then its test against its own absolute deadline
+from its own connect. A connection that cannot be set up gets its own verdict (``how="connect"``: dead
+when nothing answered within the connect timeout or the OS reported ETIMEDOUT, reset on ECONNREFUSED /
+ECONNRESET) and never stops the others. Prints the original-style lines and returns a
+:class:`~natsim.report.schema.ProbeResult`.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from dataclasses import dataclass, field
 
 from natsim.errors import ProbeError
 from natsim.probes.output import ProbeOutput
-from natsim.probes.tcp.options import TcpProbeOptions, deadline
+from natsim.probes.tcp.options import CONNECT_CONCURRENCY, TcpProbeOptions, deadline
 from natsim.probes.tcp.sock import (
+    ConnectTimeout,
     ProbeConnection,
     SocketOptions,
     classify_error,
-    connect_ladder,
     describe_error,
+    open_connection,
+    resolve,
 )
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import format_duration
@@ -50,8 +55,13 @@ class LadderRun:
     def result(self, conn: ProbeConnection, verdict: Verdict, how: str = "",
                detail: str = "") -> ConnectionResult:
         """A connection result stamped with the elapsed real-world time."""
-        return ConnectionResult(index=conn.index, idle=conn.idle, verdict=verdict, how=how,
-                                elapsed=round(self.elapsed(), 3), detail=detail, local=conn.local)
+        return self.unconnected(conn.index, conn.idle, verdict, how, detail, local=conn.local)
+
+    def unconnected(self, index: int, idle: float, verdict: Verdict, how: str, detail: str, *,
+                    local: str = "") -> ConnectionResult:
+        """The result of connection ``index`` (also one that never connected)."""
+        return ConnectionResult(index=index, idle=idle, verdict=verdict, how=how,
+                                elapsed=round(self.elapsed(), 3), detail=detail, local=local)
 
     def failure(self, conn: ProbeConnection, err: OSError, how: str) -> ConnectionResult:
         """The verdict for an OS error met while doing ``how``."""
@@ -87,9 +97,10 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
                      after_connect: Callable[[ProbeConnection], Awaitable[None]] | None = None,
                      idles: list[float] | None = None,
                      extra: dict[str, object] | None = None) -> ProbeResult:
-    """Connect the whole ladder, test every connection, return the probe result.
+    """Connect and test every connection of the ladder, each on its own; return the probe result.
 
-    ``idles`` overrides the options' idle times (real-world) when the kernel rounds them.
+    ``idles`` overrides the options' idle times (real-world) when the kernel rounds them;
+    ``after_connect`` runs right after a connect completes (e.g. to send a request).
     """
     if options.port is None:
         raise ProbeError(f"{kind}: no port to connect to (the tool takes its kind's service port)")
@@ -101,34 +112,31 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
     output.line(f"[+] Trying to establish {options.connections} connections to {options.server}:{port} "
                 f"(idle {format_duration(options.idle(0))} .. "
                 f"{format_duration(options.idle(options.connections - 1))})")
-    conns = await connect_ladder(options.server, port, idles or options.idles(), options=socket_options,
-                                 after_connect=after_connect, timeout=options.connect_timeout_wall)
-    output.line("[+] All connections established")
-    for conn in conns:
-        run.due[conn.index] = run.deadline(conn)
+    family, address = await resolve(options.server, port)
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    ladder = idles or options.idles()
 
-    async def guarded(conn: ProbeConnection) -> ConnectionResult:
+    async def one(index: int) -> ConnectionResult:
         try:
-            result = await test(run, conn)
+            conn = await open_connection(index, family, address, ladder[index], options=socket_options(index),
+                                         timeout=options.connect_timeout_wall, gate=gate)
+        except ConnectTimeout as err:
+            result = run.unconnected(index, ladder[index], Verdict.DEAD, "connect", str(err))
         except OSError as err:
-            result = run.failure(conn, err, "")
-        except Exception as err:  # a bug or an odd reply must not stop the other connections
-            result = run.result(conn, Verdict.ERROR, "", f"{type(err).__name__}: {err}")
-        finally:
-            conn.sock.close()
-            run.due.pop(conn.index, None)
+            result = run.unconnected(index, ladder[index], classify_error(err), "connect",
+                                     describe_error(err))
+        else:
+            result = await tested(run, conn, test, after_connect)
         output.record(result)
         output.line(line(result))
         return result
 
     display = asyncio.ensure_future(output.run_display())
     try:
-        results = list(await asyncio.gather(*(guarded(c) for c in conns)))
+        results = list(await asyncio.gather(*(one(i) for i in range(options.connections))))
     finally:
         display.cancel()
         await asyncio.gather(display, return_exceptions=True)
-        for conn in conns:
-            conn.sock.close()
     estimate = estimate_timeout(results)
     output.line(f"[+] Estimate: {estimate.describe()}")
     return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{port}",
@@ -136,3 +144,23 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
                        extra={"step": options.step, "first": options.idle(0),
                               "time_scale": options.time_scale, "user_timeout": options.user_timeout,
                               "grace_wall": options.grace_wall, **(extra or {})})
+
+
+async def tested(run: LadderRun, conn: ProbeConnection, test: Tester,
+                 after_connect: Callable[[ProbeConnection], Awaitable[None]] | None) -> ConnectionResult:
+    """Run ``after_connect`` and the test of an established connection; close it whatever happens."""
+    run.due[conn.index] = run.deadline(conn)
+    try:
+        if after_connect is not None:
+            try:
+                await after_connect(conn)
+            except OSError as err:
+                return run.failure(conn, err, "connect")
+        return await test(run, conn)
+    except OSError as err:
+        return run.failure(conn, err, "")
+    except Exception as err:  # a bug or an odd reply must not stop the other connections
+        return run.result(conn, Verdict.ERROR, "", f"{type(err).__name__}: {err}")
+    finally:
+        conn.sock.close()
+        run.due.pop(conn.index, None)

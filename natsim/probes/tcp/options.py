@@ -29,8 +29,11 @@ from natsim.units import TimeScale, format_duration
 MAX_CONNECTIONS = 5000
 #: Wall seconds the probes wait past a deadline before calling silence dead.
 GRACE_WALL = 10.0
-#: Wall seconds a probe allows each connect.
+#: Wall seconds a probe allows each connect before it gives that connection up (verdict ``dead``, how
+#: ``connect``); the tools and the model read this one value.
 CONNECT_TIMEOUT_WALL = 10.0
+#: Connections a probe sets up at once; the others wait for a free slot (tools and model alike).
+CONNECT_CONCURRENCY = 64
 #: The two schedules (see :mod:`natsim.probes.tcp.model`).
 FLAVOURS = ("natsim", "original")
 #: TCP_USER_TIMEOUT (real-world seconds) of tcp-send and tcp-recv unless an option says otherwise.
