@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +16,10 @@ from natsim.probes.tcp.send import run_send
 from natsim.probes.tcp.sock import ConnectTimeout
 from natsim.report.schema import ProbeResult, Verdict
 from natsim.run.predict import predict
-from natsim.scenario import load_scenario_text
+from natsim.scenario import load_scenario, load_scenario_text
 from tests.unit.test_probes_clients import options, probe_server
+
+SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
 
 
 def free_port() -> int:
@@ -91,3 +94,12 @@ def test_model_syn_race_of_the_leads_case_matches_the_lab() -> None:
         (Verdict.ALIVE, "")] * 3 + [(Verdict.DEAD, "connect")] * 2 + [(Verdict.ALIVE, "")]
     assert [round(c.elapsed or 0) for c in result.connections[3:]] == [121, 121, 421]
 
+
+def test_model_recv_closes_its_sockets_so_their_ports_free_as_in_the_lab() -> None:
+    """The short lab scenario cgn-port-limit-connect (lab: keepalive #0..#2 alive, #3 dead at connect):
+    tcp-recv closes every socket it is done with; left in close_wait, its entries would still hold the
+    subscriber's ports when tcp-keepalive starts."""
+    result = predict(load_scenario(SHORT / "cgn-port-limit-connect.yaml"))
+    for name in ("send", "recv", "keepalive"):
+        assert [(c.verdict, c.how) for c in result.probe(name).connections] == [
+            (Verdict.ALIVE, "")] * 3 + [(Verdict.DEAD, "connect")], name

@@ -234,6 +234,7 @@ class SendProbe(TcpProbe):
                     self.record(i, idle, Verdict.ERROR if acked else Verdict.DEAD, "read", "no answer",
                                 "the server acknowledged the byte but never answered" if acked else
                                 "no answer and no error from the OS")
+                    sock.close()   # the tool closes every socket it is done with
                     return
             data = yield event
         except TcpError as err:
@@ -297,6 +298,7 @@ class RecvProbe(TcpProbe):
                     del self.waiting[i]
                     self.record(i, self.idle(i), Verdict.DEAD, "read", "read timeout",
                                 f"no reply {format_duration(self.read_timeout)} after it was due")
+                    sock.close()   # the tool closes every socket it is done with
                     return
             data = yield event
         except TcpError as err:
@@ -310,6 +312,7 @@ class RecvProbe(TcpProbe):
                         f"returned after {int(took // 60)}m {took % 60:.0f}s")
         else:
             self.record(i, self.idle(i), Verdict.EOF, "read", "EOF", "the server closed without reply")
+        sock.close()   # as the tool does: its entry leaves the NAT's count (time_wait), not close_wait
 
     def finish(self) -> None:
         """Reads still blocked when nothing more can happen: their reply is lost for good."""
