@@ -7,7 +7,8 @@ PYTHON ?= /usr/bin/python3
 VENV := $(or $(NATSIM_VENV),.venv)
 # chromium: tests open report.html in it (natsim run --html).
 APT_PACKAGES := nftables conntrack iproute2 tcpdump openssh-server openssh-client openssl socat mininet \
-                python3 python3-venv make iputils-ping libseccomp2 util-linux chromium coturn
+                python3 python3-venv make iputils-ping libseccomp2 util-linux chromium coturn wireguard-go \
+                wireguard-tools
 # Packages whose maintainer scripts would enable and start a host service (coturn: turnserver on UDP
 # 3478 of every address). natsim runs them only inside lab nodes (coturn: an independent RFC 5780 server
 # and client for the interop tests), so they are installed with service starts denied (a policy-rc.d for

@@ -45,7 +45,7 @@ COMMANDS = {
     "cleanup": "remove what crashed labs left behind",
     "run": "run a scenario in the lab and check its expectations",
     "probe": "run a probe against a server (lab or real network)",
-    "serve": "run the probe server (echo and sleep services; STUN with --stun)",
+    "serve": "run the probe server (echo, sleep and UDP services; STUN with --stun)",
     "analyze": "analyse a lab capture directory (pcaps per link)",
     "conform": "test a lab middlebox against RFC 5382 (TCP) and RFC 4787 (UDP)",
     "predict": "predict a scenario's outcome with the simpy model",

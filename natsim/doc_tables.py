@@ -19,6 +19,7 @@ from natsim.endpoint import Endpoint
 from natsim.fields import settings, settings_table, shown
 from natsim.middleboxes import registry as middleboxes
 from natsim.middleboxes.base import Preset
+from natsim.middleboxes.nat.behaviour import values_table
 from natsim.middleboxes.presets import shipped
 from natsim.probes import registry as probes
 from natsim.probes.options import markdown_table
@@ -37,6 +38,7 @@ def tables() -> dict[str, str]:
     found = {f"settings of {name}": settings_table(middleboxes.kind(name).config)
              for name in _own(middleboxes.GROUP)}
     found["probe options"] = markdown_table({name: probes.kind(name).options for name in _own(probes.GROUP)})
+    found["nat behaviour values"] = values_table()
     found["presets"] = "\n".join(preset_section(p) for p in shipped().values())
     found["shipped scenarios"] = scenarios_table()
     found["host settings"] = settings_table(Endpoint)

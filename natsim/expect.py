@@ -9,7 +9,7 @@ from typing import Any
 from natsim.report.schema import ProbeResult, RunResult, Verdict
 from natsim.units import format_duration
 
-FAILED = (Verdict.DEAD, Verdict.RESET, Verdict.EOF, Verdict.ERROR)
+FAILED = (Verdict.DEAD, Verdict.RESET, Verdict.EOF, Verdict.REFUSED, Verdict.ERROR)
 WORKED = (Verdict.ALIVE, Verdict.OK)
 
 

@@ -66,7 +66,8 @@ def _duration(what: str, spec: Mapping[str, Any], raw: Any) -> float:
 
 def _choice(what: str, spec: Mapping[str, Any], raw: Any) -> str:
     if str(raw) not in spec["choices"]:
-        raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(spec['choices'])}")
+        raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(spec['choices'])}"
+                          f"{closest(str(raw), list(spec['choices']))}")
     return str(raw)
 
 
@@ -84,7 +85,7 @@ def _enum(what: str, spec: Mapping[str, Any], raw: Any) -> enum.Enum:
     enum_type: type[enum.Enum] = spec["enum"]
     values = [m.value for m in enum_type]
     if str(raw) not in values:
-        raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(values)}")
+        raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(values)}{closest(str(raw), values)}")
     return enum_type(str(raw))
 
 

@@ -72,8 +72,14 @@ CONNTRACK_TCP_TIMEOUTS: Mapping[str, float] = MappingProxyType({
     "close_wait": 60.0, "last_ack": 30.0, "time_wait": 120.0, "close": 10.0,
     "retrans": 300.0, "unacknowledged": 300.0,
 })
-# UDP's (``nf_conntrack_udp_timeout`` 30 s unreplied, ``nf_conntrack_udp_timeout_stream`` 120 s) join
-# here as CONNTRACK_UDP_TIMEOUTS when natsim models UDP; the policy table then keys by protocol.
+#: ``nf_conntrack_udp_timeout`` (``unreplied``: a flow that has seen no reply, or whose packet came within
+#: its first :data:`CONNTRACK_UDP_STREAM_AFTER` seconds) and ``nf_conntrack_udp_timeout_stream``
+#: (``stream``: every later packet of a flow that has seen a reply; the flow is then ASSURED).
+CONNTRACK_UDP_TIMEOUTS: Mapping[str, float] = MappingProxyType({"unreplied": 30.0, "stream": 120.0})
+#: A UDP flow's packets move it to the stream timeout only after this long (``nf_conntrack_proto_udp.c``:
+#: ``stream_ts = jiffies + 2 * HZ`` at creation, ``time_after(jiffies, stream_ts)`` per packet). A
+#: fixed kernel constant, never scaled: in a lab it is wall-clock.
+CONNTRACK_UDP_STREAM_AFTER = 2.0
 #: The unacknowledged timeout on its own (the model needs it for picked-up entries).
 CONNTRACK_TCP_UNACKNOWLEDGED = CONNTRACK_TCP_TIMEOUTS["unacknowledged"]
 #: Kernel memory of one tracked, translated connection: the ``nf_conntrack`` slab object (256 bytes,

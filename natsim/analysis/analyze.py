@@ -109,6 +109,7 @@ def _connection_dict(report: ConnectionReport, scale: float, probe: str | None) 
         events.append(data)
     return {
         "id": conn.id,
+        "protocol": conn.protocol,
         "probe_connection": probe,
         "initiator": conn.initiator,
         "responder": conn.responder,
@@ -126,9 +127,12 @@ def _connection_dict(report: ConnectionReport, scale: float, probe: str | None) 
 def outcome(conn: Connection, events: list[Event]) -> str:
     """One line: how the connection ended as the capture shows it."""
     drops = [e for e in events if e.kind == "drop"]
-    first_end = next((e for e in events if e.kind in ("fin", "rst")), None)
+    first_end = next((e for e in events if e.kind in ("fin", "rst", "icmp")), None)
     text = "open at the end of the capture"
-    if any(e.kind == "syn-unanswered" for e in events):
+    if conn.protocol == "udp":
+        text = (f"{first_end.detail.split(' about ')[0]} from {first_end.by}" if first_end is not None
+                else "UDP flow (no close in UDP)")
+    elif any(e.kind == "syn-unanswered" for e in events):
         text = "handshake never completed"
     elif first_end is not None:
         verb = "reset" if first_end.kind == "rst" else "closed (FIN)"
@@ -152,8 +156,8 @@ def analyze_capture(capture: CaptureDir, *, idle_threshold: float = 1.0) -> Anal
 
 
 def analyze_directory(directory: str | Path, *, idle_threshold: float = 1.0) -> Analysis:
-    """Read ``directory`` (pcaps + ``capture.json``) and analyse every TCP connection in it; with the
-    run's ``result.json`` beside the capture, connections are named after their probe connections.
+    """Read ``directory`` (pcaps + ``capture.json``) and analyse every TCP connection and UDP flow in it;
+    with the run's ``result.json`` beside the capture, connections are named after their probe connections.
 
     ``idle_threshold`` (lab seconds) is the shortest silence reported as an ``idle`` event.
     """

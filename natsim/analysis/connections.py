@@ -1,6 +1,7 @@
-"""Grouping segments into TCP connections across links, and tracing each packet hop by hop.
+"""Grouping segments into TCP connections and UDP flows across links, and tracing each packet hop by hop.
 
-On every link, segments with the same address/port pair form a flow (a new SYN starts a new one).
+On every link, segments of one protocol with the same address/port pair form a flow (a new SYN starts a
+new one; an ICMP error about a datagram belongs to the datagram's flow).
 Flows on different links belong to one connection when they share a packet fingerprint, which a
 NAT leaves intact. Each packet is then followed along the path: where it first appears tells who
 sent it (an endpoint, or a middlebox that generated it), where it stops tells where it was lost.
@@ -57,6 +58,11 @@ class Connection:
     positions: dict[str, int] = field(default_factory=dict)
 
     @property
+    def protocol(self) -> str:
+        """``tcp``, or ``udp`` for a UDP flow (its datagrams and the ICMP errors about them)."""
+        return "tcp" if self.segments[0].protocol == "tcp" else "udp"
+
+    @property
     def start(self) -> float:
         """First segment time."""
         return min(s.time for s in self.segments)
@@ -86,13 +92,17 @@ class _UnionFind:
         self.parent[self.find(a)] = self.find(b)
 
 
+FlowKey = tuple[bool, frozenset[tuple[str, int]]]
+
+
 def link_flows(link: Link) -> list[list[Segment]]:
-    """Split a link's segments into flows: same address/port pair, a new SYN starts a new flow."""
-    current: dict[frozenset[tuple[str, int]], list[Segment]] = {}
-    syn_seq: dict[frozenset[tuple[str, int]], int] = {}
+    """Split a link's segments into flows: same protocol (an ICMP error counts as its datagram's) and
+    address/port pair; a new SYN starts a new TCP flow."""
+    current: dict[FlowKey, list[Segment]] = {}
+    syn_seq: dict[FlowKey, int] = {}
     flows: list[list[Segment]] = []
     for seg in link.segments:
-        key = frozenset({(seg.src, seg.sport), (seg.dst, seg.dport)})
+        key = (seg.protocol == "tcp", frozenset({(seg.src, seg.sport), (seg.dst, seg.dport)}))
         if seg.flags == "S" and key in current and syn_seq.get(key) not in (None, seg.seq):
             del current[key]
         if key not in current:
@@ -105,7 +115,7 @@ def link_flows(link: Link) -> list[list[Segment]]:
 
 
 def group_connections(capture: CaptureDir) -> list[Connection]:
-    """Every TCP connection of the capture, numbered ``c1``, ``c2``, … by start time."""
+    """Every TCP connection and UDP flow of the capture, numbered ``c1``, ``c2``, … by start time."""
     flows: list[list[Segment]] = []
     for link in capture.links:
         flows.extend(link_flows(link))
@@ -175,9 +185,10 @@ def route(conn: Connection, capture: CaptureDir, first: Segment) -> None:
 
 
 def _orient(conn: Connection, capture: CaptureDir) -> None:
-    """Route the connection, find its initiator (the bare SYN's sender, else the first sender) and
-    each link's endpoint addresses."""
-    first = next((s for s in conn.segments if s.flags == "S"), conn.segments[0])
+    """Route the connection, find its initiator (the bare SYN's sender, else the first sender of a
+    segment or datagram) and each link's endpoint addresses."""
+    first = next((s for s in conn.segments if s.protocol == "tcp" and s.flags == "S"),
+                 next((s for s in conn.segments if s.protocol != "icmp"), conn.segments[0]))
     if not capture.ends:
         conn.initiator, conn.responder = first.source, first.destination
         conn.endpoints = {first.link: (first.source, first.destination)}

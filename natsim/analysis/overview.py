@@ -26,7 +26,8 @@ class Silence:
 class Overview:
     """Counts over every connection of a capture."""
 
-    connections: int = 0
+    connections: int = 0                   # TCP connections and UDP flows
+    udp_flows: int = 0
     per_probe: Counter[str] = field(default_factory=Counter)
     endings: Counter[str] = field(default_factory=Counter)
     lost_packets: Counter[str] = field(default_factory=Counter)        # middlebox → packets
@@ -39,7 +40,8 @@ class Overview:
         def silence(s: Silence | None) -> dict[str, Any] | None:
             return None if s is None else {"seconds": round(s.seconds, 3), "connection": s.connection,
                                            "lost_at": s.at or None}
-        return {"connections": self.connections, "per_probe": dict(self.per_probe),
+        return {"connections": self.connections, "udp_flows": self.udp_flows,
+                "per_probe": dict(self.per_probe),
                 "endings": dict(self.endings),
                 "lost": {box: {"packets": n, "connections": self.lost_connections[box]}
                          for box, n in self.lost_packets.items()},
@@ -67,7 +69,8 @@ def _longest_gap(report: ConnectionReport, scale: float, name: str) -> Silence |
 def overview(analysis: Analysis) -> Overview:
     """Count over every connection of ``analysis``."""
     scale = analysis.capture.time_scale
-    result = Overview(connections=len(analysis.connections))
+    result = Overview(connections=len(analysis.connections),
+                      udp_flows=sum(r.connection.protocol == "udp" for r in analysis.connections))
     for report in analysis.connections:
         name = analysis.name(report)
         probe = analysis.names.get(report.id)
@@ -96,8 +99,10 @@ def _count(n: int, what: str) -> str:
 def render_overview(summary: Overview) -> list[str]:
     """The summary lines of ``natsim analyze``."""
     per_probe = ", ".join(f"{name} {n}" for name, n in summary.per_probe.items())
-    lines = [f"summary: {_count(summary.connections, 'TCP connection')}"
-             + (f" ({per_probe})" if per_probe else "")]
+    tcp = summary.connections - summary.udp_flows
+    counted = [_count(n, what) for n, what in ((tcp, "TCP connection"), (summary.udp_flows, "UDP flow"))
+               if n or (what == "TCP connection" and not summary.udp_flows)]
+    lines = [f"summary: {', '.join(counted)}" + (f" ({per_probe})" if per_probe else "")]
     if summary.endings:
         lines.append("  ended: " + "; ".join(f"{n} {how}" for how, n in summary.endings.most_common()))
     if summary.lost_packets:

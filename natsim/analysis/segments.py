@@ -1,21 +1,30 @@
-"""Reading pcaps into plain TCP segment records (scapy reads the files, struct the headers).
+"""Reading pcaps into plain packet records (scapy reads the files, struct the headers).
 
-A :class:`Segment` is one TCP packet seen on one link. Its :attr:`Segment.fingerprint` is what a
-NAT, bridge or router leaves unchanged (IP ID, sequence and acknowledgment numbers, flags, payload
-length, TCP timestamp), so the same packet can be recognised on both sides of a middlebox even
-when its addresses and ports were translated.
+A :class:`Segment` is one TCP segment, UDP datagram or ICMP error about a UDP datagram seen on one link.
+Its :attr:`Segment.fingerprint` is what a NAT, bridge or router leaves unchanged (IP ID, sequence and
+acknowledgment numbers, flags, payload length, TCP timestamp; for a datagram a checksum of its
+payload), so the same packet can be recognised on both sides of a middlebox even when its addresses
+and ports were translated. An ICMP error carries the ports of the datagram it is about, turned round
+(it travels back), so it joins that datagram's flow.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from natsim.errors import NatsimError
 
 #: TCP flag bits in the order they are printed (``SA``, ``FA``, ``PA``, ``R``).
 _FLAG_BITS = (("S", 0x02), ("F", 0x01), ("R", 0x04), ("P", 0x08), ("A", 0x10))
+#: IP protocol numbers.
+TCP, UDP, ICMP = 6, 17, 1
+#: ICMP destination unreachable codes, by name (what a stack or middlebox answers a datagram with).
+UNREACHABLE = {0: "net unreachable", 1: "host unreachable", 2: "protocol unreachable",
+               3: "port unreachable", 9: "net prohibited", 10: "host prohibited",
+               13: "administratively prohibited"}
 
 
 class AnalysisError(NatsimError):
@@ -42,6 +51,7 @@ class Segment:
     ip_id: int
     tsval: int | None
     payload: bytes
+    protocol: str = "tcp"   # tcp, udp, or icmp (an error about a UDP datagram)
 
     @property
     def source(self) -> str:
@@ -64,7 +74,11 @@ class Segment:
         return self.seq + self.length + ("S" in self.flags) + ("F" in self.flags)
 
     def describe(self) -> str:
-        """``'PA seq 5:14 ack 5'`` style summary."""
+        """``'PA seq 5:14 ack 5'`` style summary (``'udp len 48'``, ``'ICMP port unreachable'``)."""
+        if self.protocol == "udp":
+            return f"udp len {self.length}"
+        if self.protocol == "icmp":
+            return f"ICMP {self.flags}"
         text = self.flags
         if self.length:
             text += f" seq {self.seq}:{self.seq + self.length}"
@@ -90,7 +104,8 @@ def _timestamp(reader: object, meta: object) -> float:
 
 
 def parse_frame(link: str, index: int, time: float, frame: bytes, linktype: int) -> Segment | None:
-    """A :class:`Segment` from one Ethernet (1), Linux cooked (113) or raw IP (101) frame, or None."""
+    """A :class:`Segment` from one Ethernet (1), Linux cooked (113) or raw IP (101) frame, or None
+    (not IPv4, or neither TCP, UDP nor an ICMP error about a UDP datagram)."""
     if linktype == 1:
         offset = 14
         ethertype = struct.unpack_from(">H", frame, 12)[0] if len(frame) >= 14 else 0
@@ -107,12 +122,24 @@ def parse_frame(link: str, index: int, time: float, frame: bytes, linktype: int)
         offset = 0
     else:
         raise AnalysisError(f"{link}: unsupported link type {linktype}")
-    if len(frame) < offset + 20 or frame[offset] >> 4 != 4 or frame[offset + 9] != 6:
+    if len(frame) < offset + 20 or frame[offset] >> 4 != 4:
         return None
     ihl = (frame[offset] & 0x0F) * 4
     total, ip_id = struct.unpack_from(">HH", frame, offset + 2)
     src, dst = (".".join(str(b) for b in frame[offset + 12 + i: offset + 16 + i]) for i in (0, 4))
-    tcp = offset + ihl
+    head = Segment(link=link, index=index, time=time, src=src, sport=0, dst=dst, dport=0, flags="", seq=0,
+                   ack=0, length=0, ip_id=ip_id, tsval=None, payload=b"")
+    protocol = frame[offset + 9]
+    if protocol == TCP:
+        return _tcp(head, frame, offset + ihl, total - ihl)
+    if protocol == UDP:
+        return _udp(head, frame, offset + ihl, total - ihl)
+    if protocol == ICMP:
+        return _icmp(head, frame, offset + ihl)
+    return None
+
+
+def _tcp(head: Segment, frame: bytes, tcp: int, ip_payload: int) -> Segment | None:
     if len(frame) < tcp + 20:
         return None
     sport, dport, seq, ack, off_flags = struct.unpack_from(">HHIIH", frame, tcp)
@@ -131,15 +158,40 @@ def parse_frame(link: str, index: int, time: float, frame: bytes, linktype: int)
         if kind == 8 and pos + 10 <= end:
             tsval = struct.unpack_from(">I", frame, pos + 2)[0]
         pos += frame[pos + 1]
-    length = max(0, total - ihl - data_offset)
+    length = max(0, ip_payload - data_offset)
     payload = frame[tcp + data_offset: tcp + data_offset + length]
-    return Segment(link=link, index=index, time=time, src=src, sport=sport, dst=dst, dport=dport,
-                   flags=flag_text(off_flags & 0x3F), seq=seq, ack=ack, length=length, ip_id=ip_id,
-                   tsval=tsval, payload=bytes(payload))
+    return replace(head, sport=sport, dport=dport, flags=flag_text(off_flags & 0x3F), seq=seq, ack=ack,
+                   length=length, tsval=tsval, payload=bytes(payload))
+
+
+def _udp(head: Segment, frame: bytes, udp: int, ip_payload: int) -> Segment | None:
+    if len(frame) < udp + 8:
+        return None
+    sport, dport, size = struct.unpack_from(">HHH", frame, udp)
+    length = max(0, min(size, ip_payload) - 8)
+    payload = bytes(frame[udp + 8: udp + 8 + length])
+    # a NAT rewrites ports and checksums but never the payload: its checksum tells copies apart
+    return replace(head, sport=sport, dport=dport, length=length, tsval=zlib.crc32(payload),
+                   payload=payload, protocol="udp")
+
+
+def _icmp(head: Segment, frame: bytes, icmp: int) -> Segment | None:
+    """An ICMP destination unreachable about a UDP datagram, as a packet of that datagram's flow."""
+    if len(frame) < icmp + 8 + 20 or frame[icmp] != 3:
+        return None
+    inner = icmp + 8
+    inner_ihl = (frame[inner] & 0x0F) * 4
+    if frame[inner] >> 4 != 4 or frame[inner + 9] != UDP or len(frame) < inner + inner_ihl + 4:
+        return None
+    inner_sport, inner_dport = struct.unpack_from(">HH", frame, inner + inner_ihl)
+    code = frame[icmp + 1]
+    return replace(head, sport=inner_dport, dport=inner_sport,
+                   flags=UNREACHABLE.get(code, f"unreachable code {code}"), protocol="icmp")
 
 
 def read_segments(path: Path, link: str | None = None) -> list[Segment]:
-    """Every IPv4 TCP segment of a pcap or pcapng file, in capture order.
+    """Every IPv4 TCP segment, UDP datagram and ICMP error about one of a pcap or pcapng file, in
+    capture order.
 
     scapy reads the file format; headers are decoded here with :mod:`struct` (full scapy dissection
     is about 50 times slower, which matters for captures of 20,000 packets per link).

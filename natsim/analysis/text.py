@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from natsim.analysis.analyze import Analysis, ConnectionReport
 from natsim.analysis.events import Event
 from natsim.analysis.overview import overview, render_overview
+from natsim.analysis.segments import Segment
 from natsim.analysis.ssh import KEXINIT_LISTS, SshSide
 from natsim.units import format_duration
 
@@ -28,13 +31,15 @@ def render_connection(report: ConnectionReport, scale: float, name: str = "") ->
     """Lines for one connection: header (``name``: the probe connection it is), outcome, event table,
     SSH lists."""
     conn = report.connection
-    lines = [f"{name or conn.id}  {conn.initiator} → {conn.responder}   {report.outcome}"]
+    protocol = " udp" if conn.protocol == "udp" else ""
+    lines = [f"{name or conn.id}{protocol}  {conn.initiator} → {conn.responder}   {report.outcome}"]
     for link, (a, b) in conn.endpoints.items():
         lines.append(f"    on {link:<12} {a} → {b}")
     c_i, c_r = report.counters["initiator"], report.counters["responder"]
-    lines.append(f"    packets {c_i.packets}/{c_r.packets}  bytes {c_i.bytes}/{c_r.bytes}  "
-                 f"retransmissions {c_i.retransmissions}/{c_r.retransmissions}  "
-                 f"keepalives {c_i.keepalives}/{c_r.keepalives}  (initiator/responder)")
+    tcp = (f"retransmissions {c_i.retransmissions}/{c_r.retransmissions}  "
+           f"keepalives {c_i.keepalives}/{c_r.keepalives}  " if conn.protocol == "tcp" else "")
+    lines.append(f"    packets {c_i.packets}/{c_r.packets}  bytes {c_i.bytes}/{c_r.bytes}  {tcp}"
+                 "(initiator/responder)")
     header = f"    {'time(s)':>9} {'real' if scale != 1.0 else '':>12}  {'event':<15}{'by':<9}{'at':<8}detail"
     lines.append(header)
     for e in report.events:
@@ -55,6 +60,15 @@ def _ssh_side(label: str, side: SshSide) -> list[str]:
     return lines
 
 
+def _counts(segments: list[Segment]) -> str:
+    """``'12 TCP segments'``, ``'12 TCP segments, 4 UDP datagrams, 1 ICMP error'``."""
+    names = {"tcp": "TCP segment", "udp": "UDP datagram", "icmp": "ICMP error"}
+    counts = Counter(s.protocol for s in segments)
+    parts = [f"{counts[p]} {name}{'' if counts[p] == 1 else 's'}" for p, name in names.items()
+             if counts[p] or p == "tcp"]
+    return ", ".join(parts)
+
+
 def render_text(analysis: Analysis) -> str:
     """The whole analysis as text."""
     cap = analysis.capture
@@ -63,9 +77,9 @@ def render_text(analysis: Analysis) -> str:
     for link in cap.links:
         note = f"  ({link.note})" if link.note else ""
         lines.append(f"  link {link.name:<12} {link.left} — {link.right}: "
-                     f"{len(link.segments)} TCP segments{note}")
+                     f"{_counts(link.segments)}{note}")
     if not analysis.connections:
-        lines.append("no TCP connections")
+        lines.append("no TCP connections or UDP flows")
         return "\n".join(lines) + "\n"
     lines.extend(render_overview(overview(analysis)))
     for report in analysis.connections:

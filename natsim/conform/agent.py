@@ -17,6 +17,8 @@ import time
 from typing import Any
 
 _sockets: dict[str, socket.socket] = {}
+#: ``IP_RECVERR`` (linux/in.h), which Python's socket module does not name.
+IP_RECVERR = 11
 
 
 def _error(err: OSError) -> dict[str, Any]:
@@ -30,8 +32,11 @@ def _addr(sock: socket.socket, peer: bool = False) -> str:
     return f"{host}:{port}"
 
 
-def udp_bind(name: str, port: int = 0, address: str = "0.0.0.0") -> dict[str, Any]:
+def udp_bind(name: str, port: int = 0, address: str = "0.0.0.0", recverr: bool = False) -> dict[str, Any]:
+    """A UDP socket; ``recverr``: ICMP errors about what it sent are reported by :func:`udp_recv`."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if recverr:
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
     sock.bind((address, port))
     _sockets[name] = sock
     return {"ok": True, "local": _addr(sock)}
@@ -43,13 +48,22 @@ def udp_send(name: str, host: str, port: int, data: str) -> dict[str, Any]:
 
 
 def udp_recv(name: str, timeout: float = 0.0) -> dict[str, Any]:
-    """Every datagram waiting on ``name`` (waiting up to ``timeout`` for the first)."""
+    """Every datagram waiting on ``name`` (waiting up to ``timeout`` for the first); an ICMP error a
+    ``recverr`` socket was told of is an item ``{"error": "ECONNREFUSED"}`` among them."""
     sock = _sockets[name]
-    got = []
+    got: list[dict[str, str]] = []
     ready, _, _ = select.select([sock], [], [], timeout)
     while ready:
-        data, (host, port) = sock.recvfrom(65535)
-        got.append({"data": data.decode(errors="replace"), "from": f"{host}:{port}"})
+        try:
+            data, (host, port) = sock.recvfrom(65535)
+        except OSError as err:
+            got.append({"error": errno.errorcode.get(err.errno or 0, str(err))})
+            try:   # the error's report: read, so that it is not reported again
+                sock.recvmsg(512, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            except OSError:
+                pass
+        else:
+            got.append({"data": data.decode(errors="replace"), "from": f"{host}:{port}"})
         ready, _, _ = select.select([sock], [], [], 0)
     return {"ok": True, "datagrams": got}
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from natsim.conform.agent_client import Agent
 from natsim.conform.context import Context, discover
-from natsim.conform.rfc4787 import udp_mapping, udp_refresh, udp_timer
+from natsim.conform.rfc4787 import udp_filtering, udp_hairpin, udp_mapping, udp_port_assignment
+from natsim.conform.rfc4787_timers import udp_refresh, udp_timer
 from natsim.conform.rfc5382 import (
     established_idle,
     hairpin,
@@ -36,8 +37,11 @@ REQUIREMENTS: dict[str, Callable[[Context], Verdict]] = {
     "rfc5382-req8": hairpin,
     "rfc5382-req10": icmp_keeps_mapping,
     "rfc4787-req1": udp_mapping,
+    "rfc4787-req3": udp_port_assignment,
     "rfc4787-req5": udp_timer,
     "rfc4787-req6": udp_refresh,
+    "rfc4787-req8": udp_filtering,
+    "rfc4787-req9": udp_hairpin,
 }
 
 

@@ -1,30 +1,45 @@
-"""RFC 4787 (NAT behavioural requirements for UDP): one test per requirement, each returning a
-:class:`~natsim.conform.verdict.Verdict`.
+"""RFC 4787 (NAT behavioural requirements for UDP): mapping, port assignment, filtering and hairpinning,
+one test per requirement, each returning a :class:`~natsim.conform.verdict.Verdict`. The timers (REQ-5,
+REQ-6) are in :mod:`natsim.conform.rfc4787_timers`. The judges are conform's own
+(:mod:`natsim.conform.verdict`): pure rules over the observations.
 """
 
 from __future__ import annotations
 
 import time
 
-from natsim.conform.context import CAP_LAB, Context, is_nat
-from natsim.conform.timing import Slot, idle_grid, run_schedule
+from natsim.conform.context import Context, is_nat
 from natsim.conform.verdict import (
     Outcome,
     Verdict,
-    judge_alive_after,
+    judge_filtering,
+    judge_hairpin,
     judge_mapping,
-    judge_timeout,
-    lifetime_bounds,
+    judge_port_assignment,
 )
 
-UDP_TIMER = 120.0      # RFC 4787 REQ-5: 2 min
+
+def _seen(ctx: Context, socket: str, tag: str, timeout: float = 1.0) -> str | None:
+    """The source the outside agent's ``socket`` saw datagram ``tag`` from, or None."""
+    got = ctx.outside("udp_recv", name=socket, timeout=timeout)["datagrams"]
+    return next((d["from"] for d in got if d.get("data") == tag), None)
+
+
+def _arrived(ctx: Context, socket: str, tag: str, timeout: float = 0.3) -> str | None:
+    """The source the inside agent's ``socket`` got datagram ``tag`` from, or None."""
+    got = ctx.inside("udp_recv", name=socket, timeout=timeout)["datagrams"]
+    return next((d["from"] for d in got if d.get("data") == tag), None)
+
+
+def _not_a_nat(requirement: str, title: str) -> Verdict:
+    return Verdict(requirement, title, Outcome.UNTESTABLE, "not a NAT (no translation by the target)")
 
 
 def udp_mapping(ctx: Context) -> Verdict:
     """RFC 4787 REQ-1: endpoint-independent mapping for UDP."""
     title = "RFC 4787 REQ-1 UDP endpoint-independent mapping"
     if not is_nat(ctx):
-        return Verdict("rfc4787-req1", title, Outcome.UNTESTABLE, "not a NAT (no translation by the target)")
+        return _not_a_nat("rfc4787-req1", title)
     port, local = ctx.port(), ctx.port()
     ctx.outside("udp_bind", name="ueim-s", port=port)
     ctx.inside("udp_bind", name="ueim", port=local)
@@ -39,89 +54,67 @@ def udp_mapping(ctx: Context) -> Verdict:
     return verdict
 
 
-def _udp_lifetime(ctx: Context) -> tuple[Verdict, tuple[float | None, float | None]]:
-    scale = ctx.scale
-    tol = ctx.tolerance(UDP_TIMER)
-    grid = idle_grid(UDP_TIMER / scale, tol / scale, cap_lab=CAP_LAB)
-    port = ctx.port()
-    ctx.outside("udp_bind", name="ut-s", port=port)
-    slots, peers = [], {}
-    for n, idle in enumerate(grid):
-        key = f"ut{n}"
-        ctx.inside("udp_bind", name=key)
-        ctx.inside("udp_send", name=key, host=ctx.target.server_ip, port=port, data=key)
-        slots.append(Slot(key, idle))
-    got = ctx.outside("udp_recv", name="ut-s", timeout=1.0)["datagrams"]
-    time.sleep(0.05)
-    got += ctx.outside("udp_recv", name="ut-s", timeout=0.1)["datagrams"]
-    by_key = {slot.key: slot for slot in slots}
-    for d in got:
-        if d["data"] not in by_key:
-            continue
-        peers[d["data"]] = d["from"]
-        host, p = d["from"].rsplit(":", 1)
-        ctx.outside("udp_send", name="ut-s", host=host, port=int(p), data="reply")
-        by_key[d["data"]].opened = time.monotonic()  # the reply is the mapping's last packet
-    for slot in slots:
-        ctx.inside("udp_recv", name=slot.key, timeout=0.2)
-    slots = [s for s in slots if s.key in peers]
-
-    def probe(slot: Slot) -> None:
-        host, p = peers[slot.key].rsplit(":", 1)
-        ctx.outside("udp_send", name="ut-s", host=host, port=int(p), data="ping")
-
-    def check(slot: Slot) -> tuple[bool, str]:
-        return bool(ctx.inside("udp_recv", name=slot.key, timeout=0.05)["datagrams"]), ""
-
-    results = run_schedule(slots, probe, check, scale)
-    verdict = judge_timeout("rfc4787-req5", "RFC 4787 REQ-5 UDP mapping timer ≥ 2 min", UDP_TIMER,
-                            results, tol)
-    verdict.evidence.insert(0, f"{len(slots)} UDP mappings (one request, one reply each), then a "
-                               "datagram from the outside after each one's idle time")
-    return verdict, lifetime_bounds(results)
+def udp_port_assignment(ctx: Context) -> Verdict:
+    """RFC 4787 REQ-3: no port overloading. Two internal endpoints with the same port (the inside host's
+    two addresses) send to two different servers; each must get an external endpoint of its own."""
+    title = "RFC 4787 REQ-3 UDP port assignment: no port overloading"
+    if not is_nat(ctx):
+        return _not_a_nat("rfc4787-req3", title)
+    port, local = ctx.port(), ctx.port()
+    seen = []
+    for n, (address, server) in enumerate(((ctx.target.client_ip, ctx.target.server_ip),
+                                           (ctx.target.client_ip2, ctx.target.server_ip2))):
+        ctx.outside("udp_bind", name=f"upa-s{n}", address=server, port=port)
+        ctx.inside("udp_bind", name=f"upa{n}", address=address, port=local)
+        ctx.inside("udp_send", name=f"upa{n}", host=server, port=port, data=f"upa{n}")
+        seen.append((f"{address}:{local}", _seen(ctx, f"upa-s{n}", f"upa{n}") or ""))
+    return judge_port_assignment("rfc4787-req3", title, seen[0], seen[1])
 
 
-def udp_timer(ctx: Context) -> Verdict:
-    """RFC 4787 REQ-5: UDP mapping timer ≥ 2 min."""
-    verdict, ctx.udp_lifetime = _udp_lifetime(ctx)
+def udp_filtering(ctx: Context) -> Verdict:
+    """RFC 4787 REQ-8: after the internal endpoint sent to the server, does a datagram get in from the
+    server's address with another port, and from another address?"""
+    title = "RFC 4787 REQ-8 UDP filtering: endpoint-independent or address-dependent"
+    if not is_nat(ctx):
+        return _not_a_nat("rfc4787-req8", title)
+    port, other = ctx.port(), ctx.port()
+    ctx.inside("udp_bind", name="uf")
+    ctx.outside("udp_bind", name="uf-s", address=ctx.target.server_ip, port=port)
+    ctx.outside("udp_bind", name="uf-port", address=ctx.target.server_ip, port=other)
+    ctx.outside("udp_bind", name="uf-addr", address=ctx.target.server_ip2, port=port)
+    ctx.inside("udp_send", name="uf", host=ctx.target.server_ip, port=port, data="open")
+    mapped = _seen(ctx, "uf-s", "open")
+    if mapped is None:
+        return Verdict("rfc4787-req8", title, Outcome.UNTESTABLE, "no mapping could be created")
+    host, mport = mapped.rsplit(":", 1)
+    delivered = {}
+    for socket in ("uf-port", "uf-addr"):
+        ctx.outside("udp_send", name=socket, host=host, port=int(mport), data=socket)
+        delivered[socket] = _arrived(ctx, "uf", socket) is not None
+    verdict = judge_filtering("rfc4787-req8", title, delivered["uf-port"], delivered["uf-addr"])
+    verdict.evidence.insert(0, f"the internal endpoint sent to {ctx.target.server_ip}:{port}, mapped to "
+                               f"{mapped}")
     return verdict
 
 
-def udp_refresh(ctx: Context) -> Verdict:
-    """RFC 4787 REQ-6: outbound packets refresh the mapping."""
-    title = "RFC 4787 REQ-6 outbound refresh"
-    if ctx.udp_lifetime is None:
-        _, ctx.udp_lifetime = _udp_lifetime(ctx)
-    survived, died = ctx.udp_lifetime
-    if died is None:
-        return Verdict("rfc4787-req6", title, Outcome.UNTESTABLE,
-                       "the mapping outlived the timer measurement; nothing to refresh within "
-                       f"{CAP_LAB * ctx.scale:.0f} s")
-    died_lab = died / ctx.scale
-    interval = max(0.05, 0.5 * (survived or died) / ctx.scale)
+def udp_hairpin(ctx: Context) -> Verdict:
+    """RFC 4787 REQ-9: a second internal endpoint reaches the first one through its external mapping, and
+    is seen from its own external endpoint."""
+    title = "RFC 4787 REQ-9 UDP hairpinning"
+    if not is_nat(ctx):
+        return _not_a_nat("rfc4787-req9", title)
     port = ctx.port()
-    ctx.outside("udp_bind", name="ur-s", port=port)
-    ctx.inside("udp_bind", name="ur")
-    ctx.inside("udp_send", name="ur", host=ctx.target.server_ip, port=port, data="open")
-    got = ctx.outside("udp_recv", name="ur-s", timeout=1.0)["datagrams"]
-    if not got:
-        return Verdict("rfc4787-req6", title, Outcome.UNTESTABLE, "no mapping could be created")
-    peer = got[0]["from"]
-    host, p = peer.rsplit(":", 1)
-    ctx.outside("udp_send", name="ur-s", host=host, port=int(p), data="reply")
-    start = time.monotonic()
-    sent = 0
-    while time.monotonic() - start < 1.5 * died_lab:
-        time.sleep(interval)
-        ctx.inside("udp_send", name="ur", host=ctx.target.server_ip, port=port, data="keep")
-        sent += 1
-    ctx.inside("udp_recv", name="ur", timeout=0.0)
-    ctx.outside("udp_recv", name="ur-s", timeout=0.05)
-    ctx.outside("udp_send", name="ur-s", host=host, port=int(p), data="ping")
-    alive = bool(ctx.inside("udp_recv", name="ur", timeout=0.3)["datagrams"])
-    total = (time.monotonic() - start) * ctx.scale
-    return judge_alive_after(
-        "rfc4787-req6", title,
-        f"{sent} outbound datagrams every {interval * ctx.scale:.0f} s real over {total:.0f} s real "
-        f"(an idle mapping expired after ≤ {died:.0f} s)",
-        {"datagram from the outside afterwards": alive})
+    ctx.outside("udp_bind", name="uh-s", port=port)
+    ctx.inside("udp_bind", name="uh-a")
+    ctx.inside("udp_bind", name="uh-b", address=ctx.target.client_ip2)
+    ctx.inside("udp_send", name="uh-a", host=ctx.target.server_ip, port=port, data="open")
+    mapped = _seen(ctx, "uh-s", "open")
+    if mapped is None:
+        return Verdict("rfc4787-req9", title, Outcome.UNTESTABLE, "no mapping could be created")
+    host, mport = mapped.rsplit(":", 1)
+    ctx.inside("udp_send", name="uh-b", host=host, port=int(mport), data="hairpin")
+    seen = _arrived(ctx, "uh-a", "hairpin", timeout=0.5)
+    verdict = judge_hairpin("rfc4787-req9", title, "delivered" if seen else "not delivered", seen, mapped)
+    verdict.evidence.insert(0, f"internal endpoint A is mapped to {mapped}; B ({ctx.target.client_ip2}) "
+                               f"sends to {mapped}")
+    return verdict

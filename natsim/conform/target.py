@@ -2,7 +2,7 @@
 
 ``TARGET`` is ``TOPOLOGY:NODE`` (``isp-bridge-cgn:cgn``; TOPOLOGY may be ``FILE.py[:NAME]``).
 The lab is brought up with the user's ``--set`` values; every *other* middlebox on the path is
-made transparent (30-day timeouts, ``pickup`` for untracked packets) unless the user set it
+made transparent (30-day timeouts for TCP and UDP, ``pickup`` for untracked packets) unless the user set it
 explicitly, so only the target is measured.
 An agent (:mod:`natsim.conform.agent`) runs in the inside host and in the outside host.
 """
@@ -21,9 +21,10 @@ from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.units import TimeScale
 
 #: Settings that take a non-target middlebox out of the way.
-TRANSPARENT = {"idle_timeout": "30d", "transitory_timeout": "30d",
-               "untracked_outbound": "pickup", "untracked_inbound": "pickup"}
-#: Second address given to the outside host, for endpoint-independence tests (TEST-NET-3).
+TRANSPARENT = {"idle_timeout": "30d", "transitory_timeout": "30d", "udp_timeout": "30d",
+               "udp_stream_timeout": "30d", "untracked_outbound": "pickup", "untracked_inbound": "pickup"}
+#: Second address given to the outside host (endpoint-independence tests) and to the inside host (a
+#: second internal endpoint with the same port: port assignment): the first one's last octet plus this.
 SECOND_SUFFIX = 1
 
 
@@ -38,6 +39,8 @@ class Target:
     server_ip: str
     server_ip2: str
     notes: list[str]
+    client_ip: str = ""
+    client_ip2: str = ""
 
     @property
     def scale(self) -> float:
@@ -74,7 +77,7 @@ def build_lab(target: str, settings: Mapping[str, Mapping[str, Any]],
 
         if issubclass(config_class(spec.kind), ConntrackConfig):
             merged[name] = dict(TRANSPARENT)
-            notes.append(f"{name} ({spec.role}) made transparent: 30-day timeouts, pickup")
+            notes.append(f"{name} ({spec.role}) made transparent: 30-day TCP and UDP timeouts, pickup")
     return lab_from_settings(topology, merged, scale), node, notes
 
 
@@ -95,15 +98,23 @@ def locate_hosts(lab: Lab, node: str) -> tuple[str, str]:
     raise ConfigError(f"{node}: no inside interface on the path")
 
 
-def start_target(lab: Lab, node: str, notes: list[str]) -> Target:
-    """Locate the hosts and give the outside host a second address (lab namespace only)."""
-    inside, outside = locate_hosts(lab, node)
-    server_ip = lab.address(outside)
-    intf = next(i for i in lab.node(outside).intfList() if i.IP() == server_ip)
-    prefix = intf.prefixLen
-    octets = server_ip.split(".")
+def second_address(lab: Lab, host: str) -> tuple[str, str]:
+    """Give ``host`` a second address beside its first one (in its namespace only); (first, second)."""
+    first = lab.address(host)
+    intf = next(i for i in lab.node(host).intfList() if i.IP() == first)
+    octets = first.split(".")
     octets[-1] = str(int(octets[-1]) + SECOND_SUFFIX)
     second = ".".join(octets)
-    lab.runner(outside).run(["ip", "addr", "add", f"{second}/{prefix}", "dev", intf.name])
+    lab.runner(host).run(["ip", "addr", "add", f"{second}/{intf.prefixLen}", "dev", intf.name])
+    return first, second
+
+
+def start_target(lab: Lab, node: str, notes: list[str]) -> Target:
+    """Locate the hosts and give each a second address (lab namespaces only)."""
+    inside, outside = locate_hosts(lab, node)
+    server_ip, second = second_address(lab, outside)
+    client_ip, client2 = second_address(lab, inside)
     return Target(lab, node, inside, outside, server_ip, second,
-                  [*notes, f"{outside} has a second address {second} for endpoint-independence tests"])
+                  [*notes, f"{outside} has a second address {second} for endpoint-independence tests",
+                   f"{inside} has a second address {client2}: a second internal endpoint (port assignment)"],
+                  client_ip=client_ip, client_ip2=client2)

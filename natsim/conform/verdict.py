@@ -127,9 +127,46 @@ def judge_hairpin(requirement: str, title: str, result: str, seen_from: str | No
     evidence = [f"connect to the external mapping: {result}"]
     if seen_from:
         evidence.append(f"listener saw the connection from {seen_from}")
-    if result != "connected" or seen_from is None:
+    if result not in ("connected", "delivered") or seen_from is None:
         return Verdict(requirement, title, Outcome.FAIL, f"hairpin {result}", evidence)
     if mapped_client and seen_from.split(":")[0] != mapped_client.split(":")[0]:
         return Verdict(requirement, title, Outcome.FAIL, f"hairpinned with internal source {seen_from}",
                        evidence)
     return Verdict(requirement, title, Outcome.PASS, f"hairpinned, source {seen_from}", evidence)
+
+
+def judge_port_assignment(requirement: str, title: str, first: tuple[str, str], second: tuple[str, str]
+                          ) -> Verdict:
+    """RFC 4787 REQ-3: no port overloading. ``first`` and ``second``: (internal endpoint, external
+    endpoint the server saw) of two internal endpoints with the same port, towards different servers."""
+    evidence = [f"internal {first[0]} → external {first[1]}", f"internal {second[0]} → external {second[1]}"]
+    if not first[1] or not second[1]:
+        return Verdict(requirement, title, Outcome.UNTESTABLE, "a datagram did not reach the server",
+                       evidence)
+    if first[1] == second[1]:
+        return Verdict(requirement, title, Outcome.FAIL, f"port overloading: both use {first[1]}", evidence)
+    return Verdict(requirement, title, Outcome.PASS, "one internal endpoint per external port", evidence)
+
+
+def filtering_class(same_address: bool, other_address: bool) -> str | None:
+    """The filtering behaviour a mapping showed: who besides the endpoint it sent to got in (None: an
+    other address got in but the same address from another port did not, which no class allows)."""
+    if same_address and other_address:
+        return "endpoint-independent"
+    if same_address:
+        return "address-dependent"
+    if not other_address:
+        return "address-and-port-dependent"
+    return None
+
+
+def judge_filtering(requirement: str, title: str, same_address: bool, other_address: bool) -> Verdict:
+    """RFC 4787 REQ-8: endpoint-independent filtering (transparency) or address-dependent filtering
+    (stringency) is recommended; address-and-port-dependent filtering is neither."""
+    evidence = [f"from the server's address, another port: {'delivered' if same_address else 'refused'}",
+                f"from another address: {'delivered' if other_address else 'refused'}"]
+    found = filtering_class(same_address, other_address)
+    if found is None:
+        return Verdict(requirement, title, Outcome.FAIL, "inconsistent filtering", evidence)
+    outcome = Outcome.FAIL if found == "address-and-port-dependent" else Outcome.PASS
+    return Verdict(requirement, title, outcome, f"{found} filtering", evidence)

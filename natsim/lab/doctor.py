@@ -44,6 +44,9 @@ BINARIES = {
     "ssh": "Debian package openssh-client", "socat": "Debian package socat",
     "unshare": "Debian package util-linux",
 }
+#: Binaries only some probes need (a lab runs without them; that probe then fails with this hint).
+OPTIONAL_BINARIES = {"wireguard-go": "Debian package wireguard-go: the wireguard probe",
+                     "wg": "Debian package wireguard-tools: the wireguard probe"}
 
 _CT_TIMEOUT = """table inet t {
   ct timeout c {
@@ -132,6 +135,10 @@ def run_checks() -> list[Check]:
         path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
         checks.append(Check(f"binary {binary}", path is not None, path or "not found",
                             f"{SETUP} ({package})"))
+    for binary, package in OPTIONAL_BINARIES.items():
+        path = shutil.which(binary)
+        checks.append(Check(f"binary {binary}", path is not None, path or "not found", f"{SETUP} ({package})",
+                            required=False))
     checks.append(_mininet_check())
     if not checks[0].ok:
         checks.append(Check("kernel features", False, "not checked: no mode to build labs in",

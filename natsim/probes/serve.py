@@ -1,5 +1,6 @@
 """``natsim serve`` (also ``python -m natsim.probes serve``): the echo and sleep services the TCP probes
-talk to (:mod:`natsim.probes.tcp.protocol`) and, with ``--stun``, the RFC 5780 STUN server the
+talk to (:mod:`natsim.probes.tcp.protocol`), the UDP service of the UDP probes
+(:mod:`natsim.probes.udp.datagram`) and, with ``--stun``, the RFC 5780 STUN server the
 ``nat-type`` probe talks to (:mod:`natsim.probes.stun.stun_server`).
 
 Runs unprivileged on a public host; see ``docs/probes.md`` and ``docs/stun.md``.
@@ -19,22 +20,31 @@ from natsim.probes.service import Service
 from natsim.probes.stun.ports import STUN, STUN_ALT_PORT, STUN_PORT, StunConfig
 from natsim.probes.tcp.protocol import ECHO, ECHO_PORT, SLEEP, SLEEP_PORT
 from natsim.probes.tcp.server import ProbeServer, ServerConfig
+from natsim.probes.udp.datagram import UDP_ECHO, UDP_PORT
+from natsim.probes.udp.responder import UdpServiceConfig, start_udp
+
+#: The services ``natsim serve`` provides without ``--stun``, in the order it starts them.
+SERVICES: tuple[Service, ...] = (UDP_ECHO, ECHO, SLEEP)
 
 
 def register(sub: Any) -> None:
     """Add ``natsim serve``."""
-    parser = sub.add_parser("serve", help="run the probe server (echo and sleep services; STUN with --stun)",
-                            description=f"Serve {_services((ECHO, SLEEP))}, wire-compatible with the "
-                            f"NAT-TCP-test clients; with --stun also {_services((STUN,))}: RFC 5389 "
+    parser = sub.add_parser("serve",
+                            help="run the probe server (echo, sleep and UDP services; STUN with --stun)",
+                            description=f"Serve {_services(SERVICES)}; echo and sleep are wire-compatible "
+                            f"with the NAT-TCP-test clients; with --stun also {_services((STUN,))}: RFC 5389 "
                             "Binding with RFC 5780 behaviour discovery on UDP (docs/stun.md).")
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--echo-port", type=int, default=ECHO_PORT, help=f"default {ECHO_PORT}")
     parser.add_argument("--sleep-port", type=int, default=SLEEP_PORT, help=f"default {SLEEP_PORT}")
+    parser.add_argument("--udp-port", type=int, default=UDP_PORT, help=f"default {UDP_PORT} (UDP)")
     add_time_scale(parser, note="a sleep request of N seconds is answered after N/S wall seconds (labs)")
     parser.add_argument("--per-source", type=int, default=ServerConfig.per_source,
-                        help=f"open connections per source address (default {ServerConfig.per_source})")
+                        help="open connections (and delayed UDP answers) per source address "
+                        f"(default {ServerConfig.per_source})")
     parser.add_argument("--max-connections", type=int, default=ServerConfig.max_connections,
-                        help=f"open connections in total (default {ServerConfig.max_connections})")
+                        help="open connections (and delayed UDP answers) in total "
+                        f"(default {ServerConfig.max_connections})")
     parser.add_argument("--request-timeout", type=float, default=ServerConfig.request_timeout,
                         help="seconds a sleep client has to send its request")
     _add_stun(parser)
@@ -73,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
     if args.stun or args.stun_only:
         stun = StunConfig(address=args.stun_address or args.bind, port=args.stun_port,
                           alt_address=args.stun_alt_address, alt_port=args.stun_alt_port, rate=args.stun_rate)
-    asyncio.run(serve(tcp, stun))
+    udp = None if args.stun_only else UdpServiceConfig(
+        bind=args.bind, port=args.udp_port, time_scale=args.time_scale, per_source=args.per_source,
+        max_pending=args.max_connections)
+    asyncio.run(serve(tcp, stun, udp))
     return 0
 
 
@@ -85,8 +98,11 @@ def _services(services: tuple[Service, ...]) -> str:
                         f"{', '.join(names) or 'no probe kind'})" for s, names in users.items())
 
 
-async def serve(config: ServerConfig | None, stun: StunConfig | None = None) -> None:
-    """Start the TCP services (``config``) and the STUN server (``stun``), and run until cancelled."""
+async def serve(config: ServerConfig | None, stun: StunConfig | None = None,
+                udp: UdpServiceConfig | None = None) -> None:
+    """Start the UDP service (``udp``), the STUN server (``stun``) and the TCP services (``config``), and
+    run until cancelled. The UDP socket is bound first: once the TCP ports listen, every service is up."""
+    service = await start_udp(udp) if udp is not None else None
     stun_server = None
     if stun is not None:
         from natsim.probes.stun.stun_server import StunServer  # the codec (aioice) only when STUN runs
@@ -103,3 +119,5 @@ async def serve(config: ServerConfig | None, stun: StunConfig | None = None) -> 
     finally:
         if stun_server is not None:
             stun_server.close()
+        if service is not None:
+            service.close()

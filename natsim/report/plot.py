@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 COLORS = {Verdict.ALIVE: "tab:green", Verdict.OK: "tab:green", Verdict.DEAD: "tab:red",
-          Verdict.RESET: "tab:orange", Verdict.EOF: "tab:purple", Verdict.ERROR: "black",
+          Verdict.RESET: "tab:orange", Verdict.EOF: "tab:purple", Verdict.REFUSED: "tab:brown",
+          Verdict.ERROR: "black",
           Verdict.SKIPPED: "lightgrey"}
 #: A row with more points than this draws them as ticks (``|``) instead of dots.
 TICKS_FROM = 40

@@ -26,6 +26,7 @@ class Verdict(enum.StrEnum):
     DEAD = "dead"        # silence: the OS reported a timeout (ETIMEDOUT), or no answer came
     RESET = "reset"      # an RST ended it: the OS reported ECONNRESET (ECONNREFUSED, EPIPE)
     EOF = "eof"          # the peer closed (FIN) where data was expected
+    REFUSED = "refused"  # an ICMP port unreachable came back (ECONNREFUSED on a connected UDP socket)
     OK = "ok"            # an attempt (e.g. an SSH login) succeeded
     ERROR = "error"      # the probe itself failed (set-up, protocol)
     SKIPPED = "skipped"  # not tested (run stopped early)
@@ -103,11 +104,14 @@ class Estimate:
         return f"idle timeout between {format_duration(self.lower)} and {format_duration(self.upper)}"
 
 
+#: Verdicts that say the connection (or flow) did not survive its idle time.
+FAILED = frozenset({Verdict.DEAD, Verdict.RESET, Verdict.EOF, Verdict.REFUSED})
+
+
 def estimate_timeout(connections: list[ConnectionResult]) -> Estimate:
     """Bracket the idle timeout: last working idle below the first failing one. A connection that
     failed to connect (``how == "connect"``) was never idle and bounds nothing."""
-    failed = [c.idle for c in connections if c.verdict in (Verdict.DEAD, Verdict.RESET, Verdict.EOF)
-              and c.how != "connect"]
+    failed = [c.idle for c in connections if c.verdict in FAILED and c.how != "connect"]
     upper = min(failed) if failed else None
     worked = [c.idle for c in connections if c.verdict in (Verdict.ALIVE, Verdict.OK)
               and (upper is None or c.idle < upper)]

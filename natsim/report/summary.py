@@ -12,8 +12,9 @@ from natsim.units import format_duration
 
 
 def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connections: bool = True) -> str:
-    """Table of probes (kind, node, counts per verdict, estimate), each connection (unless
-    ``connections`` is false) and the expectation checks."""
+    """Table of probes (kind, node, counts per verdict, estimate), what ran for a probe that says
+    (``extra["ran"]``, e.g. real WireGuard), each connection (unless ``connections`` is false) and the
+    expectation checks."""
     lines = [f"natsim {result.source} result" + (f" — scenario {result.scenario}" if result.scenario else "")
              + f" (time_scale {result.time_scale:g}; all times real-world)"]
     lines.extend(devices(result))
@@ -35,6 +36,7 @@ def format_summary(result: RunResult, checks: Sequence[Check] = (), *, connectio
             lo, hi = probe.extra["bracket"]
             estimate = f"bypass between {format_duration(lo)} and {format_duration(hi)}"
         lines.append(f"{probe.name:<18}{probe.kind:<19}{probe.node or '-':<10}{verdicts:<34}{estimate}")
+    lines.extend(f"{p.name} ran {p.extra['ran']}" for p in result.probes if p.extra.get("ran"))
     for probe in result.probes if connections else []:
         found = probe.extra.get("summary")   # a kind's one-line finding (nat-type: its NAT type)
         lines.append(f"\n{probe.name}:" + (f" {found}" if found else ""))

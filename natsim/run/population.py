@@ -56,7 +56,7 @@ class Rules:
     @classmethod
     def of(cls, cgn: Cgn) -> Rules:
         """The CGN's policy table as its kernel holds it (whole seconds), its pickup and port rules."""
-        timeouts = cgn.policy().quantised(TimeScale(1.0))
+        timeouts = cgn.policy().quantised(TimeScale(1.0))["tcp"]
         return cls(timeouts["established"], timeouts["time_wait"], timeouts["close"],
                    cgn.untracked_outbound is Untracked.PICKUP, cgn.port_preservation,
                    cgn.ports_per_subscriber)

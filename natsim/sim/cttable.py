@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from natsim.sim.segment import TCP
+
 Tuple = tuple[tuple[str, int], tuple[str, int]]   # (source, destination)
 
 ESTABLISHED = "established"
 UNACKNOWLEDGED = "unacknowledged"
+#: A UDP flow's two states: ``nf_conntrack_udp_timeout`` and ``nf_conntrack_udp_timeout_stream``.
+UDP_UNREPLIED = "udp_unreplied"
+UDP_STREAM = "udp_stream"
 
 
 def reverse(t: Tuple) -> Tuple:
@@ -36,6 +41,8 @@ class Entry:
     seen_reply: bool = False
     fins: set[str] = field(default_factory=set)
     mapped_port: int | None = None
+    local: bool = False      # the node's own stack is its far end (an unknown inbound packet to a NAT)
+    protocol: str = TCP      # whose timeouts it takes (``tcp`` or ``udp``)
 
     def idle(self, now: float) -> float:
         """Seconds since the last packet refreshed this entry."""
@@ -56,19 +63,21 @@ class Expired:
 
 
 class ConntrackTable:
-    """Entries by tuple, with state timeouts in real-world seconds.
+    """Entries by tuple, with timeouts per protocol and state in real-world seconds.
 
-    :param timeouts: state name → timeout; must hold ``established`` and may hold
-        ``unacknowledged`` and the transitory states (``syn_sent``, ``fin_wait``, ...).
+    :param timeouts: protocol → state → timeout; ``tcp`` must hold ``established`` and may hold
+        ``unacknowledged`` and the transitory states (``syn_sent``, ``fin_wait``, ...); ``udp`` holds
+        :data:`UDP_UNREPLIED` and :data:`UDP_STREAM`.
     """
 
-    def __init__(self, timeouts: Mapping[str, float]) -> None:
-        if ESTABLISHED not in timeouts:
-            raise ValueError("timeouts need an 'established' value")
-        for state, value in timeouts.items():
-            if value <= 0:
-                raise ValueError(f"timeout of {state} must be positive, got {value}")
-        self.timeouts = dict(timeouts)
+    def __init__(self, timeouts: Mapping[str, Mapping[str, float]]) -> None:
+        if ESTABLISHED not in timeouts.get(TCP, {}):
+            raise ValueError("timeouts need a tcp 'established' value")
+        for protocol, states in timeouts.items():
+            for state, value in states.items():
+                if value <= 0:
+                    raise ValueError(f"timeout of {protocol} {state} must be positive, got {value}")
+        self.timeouts = {protocol: dict(states) for protocol, states in timeouts.items()}
         self._by_tuple: dict[Tuple, tuple[Entry, bool]] = {}
 
     def __len__(self) -> int:
@@ -81,9 +90,12 @@ class ConntrackTable:
                 seen.add(id(entry))
                 yield entry
 
-    def timeout_of(self, state: str) -> float:
-        """The timeout of ``state`` (unknown transitory states use ``established``)."""
-        return self.timeouts.get(state, self.timeouts[ESTABLISHED])
+    def timeout_of(self, state: str, protocol: str = TCP) -> float:
+        """The timeout of ``protocol``'s ``state`` (unknown transitory TCP states use ``established``)."""
+        if protocol == TCP:
+            tcp = self.timeouts[TCP]
+            return tcp.get(state, tcp[ESTABLISHED])
+        return self.timeouts[protocol][state]
 
     def lookup(self, t: Tuple, now: float) -> tuple[Entry | None, bool, Expired | None]:
         """Find the entry for a packet with tuple ``t``.
@@ -101,14 +113,15 @@ class ConntrackTable:
         return entry, is_reply, None
 
     def create(self, original: Tuple, reply: Tuple, state: str, now: float, *,
-               picked_up: bool = False, mapped_port: int | None = None) -> Entry:
+               picked_up: bool = False, mapped_port: int | None = None, local: bool = False,
+               protocol: str = TCP) -> Entry:
         """Insert a new entry (replacing any stale one on the same tuples)."""
         for t in (original, reverse(reply)):
             old = self._by_tuple.get(t)
             if old is not None:
                 self.remove(old[0])
-        entry = Entry(original, reply, state, now, now, self.timeout_of(state),
-                      picked_up=picked_up, mapped_port=mapped_port)
+        entry = Entry(original, reply, state, now, now, self.timeout_of(state, protocol),
+                      picked_up=picked_up, mapped_port=mapped_port, local=local, protocol=protocol)
         self._by_tuple[original] = (entry, False)
         self._by_tuple[reply] = (entry, True)
         return entry
@@ -118,9 +131,9 @@ class ConntrackTable:
         if state is not None:
             entry.state = state
         entry.last = now
-        timeout = self.timeout_of(entry.state)
+        timeout = self.timeout_of(entry.state, entry.protocol)
         if entry.state == ESTABLISHED and entry.picked_up and not entry.seen_reply:
-            timeout = min(timeout, self.timeouts.get(UNACKNOWLEDGED, timeout))
+            timeout = min(timeout, self.timeouts[TCP].get(UNACKNOWLEDGED, timeout))
         entry.timeout = timeout
 
     def holds(self, entry: Entry) -> bool:
@@ -141,6 +154,15 @@ class ConntrackTable:
         for entry in gone:
             self.remove(entry)
         return gone
+
+
+def track_udp(entry: Entry, now: float, stream_after: float) -> str:
+    """The state a UDP packet refreshes ``entry`` with (``nf_conntrack_proto_udp.c``): the stream
+    timeout once the flow has seen a reply and is older than ``stream_after``, else the unreplied
+    one. Call it before marking the packet's own reply: the kernel sets SEEN_REPLY after."""
+    if entry.seen_reply and now - entry.created > stream_after:
+        return UDP_STREAM
+    return UDP_UNREPLIED
 
 
 def track_flags(entry: Entry, flags: str, is_reply: bool) -> str:

@@ -32,6 +32,7 @@ from natsim.sim.trace import (
     Reset,
     ResetAtExpiry,
     Unknown,
+    Unreachable,
 )
 from natsim.units import format_duration
 
@@ -48,6 +49,8 @@ def abort_detail(event: Aborted) -> str:
         return f"RST received from {event.peer}"
     if event.cause is Abort.RETRANSMISSIONS:
         return f"no ACK after {event.count} retransmissions ({seconds(event.after)})"
+    if event.cause is Abort.ICMP:
+        return f"ICMP port unreachable from {event.peer}"
     if event.cause is Abort.KEEPALIVE:
         return (f"{event.count} keepalive probes unanswered (idle {seconds(event.after)}, "
                 f"interval {seconds(event.interval)})")
@@ -78,6 +81,16 @@ def _reset(event: Reset) -> tuple[str, str]:
     return "", f"{side} {what}{invalid} answered with RST by {event.node}"
 
 
+def _unreachable(event: Unreachable) -> tuple[str, str]:
+    what, side = event.segment.what(), event.direction
+    if event.reason is Reason.NO_SOCKET:
+        src, dst = event.segment.src, event.segment.dst
+        return (f"{event.node} has no socket for {src[0]}:{src[1]} -> :{dst[1]}",
+                f"its stack answers the {what} with ICMP port unreachable")
+    return "", (f"{side} {what} has no mapping and reaches {event.node}'s own stack, which answers "
+                "ICMP port unreachable")
+
+
 def _dropped(event: Dropped) -> tuple[str, str]:
     what, side = event.segment.what(), event.direction
     if event.reason is Reason.EXHAUSTED:
@@ -88,6 +101,8 @@ def _dropped(event: Dropped) -> tuple[str, str]:
                 f"{what} dropped")
     if event.reason is Reason.INVALID:
         return "", f"{side} {what} of no known connection dropped as invalid"
+    if event.reason is Reason.NO_SOCKET:
+        return "", f"{what} for no socket of {event.node} ignored"
     return "", f"{side} {what} dropped as untracked"
 
 
@@ -95,6 +110,8 @@ def parts(event: Event) -> tuple[str, str]:
     """(why, what the node did) for an event that is not a cause; ``why`` may be ``""``."""
     if isinstance(event, Reset):
         return _reset(event)
+    if isinstance(event, Unreachable):
+        return _unreachable(event)
     if isinstance(event, Dropped):
         return _dropped(event)
     if isinstance(event, PickedUp):
@@ -166,10 +183,26 @@ def quiet(idle: float, limits: Sequence[tuple[str, float]]) -> str:
     return f"idle {seconds(idle)}, nothing dropped ({timeouts})"
 
 
+def quiet_datagrams(idle: float, limits: Sequence[tuple[str, float, float]]) -> str:
+    """A UDP flow nothing happened to: its idle against the UDP timers (node, unreplied, stream) on
+    its path."""
+    if not limits:
+        return "no stateful middlebox on the path"
+    timers = ", ".join(f"{node} UDP timeouts {seconds(unreplied)} unreplied, {seconds(stream)} stream"
+                       for node, unreplied, stream in limits)
+    return f"idle {seconds(idle)}, nothing dropped ({timers})"
+
+
 def connection(label: str, events: Sequence[Event], idle: float, limits: Sequence[tuple[str, float]],
                outcome: str) -> str:
     """``'connection 59: <what happened>; <outcome>'``: a result row's explanation."""
     return f"{label}: {summarise(events) or quiet(idle, limits)}; {outcome}"
+
+
+def flow(label: str, events: Sequence[Event], idle: float, limits: Sequence[tuple[str, float, float]],
+         outcome: str) -> str:
+    """``'connection 3: <what happened>; <outcome>'`` for a UDP flow (its UDP timers when quiet)."""
+    return f"{label}: {summarise(events) or quiet_datagrams(idle, limits)}; {outcome}"
 
 
 def late_timer(late: float, node: str, timeout: float) -> str:

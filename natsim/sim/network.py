@@ -16,12 +16,12 @@ from typing import Protocol, runtime_checkable
 
 import simpy
 
-from natsim.sim.segment import Addr, Segment
-from natsim.sim.trace import Event, Forwarded, Reason, Reset, Trace
+from natsim.sim.segment import ICMP, TCP, Addr, Segment, unreachable
+from natsim.sim.trace import Event, Forwarded, Reason, Reset, Trace, Unreachable
 from natsim.sim.wheel import TimerWheel
 
-__all__ = ["Action", "Addr", "Addressed", "Answer", "ConnectionTracker", "Drop", "Emit", "Forward", "Host",
-           "MiddleboxModel", "Route", "Segment", "Timed", "Trace"]
+__all__ = ["Action", "Addr", "Addressed", "Answer", "ConnectionTracker", "DatagramTracker", "Drop", "Emit",
+           "Forward", "Host", "MiddleboxModel", "Route", "Segment", "Timed", "Trace"]
 
 @dataclass(frozen=True)
 class Forward:
@@ -70,6 +70,16 @@ class ConnectionTracker(Protocol):
 
 
 @runtime_checkable
+class DatagramTracker(Protocol):
+    """A middlebox model that forgets idle UDP flows (an optional ability, declared by subclassing)."""
+
+    @property
+    def udp_timeouts(self) -> tuple[float, float]:
+        """(unreplied, stream) UDP idle timeouts (real-world seconds)."""
+        ...
+
+
+@runtime_checkable
 class Addressed(Protocol):
     """A middlebox model that needs its node's own address (an optional ability, declared by
     subclassing): the world tells it before any segment arrives."""
@@ -113,8 +123,18 @@ class Endpoint(Protocol):
 
 
 
+class DatagramEndpoint(Protocol):
+    """A UDP socket on a host (``natsim.sim.udp_endpoint.UdpSocket``): it takes its datagrams and the
+    ICMP errors about the datagrams it sent."""
+
+    def on_datagram(self, seg: Segment, route: Route, outbound: bool) -> None:
+        """Handle a datagram (or ICMP error) for this socket, arrived over ``route``."""
+        ...
+
+
 class Host:
-    """An end host at ``address``: sockets by (local, remote) address and listening ports."""
+    """An end host at ``address``: TCP sockets by (local, remote) address, listening ports, and UDP
+    sockets by (local, remote) address (remote None: unconnected)."""
 
     def __init__(self, env: simpy.Environment, name: str, trace: Trace, address: str | None = None) -> None:
         self.env = env
@@ -124,9 +144,14 @@ class Host:
         self.sockets: dict[tuple[Addr, Addr], Endpoint] = {}
         self.wheel = TimerWheel(env)   # the kernel's timer wheel (SYN retransmissions)
         self.listeners: dict[int, Callable[[Segment, Route], Endpoint]] = {}
+        self.datagrams: dict[tuple[Addr, Addr | None], DatagramEndpoint] = {}
 
     def receive(self, seg: Segment, route: Route, outbound: bool) -> None:
-        """Deliver ``seg``; with no socket for it, answer RST as a Linux stack does."""
+        """Deliver ``seg``; with no socket for it, answer RST (TCP) or ICMP port unreachable (UDP) as a
+        Linux stack does."""
+        if seg.protocol != TCP:
+            self.receive_datagram(seg, route, outbound)
+            return
         sock = self.sockets.get((seg.dst, seg.src))
         if sock is not None:
             sock.on_segment(seg)
@@ -139,6 +164,18 @@ class Host:
         self.trace.record(Reset.at(self.env.now, self.name, seg, outbound, reason=Reason.NO_SOCKET))
         rst = Segment(seg.dst, seg.src, "R", seg.conn)
         route.send(rst, not outbound)
+
+    def receive_datagram(self, seg: Segment, route: Route, outbound: bool) -> None:
+        """A datagram to its socket (connected to its source, else unconnected on its port); an ICMP
+        error to the socket that sent the datagram it is about; a datagram for no socket is answered
+        with ICMP port unreachable, an error for no socket ignored."""
+        local, remote = seg.about if seg.protocol == ICMP and seg.about is not None else (seg.dst, seg.src)
+        sock = self.datagrams.get((local, remote)) or self.datagrams.get((local, None))
+        if sock is not None:
+            sock.on_datagram(seg, route, outbound)
+        elif seg.protocol != ICMP:
+            self.trace.record(Unreachable.at(self.env.now, self.name, seg, outbound, reason=Reason.NO_SOCKET))
+            route.send(unreachable(seg), not outbound)
 
 
 class Route:

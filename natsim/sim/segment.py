@@ -1,4 +1,5 @@
-"""A TCP segment as the model's middleboxes and endpoints see it (addresses are ``(host, port)``)."""
+"""A packet as the model's middleboxes and endpoints see it (addresses are ``(host, port)``): a TCP segment,
+a UDP datagram, or an ICMP port unreachable about a datagram."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ from dataclasses import dataclass
 
 Addr = tuple[str, int]
 
+#: What :attr:`Segment.protocol` may be.
+TCP, UDP, ICMP = "tcp", "udp", "icmp"
+
 
 @dataclass(frozen=True)
 class Segment:
-    """A TCP segment as far as middleboxes and endpoints care.
+    """A packet as far as middleboxes and endpoints care.
 
-    ``flags`` is a string of ``S`` (SYN), ``A`` (ACK), ``F`` (FIN), ``R`` (RST), ``P`` (data);
-    ``seq`` numbers data segments 1, 2, ...; ``ack`` is the last data segment received.
+    TCP (``protocol`` ``tcp``, the default): ``flags`` is a string of ``S`` (SYN), ``A`` (ACK), ``F``
+    (FIN), ``R`` (RST), ``P`` (data); ``seq`` numbers data segments 1, 2, ...; ``ack`` is the last data
+    segment received. A UDP datagram (``udp``) carries ``payload`` and no flags. An ICMP port
+    unreachable (``icmp``) names in ``about`` the (source, destination) of the datagram it answers, as
+    that datagram was where the error was made; its own ``src``/``dst`` are the ports of that datagram
+    turned round (as the analysis of a capture shows it).
     """
 
     src: Addr
@@ -23,9 +31,17 @@ class Segment:
     ack: int = 0
     data: str = ""
     keepalive: bool = False
+    protocol: str = TCP
+    payload: bytes = b""
+    about: tuple[Addr, Addr] | None = None
 
     def what(self) -> str:
-        """Short description for traces: ``SYN``, ``data``, ``keepalive probe``, ``ACK``, ..."""
+        """Short description for traces: ``SYN``, ``data``, ``keepalive probe``, ``ACK``, ``UDP
+        datagram``, ``ICMP port unreachable``, ..."""
+        if self.protocol == UDP:
+            return "UDP datagram"
+        if self.protocol == ICMP:
+            return "ICMP port unreachable"
         if "R" in self.flags:
             return "RST"
         if self.flags == "S":
@@ -42,8 +58,18 @@ class Segment:
 
     def with_src(self, src: Addr) -> Segment:
         """Copy with a rewritten source (SNAT)."""
-        return Segment(src, self.dst, self.flags, self.conn, self.seq, self.ack, self.data, self.keepalive)
+        return Segment(src, self.dst, self.flags, self.conn, self.seq, self.ack, self.data, self.keepalive,
+                       self.protocol, self.payload, self.about)
 
     def with_dst(self, dst: Addr) -> Segment:
         """Copy with a rewritten destination (reverse NAT)."""
-        return Segment(self.src, dst, self.flags, self.conn, self.seq, self.ack, self.data, self.keepalive)
+        return Segment(self.src, dst, self.flags, self.conn, self.seq, self.ack, self.data, self.keepalive,
+                       self.protocol, self.payload, self.about)
+
+
+def unreachable(datagram: Segment, sender: str | None = None) -> Segment:
+    """The ICMP port unreachable a stack sends back about ``datagram`` (from ``sender``'s address;
+    default: the address the datagram was sent to)."""
+    source = (sender if sender is not None else datagram.dst[0], datagram.dst[1])
+    return Segment(source, datagram.src, "", datagram.conn, protocol=ICMP,
+                   about=(datagram.src, datagram.dst))

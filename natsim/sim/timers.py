@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from natsim.kernel_facts import (
     CONNTRACK_TCP_UNACKNOWLEDGED,
+    CONNTRACK_UDP_STREAM_AFTER,
     HZ,
     TCP_RETRIES2_GIVE_UP,
     TCP_RTO_MAX,
@@ -50,7 +51,9 @@ def unscaled_notes(scale: TimeScale) -> list[str]:
     return [f"TCP RTO {TCP_RTO_MIN:g}..{TCP_RTO_MAX:g} s and the tcp_retries2 give-up run at lab speed: "
             f"x{scale.factor:g} in real-world time",
             f"conntrack unacknowledged timeout {CONNTRACK_TCP_UNACKNOWLEDGED:g} s (picked-up entries) "
-            f"runs at lab speed: x{scale.factor:g}"]
+            f"runs at lab speed: x{scale.factor:g}",
+            f"conntrack's {CONNTRACK_UDP_STREAM_AFTER:g} s after which a replied UDP flow takes its stream "
+            f"timeout runs at lab speed: x{scale.factor:g}"]
 
 
 @lru_cache(maxsize=256)

@@ -5,7 +5,7 @@ shows (``ConnectionResult.explanation``, ``natsim predict``) is rendered from th
 :mod:`natsim.sim.explain`, and tests assert the events themselves.
 
 A packet event names its node, its time and the segment it concerns (the connection, the tuple, the
-flags; a protocol field joins :class:`~natsim.sim.network.Segment` when UDP does). Why a packet was
+flags, the protocol). Why a packet was
 refused is one of the closed set :class:`Reason`. A ``routine`` event (a mapping made, a hop) is part
 of the trace but never of an explanation.
 """
@@ -20,7 +20,7 @@ from natsim.sim.segment import Addr, Segment
 
 
 class Reason(enum.StrEnum):
-    """Why a node refused a packet (dropped it, or answered it with RST)."""
+    """Why a node refused a packet (dropped it, or answered it with RST or ICMP)."""
 
     UNTRACKED = "untracked"    # no known connection; the middlebox's untracked policy refuses it
     INVALID = "invalid"        # a FIN/RST/SYN-ACK of no known connection: conntrack calls it invalid
@@ -122,6 +122,14 @@ class Reset(PacketEvent):
 
 
 @dataclass(frozen=True)
+class Unreachable(PacketEvent):
+    """A UDP datagram was discarded and answered with ICMP port unreachable towards its sender (a
+    host's stack with no socket for it, or a NAT's own stack when it has no mapping)."""
+
+    reason: Reason
+
+
+@dataclass(frozen=True)
 class ResetAtExpiry(PacketEvent):
     """The node's entry expired and it sent RST to both ends: ``segment`` is the RST to the client,
     ``peer`` the other end (where the second RST went)."""
@@ -146,20 +154,22 @@ class Passed(PacketEvent):
 # ---- endpoints -----------------------------------------------------------------------------------
 
 class Abort(enum.StrEnum):
-    """Why a TCP endpoint gave up on its connection."""
+    """Why an endpoint gave up on its connection (or, UDP, what its socket reported)."""
 
     RST = "rst"                    # an RST arrived
     RETRANSMISSIONS = "rtx"        # unacknowledged data past tcp_retries2 / TCP_USER_TIMEOUT
     KEEPALIVE = "keepalive"        # every keepalive probe went unanswered
     CONNECT = "connect"            # no SYN-ACK before the SYN retries ran out
+    ICMP = "icmp"                  # UDP: an ICMP port unreachable arrived about the flow
 
 
 @dataclass(frozen=True)
 class Aborted(Event):
     """An endpoint's connection ended with ``errno`` (a number of :mod:`errno`).
 
-    ``peer``: who sent the RST (:attr:`Abort.RST`); ``count``: retransmissions or keepalive probes
-    sent; ``after``: the give-up time or the keepalive idle; ``interval``: between keepalive probes.
+    ``peer``: who sent the RST (:attr:`Abort.RST`) or the ICMP error (:attr:`Abort.ICMP`); ``count``:
+    retransmissions or keepalive probes sent; ``after``: the give-up time or the keepalive idle;
+    ``interval``: between keepalive probes.
     """
 
     errno: int

@@ -13,6 +13,7 @@ from natsim.endpoint import Endpoint
 from natsim.sim.network import (
     Addressed,
     ConnectionTracker,
+    DatagramTracker,
     Host,
     MiddleboxModel,
     Route,
@@ -23,6 +24,7 @@ from natsim.sim.network import (
 from natsim.sim.tcp_endpoint import Socket, TcpError
 from natsim.sim.timers import TcpSettings
 from natsim.sim.trace import Event
+from natsim.sim.udp_endpoint import Handler, UdpSocket
 from natsim.units import TimeScale
 
 App = Callable[[Socket], Generator[simpy.Event, Any, None]]
@@ -133,6 +135,27 @@ class World:
             return sock
 
         host.listeners[port] = accept
+
+    def udp_socket(self, client: str, server: str, port: int, conn: str) -> UdpSocket:
+        """A UDP socket on ``client`` connected to ``server``:``port`` from a port of its own."""
+        route = self.route(client, server)
+        local = (route.client.address, self.ephemeral_port(client))
+        return UdpSocket(route.client, local, remote=(route.server.address, port), route=route, conn=conn)
+
+    def udp_bind(self, server: str, port: int, handler: Handler) -> UdpSocket:
+        """The unconnected UDP socket on ``server``:``port`` serving ``handler`` (bound once: later
+        calls return the same socket)."""
+        host = self.host(server)
+        local = (host.address, port)
+        sock = host.datagrams.get((local, None))
+        if isinstance(sock, UdpSocket):
+            return sock
+        return UdpSocket(host, local, handler=handler, outbound=False)
+
+    def udp_limits(self, route: Route) -> list[tuple[str, float, float]]:
+        """(node, unreplied, stream) UDP timeouts of each middlebox on ``route`` that tracks UDP flows."""
+        return [(model.name, *model.udp_timeouts) for model in route.middleboxes
+                if isinstance(model, DatagramTracker)]
 
     def limits(self, route: Route) -> list[tuple[str, float]]:
         """(node, established timeout) of each stateful middlebox on ``route``."""

@@ -21,6 +21,7 @@ SHORT = Path(__file__).with_name("short")
 NATSIM = [sys.executable, "-m", "natsim.cli"]
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 SSH_SHORT = ["pan-ssh-proxy-go-backend", "pan-ssh-proxy-sshd-backend", "ssh-idle-serveralive"]
+UDP_SHORT = ["cloud-nat-udp", "wireguard-cgn-udp-30s"]
 #: Shipped field-bug scenarios: short as they are, run with the model in tests/netns/test_sim_agreement.py.
 FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 
@@ -40,13 +41,21 @@ def test_short_tcp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path
 
 def test_every_shipped_scenario_has_a_short_form_run_with_compare() -> None:
     """Lab and model agree on every shipped scenario: each has a short form the tests above run."""
-    assert sorted(shipped_scenarios()) == sorted(TCP_SHORT + SSH_SHORT + FIELD)
-    for name in TCP_SHORT + SSH_SHORT:
+    assert sorted(shipped_scenarios()) == sorted(TCP_SHORT + SSH_SHORT + UDP_SHORT + FIELD)
+    for name in TCP_SHORT + SSH_SHORT + UDP_SHORT:
         assert (SHORT / f"{name}.yaml").exists(), name
 
 
 @pytest.mark.parametrize("name", SSH_SHORT)
 def test_short_ssh_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
+    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
+    assert_passed(done, tmp_path)
+    assert "<-- DISAGREE" not in done.stdout
+    assert " connections agree" in done.stdout
+
+
+@pytest.mark.parametrize("name", UDP_SHORT)
+def test_short_udp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
     done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
     assert_passed(done, tmp_path)
     assert "<-- DISAGREE" not in done.stdout

@@ -17,6 +17,8 @@ from pathlib import Path
 from natsim.lab import Lab
 from natsim.lab.capture import Capture
 from natsim.lab.lab import lab_from_settings
+from natsim.probes.labtool import start_server
+from natsim.probes.tools import TOOL_COMMAND
 from natsim.units import TimeScale
 from tests.lab_traffic import events, run_connector, start_listener
 
@@ -112,6 +114,19 @@ def pan_proxy_kex(lab: Lab) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def udp_cgn_expired(lab: Lab) -> None:
+    """udp-recv through a CGN whose UDP flows expire after 2 s (kernel sysctls in the cgn node, scale 1):
+    the server's answer after 1 s comes back, the one after 4 s meets no mapping at the CGN, whose own
+    stack answers it with ICMP port unreachable."""
+    lab.run("cgn", ["sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout=2",
+                    "net.netfilter.nf_conntrack_udp_timeout_stream=2"], check=True)
+    serve = start_server(lab, "server")
+    code, out = lab.run("client", [*TOOL_COMMAND, "udp-recv", "--server", SERVER, "--connections", "2",
+                                   "--first", "1s", "--step", "3s", "--grace", "1"], timeout=30)
+    print(code, out)
+    serve.stop()
+
+
 ISP = "isp-bridge-cgn"
 #: case → (topology, {node: settings}, time scale, traffic)
 CASES: dict[str, tuple[str, dict[str, dict[str, str]], float, Callable[[Lab], None]]] = {
@@ -124,6 +139,7 @@ CASES: dict[str, tuple[str, dict[str, dict[str, str]], float, Callable[[Lab], No
     "clean-close": (ISP, {}, 1.0, clean_close),
     "ssh-kex": (ISP, {}, 1.0, ssh_kex),
     "pan-proxy-kex": ("dc-ssh-proxy", {"fw": {"ports": "22"}}, 1.0, pan_proxy_kex),
+    "udp-cgn-expired": (ISP, {}, 1.0, udp_cgn_expired),
 }
 
 

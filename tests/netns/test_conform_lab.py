@@ -12,6 +12,8 @@ from natsim.conform.verdict import Outcome
 
 pytestmark = pytest.mark.natsim_netns
 TARGET = "isp-bridge-cgn:cgn"
+#: Both UDP timers at RFC 4787 REQ-5's 2 minutes.
+UDP_2M = {"udp_timeout": "2m", "udp_stream_timeout": "2m"}
 
 CASES: list[tuple[str, dict[str, Any], float, Outcome]] = [
     ("rfc5382-req1", {}, 240, Outcome.PASS),
@@ -24,11 +26,27 @@ CASES: list[tuple[str, dict[str, Any], float, Outcome]] = [
     ("rfc5382-req5-transitory", {"transitory_timeout": "2m"}, 120, Outcome.FAIL),
     ("rfc5382-req10", {}, 240, Outcome.PASS),
     ("rfc4787-req1", {}, 240, Outcome.PASS),
-    ("rfc4787-req1", {"port_preservation": "false"}, 240, Outcome.FAIL),
-    # The lab's UDP timeout is the kernel's 30 s, not scaled: 2 real hours at scale 240, 30 s at 1.
+    # UDP keeps an endpoint-independent mapping without port preservation (natsim's mapping tables);
+    # TCP's random ports (rfc5382-req1 above) are Linux's masquerade
+    ("rfc4787-req1", {"port_preservation": "false"}, 240, Outcome.PASS),
+    ("rfc4787-req1", {"mapping": "address-and-port-dependent", "port_preservation": "false"}, 240,
+     Outcome.FAIL),
+    ("rfc4787-req1", {"mapping": "address-dependent"}, 240, Outcome.FAIL),
+    ("rfc4787-req3", {}, 240, Outcome.FAIL),                         # Linux's masquerade overloads
+    ("rfc4787-req3", {"port_overloading": "false"}, 240, Outcome.PASS),
+    # Linux's default UDP timer, 30 s, is rounded up to one kernel second at scale 240 (4 real minutes)
     ("rfc4787-req5", {}, 240, Outcome.PASS),
     ("rfc4787-req5", {}, 1, Outcome.FAIL),
+    ("rfc4787-req5", UDP_2M, 60, Outcome.PASS),
+    ("rfc4787-req5", {"udp_timeout": "1m", "udp_stream_timeout": "1m"}, 60, Outcome.FAIL),
     ("rfc4787-req6", {}, 240, Outcome.PASS),
+    ("rfc4787-req6", {"refresh": "outbound", **UDP_2M}, 60, Outcome.PASS),
+    ("rfc4787-req6", {"refresh": "inbound", **UDP_2M}, 60, Outcome.FAIL),   # outbound does not refresh
+    ("rfc4787-req8", {}, 240, Outcome.FAIL),                         # address-and-port-dependent
+    ("rfc4787-req8", {"filtering": "address-dependent"}, 240, Outcome.PASS),
+    ("rfc4787-req8", {"filtering": "endpoint-independent"}, 240, Outcome.PASS),
+    ("rfc4787-req9", {}, 240, Outcome.FAIL),
+    ("rfc4787-req9", {"hairpinning": "true"}, 240, Outcome.PASS),
 ]
 
 

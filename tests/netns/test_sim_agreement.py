@@ -25,9 +25,11 @@ from natsim.scenario import load_scenario, shipped_scenarios
 pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
 TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
+#: Shortened shipped UDP scenarios (wireguard-cgn-udp-30s runs real WireGuard: wireguard-go).
+UDP_SHORT = ["cloud-nat-udp", "wireguard-cgn-udp-30s"]
 #: Short scenarios of their own (not shortened shipped ones).
-OWN_SHORT = ["home-router-reset", "lb-azure-silent", "firewall-juniper-tcp-rst", "host-keepalive",
-             "cgn-port-limit-connect", "cgn-port-limit-syn-race"]
+OWN_SHORT = ["home-router-reset", "udp-kernel-timers", "lb-azure-silent", "firewall-juniper-tcp-rst",
+             "host-keepalive", "cgn-port-limit-connect", "cgn-port-limit-syn-race"]
 #: Shipped field-bug scenarios, short as they are (a minute of lab time or less each).
 FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 
@@ -64,7 +66,7 @@ def check(path: Path | str, tmp_path: Path) -> None:
     assert disagreements(outcome.result, predicted, scenario.time_scale.factor) == []
 
 
-@pytest.mark.parametrize("name", TCP_SHORT + OWN_SHORT)
+@pytest.mark.parametrize("name", TCP_SHORT + UDP_SHORT + OWN_SHORT)
 def test_model_agrees_with_lab_short(name: str, tmp_path: Path) -> None:
     check(SHORT / f"{name}.yaml", tmp_path)
 

@@ -119,7 +119,7 @@ def test_fast_header_parser_agrees_with_scapy_dissection() -> None:
     from natsim.analysis.segments import read_segments
 
     for pcap in sorted(PCAPS.glob("*/*.pcap")):
-        ours = read_segments(pcap)
+        ours = [s for s in read_segments(pcap) if s.protocol == "tcp"]
         theirs = [p for p in rdpcap(str(pcap)) if IP in p and TCP in p]
         assert len(ours) == len(theirs), pcap
         for seg, pkt in zip(ours, theirs, strict=True):
@@ -130,6 +130,31 @@ def test_fast_header_parser_agrees_with_scapy_dissection() -> None:
             assert seg.flags == flag_text(int(pkt[TCP].flags))
             assert seg.payload == bytes(pkt[TCP].payload)[: seg.length]
             assert abs(seg.time - float(pkt.time)) < 1e-6
+
+
+def test_fast_header_parser_reads_udp_and_icmp_errors_as_scapy_does() -> None:
+    """Datagrams with their ports and payload; an ICMP error with the ports of the datagram it is about,
+    turned round (it belongs to that datagram's flow, travelling back)."""
+    from scapy.layers.inet import ICMP, IP, UDP, IPerror, UDPerror
+    from scapy.utils import rdpcap
+
+    from natsim.analysis.segments import read_segments
+
+    pcaps = sorted(PCAPS.glob("*/*.pcap"))
+    assert any(s.protocol == "icmp" for pcap in pcaps for s in read_segments(pcap))
+    for pcap in pcaps:
+        ours = [s for s in read_segments(pcap) if s.protocol != "tcp"]
+        theirs = [p for p in rdpcap(str(pcap))   # (ICMP errors about TCP segments are not read)
+                  if IP in p and (UDPerror in p if ICMP in p else UDP in p)]
+        assert len(ours) == len(theirs), pcap
+        for seg, pkt in zip(ours, theirs, strict=True):
+            assert (seg.src, seg.dst, seg.ip_id) == (pkt[IP].src, pkt[IP].dst, pkt[IP].id)
+            if ICMP in pkt:
+                assert (seg.protocol, seg.flags) == ("icmp", "port unreachable") and IPerror in pkt
+                assert (seg.sport, seg.dport) == (pkt[UDPerror].dport, pkt[UDPerror].sport)
+            else:
+                assert (seg.protocol, seg.sport, seg.dport) == ("udp", pkt[UDP].sport, pkt[UDP].dport)
+                assert seg.payload == bytes(pkt[UDP].payload) and seg.length == len(seg.payload)
 
 
 def _proxy_capture(segments: list[Segment]) -> CaptureDir:

@@ -88,7 +88,8 @@ def test_target_sets_and_selection_parsing() -> None:
         "cgn": {"idle_timeout": "1h", "pool": "192.0.2.0/30"}}
     with pytest.raises(ConfigError):
         parse_sets(["idle_timeout=1h"])
-    assert select(["rfc4787"]) == ["rfc4787-req1", "rfc4787-req5", "rfc4787-req6"]
+    assert select(["rfc4787"]) == ["rfc4787-req1", "rfc4787-req3", "rfc4787-req5", "rfc4787-req6",
+                                   "rfc4787-req8", "rfc4787-req9"]
     assert select(["rfc5382-req1"]) == ["rfc5382-req1"]
     assert select(["rfc5382-req5"]) == ["rfc5382-req5-established", "rfc5382-req5-transitory"]
     with pytest.raises(ConfigError, match="unknown requirement"):

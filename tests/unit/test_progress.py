@@ -12,6 +12,8 @@ from pathlib import Path
 from natsim.probes.tally import Tally, TallyWriter, read_tally
 from natsim.probes.tcp.labrun import RunningProbe, probe_argv, progress_path
 from natsim.probes.tcp.options import TcpProbeOptions
+from natsim.probes.udp.labrun import probe_argv as udp_probe_argv
+from natsim.probes.udp.options import UdpProbeOptions
 from natsim.report.schema import ConnectionResult, Verdict
 from natsim.run.progress import Progress, connections_text
 from natsim.units import TimeScale
@@ -46,10 +48,17 @@ def test_a_lab_probe_is_given_its_progress_file_and_its_handle_reads_it(tmp_path
     json_path = tmp_path / "client-send-send.json"
     argv = probe_argv("tcp-send", options, json_path)
     assert f"--progress={progress_path(json_path)}" in argv
-    running = RunningProbe("tcp-send", "client", options, None, json_path, tmp_path / "log")  # type: ignore[arg-type]
+    running = RunningProbe("tcp-send", "client", options, None, json_path, tmp_path / "log",  # type: ignore[arg-type]
+                           60.0)
     assert running.progress() == Tally(0, 130)
     TallyWriter(progress_path(json_path), 130).record(ConnectionResult(0, 60.0, Verdict.ALIVE))
     assert running.progress() == Tally(1, 130)
+
+
+def test_a_udp_lab_probe_is_given_its_progress_file_too(tmp_path: Path) -> None:
+    options = UdpProbeOptions(server="203.0.113.10", port=16180, connections=7, time_scale=60)
+    json_path = tmp_path / "client-udp-send-send.json"
+    assert f"--progress={progress_path(json_path)}" in udp_probe_argv("udp-send", options, json_path)
 
 
 def test_the_probe_tool_reports_each_connection_as_it_finishes(tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ def test_a_render_that_raises_is_reported(monkeypatch: pytest.MonkeyPatch) -> No
 def test_the_kinds_declare_what_code_outside_them_asks() -> None:
     assert [n for n in own_kinds() if kind(n).terminates_tcp] == ["ssh-proxy"]
     assert {n: kind(n).idle_timeouts(build_config(n, {})) for n in own_kinds()} == {
-        "cgn": [7440.0], "cpe-bridge": [3600.0], "home-router": [3600.0], "ssh-proxy": [],
+        "cgn": [7440.0], "cpe-bridge": [3600.0], "home-router": [3600.0], "nat": [3600.0], "ssh-proxy": [],
         "firewall": [3600.0], "load-balancer": [3600.0]}
     fronting = {n: kind(n).backends for n in own_kinds() if kind(n).backends is not None}
     assert {n: f(build_config(n, {})) for n, f in fronting.items()} == {

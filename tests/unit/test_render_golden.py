@@ -50,6 +50,25 @@ CASES = {
                                                                     "203.0.113.140"]},
                                      ("lb-eth0",), ("lb-eth1", "lb-eth2"), 60),
 }
+#: The generic NAT: every mapping x filtering pair, then every other behaviour on its own.
+NAT_PLACE = (("router-eth0", "router-eth2"), ("router-eth1",))
+DEPENDENCE = {"ei": "endpoint-independent", "ad": "address-dependent", "apd": "address-and-port-dependent"}
+CASES.update({f"nat-{m}m-{f}f": ("nat", {"mapping": DEPENDENCE[m], "filtering": DEPENDENCE[f]},
+                                  *NAT_PLACE, 30) for m in DEPENDENCE for f in DEPENDENCE})
+CASES.update({
+    "nat-hairpinning": ("nat", {"hairpinning": "true"}, *NAT_PLACE, 30),
+    "nat-hairpinning-adm": ("nat", {"hairpinning": "true", "mapping": "address-dependent"}, *NAT_PLACE, 30),
+    "nat-refresh-outbound": ("nat", {"refresh": "outbound", "udp_timeout": "2m"}, *NAT_PLACE, 30),
+    "nat-refresh-inbound": ("nat", {"refresh": "inbound", "udp_stream_timeout": "5m"}, *NAT_PLACE, 30),
+    "nat-silent": ("nat", {"udp_refused": "silent"}, *NAT_PLACE, 30),
+    "nat-no-overloading": ("nat", {"port_overloading": "false"}, *NAT_PLACE, 30),
+    "nat-symmetric-random": ("nat", {"mapping": "address-and-port-dependent", "port_preservation": "false"},
+                             *NAT_PLACE, 30),
+    "nat-eim-random": ("nat", {"port_preservation": "false"}, *NAT_PLACE, 30),
+    "cgn-full-cone-pool": ("cgn", {"filtering": "endpoint-independent", "hairpinning": "true",
+                                   "pool": "192.0.2.8/29", "port_range": "20000-29999"},
+                           ("cgn-eth0",), ("cgn-eth1",), 60),
+})
 
 
 def case_config(case: str) -> Middlebox:

@@ -11,7 +11,7 @@ BACK = (("server", 31415), ("client", 40000))
 
 
 def table() -> ConntrackTable:
-    return ConntrackTable({"established": 3600.0, "unacknowledged": 300.0, "syn_sent": 120.0})
+    return ConntrackTable({"tcp": {"established": 3600.0, "unacknowledged": 300.0, "syn_sent": 120.0}})
 
 
 def test_lookup_both_directions_and_refresh() -> None:
@@ -64,6 +64,6 @@ def test_state_machine() -> None:
 
 def test_bad_timeouts() -> None:
     with pytest.raises(ValueError, match="established"):
-        ConntrackTable({"syn_sent": 1.0})
+        ConntrackTable({"tcp": {"syn_sent": 1.0}})
     with pytest.raises(ValueError, match="positive"):
-        ConntrackTable({"established": 0.0})
+        ConntrackTable({"tcp": {"established": 0.0}})

@@ -119,7 +119,7 @@ def test_keepalive_keeps_entry_fresh_then_dies_when_dropped() -> None:
         sock.set_keepalive(6, 2, 3)
         yield sock.connect()
         yield w.env.timeout(20)
-        w.models["cpe"].table.timeouts["established"] = 5.0   # the modem gets stricter
+        w.models["cpe"].table.timeouts["tcp"]["established"] = 5.0   # the modem gets stricter
         err = yield sock.failed
         log.append((w.env.now, err.name))
 

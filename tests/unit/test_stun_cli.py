@@ -118,11 +118,12 @@ def test_serve_stun_runs_beside_the_tcp_services(tmp_path: Path) -> None:
     """``natsim serve --stun`` with one address: the echo service works, and the STUN server answers
     Binding requests without RFC 5780 (no OTHER-ADDRESS: the behaviour tests say why they did not run)."""
     server = subprocess.Popen([sys.executable, "-m", "natsim.cli", "-v", "serve", "--stun", "--bind",
-                               "127.0.0.1", "--echo-port", "0", "--sleep-port", "0", "--stun-port", "0"],
+                               "127.0.0.1", "--echo-port", "0", "--sleep-port", "0", "--udp-port", "0",
+                               "--stun-port", "0"],
                               stderr=subprocess.PIPE, text=True)
     try:
         assert server.stderr is not None
-        lines = [server.stderr.readline(), server.stderr.readline()]
+        lines = [server.stderr.readline() for _ in range(3)]   # the UDP service's line too
         stun, echo = (next(ln for ln in lines if f"listening: {what}" in ln) for what in ("stun", "echo"))
         with socket.create_connection(("127.0.0.1", int(echo.split("127.0.0.1:")[1].split(",")[0])),
                                       timeout=5) as tcp:

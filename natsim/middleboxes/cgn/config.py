@@ -9,7 +9,8 @@ from typing import ClassVar
 from natsim.addresses import SHARED_NETWORK
 from natsim.errors import ConfigError
 from natsim.fields import duration_field, plain_field
-from natsim.middleboxes.conntrack.config import ConntrackConfig
+from natsim.middleboxes.nat.config import NatConfig, NatSettings
+from natsim.middleboxes.nat.pool import pool_range
 from natsim.units import format_duration
 
 #: RFC 5382 REQ-5: an established idle timeout of at least 2 h 4 min.
@@ -19,7 +20,7 @@ RFC5382_TRANSITORY = 240.0
 
 
 @dataclass(frozen=True)
-class Cgn(ConntrackConfig):
+class Cgn(NatConfig):
     """Carrier-grade NAT with RFC 5382 defaults."""
 
     kind: ClassVar[str] = "cgn"
@@ -28,9 +29,9 @@ class Cgn(ConntrackConfig):
     transitory_timeout: float | None = duration_field(
         RFC5382_TRANSITORY, "timeout of the non-established TCP states", optional=True,
         unset="kernel defaults")
+    port_preservation: bool = plain_field(True, "keep the subscriber's source port when free", "bool")
     subscribers: str = plain_field("100.64.0.0/10", "inside prefix that is translated", "address")
     pool: str = plain_field("192.0.2.0/30", "public address pool (TEST-NET)", "public-prefix")
-    port_preservation: bool = plain_field(True, "keep the subscriber's source port when free", "bool")
     port_range: tuple[int, int] = plain_field((1024, 65535), "ports a subscriber's mappings use",
                                               "port-range")
     ports_per_subscriber: int | None = plain_field(
@@ -39,10 +40,16 @@ class Cgn(ConntrackConfig):
         unset="no limit")
 
     def validate(self) -> None:
-        """Subscribers must be inside 100.64.0.0/10."""
+        """Subscribers must be inside 100.64.0.0/10; the behaviour one natsim renders."""
         net = ipaddress.IPv4Network(self.subscribers, strict=False)
         if not net.subnet_of(SHARED_NETWORK):  # type: ignore[arg-type]
             raise ConfigError(f"cgn.subscribers: {self.subscribers} is outside {SHARED_NETWORK}")
+        super().validate()
+
+    def addressing(self, node: str) -> NatSettings:
+        """``subscribers`` to ``pool`` (persistent), ``port_range``, its limit."""
+        return NatSettings(inside=self.subscribers, pool=self.pool, public=pool_range(self.pool)[0],
+                           port_range=self.port_range, ports_per_subscriber=self.ports_per_subscriber)
 
     def describe(self) -> list[tuple[str, str]]:
         """Its settings in real-world units, then whether they meet RFC 5382 REQ-5 (computed)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from natsim.kernel_facts import CONNTRACK_TCP_UNACKNOWLEDGED
+from natsim.middleboxes.conntrack.datagrams import DatagramTracking
 from natsim.middleboxes.conntrack.policy import ConntrackPolicy, Untracked
 from natsim.sim import trace as ev
 from natsim.sim.cttable import (
@@ -22,6 +23,7 @@ from natsim.sim.cttable import (
     track_flags,
 )
 from natsim.sim.network import Action, Answer, ConnectionTracker, Drop, Forward, Segment
+from natsim.sim.segment import TCP
 from natsim.units import TimeScale
 
 
@@ -33,11 +35,11 @@ class Tracking(Protocol):
         ...
 
 
-def ct_timeouts(config: Tracking, timing: TimeScale) -> dict[str, float]:
-    """Per-state timeouts in real-world seconds, quantised as the lab's kernel holds them, plus the
-    unacknowledged timeout the lab cannot scale."""
+def ct_timeouts(config: Tracking, timing: TimeScale) -> dict[str, dict[str, float]]:
+    """Per protocol and state, the timeouts in real-world seconds, quantised as the lab's kernel holds
+    them, plus TCP's unacknowledged timeout the lab cannot scale."""
     timeouts = config.policy().quantised(timing)
-    timeouts[UNACKNOWLEDGED] = timing.unscaled(CONNTRACK_TCP_UNACKNOWLEDGED)
+    timeouts[TCP][UNACKNOWLEDGED] = timing.unscaled(CONNTRACK_TCP_UNACKNOWLEDGED)
     return timeouts
 
 
@@ -46,8 +48,9 @@ def rst_for(seg: Segment) -> Segment:
     return Segment(seg.dst, seg.src, "R", seg.conn)
 
 
-class Stateful(ConnectionTracker):
-    """Conntrack policy of any stateful middlebox; no address translation (a bridge)."""
+class Stateful(DatagramTracking, ConnectionTracker):
+    """Conntrack policy of any stateful middlebox; no address translation (a bridge). UDP flows and
+    ICMP errors: :class:`~natsim.middleboxes.conntrack.datagrams.DatagramTracking`."""
 
     #: a NAT rewrites addresses, so it must never pass an untracked packet
     translates = False
@@ -57,14 +60,17 @@ class Stateful(ConnectionTracker):
         self.config = config
         self.policy = config.policy()
         self.table = ConntrackTable(ct_timeouts(config, timing))
+        self.init_datagrams(timing)
 
     @property
     def established_timeout(self) -> float:
         """Idle timeout of an established connection (real-world seconds)."""
-        return self.table.timeouts[ESTABLISHED]
+        return self.table.timeout_of(ESTABLISHED)
 
     def handle(self, seg: Segment, outbound: bool, now: float) -> Action:
         """Conntrack lookup, then the untracked policy of the packet's direction."""
+        if seg.protocol != TCP:
+            return self.datagram(seg, outbound, now)
         entry, is_reply, expired = self.table.lookup((seg.src, seg.dst), now)
         if entry is not None:
             if is_reply:

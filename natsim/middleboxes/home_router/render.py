@@ -1,4 +1,4 @@
-"""The ruleset of a ``home-router``: masquerade plus its conntrack policy."""
+"""The ruleset of a ``home-router``: masquerade plus its conntrack policy and NAT behaviour."""
 
 from __future__ import annotations
 
@@ -8,6 +8,5 @@ from natsim.middleboxes.nat.render import render_nat
 
 
 def render(config: HomeRouter, ctx: RenderContext) -> Rendered:
-    """Masquerade the LAN, with the conntrack policy."""
-    return render_nat(config, ctx, subscribers=config.lan, pool=None, port_range=None,
-                      port_preservation=config.port_preservation)
+    """Masquerade the LAN, with the conntrack policy and the behaviour."""
+    return render_nat(config, ctx)

@@ -3,45 +3,12 @@ client node (``python -m natsim.probes KIND``), its result read back."""
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from typing import Any
 
 from natsim.endpoint import DEFAULT, Endpoint
-from natsim.paths import inside
 from natsim.probes.driver_context import DriverContext
-from natsim.probes.registry import Handle, PartialResults, options_of
-from natsim.probes.tally import Tally
+from natsim.probes.registry import Handle, options_of
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpSendOptions, run_options
-from natsim.report.schema import ProbeResult, RunResult
-
-
-@dataclass
-class TcpHandle(PartialResults):
-    """A TCP probe running in a lab node."""
-
-    running: Any   # natsim.probes.tcp.labrun.RunningProbe
-
-    def wait(self, timeout: float | None = None) -> ProbeResult:
-        """Its result once it ends."""
-        return self.running.wait(timeout)  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        """SIGTERM: the probe writes what it measured."""
-        self.running.process.stop(grace=3.0)
-
-    def progress(self) -> Tally:
-        """Connections of the ladder tested so far."""
-        return self.running.progress()  # type: ignore[no-any-return]
-
-    def partial(self) -> ProbeResult | None:
-        """What a stopped probe wrote before it exited (remaining connections ``skipped``)."""
-        path = self.running.json_path
-        if not path.exists():
-            return None
-        probe = RunResult.load(path).probes[0]
-        probe.complete = False
-        return probe
 
 
 def system_keepalive(options: TcpSendOptions, endpoint: Endpoint) -> dict[str, Any]:
@@ -57,15 +24,15 @@ def system_keepalive(options: TcpSendOptions, endpoint: Endpoint) -> dict[str, A
 
 def driver(ctx: DriverContext, spec: Any) -> Handle:
     """Start ``natsim serve`` on the server node, or on the backends it fronts (once each), and the probe
-    on the client node."""
-    from natsim.probes.tcp.labrun import start_probe, start_server
+    on the client node (its handle: :class:`natsim.probes.labtool.RunningProbe`)."""
+    from natsim.probes.labtool import serve_once
+    from natsim.probes.tcp.labrun import start_probe
 
     for node in ctx.serving(spec.server):
-        log = inside(ctx.workdir, f"serve-{node}.log")
-        ctx.server(node, "natsim-serve", functools.partial(start_server, ctx.lab, node, log=log))
+        serve_once(ctx, node)
     options = options_of(spec)
     assert isinstance(options, TcpSendOptions)
     run = run_options(options, server=ctx.lab.address(spec.server),
                       time_scale=ctx.scenario.time_scale.factor, name=spec.name, node=spec.client,
                       **system_keepalive(options, ctx.scenario.hosts.get(spec.client, DEFAULT)))
-    return TcpHandle(start_probe(ctx.lab, spec.client, spec.kind, run, workdir=ctx.workdir))
+    return start_probe(ctx.lab, spec.client, spec.kind, run, workdir=ctx.workdir)

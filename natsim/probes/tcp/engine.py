@@ -1,10 +1,9 @@
-"""The ladder engine shared by tcp-send, tcp-recv and tcp-keepalive.
-
-Every connection is its own task: connect (at most :data:`~natsim.probes.tcp.options.CONNECT_CONCURRENCY`
-at once, each given up after the run's connect timeout), then its test against its own absolute deadline
-from its own connect. A connection that cannot be set up gets its own verdict (``how="connect"``: dead
-when nothing answered within the connect timeout or the OS reported ETIMEDOUT, reset on ECONNREFUSED /
-ECONNRESET) and never stops the others. Prints the original-style lines and returns a
+"""The TCP ladder on the shared idle ladder (:mod:`natsim.probes.idle_ladder`): every connection is its
+own task: connect (at most :data:`~natsim.probes.tcp.options.CONNECT_CONCURRENCY` at once, each given up
+after the run's connect timeout), then its test against its own absolute deadline from its own connect.
+A connection that cannot be set up gets its own verdict (``how="connect"``: dead when nothing answered
+within the connect timeout or the OS reported ETIMEDOUT, reset on ECONNREFUSED / ECONNRESET) and never
+stops the others; a reset never aborts the run. Prints the original-style lines and returns a
 :class:`~natsim.report.schema.ProbeResult`.
 """
 
@@ -12,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from natsim.errors import ProbeError
+from natsim.probes import idle_ladder
+from natsim.probes.idle_ladder import Liner, default_line, run_rungs
 from natsim.probes.output import ProbeOutput
-from natsim.probes.tcp.options import CONNECT_CONCURRENCY, TcpProbeOptions, deadline
+from natsim.probes.tcp.options import CONNECT_CONCURRENCY, TcpProbeOptions
 from natsim.probes.tcp.sock import (
     ConnectTimeout,
     ProbeConnection,
@@ -29,66 +29,18 @@ from natsim.probes.tcp.sock import (
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import format_duration
 
+__all__ = ["LadderRun", "default_line", "run_ladder"]
 
-@dataclass
-class LadderRun:
-    """A running ladder: options, output, clock."""
 
-    kind: str
-    options: TcpProbeOptions
-    output: ProbeOutput
-    started: float = 0.0                       # event-loop time of the start
-    due: dict[int, float] = field(default_factory=dict)  # index → deadline, while untested
-
-    def now(self) -> float:
-        """Event-loop (monotonic) time."""
-        return asyncio.get_running_loop().time()
-
-    def elapsed(self) -> float:
-        """Real-world seconds since the start."""
-        return (self.now() - self.started) * self.options.time_scale
-
-    def deadline(self, conn: ProbeConnection) -> float:
-        """When ``conn`` has been idle for its idle time (event-loop time)."""
-        return deadline(conn.connected_at, conn.idle, self.options.time_scale)
-
-    def result(self, conn: ProbeConnection, verdict: Verdict, how: str = "",
-               detail: str = "") -> ConnectionResult:
-        """A connection result stamped with the elapsed real-world time."""
-        return self.unconnected(conn.index, conn.idle, verdict, how, detail, local=conn.local)
-
-    def unconnected(self, index: int, idle: float, verdict: Verdict, how: str, detail: str, *,
-                    local: str = "") -> ConnectionResult:
-        """The result of connection ``index`` (also one that never connected)."""
-        return ConnectionResult(index=index, idle=idle, verdict=verdict, how=how,
-                                elapsed=round(self.elapsed(), 3), detail=detail, local=local)
+class LadderRun(idle_ladder.LadderRun[TcpProbeOptions]):
+    """A running TCP ladder: the shared ladder run, and what an OS error on a connection means."""
 
     def failure(self, conn: ProbeConnection, err: OSError, how: str) -> ConnectionResult:
         """The verdict for an OS error met while doing ``how``."""
         return self.result(conn, classify_error(err), how, describe_error(err))
 
-    def next_due(self) -> tuple[int, float] | None:
-        """(index, wall seconds) of the next connection to be tested, for the progress line."""
-        if not self.due:
-            return None
-        index = min(self.due, key=lambda i: self.due[i])
-        return index, self.due[index] - self.now()
-
 
 Tester = Callable[[LadderRun, ProbeConnection], Awaitable[ConnectionResult]]
-Liner = Callable[[ConnectionResult], str]
-
-
-def default_line(result: ConnectionResult) -> str:
-    """``[-] Connection 59 was reset (read)`` and the like, for verdicts without a kind-specific line."""
-    how = f" ({result.how})" if result.how else ""
-    text = {Verdict.ALIVE: "worked", Verdict.DEAD: "is dead", Verdict.RESET: "was reset",
-            Verdict.EOF: "was closed by the peer", Verdict.ERROR: "failed"}.get(result.verdict, "?")
-    sign = "+" if result.verdict is Verdict.ALIVE else "-"
-    # dead lines stay exactly the original's (scripts grep them); the detail is in the JSON result
-    quiet = result.verdict in (Verdict.ALIVE, Verdict.DEAD)
-    extra = f": {result.detail}" if result.detail and not quiet else ""
-    return f"[{sign}] Connection {result.index} {text}{how}{extra}"
 
 
 async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *,
@@ -116,27 +68,31 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     ladder = idles or options.idles()
 
-    async def one(index: int) -> ConnectionResult:
+    async def setup(index: int) -> ProbeConnection | ConnectionResult:
         try:
             conn = await open_connection(index, family, address, ladder[index], options=socket_options(index),
                                          timeout=options.connect_timeout_wall, gate=gate)
         except ConnectTimeout as err:
-            result = run.unconnected(index, ladder[index], Verdict.DEAD, "connect", str(err))
+            return run.unconnected(index, ladder[index], Verdict.DEAD, "connect", str(err))
         except OSError as err:
-            result = run.unconnected(index, ladder[index], classify_error(err), "connect",
-                                     describe_error(err))
-        else:
-            result = await tested(run, conn, test, after_connect)
-        output.record(result)
-        output.line(line(result))
-        return result
+            return run.unconnected(index, ladder[index], classify_error(err), "connect", describe_error(err))
+        if after_connect is not None:
+            try:
+                await after_connect(conn)
+            except OSError as err:
+                conn.close()
+                return run.failure(conn, err, "connect")
+        return conn
 
-    display = asyncio.ensure_future(output.run_display())
-    try:
-        results = list(await asyncio.gather(*(one(i) for i in range(options.connections))))
-    finally:
-        display.cancel()
-        await asyncio.gather(display, return_exceptions=True)
+    async def tested(run: idle_ladder.LadderRun[TcpProbeOptions], conn: ProbeConnection) -> ConnectionResult:
+        assert isinstance(run, LadderRun)
+        return await test(run, conn)
+
+    def failed(run: idle_ladder.LadderRun[TcpProbeOptions], conn: ProbeConnection,
+               err: OSError) -> ConnectionResult:
+        return run.result(conn, classify_error(err), "", describe_error(err))
+
+    results = await run_rungs(run, options.connections, setup, tested, failed, line)
     estimate = estimate_timeout(results)
     output.line(f"[+] Estimate: {estimate.describe()}")
     return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{port}",
@@ -144,23 +100,3 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
                        extra={"step": options.step, "first": options.idle(0),
                               "time_scale": options.time_scale, "user_timeout": options.user_timeout,
                               "grace_wall": options.grace_wall, **(extra or {})})
-
-
-async def tested(run: LadderRun, conn: ProbeConnection, test: Tester,
-                 after_connect: Callable[[ProbeConnection], Awaitable[None]] | None) -> ConnectionResult:
-    """Run ``after_connect`` and the test of an established connection; close it whatever happens."""
-    run.due[conn.index] = run.deadline(conn)
-    try:
-        if after_connect is not None:
-            try:
-                await after_connect(conn)
-            except OSError as err:
-                return run.failure(conn, err, "connect")
-        return await test(run, conn)
-    except OSError as err:
-        return run.failure(conn, err, "")
-    except Exception as err:  # a bug or an odd reply must not stop the other connections
-        return run.result(conn, Verdict.ERROR, "", f"{type(err).__name__}: {err}")
-    finally:
-        conn.sock.close()
-        run.due.pop(conn.index, None)

@@ -1,9 +1,11 @@
 """Options and schedule of the TCP idle-timeout probes (pure: no sockets, no clock).
 
 :class:`TcpSendOptions`, :class:`TcpRecvOptions` and :class:`TcpKeepaliveOptions` are the only
-declaration of the probes' options (scenario files, ``natsim probe`` flags, the lab driver, the model).
-Connection ``i`` is tested after being idle ``first + i*step`` real-world seconds, measured from its
-own connect-complete time (an absolute deadline: no drift). The lab waits ``idle / time_scale``.
+declaration of the probes' options (scenario files, ``natsim probe`` flags, the lab driver, the model);
+their ladder (``connections``, ``first``, ``step``) is the one every idle probe shares
+(:class:`~natsim.probes.idle_ladder.LadderOptions`). Connection ``i`` is tested after being idle
+``first + i*step`` real-world seconds, measured from its own connect-complete time (an absolute
+deadline: no drift). The lab waits ``idle / time_scale``.
 
 tcp-send and tcp-recv set ``TCP_USER_TIMEOUT`` to :data:`USER_TIMEOUT` unless told otherwise, wherever
 they run (lab, real network, model): a dead connection then reports within two minutes instead of the
@@ -21,14 +23,15 @@ from typing import Any, ClassVar
 from natsim.errors import ConfigError, ProbeError
 from natsim.fields import duration_field, plain_field
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPCNT_MAX
-from natsim.probes.options import ProbeOptions, option_fields
+from natsim.probes.idle_ladder import GRACE_WALL, MAX_CONNECTIONS, LadderOptions, check_ladder, deadline
+from natsim.probes.options import option_fields
 from natsim.probes.tcp.protocol import MAX_SLEEP
 from natsim.units import TimeScale, format_duration
 
-#: Most connections one probe run may open.
-MAX_CONNECTIONS = 5000
-#: Wall seconds the probes wait past a deadline before calling silence dead.
-GRACE_WALL = 10.0
+__all__ = ["CONNECT_CONCURRENCY", "CONNECT_TIMEOUT_WALL", "FLAVOURS", "GRACE_WALL", "MAX_CONNECTIONS",
+           "USER_TIMEOUT", "TcpKeepaliveOptions", "TcpProbeOptions", "TcpRecvOptions", "TcpSendOptions",
+           "deadline", "run_options", "sleep_problem", "sleep_seconds"]
+
 #: Wall seconds a probe allows each connect before it gives that connection up (verdict ``dead``, how
 #: ``connect``); the tools and the model read this one value.
 CONNECT_TIMEOUT_WALL = 10.0
@@ -42,16 +45,11 @@ _USER_TIMEOUT_DOC = "TCP_USER_TIMEOUT: give up on unacknowledged data after this
 
 
 @dataclass(frozen=True)
-class TcpSendOptions(ProbeOptions):
+class TcpSendOptions(LadderOptions):
     """Options of tcp-send (the kind, its summary and service: :mod:`natsim.probes.tcp.kinds`)."""
 
     kind: ClassVar[str] = "tcp-send"
 
-    connections: int = plain_field(130, "connections, one per idle time", "int", minimum=1,
-                                   maximum=MAX_CONNECTIONS)
-    first: float | None = duration_field(None, "idle time of connection 0 (default: the step)",
-                                         optional=True)
-    step: float = duration_field(60.0, "idle time added per connection")
     user_timeout: float | None = duration_field(
         USER_TIMEOUT, _USER_TIMEOUT_DOC + " (0: the kernel's tcp_retries2, about 15 min)", optional=True,
         allow_zero=True)
@@ -61,15 +59,6 @@ class TcpSendOptions(ProbeOptions):
                                "parallel; original is the NAT-TCP-test tools' sequential one (model "
                                "only: the lab's tools run natsim; the original tools set no user_timeout: "
                                "give 0)", "choice", choices=FLAVOURS, cli=None)
-
-    def idle(self, index: int) -> float:
-        """Real-world idle time before connection ``index`` is tested."""
-        first = self.step if self.first is None else self.first
-        return first + index * self.step
-
-    def idles(self) -> list[float]:
-        """Idle time of every connection."""
-        return [self.idle(i) for i in range(self.connections)]
 
 
 @dataclass(frozen=True)
@@ -116,15 +105,7 @@ class TcpProbeOptions(TcpKeepaliveOptions):
     node: str | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.connections <= MAX_CONNECTIONS:
-            raise ProbeError(f"--connections must be 1..{MAX_CONNECTIONS}, got {self.connections}")
-        if self.step < 0 or not math.isfinite(self.step):
-            raise ProbeError(f"--step must be a duration >= 0, got {self.step}")
-        if self.first is not None and (self.first <= 0 or not math.isfinite(self.first)):
-            raise ProbeError(f"--first must be a positive duration, got {self.first}")
-        if self.idle(0) <= 0:
-            raise ProbeError("--step 0 needs a positive --first")
-        TimeScale(self.time_scale)  # validates
+        check_ladder(self, self.time_scale)
         if self.port is not None and not 1 <= self.port <= 65535:
             raise ProbeError(f"--port must be 1..65535, got {self.port}")
         if self.user_timeout is not None and (self.user_timeout < 0 or not math.isfinite(self.user_timeout)):
@@ -150,12 +131,6 @@ class TcpProbeOptions(TcpKeepaliveOptions):
         if not self.user_timeout:
             return None
         return max(1, round(self.user_timeout / self.time_scale * 1000))
-
-
-def deadline(connected_at: float, idle: float, time_scale: float) -> float:
-    """Absolute (monotonic) time at which a connection that completed at ``connected_at`` has been
-    idle ``idle`` real-world seconds. Idle exactly equal to a timeout is past it, as in the kernel."""
-    return connected_at + idle / time_scale
 
 
 def sleep_problem(options: TcpSendOptions) -> str | None:

@@ -1,4 +1,4 @@
-"""Socket mechanics shared by the TCP probes: connecting a ladder of connections, TCP options,
+"""Socket mechanics shared by the TCP probes: connecting one connection of a ladder, TCP options,
 ``TCP_INFO`` and turning OS errors into verdicts."""
 
 from __future__ import annotations
@@ -10,9 +10,13 @@ import struct
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
+from natsim.probes.idle_ladder import local_address, sleep_until
 from natsim.report.schema import Verdict, errno_verdict
 
 _TCP_INFO_HEAD = struct.Struct("8B13I")
+
+__all__ = ["ConnectTimeout", "ProbeConnection", "SocketOptions", "TcpInfo", "classify_error",
+           "describe_error", "open_connection", "recv_within", "resolve", "sleep_until", "tcp_info"]
 
 
 def classify_error(err: OSError) -> Verdict:
@@ -89,14 +93,9 @@ class ProbeConnection:
     idle: float
     local: str = ""      # its own address:port (names it in a capture)
 
-
-def local_address(sock: socket.socket) -> str:
-    """``address:port`` the socket is bound to (``""`` when it is not)."""
-    try:
-        address = sock.getsockname()
-    except OSError:
-        return ""
-    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else ""
+    def close(self) -> None:
+        """Close its socket."""
+        self.sock.close()
 
 
 async def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
@@ -154,10 +153,3 @@ async def recv_within(sock: socket.socket, size: int, timeout: float) -> bytes |
         if err.errno is not None:
             raise
         return None
-
-
-async def sleep_until(when: float) -> None:
-    """Sleep until monotonic event-loop time ``when`` (never wakes early)."""
-    loop = asyncio.get_running_loop()
-    while (left := when - loop.time()) > 0:
-        await asyncio.sleep(left)

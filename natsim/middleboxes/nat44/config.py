@@ -1,0 +1,35 @@
+"""``nat``: the generic NAT44 kind, every behaviour a setting (the kind device presets are made of)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from natsim.fields import plain_field
+from natsim.middleboxes.nat.config import NatConfig, NatSettings
+from natsim.middleboxes.nat.pool import pool_range
+
+
+@dataclass(frozen=True)
+class Nat44(NatConfig):
+    """A NAT44 with every behaviour a setting: the generic kind the device presets are made of."""
+
+    kind: ClassVar[str] = "nat"
+
+    inside: str = plain_field("192.0.2.0/24", "inside prefix that is translated", "address")
+    pool: str | None = plain_field(
+        None, "public address pool (TEST-NET; several addresses: a subscriber keeps the one its address "
+        "hashes to)", "public-prefix", optional=True, unset="the outside interface's address (masquerade)")
+    port_range: tuple[int, int] | None = plain_field(
+        None, "ports a mapping may use", "port-range", optional=True, unset="any")
+    ports_per_subscriber: int | None = plain_field(
+        None, "TCP connections one inside address may hold at once; a new one beyond is dropped (RFC 6888 "
+        "REQ-4; nft ct count)", "int", optional=True, minimum=1, maximum=65535, unset="no limit")
+
+    def addressing(self, node: str) -> NatSettings:
+        """``inside`` to ``pool`` (its first address stands for it in the model) or to the node's own
+        address (a label in the model: no verdict depends on its value)."""
+        public = pool_range(self.pool)[0] if self.pool else f"{node}-wan"
+        return NatSettings(inside=self.inside, pool=self.pool, public=public, port_range=self.port_range,
+                           ports_per_subscriber=self.ports_per_subscriber)
+
