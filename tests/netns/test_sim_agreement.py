@@ -29,7 +29,7 @@ TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 UDP_SHORT = ["cloud-nat-udp", "wireguard-cgn-udp-30s"]
 #: Short scenarios of their own (not shortened shipped ones).
 OWN_SHORT = ["home-router-reset", "udp-kernel-timers", "lb-azure-silent", "firewall-juniper-tcp-rst",
-             "host-keepalive"]
+             "host-keepalive", "cgn-port-limit-connect", "cgn-port-limit-syn-race"]
 #: Shipped field-bug scenarios, short as they are (a minute of lab time or less each).
 FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 
