@@ -29,6 +29,10 @@ CATALOGUE: dict[str, tuple[dict[str, str], list[str], bool]] = {
                         ["RFC 5382 REQ-5", "RFC 4787 REQ-5"], False),
     "aws-nat-gateway": ({"idle_timeout": "350.0", "untracked_outbound": "reset", "untracked_inbound": "drop"},
                         ["AWS VPC docs, NAT gateway troubleshooting"], False),
+    "azure-nat-gateway": ({"idle_timeout": "240.0", "untracked_outbound": "reset",
+                           "untracked_inbound": "reset", "udp_timeout": "240.0",
+                           "udp_stream_timeout": "240.0"},
+                          ["Azure docs nat-gateway-resource"], False),
     "gcp-cloud-nat": ({"idle_timeout": "1200.0", "transitory_timeout": "30.0", "udp_timeout": "30.0",
                        "udp_stream_timeout": "30.0", "untracked_outbound": "drop",
                        "untracked_inbound": "drop"},
@@ -102,3 +106,14 @@ def test_rfc5382_minimum_keeps_2_h_4_min_and_udp_2_min() -> None:
               "     options: {connections: 2, first: 110s, step: 20s}}\n")
     assert _verdicts(_scenario("rfc5382-minimum", probes)) == {"send": ["alive", "dead"],
                                                                "udp": ["alive", "dead"]}
+
+
+def test_azure_nat_gateway_is_a_nat_with_4_min_for_tcp_and_udp_on_the_cloud_nat_topology() -> None:
+    scenario = load_scenario_text(
+        "topology: cloud-nat\ntime_scale: 60\nmiddleboxes:\n  router: {preset: azure-nat-gateway}\nprobes:\n"
+        "  - {name: send, kind: tcp-send, options: {connections: 2, first: 3m, step: 2m}}\n"
+        "  - {name: udp, kind: udp-recv, options: {connections: 2, first: 3m, step: 2m}}\n", model_only=True)
+    assert scenario.roles["router"] == "nat"
+    result = predict(scenario)
+    assert {p.name: [c.verdict.value for c in p.connections] for p in result.probes} == {
+        "send": ["alive", "reset"], "udp": ["alive", "dead"]}
