@@ -110,11 +110,14 @@ def check_scaling(middleboxes: Mapping[str, Middlebox], scale: TimeScale) -> Non
         render(config, RenderContext(node=node, inside=("in0",), outside=("out0",), time_scale=scale))
 
 
-def check_lab_scale(probe: str, kind: ProbeKind, scale: TimeScale) -> None:
+def check_lab_scale(probe: str, kind: ProbeKind, scale: TimeScale, options: object = None) -> None:
     """Refuse (:class:`~natsim.errors.TimeScaleError`) to run ``probe`` in a lab at a time scale above
-    the highest its kind's verdicts stay exact at (:attr:`~natsim.probes.registry.ProbeKind.scale_limit`)."""
+    the highest its kind's verdicts stay exact at (:attr:`~natsim.probes.registry.ProbeKind.scale_limit`),
+    unless the limit says these ``options`` stay exact above it."""
     limit = kind.scale_limit
-    if limit is not None and scale.factor > limit.factor:
+    exact = limit is not None and limit.exact_above is not None and options is not None \
+        and limit.exact_above(options, scale.factor)
+    if limit is not None and scale.factor > limit.factor and not exact:
         raise TimeScaleError(
             f"probe {probe} ({kind.name}): time scale {scale.factor:g} is above {limit.factor:g}, the "
             f"highest at which {kind.name}'s lab verdicts stay exact on this kernel ({limit.reason}); "

@@ -136,8 +136,13 @@ class LadderRun(Generic[OptionsT]):
 
     def result(self, rung: Rung, verdict: Verdict, how: str = "", detail: str = "") -> ConnectionResult:
         """A connection result stamped with the elapsed real-world time."""
-        return ConnectionResult(index=rung.index, idle=rung.idle, verdict=verdict, how=how,
-                                elapsed=round(self.elapsed(), 3), detail=detail, local=rung.local)
+        return self.unconnected(rung.index, rung.idle, verdict, how, detail, local=rung.local)
+
+    def unconnected(self, index: int, idle: float, verdict: Verdict, how: str, detail: str, *,
+                    local: str = "") -> ConnectionResult:
+        """The result of rung ``index``, also of one that could not be set up."""
+        return ConnectionResult(index=index, idle=idle, verdict=verdict, how=how,
+                                elapsed=round(self.elapsed(), 3), detail=detail, local=local)
 
     def next_due(self) -> tuple[int, float] | None:
         """(index, wall seconds) of the next rung to be tested, for the progress line."""
@@ -169,30 +174,53 @@ async def test_rungs(run: LadderRun[Any], rungs: Sequence[RungT],
                      test: Callable[[LadderRun[Any], RungT], Awaitable[ConnectionResult]],
                      failure: Callable[[LadderRun[Any], RungT, OSError], ConnectionResult],
                      line: Liner = default_line) -> list[ConnectionResult]:
-    """Test every rung concurrently, each against its own deadline; an OS error or a bug in one rung
-    becomes its verdict and never stops the others. Every rung is closed when it is done."""
-    for rung in rungs:
-        run.due[rung.index] = run.deadline(rung)
+    """Test every rung (all set up already) concurrently, each against its own deadline
+    (:func:`run_rungs`)."""
+    async def given(index: int) -> RungT:
+        return rungs[index]
+
+    return await run_rungs(run, len(rungs), given, test, failure, line)
+
+
+async def run_rungs(run: LadderRun[Any], count: int,
+                    setup: Callable[[int], Awaitable[RungT | ConnectionResult]],
+                    test: Callable[[LadderRun[Any], RungT], Awaitable[ConnectionResult]],
+                    failure: Callable[[LadderRun[Any], RungT, OSError], ConnectionResult],
+                    line: Liner = default_line) -> list[ConnectionResult]:
+    """Set up and test ``count`` rungs concurrently, each on its own: ``setup(i)`` gives rung ``i``, or
+    the verdict of one that could not be set up; each is tested against its own deadline. A set-up
+    failure, an OS error or a bug in one rung becomes its verdict and never stops the others. Every
+    rung is closed when it is done."""
+    made: list[RungT] = []
 
     async def guarded(rung: RungT) -> ConnectionResult:
+        run.due[rung.index] = run.deadline(rung)
         try:
-            result = await test(run, rung)
+            return await test(run, rung)
         except OSError as err:
-            result = failure(run, rung, err)
+            return failure(run, rung, err)
         except Exception as err:  # a bug or an odd reply must not stop the other connections
-            result = run.result(rung, Verdict.ERROR, "", f"{type(err).__name__}: {err}")
+            return run.result(rung, Verdict.ERROR, "", f"{type(err).__name__}: {err}")
         finally:
             rung.close()
             run.due.pop(rung.index, None)
+
+    async def one(index: int) -> ConnectionResult:
+        rung = await setup(index)
+        if isinstance(rung, ConnectionResult):
+            result = rung
+        else:
+            made.append(rung)
+            result = await guarded(rung)
         run.output.record(result)
         run.output.line(line(result))
         return result
 
     display = asyncio.ensure_future(run.output.run_display())
     try:
-        return list(await asyncio.gather(*(guarded(r) for r in rungs)))
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
     finally:
         display.cancel()
         await asyncio.gather(display, return_exceptions=True)
-        for rung in rungs:
+        for rung in made:
             rung.close()

@@ -92,6 +92,9 @@ class ScaleLimit:
 
     factor: float
     reason: str
+    #: Whether a probe's options stay exact above ``factor`` all the same (e.g. every keepalive time a
+    #: whole number of lab seconds at that scale); None: never.
+    exact_above: Callable[[Any, float], bool] | None = None
 
 
 @dataclass(frozen=True)

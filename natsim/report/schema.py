@@ -109,8 +109,9 @@ FAILED = frozenset({Verdict.DEAD, Verdict.RESET, Verdict.EOF, Verdict.REFUSED})
 
 
 def estimate_timeout(connections: list[ConnectionResult]) -> Estimate:
-    """Bracket the idle timeout: last working idle below the first failing one."""
-    failed = [c.idle for c in connections if c.verdict in FAILED]
+    """Bracket the idle timeout: last working idle below the first failing one. A connection that
+    failed to connect (``how == "connect"``) was never idle and bounds nothing."""
+    failed = [c.idle for c in connections if c.verdict in FAILED and c.how != "connect"]
     upper = min(failed) if failed else None
     worked = [c.idle for c in connections if c.verdict in (Verdict.ALIVE, Verdict.OK)
               and (upper is None or c.idle < upper)]

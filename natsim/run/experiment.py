@@ -143,7 +143,7 @@ def _probes(scenario: Scenario, extra: Mapping[str, tuple[str, str]]) -> list[Pr
         check_name(spec.name, "probe name")
         if spec.kind not in probe_kinds():
             raise ProbeError(f"probe {spec.name}: kind {spec.kind} cannot run in the lab yet")
-        check_lab_scale(spec.name, probe_kind(spec.kind), scenario.time_scale)
+        check_lab_scale(spec.name, probe_kind(spec.kind), scenario.time_scale, spec.options)
     return probes
 
 

@@ -18,6 +18,7 @@ import simpy
 
 from natsim.sim.segment import ICMP, TCP, Addr, Segment, unreachable
 from natsim.sim.trace import Event, Forwarded, Reason, Reset, Trace, Unreachable
+from natsim.sim.wheel import TimerWheel
 
 __all__ = ["Action", "Addr", "Addressed", "Answer", "ConnectionTracker", "DatagramTracker", "Drop", "Emit",
            "Forward", "Host", "MiddleboxModel", "Route", "Segment", "Timed", "Trace"]
@@ -141,6 +142,7 @@ class Host:
         self.address = address or name
         self.trace = trace
         self.sockets: dict[tuple[Addr, Addr], Endpoint] = {}
+        self.wheel = TimerWheel(env)   # the kernel's timer wheel (SYN retransmissions)
         self.listeners: dict[int, Callable[[Segment, Route], Endpoint]] = {}
         self.datagrams: dict[tuple[Addr, Addr | None], DatagramEndpoint] = {}
 

@@ -88,6 +88,14 @@ class Socket:
         self.env.process(self._syn_timer())
         return self._connected
 
+    def abandon(self) -> None:
+        """Close a socket still connecting (a tool's own connect timeout): no more SYNs, and the host
+        forgets it, so a late SYN-ACK meets the stack's RST as on Linux."""
+        if self.state != "syn_sent":
+            raise ValueError(f"abandon() of a socket in state {self.state}")
+        self.state = "closed"
+        self.host.sockets.pop((self.local, self.remote), None)
+
     def send(self, data: str, *, fin: bool = False) -> None:
         """Queue ``data`` (and FIN with ``fin``); raises :class:`TcpError` on a dead connection."""
         if self.error is not None:
@@ -212,13 +220,23 @@ class Socket:
     # ---- timers ------------------------------------------------------------------------------
 
     def _syn_timer(self) -> Generator[simpy.Event, Any, None]:
-        start = self.env.now
-        for offset in backoff_schedule(self.settings.syn_give_up, rto=self.settings.syn_rto):
-            yield self.env.timeout(start + offset - self.env.now)
+        """Retransmit the SYN after ``syn_rto``, doubling up to ``rto_max``, each wait clamped to what
+        is left until ``syn_give_up`` (the kernel's retry count, or TCP_USER_TIMEOUT), then ETIMEDOUT."""
+        s = self.settings
+        start, rto = self.env.now, s.syn_rto
+        while True:
+            left = round(start + s.syn_give_up - self.env.now, 9)
+            if left <= 0:
+                break
+            delay = min(rto, left)
+            yield (self.env.timeout(delay) if s.wheel_tick is None
+                   else self.host.wheel.timer(delay, s.wheel_tick))
             if self.state != "syn_sent":
                 return
+            if delay == left or self.env.now >= start + s.syn_give_up:
+                break
             self._transmit("S")
-        yield self.env.timeout(start + self.settings.syn_give_up - self.env.now)
+            rto = min(rto * 2, s.rto_max)
         if self.state == "syn_sent":
             self._abort(errno.ETIMEDOUT, Abort.CONNECT)
 

@@ -86,6 +86,9 @@ class TcpSettings:
     syn_rto: float = TCP_SYN_RTO
     syn_give_up: float = TCP_SYN_GIVE_UP
     keepalive: tuple[float, float, int] | None = None   # idle, interval, count
+    #: real-world seconds per kernel tick: SYN retransmissions then fire on the timer wheel
+    #: (:mod:`natsim.sim.wheel`); None: exactly on time
+    wheel_tick: float | None = None
 
     @classmethod
     def for_lab(cls, timing: TimeScale, *, user_timeout: float | None = None,
@@ -102,6 +105,9 @@ class TcpSettings:
         if keepalive is not None:
             idle, interval, count = keepalive
             ka = (timing.whole(idle), timing.whole(interval), count)
+        # TCP_USER_TIMEOUT also ends a connect: Linux clamps the SYN's retransmission timer to what is
+        # left of it and gives up with ETIMEDOUT when it has passed (measured: tcp-send's 2 min)
+        syn_give_up = user_timeout if user_timeout is not None else timing.unscaled(TCP_SYN_GIVE_UP)
         return cls(rto=timing.unscaled(TCP_RTO_MIN), rto_max=timing.unscaled(TCP_RTO_MAX), give_up=give_up,
-                   syn_rto=timing.unscaled(TCP_SYN_RTO), syn_give_up=timing.unscaled(TCP_SYN_GIVE_UP),
-                   keepalive=ka)
+                   syn_rto=timing.unscaled(TCP_SYN_RTO), syn_give_up=syn_give_up,
+                   keepalive=ka, wheel_tick=timing.unscaled(1 / HZ))

@@ -195,7 +195,8 @@ def test_light_install_serves_probes_and_predicts(light: Installed) -> None:
     echo, sleep = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     server = subprocess.Popen([str(light.venv / "bin" / "natsim"), "serve", "--bind", "127.0.0.1",
-                               "--echo-port", str(echo), "--sleep-port", str(sleep), "--quiet"],
+                               "--echo-port", str(echo), "--sleep-port", str(sleep),
+                               "--udp-port", "0", "--quiet"],
                               cwd=light.work, env=env)
     try:
         deadline = time.monotonic() + 15

@@ -30,7 +30,7 @@ TCP_SHORT = ["isp-modem-bridge-1h", "isp-modem-fixed-7440", "cgn-loose-pickup"]
 UDP_SHORT = ["cloud-nat-udp", "wireguard-cgn-udp-30s"]
 #: Short scenarios of their own (not shortened shipped ones).
 OWN_SHORT = ["home-router-reset", "udp-kernel-timers", "lb-azure-silent", "firewall-juniper-tcp-rst",
-             "host-keepalive"]
+             "host-keepalive", "cgn-port-limit-connect", "cgn-port-limit-syn-race"]
 #: Short scenarios through a trusted test topology (presets of the nat kind: no shipped topology has a
 #: nat node).
 TRUSTED_SHORT = ["nat-aws-nat-gateway"]

@@ -58,7 +58,8 @@ def test_the_blocker_works(light_env: dict[str, str]) -> None:
 def test_serve_and_probe_talk_on_loopback_without_extras(light_env: dict[str, str], tmp_path: Path) -> None:
     echo, sleep = free_port(), free_port()
     server = subprocess.Popen([sys.executable, "-m", "natsim.cli", "serve", "--bind", "127.0.0.1",
-                               "--echo-port", str(echo), "--sleep-port", str(sleep), "--quiet"],
+                               "--echo-port", str(echo), "--sleep-port", str(sleep),
+                               "--udp-port", "0", "--quiet"],
                               env=light_env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 10

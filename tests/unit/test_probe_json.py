@@ -20,7 +20,8 @@ def free_port() -> int:
 def test_json_on_stdout_and_out_file_hold_the_same_result(tmp_path: Path) -> None:
     echo, sleep = free_port(), free_port()
     server = subprocess.Popen([sys.executable, "-m", "natsim.probes", "serve", "--bind", "127.0.0.1",
-                               "--echo-port", str(echo), "--sleep-port", str(sleep), "--quiet"])
+                               "--echo-port", str(echo), "--sleep-port", str(sleep),
+                               "--udp-port", "0", "--quiet"])
     try:
         wait_accepting(echo)
         out = tmp_path / "send.json"

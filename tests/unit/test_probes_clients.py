@@ -194,14 +194,16 @@ def test_keepalive_settings_round_to_whole_seconds_and_say_so() -> None:
     assert (plain.interval, plain.unscaled) == (75, [])
 
 
-def test_connect_failure_is_a_setup_error_with_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_refused_connect_is_a_reset_verdict_of_its_connection(capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: a refused connect failed the whole run (exit 2); now each connection gets its verdict."""
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]  # bound, not listening: connection refused
-        with pytest.raises(ProbeError, match="connection 0: cannot connect"):
-            asyncio.run(run_send(options(port)))
-        assert main(["send", "--server", "127.0.0.1", "--port", str(port)]) == 2
-    assert "ECONNREFUSED" in capsys.readouterr().err
+        result = asyncio.run(run_send(options(port)))
+        assert [(c.verdict, c.how) for c in result.connections] == [(Verdict.RESET, "connect")] * 4
+        assert main(["send", "--server", "127.0.0.1", "--port", str(port), "--connections", "1",
+                     "--first", "1s"]) == 0
+    assert "[-] Connection 0 was reset (connect): ECONNREFUSED" in capsys.readouterr().out
 
 
 def test_cli_prints_original_lines_and_writes_the_result_schema(tmp_path: Path,
@@ -254,7 +256,7 @@ def test_sigterm_keeps_the_verdicts_so_far_as_an_incomplete_result(tmp_path: Pat
         s.bind(("127.0.0.1", 0))
         echo = s.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "natsim.probes", "serve", "--bind", "127.0.0.1",
-                               "--echo-port", str(echo), "--sleep-port", "0", "--quiet"])
+                               "--echo-port", str(echo), "--sleep-port", "0", "--udp-port", "0", "--quiet"])
     path = tmp_path / "send.json"
     try:
         wait_accepting(echo)

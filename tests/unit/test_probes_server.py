@@ -169,7 +169,8 @@ def test_ten_thousand_idle_connections_in_one_process() -> None:
     """10,000 idle connections from 20 source addresses (default per-source cap 512) to one server."""
     echo, sleep = _free_port(), _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "natsim.probes", "serve", "--bind", "127.0.0.1",
-                             "--echo-port", str(echo), "--sleep-port", str(sleep), "--quiet"],
+                             "--echo-port", str(echo), "--sleep-port", str(sleep),
+                             "--udp-port", "0", "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     socks: list[socket.socket] = []
 

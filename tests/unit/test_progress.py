@@ -66,7 +66,7 @@ def test_the_probe_tool_reports_each_connection_as_it_finishes(tmp_path: Path) -
         s.bind(("127.0.0.1", 0))
         echo = s.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "natsim.probes", "serve", "--bind", "127.0.0.1",
-                               "--echo-port", str(echo), "--sleep-port", "0", "--quiet"])
+                               "--echo-port", str(echo), "--sleep-port", "0", "--udp-port", "0", "--quiet"])
     tally = tmp_path / "send.progress"
     try:
         wait_accepting(echo)

@@ -13,10 +13,11 @@ from natsim.middleboxes import presets
 from natsim.middleboxes.base import with_preset
 from natsim.middleboxes.cgn import Cgn
 from natsim.probes.registry import kinds
+from natsim.probes.tcp.options import TcpKeepaliveOptions
 from natsim.run.experiment import run_scenario
 from natsim.run.predict import build, predict
 from natsim.scenario import load_scenario, load_scenario_text
-from natsim.scenario_scaling import declared, round_loose_timers
+from natsim.scenario_scaling import check_lab_scale, declared, round_loose_timers
 from natsim.units import TimeScale
 
 ROUNDED = ("cgn.transitory_timeout: 4m rounded up to 10m (1 lab s at time scale 600); no probe's verdict "
@@ -68,6 +69,20 @@ def test_a_lab_run_above_a_kinds_exact_scale_is_refused(probe: str, limit: int, 
                        rf"{limit}, the highest at which .* run it at --time-scale {limit} or less"):
         run_scenario(only.with_time_scale(1200), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_keepalive_above_60_runs_when_every_idle_is_whole_lab_seconds() -> None:
+    """tcp-keepalive's limit is TCP_KEEPIDLE's whole seconds: at 75 a ladder of 10 min steps (8 lab s)
+    is exact and allowed, a 1 min step (0.8 lab s) is refused, as is an explicit 1 min interval."""
+    kind = kinds()["tcp-keepalive"]
+    whole = TcpKeepaliveOptions(connections=3, first=600.0, step=600.0)
+    check_lab_scale("k", kind, TimeScale(75), whole)
+    for options in (TcpKeepaliveOptions(connections=3, first=600.0, step=60.0),
+                    TcpKeepaliveOptions(connections=3, first=600.0, step=600.0, keepalive_interval=60.0)):
+        with pytest.raises(TimeScaleError, match=r"time scale 75 is above 60"):
+            check_lab_scale("k", kind, TimeScale(75), options)
+    with pytest.raises(TimeScaleError):
+        check_lab_scale("k", kind, TimeScale(75))    # options unknown: the limit holds
 
 
 def test_natsims_own_kinds_state_their_limits() -> None:

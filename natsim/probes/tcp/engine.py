@@ -1,26 +1,32 @@
-"""The TCP ladder: opens every connection and runs one test per connection concurrently on the shared
-idle ladder (:mod:`natsim.probes.idle_ladder`: absolute deadlines, per-connection failures as verdicts,
-a reset never aborts the run), prints the original-style lines and returns a
+"""The TCP ladder on the shared idle ladder (:mod:`natsim.probes.idle_ladder`): every connection is its
+own task: connect (at most :data:`~natsim.probes.tcp.options.CONNECT_CONCURRENCY` at once, each given up
+after the run's connect timeout), then its test against its own absolute deadline from its own connect.
+A connection that cannot be set up gets its own verdict (``how="connect"``: dead when nothing answered
+within the connect timeout or the OS reported ETIMEDOUT, reset on ECONNREFUSED / ECONNRESET) and never
+stops the others; a reset never aborts the run. Prints the original-style lines and returns a
 :class:`~natsim.report.schema.ProbeResult`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from natsim.errors import ProbeError
 from natsim.probes import idle_ladder
-from natsim.probes.idle_ladder import Liner, default_line, test_rungs
+from natsim.probes.idle_ladder import Liner, default_line, run_rungs
 from natsim.probes.output import ProbeOutput
-from natsim.probes.tcp.options import TcpProbeOptions
+from natsim.probes.tcp.options import CONNECT_CONCURRENCY, TcpProbeOptions
 from natsim.probes.tcp.sock import (
+    ConnectTimeout,
     ProbeConnection,
     SocketOptions,
     classify_error,
-    connect_ladder,
     describe_error,
+    open_connection,
+    resolve,
 )
-from natsim.report.schema import ConnectionResult, ProbeResult, estimate_timeout
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import format_duration
 
 __all__ = ["LadderRun", "default_line", "run_ladder"]
@@ -43,9 +49,10 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
                      after_connect: Callable[[ProbeConnection], Awaitable[None]] | None = None,
                      idles: list[float] | None = None,
                      extra: dict[str, object] | None = None) -> ProbeResult:
-    """Connect the whole ladder, test every connection, return the probe result.
+    """Connect and test every connection of the ladder, each on its own; return the probe result.
 
-    ``idles`` overrides the options' idle times (real-world) when the kernel rounds them.
+    ``idles`` overrides the options' idle times (real-world) when the kernel rounds them;
+    ``after_connect`` runs right after a connect completes (e.g. to send a request).
     """
     if options.port is None:
         raise ProbeError(f"{kind}: no port to connect to (the tool takes its kind's service port)")
@@ -57,9 +64,25 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
     output.line(f"[+] Trying to establish {options.connections} connections to {options.server}:{port} "
                 f"(idle {format_duration(options.idle(0))} .. "
                 f"{format_duration(options.idle(options.connections - 1))})")
-    conns = await connect_ladder(options.server, port, idles or options.idles(), options=socket_options,
-                                 after_connect=after_connect, timeout=options.connect_timeout_wall)
-    output.line("[+] All connections established")
+    family, address = await resolve(options.server, port)
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    ladder = idles or options.idles()
+
+    async def setup(index: int) -> ProbeConnection | ConnectionResult:
+        try:
+            conn = await open_connection(index, family, address, ladder[index], options=socket_options(index),
+                                         timeout=options.connect_timeout_wall, gate=gate)
+        except ConnectTimeout as err:
+            return run.unconnected(index, ladder[index], Verdict.DEAD, "connect", str(err))
+        except OSError as err:
+            return run.unconnected(index, ladder[index], classify_error(err), "connect", describe_error(err))
+        if after_connect is not None:
+            try:
+                await after_connect(conn)
+            except OSError as err:
+                conn.close()
+                return run.failure(conn, err, "connect")
+        return conn
 
     async def tested(run: idle_ladder.LadderRun[TcpProbeOptions], conn: ProbeConnection) -> ConnectionResult:
         assert isinstance(run, LadderRun)
@@ -69,7 +92,7 @@ async def run_ladder(kind: str, options: TcpProbeOptions, output: ProbeOutput, *
                err: OSError) -> ConnectionResult:
         return run.result(conn, classify_error(err), "", describe_error(err))
 
-    results = await test_rungs(run, conns, tested, failed, line)
+    results = await run_rungs(run, options.connections, setup, tested, failed, line)
     estimate = estimate_timeout(results)
     output.line(f"[+] Estimate: {estimate.describe()}")
     return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{port}",

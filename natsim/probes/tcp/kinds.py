@@ -24,9 +24,20 @@ IDLE_ONLY = frozenset({ESTABLISHED})
 #: ticks (expiry precision, 1/HZ), and TCP_USER_TIMEOUT is milliseconds. Not measured above.
 LADDER_LIMIT = ScaleLimit(600.0, f"a 1 min step is then 100 ms of lab time, {int(0.1 * HZ)} kernel ticks; "
                           "exact verdicts measured up to 600 on this kernel")
-#: TCP_KEEPIDLE and TCP_KEEPINTVL are whole seconds: at 60 a 1 min step is 1 s; above, idles round.
+
+
+def _whole_keepalive_seconds(options: TcpKeepaliveOptions, scale: float) -> bool:
+    """Every idle time and the keepalive interval are whole lab seconds at ``scale`` (TCP_KEEPIDLE and
+    TCP_KEEPINTVL take whole seconds, so nothing is rounded)."""
+    times = [*options.idles(), *([options.keepalive_interval] if options.keepalive_interval else [])]
+    return all(abs(t / scale - round(t / scale)) < 1e-9 and round(t / scale) >= 1 for t in times)
+
+
+#: TCP_KEEPIDLE and TCP_KEEPINTVL are whole seconds: at 60 a 1 min step is 1 s; above, idles round,
+#: unless every idle time and the interval are whole lab seconds at that scale.
 KEEPALIVE_LIMIT = ScaleLimit(60.0, "TCP_KEEPIDLE is whole seconds: a 1 min step is 1 s at 60, "
-                             "rounded above it")
+                             "rounded above it unless every idle time and the keepalive interval are "
+                             "whole lab seconds", exact_above=_whole_keepalive_seconds)
 
 SEND = ProbeKind(TcpSendOptions.kind, TcpSendOptions, driver, SendProbe, service=ECHO,
                  tool=ProbeTool("send", tool(run_send, warn_without_user_timeout=True), DURATIONS),

@@ -1,7 +1,10 @@
 """The TCP probes (tcp-send, tcp-recv, tcp-keepalive) with their exact schedules.
 
-``flavour: natsim`` — every connection opens at the probe's start; connection *i* is tested when
-idle ``first + i*step`` measured from its own connect (absolute deadlines, no drift).
+``flavour: natsim`` — what ``natsim probe`` does: every connection sets up on its own at the probe's
+start (at most :data:`~natsim.probes.tcp.options.CONNECT_CONCURRENCY` at once, each given up after
+:data:`~natsim.probes.tcp.options.CONNECT_TIMEOUT_WALL` wall seconds: dead, how ``connect``; an RST
+answering the SYN: reset) and is tested when idle ``first + i*step`` measured from its own connect
+(absolute deadlines, no drift); one connection that cannot be set up never holds up the others.
 ``flavour: original`` — the NAT-TCP-test tools: connect all, then ``sleep(step)`` and test one
 connection at a time with blocking calls, so a dead connection delays every later test by its
 timeout (drift); tcp-recv reads the connections in order with a blocking ``read()``, so a reply that
@@ -17,7 +20,14 @@ import simpy
 
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.registry import options_of
-from natsim.probes.tcp.options import GRACE_WALL, TcpKeepaliveOptions, TcpSendOptions, sleep_seconds
+from natsim.probes.tcp.options import (
+    CONNECT_CONCURRENCY,
+    CONNECT_TIMEOUT_WALL,
+    GRACE_WALL,
+    TcpKeepaliveOptions,
+    TcpSendOptions,
+    sleep_seconds,
+)
 from natsim.probes.tcp.protocol import BadRequest, echo_reply, parse_sleep_request, sleep_request
 from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, errno_verdict, estimate_timeout
 from natsim.sim import explain
@@ -94,6 +104,9 @@ class TcpProbe:
                                             retries2_give_up=world.endpoint(spec.client).give_up)
         #: how long natsim's probe waits past a deadline before calling silence dead (lab seconds)
         self.grace = world.timing.unscaled(GRACE_WALL)
+        #: the tool's connect timeout and its gate of concurrent connects (natsim flavour)
+        self.connect_timeout = world.timing.unscaled(CONNECT_TIMEOUT_WALL)
+        self.gate = simpy.Resource(self.env, CONNECT_CONCURRENCY)
         self.results: dict[int, ConnectionResult] = {}
         self.connected: dict[int, float] = {}
         self.complete = True
@@ -129,12 +142,33 @@ class TcpProbe:
             elapsed=(self.env.now if at is None else at) - self.spec.start, detail=detail, explanation=why)
 
     def connect(self, i: int, sock: Socket) -> Generator[simpy.Event, Any, bool]:
-        """Connect connection ``i``; record an error and return False when it fails."""
-        try:
-            yield sock.connect()
-        except TcpError as err:
-            self.record(i, 0.0, Verdict.ERROR, "connect", str(err), f"connect failed: {err}")
-            return False
+        """Connect connection ``i``; record its verdict and return False when it fails.
+
+        The natsim tool connects through its gate and gives up after its connect timeout (dead); an
+        OS error gives the errno's verdict. The original tools block in connect() until the kernel
+        gives up, and a failed connect is an error of the tool."""
+        if self.flavour != "natsim":
+            try:
+                yield sock.connect()
+            except TcpError as err:
+                self.record(i, self.idle(i), Verdict.ERROR, "connect", str(err), f"connect failed: {err}")
+                return False
+            self.connected[i] = self.env.now
+            return True
+        with self.gate.request() as slot:
+            yield slot
+            event = sock.connect()
+            try:
+                yield event | self.env.timeout(self.connect_timeout)
+            except TcpError as err:
+                self.record(i, self.idle(i), verdict_of(err), "connect", err.name, f"connect: {err}")
+                return False
+            if not event.triggered:
+                sock.abandon()
+                self.record(i, self.idle(i), Verdict.DEAD, "connect", "no answer",
+                            f"connect: no answer within the tool's connect timeout "
+                            f"({format_duration(self.connect_timeout)})")
+                return False
         self.connected[i] = self.env.now
         return True
 
@@ -200,6 +234,7 @@ class SendProbe(TcpProbe):
                     self.record(i, idle, Verdict.ERROR if acked else Verdict.DEAD, "read", "no answer",
                                 "the server acknowledged the byte but never answered" if acked else
                                 "no answer and no error from the OS")
+                    sock.close()   # the tool closes every socket it is done with
                     return
             data = yield event
         except TcpError as err:
@@ -233,18 +268,24 @@ class RecvProbe(TcpProbe):
 
     def _run(self) -> Gen:
         yield self.env.timeout(self.spec.start)
+        if self.flavour == "natsim":   # each connection sets up, asks and reads on its own
+            for i in range(self.n):
+                self.env.process(self._one(i))
+            return
         socks = {}
         for i in range(self.n):
             sock = self.open(i)
             if (yield from self.connect(i, sock)):
                 sock.send(self.requests[i])
                 socks[i] = sock
-        if self.flavour == "natsim":
-            for i, sock in socks.items():
-                self.env.process(self._read(i, sock))
-        else:
-            for i, sock in socks.items():
-                yield from self._read(i, sock)
+        for i, sock in socks.items():
+            yield from self._read(i, sock)
+
+    def _one(self, i: int) -> Gen:
+        sock = self.open(i)
+        if (yield from self.connect(i, sock)):
+            sock.send(self.requests[i])
+            yield from self._read(i, sock)
 
     def _read(self, i: int, sock: Socket) -> Gen:
         self.waiting[i] = self.idle(i)
@@ -257,6 +298,7 @@ class RecvProbe(TcpProbe):
                     del self.waiting[i]
                     self.record(i, self.idle(i), Verdict.DEAD, "read", "read timeout",
                                 f"no reply {format_duration(self.read_timeout)} after it was due")
+                    sock.close()   # the tool closes every socket it is done with
                     return
             data = yield event
         except TcpError as err:
@@ -270,6 +312,7 @@ class RecvProbe(TcpProbe):
                         f"returned after {int(took // 60)}m {took % 60:.0f}s")
         else:
             self.record(i, self.idle(i), Verdict.EOF, "read", "EOF", "the server closed without reply")
+        sock.close()   # as the tool does: its entry leaves the NAT's count (time_wait), not close_wait
 
     def finish(self) -> None:
         """Reads still blocked when nothing more can happen: their reply is lost for good."""

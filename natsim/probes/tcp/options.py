@@ -28,12 +28,15 @@ from natsim.probes.options import option_fields
 from natsim.probes.tcp.protocol import MAX_SLEEP
 from natsim.units import TimeScale, format_duration
 
-__all__ = ["CONNECT_TIMEOUT_WALL", "FLAVOURS", "GRACE_WALL", "MAX_CONNECTIONS", "USER_TIMEOUT",
-           "TcpKeepaliveOptions", "TcpProbeOptions", "TcpRecvOptions", "TcpSendOptions", "deadline",
-           "run_options", "sleep_problem", "sleep_seconds"]
+__all__ = ["CONNECT_CONCURRENCY", "CONNECT_TIMEOUT_WALL", "FLAVOURS", "GRACE_WALL", "MAX_CONNECTIONS",
+           "USER_TIMEOUT", "TcpKeepaliveOptions", "TcpProbeOptions", "TcpRecvOptions", "TcpSendOptions",
+           "deadline", "run_options", "sleep_problem", "sleep_seconds"]
 
-#: Wall seconds a probe allows each connect.
+#: Wall seconds a probe allows each connect before it gives that connection up (verdict ``dead``, how
+#: ``connect``); the tools and the model read this one value.
 CONNECT_TIMEOUT_WALL = 10.0
+#: Connections a probe sets up at once; the others wait for a free slot (tools and model alike).
+CONNECT_CONCURRENCY = 64
 #: The two schedules (see :mod:`natsim.probes.tcp.model`).
 FLAVOURS = ("natsim", "original")
 #: TCP_USER_TIMEOUT (real-world seconds) of tcp-send and tcp-recv unless an option says otherwise.

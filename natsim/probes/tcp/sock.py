@@ -1,4 +1,4 @@
-"""Socket mechanics shared by the TCP probes: connecting a ladder of connections, TCP options,
+"""Socket mechanics shared by the TCP probes: connecting one connection of a ladder, TCP options,
 ``TCP_INFO`` and turning OS errors into verdicts."""
 
 from __future__ import annotations
@@ -7,20 +7,16 @@ import asyncio
 import errno
 import socket
 import struct
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from natsim.errors import ProbeError
 from natsim.probes.idle_ladder import local_address, sleep_until
 from natsim.report.schema import Verdict, errno_verdict
 
-#: Connections being set up at once.
-CONNECT_CONCURRENCY = 64
-
 _TCP_INFO_HEAD = struct.Struct("8B13I")
 
-__all__ = ["ProbeConnection", "SocketOptions", "TcpInfo", "classify_error", "connect_ladder",
-           "describe_error", "recv_within", "resolve", "sleep_until", "tcp_info"]
+__all__ = ["ConnectTimeout", "ProbeConnection", "SocketOptions", "TcpInfo", "classify_error",
+           "describe_error", "open_connection", "recv_within", "resolve", "sleep_until", "tcp_info"]
 
 
 def classify_error(err: OSError) -> Verdict:
@@ -113,56 +109,35 @@ async def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
     return int(family), (str(address[0]), int(address[1]))
 
 
-async def connect_ladder(host: str, port: int, idles: list[float], *,
-                         options: Callable[[int], SocketOptions | None],
-                         after_connect: Callable[[ProbeConnection], Awaitable[None]] | None = None,
-                         timeout: float = 10.0) -> list[ProbeConnection]:
-    """Open one connection per entry of ``idles``; all or nothing.
+class ConnectTimeout(Exception):
+    """The tool's own connect timeout ran out before the OS decided (no errno: the SYNs went unanswered)."""
 
-    ``options(i)`` gives the TCP options of connection ``i`` (set before connecting);
-    ``after_connect`` runs right after each connect completes (e.g. to send a request). Any failure
-    closes every socket and raises :class:`ProbeError` (a set-up error, exit code 2).
-    """
+
+async def open_connection(index: int, family: int, address: tuple[str, int], idle: float, *,
+                          options: SocketOptions | None, timeout: float,
+                          gate: asyncio.Semaphore) -> ProbeConnection:
+    """Connect connection ``index`` (at most ``gate``'s count at once), giving up after ``timeout``
+    wall seconds: :class:`ConnectTimeout` then, the :class:`OSError` when the OS refuses or resets it.
+    The socket is closed on any failure (the kernel stops retransmitting the SYN)."""
     loop = asyncio.get_running_loop()
-    family, address = await resolve(host, port)
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    opened: list[socket.socket] = []
-
-    async def one(index: int) -> ProbeConnection:
-        async with gate:
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            opened.append(sock)
+    async with gate:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
             sock.setblocking(False)
-            opts = options(index)
-            if opts is not None:
-                opts.apply(sock)
+            if options is not None:
+                options.apply(sock)
             try:
                 async with asyncio.timeout(timeout):
                     await loop.sock_connect(sock, address)
             except TimeoutError as err:
-                raise ProbeError(f"connection {index}: no answer from {host}:{port} "
-                                 f"within {timeout:g} s") from err
-            except OSError as err:
-                raise ProbeError(f"connection {index}: cannot connect to {host}:{port}: "
-                                 f"{describe_error(err)}") from err
-            conn = ProbeConnection(index, sock, loop.time(), idles[index], local_address(sock))
-            if after_connect is not None:
-                try:
-                    await after_connect(conn)
-                except OSError as err:
-                    raise ProbeError(f"connection {index}: set-up failed: {describe_error(err)}") from err
-            return conn
-
-    tasks = [asyncio.ensure_future(one(i)) for i in range(len(idles))]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for sock in opened:
+                if err.errno is not None:   # the kernel's own ETIMEDOUT
+                    raise
+                where = f"{address[0]}:{address[1]}"
+                raise ConnectTimeout(f"no answer from {where} within {timeout:g} s") from err
+        except BaseException:
             sock.close()
-        raise
+            raise
+        return ProbeConnection(index, sock, loop.time(), idle, local_address(sock))
 
 
 async def recv_within(sock: socket.socket, size: int, timeout: float) -> bytes | None:
