@@ -43,6 +43,7 @@ def test_an_unknown_preset_on_the_command_line_is_one_error_line() -> None:
     done = natsim("lab", "dc-load-balancer", "--set", "lb.preset=aws-nbl")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "natsim: error: lb.preset: unknown preset 'aws-nbl' (did you mean 'aws-nlb'?); known: aws-nlb, "
-        "azure-lb, azure-lb-tcp-reset, azure-nat-gateway, cisco-asa, gcp-vpc-firewall, ipvs-kube-proxy, "
-        "juniper-srx, linux-default, palo-alto, pfsense (`natsim list presets`)"]
+        "natsim: error: lb.preset: unknown preset 'aws-nbl' (did you mean 'aws-nlb'?); known: "
+        "aws-nat-gateway, aws-nlb, azure-lb, azure-lb-tcp-reset, azure-nat-gateway, cisco-asa, "
+        "gcp-cloud-nat, gcp-vpc-firewall, ipvs-kube-proxy, juniper-srx, linux-default, openwrt, palo-alto, "
+        "pfsense, rfc5382-minimum (`natsim list presets`)"]
