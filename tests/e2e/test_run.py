@@ -24,6 +24,9 @@ SSH_SHORT = ["pan-ssh-proxy-go-backend", "pan-ssh-proxy-sshd-backend", "ssh-idle
 UDP_SHORT = ["cloud-nat-udp", "wireguard-cgn-udp-30s"]
 #: Shipped field-bug scenarios: short as they are, run with the model in tests/netns/test_sim_agreement.py.
 FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
+#: Shipped scenarios short as they are, run whole in the lab and compared with the model exchange by
+#: exchange by their own lab test (nat-type-matrix: tests/netns/test_stun_lab.py, about 30 s).
+OWN_LAB_TEST = ["nat-type-matrix"]
 
 
 def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -41,7 +44,7 @@ def test_short_tcp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path
 
 def test_every_shipped_scenario_has_a_short_form_run_with_compare() -> None:
     """Lab and model agree on every shipped scenario: each has a short form the tests above run."""
-    assert sorted(shipped_scenarios()) == sorted(TCP_SHORT + SSH_SHORT + UDP_SHORT + FIELD)
+    assert sorted(shipped_scenarios()) == sorted(TCP_SHORT + SSH_SHORT + UDP_SHORT + FIELD + OWN_LAB_TEST)
     for name in TCP_SHORT + SSH_SHORT + UDP_SHORT:
         assert (SHORT / f"{name}.yaml").exists(), name
 
@@ -175,7 +178,7 @@ def test_pytest_plugin_from_a_test_outside_the_package(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(set(shipped_scenarios()) - set(FIELD)))
+@pytest.mark.parametrize("name", sorted(set(shipped_scenarios()) - set(FIELD) - set(OWN_LAB_TEST)))
 def test_full_shipped_scenario(name: str, tmp_path: Path) -> None:
     done = natsim_run(name, "--out", str(tmp_path), timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
