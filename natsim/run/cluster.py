@@ -9,6 +9,7 @@ asking for a cluster is a :class:`~natsim.errors.ConfigError` that says what to 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,10 +40,17 @@ def local_cluster(workers: int) -> Iterator[Any]:
     if workers < 1:
         raise ConfigError(f"a local cluster needs at least one worker, got {workers}")
     distributed = _distributed()
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  host=LOOPBACK, dashboard_address=None,   # its HTTP server: any port
-                                  scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"},
-                                  silence_logs=50) as cluster:   # logging.CRITICAL
+    # the workers' scratch space in a directory natsim removes after the cluster (dask's default,
+    # $TMPDIR/dask-scratch-space, outlives every cluster)
+    import dask
+
+    with tempfile.TemporaryDirectory(prefix="natsim-dask-") as scratch, \
+            dask.config.set({"temporary-directory": scratch}), \
+            distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                     host=LOOPBACK, dashboard_address=None,   # its HTTP server: any port
+                                     scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"},
+                                     local_directory=scratch,
+                                     silence_logs=50) as cluster:   # logging.CRITICAL
         yield cluster
 
 
