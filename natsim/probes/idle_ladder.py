@@ -19,7 +19,7 @@ from natsim.errors import ProbeError
 from natsim.fields import duration_field, plain_field
 from natsim.probes.options import ProbeOptions
 from natsim.probes.output import ProbeOutput
-from natsim.report.schema import ConnectionResult, Verdict
+from natsim.report.schema import ConnectionResult, ProbeResult, Verdict, estimate_timeout
 from natsim.units import TimeScale
 
 #: Most connections (rungs) one probe run may open.
@@ -224,3 +224,16 @@ async def run_rungs(run: LadderRun[Any], count: int,
         await asyncio.gather(display, return_exceptions=True)
         for rung in made:
             rung.close()
+
+
+def partial_result(kind: str, options: LadderOptions, done: list[ConnectionResult], *, name: str | None,
+                   target: str, node: str | None) -> ProbeResult:
+    """The result of an interrupted ladder run: the verdicts so far, the rest ``skipped``,
+    ``complete=False`` (one for every ladder tool, TCP and UDP)."""
+    tested = {c.index for c in done}
+    connections = sorted(done, key=lambda c: c.index) + [
+        ConnectionResult(index=i, idle=options.idle(i), verdict=Verdict.SKIPPED, detail="run interrupted")
+        for i in range(options.connections) if i not in tested]
+    connections.sort(key=lambda c: c.index)
+    return ProbeResult(name=name or kind, kind=kind, target=target, node=node, connections=connections,
+                       estimate=estimate_timeout(done), complete=False)

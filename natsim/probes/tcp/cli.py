@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from natsim.probes.idle_ladder import partial_result
 from natsim.probes.options import from_cli
 from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.registry import ProbeKind, ToolBuilder
@@ -25,7 +26,7 @@ from natsim.probes.tcp.options import (
     TcpSendOptions,
     run_options,
 )
-from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
+from natsim.report.schema import ProbeResult, RunResult
 
 Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]
 
@@ -77,24 +78,13 @@ def run_cli(kind: ProbeKind, runner: Runner, args: argparse.Namespace, *, warn: 
         result = asyncio.run(runner(options, output))
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: keep what was measured
         if args.out is not None or args.json:
-            partial = partial_result(kind.name, options, output.results)
+            partial = partial_result(kind.name, options, output.results, name=options.name,
+                                     target=f"{options.server}:{options.port}", node=options.node)
             hand_out(run_result(args.source, options, [partial], started=started, finished=time.time()),
                      args)
         raise
     hand_out(run_result(args.source, options, [result], started=started, finished=time.time()), args)
     return 0
-
-
-def partial_result(kind: str, options: TcpProbeOptions, done: list[ConnectionResult]) -> ProbeResult:
-    """The result of an interrupted run: the verdicts so far, the rest ``skipped``, ``complete=False``."""
-    tested = {c.index for c in done}
-    connections = sorted(done, key=lambda c: c.index) + [
-        ConnectionResult(index=i, idle=options.idle(i), verdict=Verdict.SKIPPED, detail="run interrupted")
-        for i in range(options.connections) if i not in tested]
-    connections.sort(key=lambda c: c.index)
-    return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{options.port}",
-                       node=options.node, connections=connections, estimate=estimate_timeout(done),
-                       complete=False)
 
 
 def unscaled_timers(options: TcpProbeOptions, result: ProbeResult | None = None) -> list[str]:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from natsim.probes.idle_ladder import GRACE_WALL
+from natsim.probes.idle_ladder import GRACE_WALL, partial_result
 from natsim.probes.options import from_cli
 from natsim.probes.output import stdout_output
 from natsim.probes.registry import ProbeKind
@@ -20,7 +20,7 @@ from natsim.probes.results import check_out, hand_out
 from natsim.probes.tally import TallyWriter
 from natsim.probes.udp.exchanges import run_udp, unscaled_timers
 from natsim.probes.udp.options import SETUP_TIMEOUT_WALL, UdpProbeOptions, UdpSendOptions, run_options
-from natsim.report.schema import ConnectionResult, ProbeResult, RunResult, Verdict, estimate_timeout
+from natsim.report.schema import ProbeResult, RunResult
 
 #: What every UDP tool's ``--help`` adds to its kind's summary.
 DURATIONS = ("Durations are real-world (1m, 2h4m, 90s); the lab waits duration/--time-scale. Each "
@@ -66,24 +66,13 @@ def run_cli(kind: ProbeKind, args: argparse.Namespace) -> int:
         result = asyncio.run(run_udp(kind.name, options, output))
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM: keep what was measured
         if args.out is not None or args.json:
-            partial = partial_result(kind.name, options, output.results)
+            partial = partial_result(kind.name, options, output.results, name=options.name,
+                                     target=f"{options.server}:{options.port}", node=options.node)
             hand_out(run_result(args.source, options, [partial], started=started, finished=time.time()),
                      args)
         raise
     hand_out(run_result(args.source, options, [result], started=started, finished=time.time()), args)
     return 0
-
-
-def partial_result(kind: str, options: UdpProbeOptions, done: list[ConnectionResult]) -> ProbeResult:
-    """The result of an interrupted run: the verdicts so far, the rest ``skipped``, ``complete=False``."""
-    tested = {c.index for c in done}
-    connections = sorted(done, key=lambda c: c.index) + [
-        ConnectionResult(index=i, idle=options.idle(i), verdict=Verdict.SKIPPED, detail="run interrupted")
-        for i in range(options.connections) if i not in tested]
-    connections.sort(key=lambda c: c.index)
-    return ProbeResult(name=options.name or kind, kind=kind, target=f"{options.server}:{options.port}",
-                       node=options.node, connections=connections, estimate=estimate_timeout(done),
-                       complete=False)
 
 
 def run_result(source: str, options: UdpProbeOptions, probes: list[ProbeResult], *,
