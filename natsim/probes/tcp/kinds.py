@@ -15,6 +15,7 @@ from natsim.probes.tcp.protocol import ECHO, SLEEP
 from natsim.probes.tcp.recv import run_recv
 from natsim.probes.tcp.send import run_send
 from natsim.sim.cttable import ESTABLISHED
+from natsim.units import TimeScale
 
 #: Their verdicts depend on the established timeout alone: a connection is set up, idles established,
 #: then speaks; the transitory timers (handshake, close) never decide whether it survives.
@@ -27,10 +28,12 @@ LADDER_LIMIT = ScaleLimit(600.0, f"a 1 min step is then 100 ms of lab time, {int
 
 
 def _whole_keepalive_seconds(options: TcpKeepaliveOptions, scale: float) -> bool:
-    """Every idle time and the keepalive interval are whole lab seconds at ``scale`` (TCP_KEEPIDLE and
-    TCP_KEEPINTVL take whole seconds, so nothing is rounded)."""
+    """Every idle time and the keepalive interval are whole lab seconds at ``scale``: the tool scales
+    them with :meth:`~natsim.units.TimeScale.kernel_seconds` (TCP_KEEPIDLE and TCP_KEEPINTVL take whole
+    seconds) and nothing is rounded."""
     times = [*options.idles(), *([options.keepalive_interval] if options.keepalive_interval else [])]
-    return all(abs(t / scale - round(t / scale)) < 1e-9 and round(t / scale) >= 1 for t in times)
+    lab = TimeScale(scale)
+    return not any(lab.kernel_seconds("keepalive", t, strict=False).rounded for t in times)
 
 
 #: TCP_KEEPIDLE and TCP_KEEPINTVL are whole seconds: at 60 a 1 min step is 1 s; above, idles round,
