@@ -21,7 +21,8 @@ SYSTEMD_RUNNING ?= /run/systemd/system
 # Only a machine that hosts VMs needs these (tests/unit/test_vagrantfile.py: `vagrant validate` with
 # both providers); the Vagrantfile's VM installs without them (HOST_APT_PACKAGES=).
 HOST_APT_PACKAGES := vagrant vagrant-libvirt
-# Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
+# Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU. xdist hands them out
+# one at a time (--maxschedchunk 1), longest first (tests/schedule.py), so no long lab test starts last.
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
@@ -68,7 +69,7 @@ unit: setup
 	$(VENV)/bin/pytest -q tests/unit $(PYTEST_ARGS)
 
 test: setup lint
-	$(VENV)/bin/pytest -q -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(WORKERS) --maxschedchunk 1 -m "not slow" $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
