@@ -15,6 +15,7 @@ import pytest
 
 from natsim.lab.records import all_records
 from natsim.scenario import shipped_scenarios
+from tests.shared_runs import compared_run
 
 pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).with_name("short")
@@ -34,12 +35,15 @@ def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[
                           check=False)
 
 
+# The short TCP and UDP scenarios' `natsim run --compare` is run once per session (tests/shared_runs.py):
+# tests/netns/test_sim_agreement.py compares the same run's lab result with the model, exchange by exchange.
 @pytest.mark.parametrize("name", TCP_SHORT)
-def test_short_tcp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
-    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
-    assert_passed(done, tmp_path)
+def test_short_tcp_scenario_passes_and_agrees_with_the_model(
+        name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    done, out = compared_run(tmp_path_factory, SHORT / f"{name}.yaml")
+    assert_passed(done, out)
     assert "<-- DISAGREE" not in done.stdout
-    assert sorted(p.name for p in (tmp_path / "pcap").glob("*.pcap"))
+    assert sorted(p.name for p in (out / "pcap").glob("*.pcap"))
 
 
 def test_every_shipped_scenario_has_a_short_form_run_with_compare() -> None:
@@ -58,9 +62,10 @@ def test_short_ssh_scenario_passes_and_agrees_with_the_model(name: str, tmp_path
 
 
 @pytest.mark.parametrize("name", UDP_SHORT)
-def test_short_udp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
-    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
-    assert_passed(done, tmp_path)
+def test_short_udp_scenario_passes_and_agrees_with_the_model(
+        name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    done, out = compared_run(tmp_path_factory, SHORT / f"{name}.yaml")
+    assert_passed(done, out)
     assert "<-- DISAGREE" not in done.stdout
     assert " connections agree" in done.stdout
 
