@@ -52,9 +52,9 @@ def longest_first(nodeids: list[str], durations: dict[str, float], workers: int)
 
 
 def one_at_a_time(config: pytest.Config) -> bool:
-    """Whether this is an xdist worker of the ``load`` scheduler handing out one test at a time."""
-    return "PYTEST_XDIST_WORKER" in os.environ and config.getoption("dist", "no") == "load" \
-        and config.getoption("maxschedchunk", None) == 1
+    """Whether xdist's ``load`` scheduler hands tests out one at a time (asked in the controlling
+    process: xdist sets a worker's ``dist`` to ``no``)."""
+    return bool(config.getoption("dist", "no") == "load" and config.getoption("maxschedchunk", None) == 1)
 
 
 class LongestFirst:
@@ -64,18 +64,20 @@ class LongestFirst:
         self.config = config
         self.measured: dict[str, float] = {}
         worker = getattr(config, "workerinput", None)
-        #: read once by the controlling process and sent to every worker, so all sort alike
-        self.durations: dict[str, float] = worker.get(WORKER_KEY, {}) if worker is not None \
-            else known_durations(config)
+        #: Decided by the controlling process, which reads the durations once and sends them to every
+        #: worker (so all sort alike) when xdist hands tests out one at a time; None: keep file order.
+        self.durations: dict[str, float] | None = worker.get(WORKER_KEY) if worker is not None \
+            else known_durations(config) if one_at_a_time(config) else None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """Send the durations to a worker xdist starts."""
-        node.workerinput[WORKER_KEY] = self.durations
+        if self.durations is not None:
+            node.workerinput[WORKER_KEY] = self.durations
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Sort ``items`` longest first in place when xdist hands them out one at a time."""
-        if not one_at_a_time(self.config):
+        if self.durations is None or not hasattr(self.config, "workerinput"):
             return
         by_id = {item.nodeid: item for item in items}
         order = longest_first(list(by_id), self.durations,
