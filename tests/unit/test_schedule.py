@@ -1,21 +1,20 @@
-"""The test suite's own schedule (tests/schedule.py): longest first, the first round paired."""
+"""The test suite's own schedule (tests/schedule.py): the longest work unit first."""
 
 from __future__ import annotations
 
-from tests.schedule import longest_first
+from tests.schedule import longest_first, unit_of
 
 
-def test_longest_first_pairs_the_first_round_long_with_short() -> None:
-    durations = {"a": 1.0, "b": 50.0, "c": 3.0, "d": 200.0, "e": 7.0, "f": 0.5}
-    order = longest_first(["a", "b", "c", "d", "e", "f", "g"], durations, workers=2)
-    # the first 4 (two per worker) are d b e c: worker 0 gets d and c, worker 1 gets b and e
-    assert order == ["d", "c", "b", "e", "a", "f", "g"]
+def test_the_longest_unit_goes_first_and_a_group_counts_as_its_sum() -> None:
+    durations = {"a": 1.0, "b": 50.0, "g1": 30.0, "g2": 30.0, "d": 200.0}
+    order = longest_first([["a"], ["b"], ["g1", "g2"], ["d"], ["e"]], durations)
+    assert order == ["d", "g1", "g2", "b", "a", "e"]
 
 
 def test_unknown_tests_keep_their_order_after_the_known_ones() -> None:
-    assert longest_first(["x", "y", "z", "w"], {"w": 1.0}, workers=1) == ["w", "x", "y", "z"]
+    assert longest_first([["x"], ["y"], ["z"], ["w"]], {"w": 1.0}) == ["w", "x", "y", "z"]
 
 
-def test_an_odd_first_round_keeps_every_test() -> None:
-    order = longest_first(["a", "b", "c"], {"a": 3.0, "b": 2.0, "c": 1.0}, workers=2)
-    assert order == ["a", "c", "b"]
+def test_a_grouped_module_is_one_unit() -> None:
+    assert unit_of("tests/e2e/test_wheel.py::test_x") == "tests/e2e/test_wheel.py"
+    assert unit_of("tests/unit/test_a.py::test_b[1]") == "tests/unit/test_a.py::test_b[1]"
