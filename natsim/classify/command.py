@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from natsim.errors import ConfigError
 from natsim.fields import closest
 
+#: Default wall-clock limit of one configuration's run, in seconds.
+TIMEOUT = 60.0
 #: Placeholder → what it stands for (``natsim classify --help`` and docs/stun.md list them).
 PLACEHOLDERS = {
     "stun_host": "the STUN server's primary address",

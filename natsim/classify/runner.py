@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from natsim.classify.command import check_runnable, fill
+from natsim.classify.command import TIMEOUT, check_runnable, fill
 from natsim.classify.matrix import Configuration, Row, configurations, judge
 from natsim.classify.parsers import AUTO, check_parser
 from natsim.errors import ConfigError
@@ -29,9 +29,6 @@ from natsim.privileges import require_lab_privileges
 from natsim.probes.stun.labrun import node_addresses, start_server
 from natsim.probes.stun.ports import alternate_port
 from natsim.scenario import Scenario
-
-#: Default wall-clock limit of one configuration's run, in seconds.
-TIMEOUT = 60.0
 
 
 def run_classifier(scenario: Scenario, command: str, *, parser: str = AUTO, timeout: float = TIMEOUT,

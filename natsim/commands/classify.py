@@ -16,9 +16,8 @@ MATRIX = "nat-type-matrix"
 
 def register(sub: Any) -> None:
     """Add ``natsim classify``."""
-    from natsim.classify.command import PLACEHOLDERS
+    from natsim.classify.command import PLACEHOLDERS, TIMEOUT
     from natsim.classify.parsers import AUTO, PARSERS
-    from natsim.classify.runner import TIMEOUT
 
     parser = sub.add_parser(
         "classify", help="run a NAT-type classifier command in every configuration of nat-type-matrix: "
