@@ -60,18 +60,20 @@ def read_natdiscovery(text: str) -> Reading:
     parts = _SECTION.split(text)
     if len(parts) < 3:
         return None
-    found: dict[str, Behaviour | bool | None] = {}
+    judged: dict[str, Behaviour | None] = {}
+    hairpinning = None
     for what, body in zip(parts[1::2], parts[2::2], strict=True):
         if what == "Hairpinning":
-            answered = "RFC 5780 response" in body
-            found["hairpinning"] = True if "maybe a successful hairpinning" in body else (False if answered
-                                                                                        else None)
+            if "maybe a successful hairpinning" in body:
+                hairpinning = True
+            elif "RFC 5780 response" in body:   # the server answered; the hairpinned request never came
+                hairpinning = False
             continue
         match = re.search(rf"^NAT with (.+) {what}!$", body, re.MULTILINE)
-        found[what.lower()] = _COTURN.get(match.group(1)) if match else None
-        if "No NAT! (Endpoint Independent Mapping)" in body and what == "Mapping":
-            found["mapping"] = Behaviour.ENDPOINT_INDEPENDENT
-    return Findings(**found)  # type: ignore[arg-type]
+        judged[what] = _COTURN.get(match.group(1)) if match else None
+        if what == "Mapping" and "No NAT! (Endpoint Independent Mapping)" in body:
+            judged[what] = Behaviour.ENDPOINT_INDEPENDENT
+    return Findings(judged.get("Mapping"), judged.get("Filtering"), hairpinning)
 
 
 def read_json(text: str) -> Reading:
@@ -87,7 +89,7 @@ def read_json(text: str) -> Reading:
 
 
 def _json_findings(document: dict[str, object]) -> Reading:
-    values: dict[str, Behaviour | bool | None] = {}
+    values: dict[str, Behaviour | None] = {}
     for name in NAMES[:2]:
         value = document.get(name)
         if value is None or value == UNKNOWN:
@@ -99,7 +101,7 @@ def _json_findings(document: dict[str, object]) -> Reading:
     hairpinning = document.get("hairpinning")
     if not isinstance(hairpinning, bool | None):
         return f"hairpinning {hairpinning!r} is not true, false or null"
-    return Findings(values["mapping"], values["filtering"], hairpinning)  # type: ignore[arg-type]
+    return Findings(values["mapping"], values["filtering"], hairpinning)
 
 
 _NATSIM = re.compile(r"^(mapping|filtering|hairpinning): (\S+)$", re.MULTILINE)
@@ -110,7 +112,7 @@ def read_natsim(text: str) -> Reading:
     lines = dict(_NATSIM.findall(text))
     if not lines:
         return None
-    values: dict[str, Behaviour | bool | None] = {}
+    values: dict[str, Behaviour | None] = {}
     for name in NAMES[:2]:
         value = lines.get(name, UNKNOWN)
         if value != UNKNOWN and value not in set(Behaviour):
@@ -119,7 +121,7 @@ def read_natsim(text: str) -> Reading:
     hairpinning = lines.get("hairpinning", UNKNOWN)
     if hairpinning not in ("yes", "no", UNKNOWN):
         return f"hairpinning {hairpinning!r} is not yes, no or unknown"
-    return Findings(values["mapping"], values["filtering"],  # type: ignore[arg-type]
+    return Findings(values["mapping"], values["filtering"],
                     None if hairpinning == UNKNOWN else hairpinning == "yes")
 
 
