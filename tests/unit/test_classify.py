@@ -174,3 +174,13 @@ def test_a_bad_command_exits_2_with_one_line_and_builds_nothing(capsys: pytest.C
     assert main(["classify", "natsim-no-such-classifier -m {stun_host}"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "natsim-no-such-classifier: command not found" in err
+
+
+def test_wrong_options_are_refused_before_a_lab() -> None:
+    from natsim.classify.runner import run_classifier
+
+    scenario = load_scenario("nat-type-matrix")
+    with pytest.raises(ConfigError, match="must be a positive number of seconds"):
+        run_classifier(scenario, "true", timeout=0)
+    with pytest.raises(ConfigError, match=r"no parser 'coturn'.*natdiscovery"):
+        run_classifier(scenario, "true", parser="coturn")
