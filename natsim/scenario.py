@@ -254,6 +254,11 @@ def _probe(doc: Located, i: int, probe: _Parsed, specs: Mapping[str, NodeSpec], 
             raise doc.error((*where, role_key), f"no node '{node}' in topology {topology}"
                             f"{closest(node, list(specs))}")
         nodes[role_key] = node
+    for f in option_fields(probe.kind.options):   # options naming a node (hole-punch's peer)
+        node = getattr(probe.options, f.name)
+        if f.metadata["parse"] == "node" and node not in specs:
+            raise doc.error((*where, "options", f.name), f"{f.name}: no node '{node}' in topology "
+                            f"{topology}{closest(str(node), list(specs))}")
     start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, probe.item["start"]) \
         if probe.item.get("start") not in (None, 0, "0", "0s") else 0.0
     return ProbeSpec(name=probe.name, kind=probe.kind.name, client=nodes["client"], server=nodes["server"],
