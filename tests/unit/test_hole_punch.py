@@ -129,3 +129,7 @@ def test_a_peer_that_is_no_node_is_refused_at_its_line() -> None:
             "  - {name: p, kind: hole-punch, client: a1, server: rendezvous,\n     options: {peer: b9}}\n")
     with pytest.raises(ConfigError, match=r"<text>:4:.*peer: no node 'b9'"):
         load_scenario_text(text)
+    with pytest.raises(ConfigError, match=r"<text>:4:.*peer: 'a1' is the probe's client; name another"):
+        load_scenario_text(text.replace("b9", "a1"))
+    with pytest.raises(ConfigError, match=r"<text>:3:.*hole-punch needs option 'peer': the other peer"):
+        load_scenario_text(text.replace(",\n     options: {peer: b9}", ""))
