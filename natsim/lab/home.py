@@ -11,8 +11,8 @@ private ``/run`` instead, so it goes with them even when they are killed), holdi
 (``UserKnownHostsFile`` in that home, ``GlobalKnownHostsFile /dev/null``, ``StrictHostKeyChecking
 accept-new``). Every node's shell already
 runs in a private mount namespace (Mininet's ``mnexec -n``); natsim bind-mounts there a copy of
-``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched) before the
-shell starts, checks it is there (``/proc/PID/mountinfo``), and sets
+``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched) as the shell's
+first command, before anything else runs in the node, checks it is there (``/proc/PID/mountinfo``), and sets
 ``HOME`` to it in the node's shell and in every process natsim starts in a node. It is removed with
 the lab (``natsim cleanup`` included).
 """
@@ -20,6 +20,7 @@ the lab (``natsim cleanup`` included).
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 import tempfile
@@ -94,10 +95,10 @@ class LabHome:
         """What every process in the lab's nodes gets in its environment."""
         return {"HOME": str(self.home)}
 
-    def shell_prefix(self) -> list[str]:
-        """What a node's shell is started through, inside the node's new mount namespace: bind-mount
-        the password file naming this home, then exec the shell (:meth:`mounted_in` checks it)."""
-        return ["sh", "-c", 'mount --bind "$0" /etc/passwd; exec "$@"', str(self.passwd)]
+    def shell_setup(self) -> str:
+        """The first command line of a node's shell, inside the node's new mount namespace: bind-mount
+        the password file naming this home over ``/etc/passwd`` (:meth:`mounted_in` checks it)."""
+        return shlex.join(["mount", "--bind", str(self.passwd), "/etc/passwd"])
 
     def mounted_in(self, pid: int) -> bool:
         """Whether process ``pid`` sees this home's password file over ``/etc/passwd``."""

@@ -35,7 +35,7 @@ def test_a_home_holds_an_ssh_config_keeping_known_hosts_there() -> None:
         assert "GlobalKnownHostsFile /dev/null\n" in config
         assert f":0:0:root:{home.home}:" in home.passwd.read_text()
         assert home.env == {"HOME": str(home.home)}
-        assert home.shell_prefix()[-1] == str(home.passwd)
+        assert home.shell_setup().split() == ["mount", "--bind", str(home.passwd), "/etc/passwd"]
         assert not home.mounted_in(os.getpid())
     finally:
         home.remove()
