@@ -33,7 +33,7 @@ from natsim.lab.labnet import LabNet
 from natsim.lab.links import LabIntf, LabLink
 from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
-from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time
+from natsim.lab.records import ANCHOR, LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.substitute import substitute_nodes
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.labview import NodeProcess
@@ -204,7 +204,7 @@ class Lab:
         start = process_start_time(popen.pid)
         if start is None:
             raise LabError(f"node {node.name}: its anchor process died at start")
-        return ProcessEntry(popen.pid, start, node.name, "anchor")
+        return ProcessEntry(popen.pid, start, node.name, ANCHOR)
 
     def stop(self) -> None:
         """Remove every process and namespace of this lab (idempotent). SIGINT, SIGTERM and SIGHUP
