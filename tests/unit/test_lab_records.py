@@ -33,9 +33,10 @@ def test_each_save_appends_what_changed_and_the_file_is_never_replaced() -> None
     lines = record.path.read_text().splitlines()
     assert len(lines) == 3 and record.path.stat().st_ino == inode
     assert json.loads(lines[1]) == {"home": "/tmp/natsim-abc123-home-x"}
-    assert json.loads(lines[2]) == {"namespaces": {"client": 4026532000},
-                                    "shells": [{"pid": 11, "start": 6, "node": "client", "what": "shell"}],
-                                    "processes": [{"pid": 12, "start": 7, "node": "client", "what": "anchor"}]}
+    assert json.loads(lines[2]) == {
+        "namespaces": {"client": 4026532000},
+        "shells": [{"pid": 11, "start": 6, "node": "client", "what": "shell"}],
+        "processes": [{"pid": 12, "start": 7, "node": "client", "what": "anchor"}]}
     assert LabRecord.load(record.path) == record
 
 
