@@ -166,10 +166,9 @@ def apply_all(runners: Mapping[str, NamespaceRunner], setups: Iterable[NodeSetup
             try:
                 running.finish()
             except CommandError as err:
-                line = failed_line(setup, str(err))
-                if line:
-                    raise LabError(f"node {setup.node}: `{line}` failed: {err}") from err
-                raise
+                line = failed_line(setup, err.output)
+                what = f"`{line}`" if line else "its set-up (the last `+` line is the command)"
+                raise LabError(f"node {setup.node}: {what} failed: {err.output.strip()[-800:]}") from err
     finally:
         for _, running in started:
             running.close()
