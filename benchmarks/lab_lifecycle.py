@@ -25,7 +25,7 @@ from figures import Figure, record
 from mininet.topo import Topo
 
 from natsim.lab import Lab, userns
-from natsim.lab.lab import _LabNet
+from natsim.lab.labnet import LabNet
 from natsim.lab.mininet_compat import Mininet, Node
 from natsim.units import TimeScale
 
@@ -46,7 +46,7 @@ class Chain(Topo):
 def bare_chain() -> float:
     """Up+down of a bare Mininet chain (same Mininet, no middleboxes)."""
     start = time.perf_counter()
-    net: Mininet = _LabNet(Chain(), Node)
+    net: Mininet = LabNet(Chain(), Node)
     net.build()
     for node in net.hosts:
         node.terminate()

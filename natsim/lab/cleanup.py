@@ -11,13 +11,19 @@ left is reported and not touched, because nothing then tells its processes from 
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from natsim.lab.home import LabHome
-from natsim.lab.netns import HeldNamespace, members_of, own_identities, signal_entry
-from natsim.lab.records import LabRecord, ProcessEntry, all_records, running
+from natsim.lab.netns import (
+    HeldNamespace,
+    kill_all_members,
+    members_of,
+    own_identities,
+    signal_entry,
+    wait_exited,
+)
+from natsim.lab.records import ANCHOR, LabRecord, ProcessEntry, all_records, running
 
 
 @dataclass
@@ -32,21 +38,15 @@ class CleanupReport:
 
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     """Wait until none of ``pids`` runs (our own zombies are reaped); the ones still running."""
-    deadline = time.monotonic() + timeout
-    alive = [p for p in pids if running(p)]
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.005)
-        alive = [p for p in alive if running(p)]
-    return alive
+    wait_exited(pids, timeout)
+    return [p for p in pids if running(p)]
 
 
 def _wait_entries(entries: list[ProcessEntry], timeout: float) -> None:
     """Wait until none of the recorded processes (PID *and* start time) runs."""
-    deadline = time.monotonic() + timeout
-    alive = [e for e in entries if e.alive()]
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.005)
-        alive = [e for e in alive if e.alive()]
+    wait_exited([e.pid for e in entries if e.alive()], timeout)
+    for entry in entries:
+        entry.alive()   # reaps our own zombies
 
 
 def stop_process(entry: ProcessEntry, grace: float = 1.0) -> None:
@@ -80,10 +80,6 @@ def hold_recorded(record: LabRecord) -> tuple[dict[str, HeldNamespace], list[str
     return held, untrusted
 
 
-def _members(held: Mapping[str, HeldNamespace]) -> list[int]:
-    return members_of(held.values())
-
-
 def destroy(record: LabRecord, held: Mapping[str, HeldNamespace] | None = None,
             grace: float = 0.5) -> CleanupReport:
     """Stop every recorded process of ``record`` and empty its namespaces, then delete the record.
@@ -96,19 +92,25 @@ def destroy(record: LabRecord, held: Mapping[str, HeldNamespace] | None = None,
     if held is None:
         held, report.untrusted = hold_recorded(record)
     try:
-        for entry in record.processes:
-            if signal_entry(entry, signal.SIGTERM, group=True):
+        everything = [*record.processes, *record.shells]
+        for entry in record.processes:   # a grace period for what ran in the lab, none for anchors
+            sig = signal.SIGKILL if entry.what == ANCHOR else signal.SIGTERM
+            if signal_entry(entry, sig, group=True):
                 report.killed.append(entry.pid)
-        _wait_entries(record.processes, grace)
-        for attempt in range(3):
-            for entry in [*record.processes, *record.shells]:
-                signal_entry(entry, signal.SIGKILL)
-            for ns in held.values():
-                report.killed.extend(p for p in ns.kill_members() if p not in report.killed)
-            if not _wait_gone(_members(held), 1.0 + attempt):
+        for entry in record.shells:
+            signal_entry(entry, signal.SIGKILL)
+        _wait_entries(everything, grace)
+        for entry in everything:
+            signal_entry(entry, signal.SIGKILL)
+        _wait_entries(everything, 1.0)   # also reaps our zombies
+        for attempt in range(3):   # one pass over /proc finds what else is inside, and then none
+            hit = kill_all_members(held.values())
+            report.killed.extend(p for p in hit if p not in report.killed)
+            report.remaining = _wait_gone(hit, 1.0 + attempt)
+            if not hit:
                 break
-        _wait_entries([*record.shells, *record.processes], 1.0)  # also reaps our zombies
-        report.remaining = _members(held)
+        else:
+            report.remaining = members_of(held.values())
     finally:
         if own_hold:
             for ns in held.values():

@@ -1,11 +1,13 @@
 """Command runners: the only way natsim runs programs inside a lab node.
 
 :class:`NamespaceRunner` executes argv inside a node's network namespace (``mnexec -a PID``);
-``Lab.runner(node)`` gives a node's.
+``Lab.runner(node)`` gives a node's. :meth:`NamespaceRunner.start` returns at once, so commands in
+several nodes run side by side (a lab's bring-up); :meth:`NamespaceRunner.run` waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -36,6 +38,41 @@ def _read(file: IO[bytes]) -> str:
     return file.read().decode(errors="replace")
 
 
+class Started:
+    """A command running in a node (from :meth:`NamespaceRunner.start`): :meth:`finish` waits for it,
+    :meth:`close` (always, also after ``finish``) stops it if it still runs and frees its files."""
+
+    def __init__(self, node: str, argv: Sequence[str], proc: subprocess.Popen[bytes],
+                 out: IO[bytes], err: IO[bytes], files: contextlib.ExitStack) -> None:
+        self.node, self.argv, self.proc = node, list(argv), proc
+        self._out, self._err, self._files = out, err, files
+
+    def finish(self, *, check: bool = True, timeout: float | None = 30.0) -> Completed:
+        """Wait until it exits (not for its output to close: a process it started in the background
+        may keep running, writing nowhere we wait on). Past ``timeout`` it is killed and
+        :class:`CommandTimeout` carries what it printed; with ``check`` a non-zero exit raises
+        :class:`CommandError`."""
+        try:
+            if not exited(self.proc, timeout):
+                self.proc.kill()
+                self.proc.wait()
+                printed = _read(self._out) + _read(self._err)
+                raise CommandTimeout(self.node, self.argv, timeout or 0.0, printed)
+            done = Completed(self.proc.returncode, _read(self._out), _read(self._err))
+        finally:
+            self.close()
+        if check and done.returncode != 0:
+            raise CommandError(self.node, self.argv, done.returncode, done.stderr or done.stdout)
+        return done
+
+    def close(self) -> None:
+        """Kill it if it still runs (reaped), and close its output files (idempotent)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._files.close()
+
+
 class NamespaceRunner:
     """Runs argv inside the network namespace of process ``pid`` via ``mnexec -a``."""
 
@@ -49,31 +86,29 @@ class NamespaceRunner:
         """The argv prefix that enters the namespace."""
         return ["mnexec", "-a", str(self.pid)]
 
-    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
-            timeout: float | None = 30.0) -> Completed:
-        """Run ``argv`` in the node's namespace and wait for it to exit (not for its output to close:
-        a process it started in the background may keep running, writing nowhere we wait on).
-        Past ``timeout`` it is killed and :class:`CommandTimeout` carries what it printed."""
+    def start(self, argv: Sequence[str], *, input: str | None = None,
+              pass_fds: Sequence[int] = ()) -> Started:
+        """Start ``argv`` in the node's namespace and return at once (``input``: its stdin;
+        ``pass_fds``: descriptors it inherits)."""
         LOG.debug("%s$ %s", self.node, shlex.join(argv))
         # files, not pipes: a pipe's end stays open in every background child, and waiting for it
         # to close would wait for them (`socat ... &` kept `natsim lab --run` waiting forever)
-        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as out, \
-                tempfile.TemporaryFile() as err:
+        with contextlib.ExitStack() as files:
+            stdin, out, err = (files.enter_context(tempfile.TemporaryFile()) for _ in range(3))
             stdin.write((input or "").encode())
             stdin.seek(0)
             try:
                 proc = subprocess.Popen([*self.prefix(), *argv], stdin=stdin if input is not None
-                                        else subprocess.DEVNULL, stdout=out, stderr=err, env=self.env)
+                                        else subprocess.DEVNULL, stdout=out, stderr=err, env=self.env,
+                                        pass_fds=pass_fds)
             except FileNotFoundError as exc:
                 raise LabError("mnexec not found: run `sudo make setup` (Debian package mininet)") from exc
-            if not exited(proc, timeout):
-                proc.kill()
-                proc.wait()
-                raise CommandTimeout(self.node, list(argv), timeout or 0.0, _read(out) + _read(err))
-            done = Completed(proc.returncode, _read(out), _read(err))
-        if check and done.returncode != 0:
-            raise CommandError(self.node, list(argv), done.returncode, done.stderr or done.stdout)
-        return done
+            return Started(self.node, argv, proc, out, err, files.pop_all())
+
+    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
+            timeout: float | None = 30.0, pass_fds: Sequence[int] = ()) -> Completed:
+        """Run ``argv`` in the node's namespace and wait for it to exit (:meth:`Started.finish`)."""
+        return self.start(argv, input=input, pass_fds=pass_fds).finish(check=check, timeout=timeout)
 
 
 def exited(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:

@@ -5,14 +5,15 @@ through the password database, not ``$HOME``: ``client ssh server`` typed in the
 record the lab's throw-away host key in the host's ``/root/.ssh/known_hosts``, and the next lab, with
 a new key at the same address, would fail with "REMOTE HOST IDENTIFICATION HAS CHANGED".
 
-So each lab gets a home of its own, ``$TMPDIR/natsim-LABID-home-XXXXXXXX/root`` (``mkdtemp``,
-mode 0700, named in the lab's record; inside natsim's own namespaces, without root, under their
-private ``/run`` instead, so it goes with them even when they are killed), holding ``.ssh/config``
+So each lab gets a home of its own, ``/dev/shm/natsim-LABID-home-XXXXXXXX/root`` (``mkdtemp``,
+mode 0700, named in the lab's record; on a tmpfs, so removing it costs no disk work: under ``$TMPDIR``
+where ``/dev/shm`` is no tmpfs; inside natsim's own namespaces, without root, under their private
+``/run``, so it goes with them even when they are killed), holding ``.ssh/config``
 (``UserKnownHostsFile`` in that home, ``GlobalKnownHostsFile /dev/null``, ``StrictHostKeyChecking
 accept-new``). Every node's shell already
 runs in a private mount namespace (Mininet's ``mnexec -n``); natsim bind-mounts there a copy of
-``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched) before the
-shell starts, checks it is there (``/proc/PID/mountinfo``), and sets
+``/etc/passwd`` in which root's home is the lab's (the file on disk is never touched) as the shell's
+first command, before anything else runs in the node, checks it is there (``/proc/PID/mountinfo``), and sets
 ``HOME`` to it in the node's shell and in every process natsim starts in a node. It is removed with
 the lab (``natsim cleanup`` included).
 """
@@ -20,6 +21,7 @@ the lab (``natsim cleanup`` included).
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 import tempfile
@@ -47,6 +49,27 @@ def home_passwd(passwd: str, home: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+SHM = Path("/dev/shm")
+
+
+def home_parent(mountinfo: str | None = None) -> Path | None:
+    """Where lab homes are made: natsim's private ``/run`` inside its namespaces; else ``/dev/shm`` when
+    it is a tmpfs this user may write (removing a home there costs no disk work, and a reboot removes
+    one a crash left); else None (``$TMPDIR``). ``mountinfo``: ``/proc/self/mountinfo``'s text."""
+    from natsim.lab.userns_support import private_run
+
+    text = Path("/proc/self/mountinfo").read_text() if mountinfo is None else mountinfo
+    run = private_run(text)
+    if run is not None:
+        return run
+    fstype = None
+    for line in text.splitlines():   # "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE OPTS"
+        mine, _, fs = line.partition(" - ")
+        if len(mine.split()) > 4 and mine.split()[4] == str(SHM) and fs.split():
+            fstype = fs.split()[0]    # the last mount on it is the one seen
+    return SHM if fstype == "tmpfs" and os.access(SHM, os.W_OK | os.X_OK) else None
+
+
 class LabHome:
     """The home directory of one lab: :meth:`create` makes it, :meth:`remove` deletes it."""
 
@@ -59,9 +82,7 @@ class LabHome:
     @classmethod
     def create(cls, lab_id: str) -> LabHome:
         """Make a new home for lab ``lab_id`` (``.ssh/config`` inside) and the password file naming it."""
-        from natsim.lab.userns_support import private_run
-
-        made = cls(Path(tempfile.mkdtemp(prefix=f"natsim-{lab_id}-home-", dir=private_run())), lab_id)
+        made = cls(Path(tempfile.mkdtemp(prefix=f"natsim-{lab_id}-home-", dir=home_parent())), lab_id)
         try:
             make_dir(made.home, mode=0o700)
             make_dir(made.home / ".ssh", mode=0o700)
@@ -94,10 +115,10 @@ class LabHome:
         """What every process in the lab's nodes gets in its environment."""
         return {"HOME": str(self.home)}
 
-    def shell_prefix(self) -> list[str]:
-        """What a node's shell is started through, inside the node's new mount namespace: bind-mount
-        the password file naming this home, then exec the shell (:meth:`mounted_in` checks it)."""
-        return ["sh", "-c", 'mount --bind "$0" /etc/passwd; exec "$@"', str(self.passwd)]
+    def shell_setup(self) -> str:
+        """The first command line of a node's shell, inside the node's new mount namespace: bind-mount
+        the password file naming this home over ``/etc/passwd`` (:meth:`mounted_in` checks it)."""
+        return shlex.join(["mount", "--bind", str(self.passwd), "/etc/passwd"])
 
     def mounted_in(self, pid: int) -> bool:
         """Whether process ``pid`` sees this home's password file over ``/etc/passwd``."""

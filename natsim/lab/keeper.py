@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from natsim.errors import EXIT_ERROR, KeptLabError, LabError, NatsimError
 from natsim.lab.kept import KeptLab, Registry, Status
-from natsim.lab.records import ProcessEntry, process_start_time
+from natsim.lab.records import ANCHOR, ProcessEntry, process_start_time
 
 if TYPE_CHECKING:
     from natsim.lab.lab import Lab
@@ -181,7 +181,7 @@ def _fill(entry: KeptLab, lab: Lab) -> None:
     root's home in the nodes, the map."""
     assert lab.record is not None
     entry.lab_id = lab.lab_id
-    entry.anchors = {p.node: p for p in lab.record.processes if p.what == "anchor"}
+    entry.anchors = {p.node: p for p in lab.record.processes if p.what == ANCHOR}
     entry.addresses = {}
     for node in lab.specs:
         with contextlib.suppress(LabError):   # a node without an address (a bridge) keeps its name

@@ -1,7 +1,7 @@
 """The lab: a topology brought up in network namespaces with its middleboxes applied.
 
 ``with Lab("isp-bridge-cgn", {"cpe": CpeBridge()}, time_scale=TimeScale(60)) as lab:`` builds the
-nodes (Mininet, with its root-namespace tuning disabled), applies every middlebox render
+nodes (Mininet's, in natsim's container :class:`~natsim.lab.labnet.LabNet`), applies every render
 atomically inside its node, and removes everything in ``finally``: processes by PID, namespaces
 by emptying them. Interfaces are created inside the namespaces (never in the root namespace),
 so two labs never collide.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -25,14 +24,16 @@ from typing import Any
 from natsim import signals
 from natsim.errors import ConfigError, LabError
 from natsim.fields import closest
+from natsim.lab.bringup import NodeSetup, apply_all, build, log_render
 from natsim.lab.cleanup import destroy, stop_process
 from natsim.lab.exec import NamespaceRunner
 from natsim.lab.home import LabHome
 from natsim.lab.kernel import require_sysctls
-from natsim.lab.mininet_compat import Intf, Link, Mininet, netParse
+from natsim.lab.labnet import LabNet
+from natsim.lab.links import LabIntf, LabLink
 from natsim.lab.netns import HeldNamespace, own_identities
 from natsim.lab.nodes import LabNode
-from natsim.lab.records import LabRecord, ProcessEntry, new_lab_id, process_start_time
+from natsim.lab.records import ANCHOR, LabRecord, ProcessEntry, new_lab_id, process_start_time
 from natsim.lab.substitute import substitute_nodes
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topology, node_specs
 from natsim.labview import NodeProcess
@@ -44,35 +45,6 @@ from natsim.privileges import require_lab_privileges
 from natsim.units import TimeScale
 
 LOG = logging.getLogger("natsim.lab")
-
-
-class _LabNet(Mininet):  # type: ignore[misc]
-    """Mininet's network container, built without ``Mininet.__init__``.
-
-    ``Mininet.__init__`` calls ``Mininet.init()`` *by class name*, which runs ``fixLimits()``: it
-    rewrites root-namespace sysctls (rmem/wmem_max, tcp_rmem/wmem, netdev_max_backlog, neigh
-    gc_thresh1-3, kernel.pty.max). Overriding ``init`` in a subclass cannot stop that, so this class
-    sets the attributes ``build()`` and the Mininet CLI use itself and never calls the base
-    constructor. ``tests/unit/test_labnet.py`` checks the attribute list against Mininet's own.
-    """
-
-    def __init__(self, topo: Any, host: Any) -> None:  # base __init__ skipped on purpose
-        self.topo, self.host, self.link, self.intf = topo, host, Link, Intf
-        self.switch = self.controller = None
-        self.ipBase = "192.0.2.0/24"          # never used: every node's address comes from the topology
-        self.ipBaseNum, self.prefixLen = netParse(self.ipBase)
-        self.nextIP = 1
-        self.inNamespace = self.xterms = self.cleanup = False
-        self.autoSetMacs = self.autoStaticArp = self.autoPinCpus = False
-        self.numCores, self.nextCore = 1, 0
-        self.listenPort, self.waitConn = None, False
-        self.hosts: list[Any] = []
-        self.switches: list[Any] = []
-        self.controllers: list[Any] = []
-        self.links: list[Any] = []
-        self.nameToNode: dict[str, Any] = {}
-        self.terms: list[Any] = []
-        self.built = False
 
 
 @dataclass
@@ -165,6 +137,9 @@ class Lab:
     def start(self) -> None:
         """Build nodes and links, configure routing, apply middleboxes; on failure, undo."""
         require_lab_privileges("natsim lab")
+        for name, rendered in self.rendered.items():
+            require_sysctls(name, rendered.sysctls)   # br_netfilter missing: one clear line
+            log_render(name, rendered)
         self.record = LabRecord(lab_id=self.lab_id, owner_pid=os.getpid(), topology=self.topology_name,
                                 owner_start=process_start_time(os.getpid()))
         self.record.save()
@@ -173,16 +148,18 @@ class Lab:
             self.record.home = str(self.home.base)
             self.record.save()
             host = functools.partial(LabNode, lab_id=self.lab_id, on_shell=self._register_shell,
-                                     env=self.home.env, prefix=self.home.shell_prefix())
-            self.net = _LabNet(self.topo, host)
-            self.net.build()
-            for name, rendered in self.rendered.items():
-                self.apply(name, rendered)
+                                     env=self.home.env, setup=self.home.shell_setup())
+            self.net = LabNet(self.topo, host, LabLink, LabIntf)
+            build(self.net, self.topo, self.runner, self._held_fds, self.rendered)
             if self.start_runtimes:
                 self._start_runtimes()
         except BaseException:
             self.stop()
             raise
+
+    def _held_fds(self) -> dict[str, int]:
+        """The descriptor natsim holds on each node's namespace."""
+        return {name: held.fd for name, held in self.held.items() if held.fd is not None}
 
     def _start_runtimes(self) -> None:
         """Start what middleboxes run besides their ruleset (their kind's optional ``runtime``)."""
@@ -227,13 +204,14 @@ class Lab:
         start = process_start_time(popen.pid)
         if start is None:
             raise LabError(f"node {node.name}: its anchor process died at start")
-        return ProcessEntry(popen.pid, start, node.name, "anchor")
+        return ProcessEntry(popen.pid, start, node.name, ANCHOR)
 
     def stop(self) -> None:
         """Remove every process and namespace of this lab (idempotent). SIGINT, SIGTERM and SIGHUP
         wait until it is done."""
         if self.record is None:
             return
+        recorded = {entry.pid for entry in self.record.shells}
         with signals.deferred():
             try:
                 report = destroy(self.record, self.held)
@@ -246,6 +224,9 @@ class Lab:
                 self._anchors.clear()
                 if self.net is not None:
                     for node in self.net.hosts:
+                        if node.pid not in recorded:    # spawned, never reported: our child still
+                            node.shell.kill()
+                            node.shell.wait()
                         node.close_fds()
                 self.net = None
                 self.home = None     # removed by destroy() with the record, or left for `natsim cleanup`
@@ -279,20 +260,14 @@ class Lab:
         return NamespaceRunner(name, self.node(name).pid, self.node_env)
 
     def apply(self, name: str, rendered: Rendered) -> None:
-        """Apply a middlebox render in its node: setup commands and sysctls (one shell, stopping at the
-        first failure, which is reported with its command), then the ruleset atomically (``nft -f -``)."""
-        run = self.runner(name)
-        steps = [shlex.join(argv) for argv in rendered.commands]
-        LOG.info("%s: set-up commands and sysctls:\n  %s", name,
-                 "\n  ".join([*steps, *(f"{k}={v}" for k, v in rendered.sysctls.items())]) or "(none)")
-        LOG.info("%s: nft -f - <<\n%s", name, rendered.nft.rstrip())
-        if rendered.sysctls:
-            require_sysctls(name, rendered.sysctls)   # br_netfilter missing: one clear line
-            steps.append(shlex.join(["sysctl", "-q", "-w",
-                                     *(f"{k}={v}" for k, v in rendered.sysctls.items())]))
-        if steps:   # one process instead of one per step: a lab comes up in fewer forks
-            run.run(["sh", "-c", "set -e -x\n" + "\n".join(steps)])
-        run.run(["nft", "-f", "-"], input=rendered.nft)
+        """Apply a middlebox render in its running node (a lab applies its own while it comes up):
+        its ``ip`` commands in one batch, its other commands and sysctls (stopping at the first failure,
+        which is reported with its command), then its ruleset atomically (``nft -f -``)."""
+        require_sysctls(name, rendered.sysctls)
+        log_render(name, rendered)
+        setup = NodeSetup(name)
+        setup.add_render(rendered)
+        apply_all({name: self.runner(name)}, [setup])
 
     def popen(self, name: str, argv: Sequence[str], **kwargs: Any) -> LabProcess:
         """Start ``argv`` in node ``name`` (own session), tracked until the lab stops."""

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import time
 from collections.abc import Iterable, Iterator
 
 from natsim.lab.records import ProcessEntry, running
@@ -93,12 +95,57 @@ class HeldNamespace:
 
 
 def members_of(held: Iterable[HeldNamespace]) -> list[int]:
-    """PIDs of every live process inside any of the ``held`` namespaces (one pass over /proc)."""
-    identities = {ns.identity for ns in held if ns.fd is not None}
-    if not identities:
-        return []
-    return [int(e.name) for e in os.scandir("/proc") if e.name.isdigit()
-            and _ns_identity(f"/proc/{e.name}/ns/net") in identities and running(int(e.name))]
+    """PIDs of every live process inside any of the ``held`` namespaces (one pass over /proc; a
+    process's namespace link is read first, and only one naming a held inode is looked at further)."""
+    return [pid for pid, _ in _member_pairs(held)]
+
+
+def _member_pairs(held: Iterable[HeldNamespace]) -> list[tuple[int, HeldNamespace]]:
+    by_identity = {ns.identity: ns for ns in held if ns.fd is not None}
+    links = {f"net:[{inode}]" for _, inode in by_identity}
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            link = os.readlink(f"/proc/{entry.name}/ns/net")
+        except OSError:
+            continue
+        if link not in links:
+            continue
+        ns = by_identity.get(_ns_identity(f"/proc/{entry.name}/ns/net") or (0, 0))
+        if ns is not None and running(int(entry.name)):
+            found.append((int(entry.name), ns))
+    return found
+
+
+def kill_all_members(held: Iterable[HeldNamespace], sig: signal.Signals = signal.SIGKILL) -> list[int]:
+    """Send ``sig`` to every process inside any of the ``held`` namespaces (one pass over /proc);
+    return the PIDs signalled."""
+    return [pid for pid, ns in _member_pairs(held) if signal_if_member(pid, ns, sig)]
+
+
+def wait_exited(pids: Iterable[int], timeout: float) -> None:
+    """Return once every process of ``pids`` has exited (the kernel wakes us: a pidfd each), or after
+    ``timeout`` seconds. Nothing is reaped here."""
+    fds = []
+    for pid in set(pids):
+        try:
+            fds.append(os.pidfd_open(pid))
+        except OSError:
+            continue   # gone already
+    try:
+        poll = select.poll()
+        for fd in fds:
+            poll.register(fd, select.POLLIN)
+        pending, deadline = len(fds), time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for fd, _ in poll.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                poll.unregister(fd)
+                pending -= 1
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 @contextlib.contextmanager

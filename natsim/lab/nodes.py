@@ -2,7 +2,10 @@
 
 :class:`LabNode` is a Mininet ``Node`` whose shell is tagged with the lab id (``natsim:ID:NODE``
 in ``ps``) and reported to the lab as soon as it exists, so even a half-built lab is cleaned up.
-Routers get forwarding and static routes in :meth:`LabNode.config` (inside their own namespace).
+Its shell is started in two steps, so a lab's shells start side by side: the constructor spawns it
+(Mininet's ``Node.__init__`` calls :meth:`LabNode.startShell`) with its set-up line already typed
+ahead, and :meth:`LabNode.wait_started` waits for it. Addresses, routes and forwarding are not set
+here but in one batch per node (:mod:`natsim.lab.bringup`).
 """
 
 from __future__ import annotations
@@ -10,36 +13,47 @@ from __future__ import annotations
 import os
 import pty
 import select
-from collections.abc import Callable, Mapping, Sequence
+import termios
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from natsim.addresses import check_lab_address
+from natsim.errors import LabError
 from natsim.lab.mininet_compat import Node
+
+PROMPT = chr(127)   # Mininet's prompt: the end of every command's output
+START_TIMEOUT = 30.0   # seconds a node's shell may take to come up
 
 
 class LabNode(Node):  # type: ignore[misc]
     """A host, router or middlebox node in its own network namespace."""
 
     def __init__(self, name: str, lab_id: str = "", on_shell: Callable[[LabNode], None] | None = None,
-                 env: Mapping[str, str] | None = None, prefix: Sequence[str] = (), **params: Any) -> None:
-        """``env``: added to the shell's environment; ``prefix``: what the shell is started through
-        inside the node's namespaces (both: the lab's home, :mod:`natsim.lab.home`)."""
+                 env: Mapping[str, str] | None = None, setup: str = "", **params: Any) -> None:
+        """``env``: added to the shell's environment; ``setup``: a command line the shell runs first,
+        before anything else (the lab's home, :mod:`natsim.lab.home`)."""
         self.lab_id = lab_id
         self.on_shell = on_shell
         self.env = dict(env or {})
-        self.prefix = list(prefix)
+        self.setup = setup
         super().__init__(name, inNamespace=True, **params)
 
     def startShell(self, mnopts: str | None = None) -> None:
-        """Start the node's shell like Mininet does, tagged with the lab id."""
+        """Spawn the node's shell like Mininet does, tagged with the lab id, and return at once.
+
+        Unlike Mininet's, the pty never echoes (set here, not with ``stty`` in the shell), history is
+        off through the environment, and the shell's first line (``setup``, ``unset HISTFILE; set +m``) is
+        typed ahead: :meth:`wait_started` waits for its prompt."""
         if getattr(self, "shell", None):
             return
-        cmd = ["mnexec", "-cdn", *self.prefix, "env", "PS1=" + chr(127),
-               *(f"{k}={v}" for k, v in self.env.items()),
-               "bash", "--norc", "--noediting", "-is", f"natsim:{self.lab_id}:{self.name}"]
         self.master, self.slave = pty.openpty()
+        attrs = termios.tcgetattr(self.slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+        cmd = ["mnexec", "-cdn", "bash", "--norc", "--noediting", "-is", f"natsim:{self.lab_id}:{self.name}"]
+        env = {**os.environ, "PS1": PROMPT, "HISTFILE": "", **self.env}
         self.shell = self._popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
-                                 close_fds=False)
+                                 close_fds=False, env=env)
         self.stdin = os.fdopen(self.master, "r")
         self.stdout = self.stdin
         self.pid = self.shell.pid
@@ -51,28 +65,26 @@ class LabNode(Node):  # type: ignore[misc]
         self.lastCmd = None
         self.lastPid = None
         self.readbuf = ""
-        while True:
-            data = self.read(1024)
-            if data and data[-1] == chr(127):
-                break
-            self.pollOut.poll()
+        self.write("; ".join(c for c in (self.setup, "unset HISTFILE", "set +m") if c) + "\n")
+        self.waiting = True    # until wait_started: Mininet's cmd() refuses to run before
+
+    def wait_started(self) -> str:
+        """Wait for the shell's first prompt and the end of its typed-ahead set-up line (whose output
+        is returned); then report the shell to the lab."""
+        data, prompts = "", 0
+        give_up = time.monotonic() + START_TIMEOUT
+        while prompts < 2:
+            if not self.pollOut.poll(100):
+                if self.shell.poll() is not None or time.monotonic() > give_up:
+                    raise LabError(f"node {self.name}: its shell did not start: {data.strip()!r}")
+                continue
+            chunk = self.read(1024)
+            prompts += chunk.count(PROMPT)
+            data += chunk
         self.waiting = False
         if self.on_shell is not None:  # only now is the shell inside its new namespace
             self.on_shell(self)
-        self.cmd("unset HISTFILE; stty -echo; set +m")
-
-    def config(self, **params: Any) -> dict[str, Any]:
-        """Addresses and default route (Mininet), more addresses (``natsim_addresses``, each in the lab
-        ranges), then forwarding and routes for routers."""
-        result: dict[str, Any] = super().config(**params)
-        if params.get("natsim_role", "host") != "host":
-            self.cmd("sysctl -q -w net.ipv4.ip_forward=1")
-        for address in params.get("natsim_addresses", ()):
-            check_lab_address(str(address).split()[0], what=f"node {self.name}: natsim_addresses")
-            self.cmd(f"ip addr add {address}")
-        for route in params.get("natsim_routes", ()):
-            self.cmd(f"ip route add {route}")
-        return result
+        return data.replace(PROMPT, "")
 
     def close_fds(self) -> None:
         """Close the pty of the shell (after it was killed)."""

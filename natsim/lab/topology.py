@@ -47,7 +47,16 @@ def topology_dirs() -> list[Path]:
 def static_names(path: Path) -> tuple[str, ...] | None:
     """The keys of the module-level ``topos = {"name": Class, ...}`` literal, read without running
     the file; None when it has none (or the last ``topos =`` is not such a literal, or the file cannot
-    be read or parsed)."""
+    be read or parsed). Each version of a file (inode, size, mtime) is parsed once."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _parsed_names(path, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_names(path: Path, inode: int, size: int, mtime: int) -> tuple[str, ...] | None:
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (OSError, SyntaxError, ValueError, RecursionError):

@@ -12,7 +12,7 @@ from typing import Any
 import mininet.net
 import pytest
 
-from natsim.lab.lab import _LabNet
+from natsim.lab.labnet import LabNet
 from natsim.lab.mininet_compat import Mininet
 
 
@@ -29,7 +29,7 @@ def _attributes_set_by_mininet_init() -> set[str]:
 def test_labnet_sets_every_attribute_mininet_init_sets() -> None:
     expected = _attributes_set_by_mininet_init()
     assert len(expected) > 20, "could not read Mininet.__init__"
-    net = _LabNet(topo=None, host=object)
+    net = LabNet(topo=None, host=object)
     assert sorted(n for n in expected if not hasattr(net, n)) == []
 
 
@@ -46,6 +46,6 @@ def test_labnet_never_runs_mininets_constructor_or_its_root_tuning(monkeypatch: 
     monkeypatch.setattr(Mininet, "__init__", refuse("Mininet.__init__"))
     monkeypatch.setattr(Mininet, "init", classmethod(refuse("Mininet.init")))
     monkeypatch.setattr(mininet.net, "fixLimits", refuse("fixLimits"))
-    net = _LabNet(topo=None, host=object)
+    net = LabNet(topo=None, host=object)
     assert called == []
     assert (net.hosts, net.links, net.built, net.topo) == ([], [], False, None)
