@@ -21,6 +21,9 @@ def test_nodes_get_their_addresses_routes_and_forwarding_and_a_failed_step_is_na
         for node, forwards in (("client", "0"), ("cpe", "1"), ("cgn", "1"), ("inet", "1")):
             assert lab.run(node, ["cat", "/proc/sys/net/ipv4/ip_forward"])[1].strip() == forwards, node
         assert "master br0" in lab.run("cpe", ["ip", "-o", "link", "show", "cpe-eth0"])[1]
+        for node in ("client", "cpe", "cgn", "inet", "server"):   # handed over with every link UP
+            links = [line.split() for line in lab.run(node, ["ip", "-br", "link", "show"])[1].splitlines()]
+            assert [(n, state) for n, state, *_ in links if "@" in n and state != "UP"] == [], node
         assert lab.run("client", "ping -c1 -W2 203.0.113.10")[0] == 0
         route = ("ip", "route", "add", "192.0.2.128/25", "via", "198.51.100.99")   # not on a link of its
         bad_route = Rendered(nft="", commands=(("ip", "addr", "add", "192.0.2.77/32", "dev", "lo"), route))

@@ -4,6 +4,10 @@ written without a process, the ruleset last; every veth pair in one batch, named
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from natsim.errors import ConfigError
@@ -16,6 +20,7 @@ from natsim.lab.bringup import (
     node_script,
     node_setup,
     sysctl_line,
+    wait_up_lines,
 )
 from natsim.lab.links import IntfSettings, VethPair
 from natsim.middleboxes.base import Rendered
@@ -99,8 +104,47 @@ def test_a_failed_batch_line_is_named() -> None:
     assert failed_line(setup, "Command failed -:7") == "" and failed_line(setup, "boom") == ""
 
 
-def test_every_veth_pair_is_one_line_with_each_end_in_its_held_namespace() -> None:
-    pairs = [VethPair("a-eth0", "02:00:00:00:00:01", "a", "b-eth0", None, "b")]
-    assert link_lines(pairs, {"a": 7, "b": 9}) == [
-        "link add name a-eth0 address 02:00:00:00:00:01 netns /proc/self/fd/7 type veth "
-        "peer name b-eth0 netns /proc/self/fd/9"]
+def test_every_veth_pair_is_one_line_with_each_end_in_its_held_namespace_and_its_own_index() -> None:
+    pairs = [VethPair("a-eth0", "02:00:00:00:00:01", "a", "b-eth0", None, "b"),
+             VethPair("b-eth1", None, "b", "c-eth0", None, "c")]
+    assert link_lines(pairs, {"a": 7, "b": 9, "c": 11}) == [
+        "link add name a-eth0 address 02:00:00:00:00:01 netns /proc/self/fd/7 index 1000 type veth "
+        "peer name b-eth0 netns /proc/self/fd/9 index 1001",
+        "link add name b-eth1 netns /proc/self/fd/9 index 1002 type veth "
+        "peer name c-eth0 netns /proc/self/fd/11 index 1003"]
+
+
+def _fake_ip(tmp_path: Path, states: list[str]) -> dict[str, str]:
+    """PATH with an ``ip`` whose ``-br link show`` prints ``a-eth0@if3 STATE``, one state of ``states``
+    per call (the last repeats), and a second line for ``lo``."""
+    (tmp_path / "states").write_text("\n".join(states) + "\n")
+    ip = tmp_path / "ip"
+    ip.write_text("#!/bin/sh\nstate=$(head -n1 states)\n"
+                  "[ $(wc -l < states) -gt 1 ] && sed -i 1d states\n"
+                  'printf "lo UNKNOWN 00:00:00:00:00:00 <LOOPBACK,UP>\\n'
+                  'a-eth0@if3 %s 02:00:00:00:00:01 <BROADCAST,UP>\\n" "$state"\n')
+    ip.chmod(0o755)
+    return {"PATH": f"{tmp_path}:{os.environ['PATH']}"}
+
+
+def test_the_set_up_waits_until_its_links_are_operationally_up(tmp_path: Path) -> None:
+    script = "set -e\n" + "\n".join(wait_up_lines(["a-eth0"])) + "\necho ready\n"
+    env = _fake_ip(tmp_path, ["LOWERLAYERDOWN", "DOWN", "UP"])
+    done = subprocess.run(["sh", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=10, check=False)
+    assert (done.returncode, done.stdout) == (0, "ready\n")
+    assert (tmp_path / "states").read_text() == "UP\n"   # asked until it was UP, not once more
+    env = _fake_ip(tmp_path, ["DOWN"])
+    done = subprocess.run(["sh", "-c", "\n".join(wait_up_lines(["a-eth0"], tries=3)) + "\necho ready\n"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=10, check=False)
+    assert done.returncode == 1 and "ready" not in done.stdout
+    assert "not operationally UP after 0.03 s: a-eth0" in done.stderr
+    assert wait_up_lines([]) == []
+
+
+def test_a_node_waits_only_for_the_interfaces_it_is_given() -> None:
+    setup = node_setup("client", {}, [IntfSettings("client-eth0", "100.64.1.10/24")],
+                       wait_up=["client-eth0"])
+    script = node_script(setup)
+    assert "client-eth0@*)" in script and script.index("ip -batch") < script.index("client-eth0@*)")
+    assert "@*)" not in node_script(node_setup("client", {}, [IntfSettings("client-eth0")]))
