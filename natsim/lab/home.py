@@ -15,6 +15,12 @@ runs in a private mount namespace (Mininet's ``mnexec -n``); natsim bind-mounts 
 shell starts, checks it is there (``/proc/PID/mountinfo``), and sets
 ``HOME`` to it in the node's shell and in every process natsim starts in a node. It is removed with
 the lab (``natsim cleanup`` included).
+
+The same directory holds every other file of the lab's processes: ``tmp`` (``TMPDIR`` in the nodes,
+so a tool's own temporary files go there too) and the work directories natsim makes for them
+(:meth:`LabHome.scratch`: sshd's config and keys, a probe's output, the proxy's log). So nothing of a
+lab is left in ``$TMPDIR``: without root they go with natsim's namespaces however it ends; as root
+they go with the lab, or with its record (``natsim cleanup``) when natsim was killed.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class LabHome:
         self.base = base              # everything of this home lives under it
         self.home = base / "root"
         self.passwd = base / "passwd"
+        self.tmp = base / "tmp"       # TMPDIR in the nodes
 
     @classmethod
     def create(cls, lab_id: str) -> LabHome:
@@ -65,6 +72,7 @@ class LabHome:
         try:
             make_dir(made.home, mode=0o700)
             make_dir(made.home / ".ssh", mode=0o700)
+            make_dir(made.tmp, mode=0o700)
             write_file(made.home / ".ssh" / "config", SSH_CONFIG.format(lab_id=lab_id, home=made.home),
                        mode=0o600)
             write_file(made.passwd, home_passwd(Path("/etc/passwd").read_text(), str(made.home)))
@@ -92,7 +100,11 @@ class LabHome:
     @property
     def env(self) -> dict[str, str]:
         """What every process in the lab's nodes gets in its environment."""
-        return {"HOME": str(self.home)}
+        return {"HOME": str(self.home), "TMPDIR": str(self.tmp)}
+
+    def scratch(self, prefix: str) -> Path:
+        """A new private directory (mode 0700) for files of the lab's processes, removed with the home."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.base))
 
     def shell_prefix(self) -> list[str]:
         """What a node's shell is started through, inside the node's new mount namespace: bind-mount

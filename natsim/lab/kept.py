@@ -65,6 +65,7 @@ class KeptLab:
     anchors: dict[str, ProcessEntry] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)   # node → first IPv4 (node names in commands)
     home: str = ""                              # HOME in the nodes (natsim.lab.home)
+    tmpdir: str = ""                            # TMPDIR in the nodes (natsim.lab.home)
     sshd: list[str] = field(default_factory=list)
     map: dict[str, Any] = field(default_factory=dict)         # Lab.describe()
 

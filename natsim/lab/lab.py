@@ -13,9 +13,7 @@ import functools
 import logging
 import os
 import shlex
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -126,7 +124,7 @@ class Lab:
                  runtimes: bool = True, workdir: Path | None = None, seed: int = 0,
                  loaded: tuple[str, Any] | None = None) -> None:
         """``runtimes``: start the processes middleboxes need (e.g. the SSH proxy daemon);
-        ``workdir``: where their files and logs go (default: a temporary directory removed at stop);
+        ``workdir``: where their files and logs go (default: a :meth:`scratch` directory);
         ``seed``: the run's seed for the middleboxes' random draws (the model uses the same);
         ``loaded``: ``(name, Topo)`` already loaded from ``topology`` (it is then not loaded again)."""
         self.seed = seed
@@ -144,7 +142,6 @@ class Lab:
         self.processes: list[LabProcess] = []
         self.start_runtimes = runtimes
         self.runtimes: dict[str, Any] = {}
-        self._own_workdir = workdir is None
         self.workdir = workdir
         self.home: LabHome | None = None
 
@@ -189,8 +186,7 @@ class Lab:
         for name, config in self.middleboxes.items():
             start = kind(config.kind).runtime
             if start is not None:
-                if self.workdir is None:
-                    self.workdir = Path(tempfile.mkdtemp(prefix=f"natsim-{self.lab_id}-"))
+                self.workdir = self.workdir or self.scratch("runtimes-")
                 make_dir(self.workdir)
                 self.runtimes[name] = start(config, self, name, self.workdir)
 
@@ -250,9 +246,6 @@ class Lab:
                 self.net = None
                 self.home = None     # removed by destroy() with the record, or left for `natsim cleanup`
                 self.runtimes.clear()
-                if self._own_workdir and self.workdir is not None:
-                    shutil.rmtree(self.workdir, ignore_errors=True)
-                    self.workdir = None
             self.record = None
         if report.remaining:
             raise LabError(f"lab {self.lab_id}: processes {report.remaining} would not stop; "
@@ -268,6 +261,12 @@ class Lab:
         except KeyError:
             raise LabError(f"no node '{name}' (nodes: {', '.join(self.specs)})") from None
         return node
+
+    def scratch(self, prefix: str) -> Path:
+        """A new private directory, seen in every node, removed with the lab (:class:`LabHome`)."""
+        if self.home is None:
+            raise LabError("the lab is not running")
+        return self.home.scratch(prefix)
 
     @property
     def node_env(self) -> dict[str, str]:
