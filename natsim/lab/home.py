@@ -122,3 +122,17 @@ class LabHome:
     def remove(self) -> None:
         """Delete the home and everything in it (``shutil.rmtree`` never follows links)."""
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def remove_private_dir(path: str) -> bool:
+    """Remove ``path`` when it is a directory (not a link) of this user's, closed to others (mode 0700,
+    as ``mkdtemp`` makes it): ``natsim cleanup`` removes a recorded work directory, nothing else.
+    True when it was removed."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return True

@@ -176,3 +176,24 @@ def test_a_signal_while_the_lab_comes_up_is_one_line_and_130(sig: signal.Signals
     assert len(said) == 1, rest
     assert not [r for r in all_records() if r.owner_pid == proc.pid]
     assert differences(before, snapshot()) == []
+
+
+def test_a_sigkilled_runs_work_directory_is_removed_by_natsim_cleanup(tmp_path: Path) -> None:
+    """``natsim run`` keeps its work directory (the probes' logs, copied at the end) outside the lab's
+    home, in $TMPDIR as root; its lab's record names it, so `natsim cleanup` removes it with the lab."""
+    with own_tmpdir() as tmpdir:
+        proc = subprocess.Popen([*NATSIM, "run", str(SHORT), "--out", str(tmp_path / "out")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "TMPDIR": str(tmpdir)})
+        deadline, record = time.monotonic() + 60, None
+        while record is None or not any("natsim.probes" in p.what for p in record.processes):
+            assert time.monotonic() < deadline and proc.poll() is None, "the run's probes did not start"
+            time.sleep(0.05)
+            record = next((r for r in all_records() if r.owner_pid == proc.pid), None)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert left_in(tmpdir), "expected the run's directories in $TMPDIR after SIGKILL"
+        done = subprocess.run([*NATSIM, "cleanup", "--lab", record.lab_id], capture_output=True, text=True,
+                              check=False, timeout=30)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert left_in(tmpdir) == []
