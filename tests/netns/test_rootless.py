@@ -175,8 +175,14 @@ def test_where_the_kernel_refuses_natsim_says_why_and_what_allows_it() -> None:
 
 
 def test_cleanup_without_root_has_nothing_to_do() -> None:
+    """... and leaves nothing in $TMPDIR (it only reads the kept labs' directory, which an ordinary
+    user without $XDG_RUNTIME_DIR or $NATSIM_RUN_DIR has there)."""
     if not as_ordinary_user() and os.geteuid() == 0:
         pytest.skip("needs an ordinary user (root here, and nobody cannot run this venv)")
-    done = subprocess.run([*as_ordinary_user(), *NATSIM, "cleanup"], env={**os.environ, TOKEN_ENV: "c"},
-                          cwd="/", capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0 and "nothing to clean up without root" in done.stdout, done.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("NATSIM_RUN_DIR", "XDG_RUNTIME_DIR")}
+    with own_tmpdir() as tmpdir:
+        done = subprocess.run([*as_ordinary_user(), *NATSIM, "cleanup"],
+                              env={**env, TOKEN_ENV: "c", "TMPDIR": str(tmpdir)}, cwd="/",
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0 and "nothing to clean up without root" in done.stdout, done.stderr
+        assert left_in(tmpdir) == []
