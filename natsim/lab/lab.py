@@ -122,11 +122,12 @@ class Lab:
     def __init__(self, topology: str | TopologyRef, middleboxes: Mapping[str, Middlebox] | None = None, *,
                  time_scale: TimeScale | None = None, lab_id: str | None = None,
                  runtimes: bool = True, workdir: Path | None = None, seed: int = 0,
-                 loaded: tuple[str, Any] | None = None) -> None:
+                 loaded: tuple[str, Any] | None = None, run_dir: Path | None = None) -> None:
         """``runtimes``: start the processes middleboxes need (e.g. the SSH proxy daemon);
         ``workdir``: where their files and logs go (default: a :meth:`scratch` directory);
         ``seed``: the run's seed for the middleboxes' random draws (the model uses the same);
-        ``loaded``: ``(name, Topo)`` already loaded from ``topology`` (it is then not loaded again)."""
+        ``loaded``: ``(name, Topo)`` already loaded from ``topology`` (it is then not loaded again);
+        ``run_dir``: the caller's own work directory, named in the record (``LabRecord.run_dir``)."""
         self.seed = seed
         self.topology_name, self.topo = loaded if loaded is not None else load_topology(topology)
         self.specs = node_specs(self.topo)
@@ -142,7 +143,7 @@ class Lab:
         self.processes: list[LabProcess] = []
         self.start_runtimes = runtimes
         self.runtimes: dict[str, Any] = {}
-        self.workdir = workdir
+        self.workdir, self.run_dir = workdir, run_dir
         self.home: LabHome | None = None
 
     def context(self, node: str) -> RenderContext:
@@ -163,7 +164,7 @@ class Lab:
         """Build nodes and links, configure routing, apply middleboxes; on failure, undo."""
         require_lab_privileges("natsim lab")
         self.record = LabRecord(lab_id=self.lab_id, owner_pid=os.getpid(), topology=self.topology_name,
-                                owner_start=process_start_time(os.getpid()))
+                                owner_start=process_start_time(os.getpid()), run_dir=str(self.run_dir or ""))
         self.record.save()
         try:
             self.home = LabHome.create(self.lab_id)

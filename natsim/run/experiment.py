@@ -186,11 +186,9 @@ def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, o
     try:
         with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
                  time_scale=scenario.time_scale, workdir=workdir / "lab", seed=scenario.seed,
+                 run_dir=workdir,   # as root, `natsim cleanup` removes it with the lab if this run is killed
                  loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab:
             outcome.lab_map = lab.describe()
-            if lab.record is not None:   # as root, `natsim cleanup` removes it if this run is killed
-                lab.record.run_dir = str(workdir)
-                lab.record.save()
             ctx = DriverContext(lab, scenario, outcome.out, workdir)
             for node, endpoint in scenario.hosts.items():   # the hosts' own TCP settings, scaled
                 result.unscaled.extend(apply_endpoint(lab, node, endpoint))
