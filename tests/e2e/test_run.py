@@ -25,8 +25,9 @@ UDP_SHORT = ["cloud-nat-udp", "wireguard-cgn-udp-30s"]
 #: Shipped field-bug scenarios: short as they are, run with the model in tests/netns/test_sim_agreement.py.
 FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 #: Shipped scenarios short as they are, run whole in the lab and compared with the model exchange by
-#: exchange by their own lab test (nat-type-matrix: tests/netns/test_stun_lab.py, about 30 s).
-OWN_LAB_TEST = ["nat-type-matrix"]
+#: exchange by their own lab test (nat-type-matrix: tests/netns/test_stun_lab.py, about 30 s;
+#: p2p-hole-punch: tests/netns/test_hole_punch_lab.py, about 15 s).
+OWN_LAB_TEST = ["nat-type-matrix", "p2p-hole-punch"]
 
 
 def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
