@@ -7,6 +7,7 @@ contract rather than on the lab layer above them, and a test can hand them a sta
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -56,6 +57,33 @@ class RunningLab(Protocol):
         """The first IPv4 address of node ``name``."""
         ...
 
+    def scratch(self, prefix: str) -> Path:
+        """A new private directory for files of the lab's processes (a tool's output, a server's
+        config and keys), seen in every node and removed with the lab, however natsim ends: never
+        left in ``$TMPDIR``."""
+        ...
+
     def substitute(self, command: str) -> str:
         """``command`` with node names after its first word replaced by their addresses."""
         ...
+
+
+#: Where :func:`cover_run` builds the new ``/run`` before moving it into place.
+_TRANSIT = "/tmp"
+
+
+def cover_run(name: str, keep: Path) -> list[str]:
+    """Shell steps, for a process's private mount namespace, that cover ``/run`` with a fresh tmpfs
+    (source ``name``) while ``keep`` stays visible at its path.
+
+    A lab's private directories (:meth:`RunningLab.scratch`) are on ``/run`` inside natsim's own
+    namespaces, where ``/run`` is natsim's private tmpfs; covering ``/run`` would hide them. So the new
+    tmpfs is mounted at a transit point first, ``keep`` is bind-mounted into it at its place under
+    ``/run``, and the whole is moved onto ``/run`` (the transit point is uncovered again)."""
+    fresh = f"mount -n -t tmpfs -o mode=755 {name}"
+    if not keep.is_relative_to("/run"):
+        return [f"{fresh} /run"]
+    inner = shlex.quote(f"{_TRANSIT}/{keep.relative_to('/run')}")
+    return [f"{fresh} {_TRANSIT}", f"mkdir -p {inner}", f"mount -n --bind {shlex.quote(str(keep))} {inner}",
+            f"mount -n --move {_TRANSIT} /run"]
+

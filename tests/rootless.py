@@ -4,16 +4,21 @@
 directly; from root on the host as ``nobody`` (``setpriv``), when ``nobody`` can run this venv; else
 (root inside a user namespace, e.g. a rootless test session) with ``NATSIM_MODE=rootless``, which
 nests natsim's namespaces inside the session's. Each run carries a token in its environment, so every
-process it started - however deep, in whichever namespace - can be found in /proc afterwards.
+process it started - however deep, in whichever namespace - can be found in /proc afterwards, and may
+get a ``$TMPDIR`` of its own (:func:`own_tmpdir`), so whatever natsim leaves there is found too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from natsim.privileges import in_user_namespace
@@ -38,6 +43,24 @@ def rootless_env(token: str | None = None) -> dict[str, str]:
     env = {**os.environ, "NATSIM_MODE": "rootless", TOKEN_ENV: token or secrets.token_hex(8)}
     env.pop("PYTEST_XDIST_WORKER", None)
     return env
+
+
+@contextlib.contextmanager
+def own_tmpdir() -> Iterator[Path]:
+    """A fresh, empty directory to be a natsim run's ``$TMPDIR`` (the ordinary user's, when the run is
+    one's), removed afterwards: whatever the run leaves in its ``$TMPDIR`` is what it holds."""
+    path = Path(tempfile.mkdtemp(prefix="natsim-test-tmpdir-"))
+    try:
+        if as_ordinary_user():
+            os.chown(path, 65534, 65534)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def left_in(tmpdir: Path) -> list[str]:
+    """What is in a run's own ``$TMPDIR`` (:func:`own_tmpdir`): natsim's leftovers, sorted."""
+    return sorted(os.listdir(tmpdir))
 
 
 def rootless_argv(*args: str) -> list[str]:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from natsim.lab.kept import Registry
     from natsim.lab.records import all_records
 
-    with Registry.open() as registry:
+    with Registry.open(create=False) as registry:
         kept = {lab.lab_id: lab for lab in registry.entries() if lab.lab_id}
         named = next((lab for lab in kept.values() if args.lab in (lab.name, lab.lab_id)), None)
         if named is not None and not args.list:

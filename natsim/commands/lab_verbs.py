@@ -157,7 +157,7 @@ def run_exec(args: argparse.Namespace) -> int:
 
     if not args.command:
         raise ConfigError(f"natsim lab exec {args.name} {args.node}: no command given (e.g. `bash`)")
-    with Registry.open() as registry:
+    with Registry.open(create=False) as registry:
         lab = registry.get(args.name)
         command = words(lab, args.command)
         return attach(lab, args.node, command, lambda: registry.load(args.name))
@@ -167,7 +167,7 @@ def run_list(args: argparse.Namespace) -> int:
     """Print the labs (text or JSON)."""
     from natsim.lab.kept import Registry
 
-    with Registry.open() as registry:
+    with Registry.open(create=False) as registry:
         labs = registry.entries()
     if args.json:
         print(json.dumps([_as_json(lab) for lab in labs], indent=2))
@@ -189,7 +189,7 @@ def run_down(args: argparse.Namespace) -> int:
     from natsim.lab.keeper import stop
     from natsim.lab.kept import Registry, Status
 
-    with Registry.open() as registry:
+    with Registry.open(create=False) as registry:
         lab = registry.get(args.name)
         status = lab.status()
         left = stop(lab, registry)

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json and not args.once:
         raise ConfigError("--json needs --once (the live view is for a terminal)")
-    with Registry.open() as registry:
+    with Registry.open(create=False) as registry:
         lab = registry.get(args.lab)
         tracked_node(lab, args.node)
         if args.once:

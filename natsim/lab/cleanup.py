@@ -14,7 +14,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from natsim.lab.home import LabHome
+from natsim.lab.home import LabHome, remove_private_dir
 from natsim.lab.netns import (
     HeldNamespace,
     kill_all_members,
@@ -82,7 +82,8 @@ def hold_recorded(record: LabRecord) -> tuple[dict[str, HeldNamespace], list[str
 
 def destroy(record: LabRecord, held: Mapping[str, HeldNamespace] | None = None,
             grace: float = 0.5) -> CleanupReport:
-    """Stop every recorded process of ``record`` and empty its namespaces, then delete the record.
+    """Stop every recorded process of ``record`` and empty its namespaces, then delete the record, the
+    lab's home and (unless this is the lab's own teardown) the run's recorded work directory.
 
     ``held``: the namespaces the lab holds (its own teardown); without it they are taken hold of
     through recorded processes (:func:`hold_recorded`) and released at the end.
@@ -119,6 +120,8 @@ def destroy(record: LabRecord, held: Mapping[str, HeldNamespace] | None = None,
         home = LabHome.recorded(record)
         if home is not None:
             home.remove()
+        if own_hold and record.run_dir:   # a crashed run's (its own teardown leaves it to the run)
+            remove_private_dir(record.run_dir)
         record.remove()
     return report
 

@@ -172,7 +172,7 @@ def kept_check() -> Check:
     from natsim.units import format_duration
 
     try:
-        with Registry.open() as registry:
+        with Registry.open(create=False) as registry:
             labs = registry.entries()
     except (OSError, NatsimError) as err:
         return Check("labs kept up", False, str(err), "see docs/lab.md, \"A lab that stays up\"",

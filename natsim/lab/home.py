@@ -16,6 +16,12 @@ runs in a private mount namespace (Mininet's ``mnexec -n``); natsim bind-mounts 
 first command, before anything else runs in the node, checks it is there (``/proc/PID/mountinfo``), and sets
 ``HOME`` to it in the node's shell and in every process natsim starts in a node. It is removed with
 the lab (``natsim cleanup`` included).
+
+The same directory holds every other file of the lab's processes: ``tmp`` (``TMPDIR`` in the nodes,
+so a tool's own temporary files go there too) and the work directories natsim makes for them
+(:meth:`LabHome.scratch`: sshd's config and keys, a probe's output, the proxy's log). So nothing of a
+lab is left in ``$TMPDIR``: without root they go with natsim's namespaces however it ends; as root
+they go with the lab, or with its record (``natsim cleanup``) when natsim was killed.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ class LabHome:
         self.base = base              # everything of this home lives under it
         self.home = base / "root"
         self.passwd = base / "passwd"
+        self.tmp = base / "tmp"       # TMPDIR in the nodes
 
     @classmethod
     def create(cls, lab_id: str) -> LabHome:
@@ -86,6 +93,7 @@ class LabHome:
         try:
             make_dir(made.home, mode=0o700)
             make_dir(made.home / ".ssh", mode=0o700)
+            make_dir(made.tmp, mode=0o700)
             write_file(made.home / ".ssh" / "config", SSH_CONFIG.format(lab_id=lab_id, home=made.home),
                        mode=0o600)
             write_file(made.passwd, home_passwd(Path("/etc/passwd").read_text(), str(made.home)))
@@ -113,7 +121,11 @@ class LabHome:
     @property
     def env(self) -> dict[str, str]:
         """What every process in the lab's nodes gets in its environment."""
-        return {"HOME": str(self.home)}
+        return {"HOME": str(self.home), "TMPDIR": str(self.tmp)}
+
+    def scratch(self, prefix: str) -> Path:
+        """A new private directory (mode 0700) for files of the lab's processes, removed with the home."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.base))
 
     def shell_setup(self) -> str:
         """The first command line of a node's shell, inside the node's new mount namespace: bind-mount
@@ -131,3 +143,17 @@ class LabHome:
     def remove(self) -> None:
         """Delete the home and everything in it (``shutil.rmtree`` never follows links)."""
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def remove_private_dir(path: str) -> bool:
+    """Remove ``path`` when it is a directory (not a link) of this user's, closed to others (mode 0700,
+    as ``mkdtemp`` makes it): ``natsim cleanup`` removes a recorded work directory, nothing else.
+    True when it was removed."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return True

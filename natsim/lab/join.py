@@ -114,6 +114,8 @@ def join(lab: KeptLab, node: str, command: Sequence[str], env: Mapping[str, str]
                 "debian_chroot": f"{lab.name}:{node}"}   # Debian's bash prompt shows it: (lab:node)root@...
     if lab.home:
         node_env["HOME"] = lab.home
+    if lab.tmpdir:
+        node_env["TMPDIR"] = lab.tmpdir
     return Joined(argv, node_env, fds)
 
 

@@ -178,7 +178,7 @@ def _hold(lab: Lab, sshd: Sequence[str], entry: KeptLab, registry: Registry, rea
 
 def _fill(entry: KeptLab, lab: Lab) -> None:
     """What commands need to know of the running ``lab``: its id, each node's anchor and address,
-    root's home in the nodes, the map."""
+    root's home and TMPDIR in the nodes, the map."""
     assert lab.record is not None
     entry.lab_id = lab.lab_id
     entry.anchors = {p.node: p for p in lab.record.processes if p.what == ANCHOR}
@@ -187,6 +187,7 @@ def _fill(entry: KeptLab, lab: Lab) -> None:
         with contextlib.suppress(LabError):   # a node without an address (a bridge) keeps its name
             entry.addresses[node] = lab.address(node)
     entry.home = lab.node_env.get("HOME", "")
+    entry.tmpdir = lab.node_env.get("TMPDIR", "")
     entry.map = lab.describe()
 
 

@@ -65,6 +65,7 @@ class KeptLab:
     anchors: dict[str, ProcessEntry] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)   # node → first IPv4 (node names in commands)
     home: str = ""                              # HOME in the nodes (natsim.lab.home)
+    tmpdir: str = ""                            # TMPDIR in the nodes (natsim.lab.home)
     sshd: list[str] = field(default_factory=list)
     map: dict[str, Any] = field(default_factory=dict)         # Lab.describe()
 
@@ -152,27 +153,34 @@ def _private_base(base: Path) -> None:
 class Registry:
     """This user's kept labs: a directory held by a descriptor (use as a context manager)."""
 
-    def __init__(self, directory: OutputDir) -> None:
-        self.directory = directory
+    def __init__(self, directory: OutputDir | None, path: Path) -> None:
+        self.directory = directory    # None: there is no directory yet (no lab was ever kept)
+        self.path = path              # the directory's path (for messages)
 
     @classmethod
-    def open(cls) -> Registry:
-        """Open (and make) this user's directory of kept labs."""
+    def open(cls, *, create: bool = True) -> Registry:
+        """Open this user's directory of kept labs; ``create``: make it when there is none (only
+        ``natsim lab up`` does: a command that only reads it, ``natsim cleanup`` as an ordinary user
+        included, leaves nothing in ``$TMPDIR``)."""
         path = kept_dir()
+        if not create and not path.is_dir():
+            return cls(None, path)
         if not os.environ.get("NATSIM_RUN_DIR") and os.geteuid() != 0 and not os.environ.get(
                 "XDG_RUNTIME_DIR"):
             _private_base(path.parent)
-        return cls(OutputDir.open(path))
+        return cls(OutputDir.open(path), path)
 
     @property
-    def path(self) -> Path:
-        """The directory's path (for messages)."""
-        return self.directory.path
+    def _dir(self) -> OutputDir:
+        """The directory, made by :meth:`open` (``create``) for the commands that write it."""
+        if self.directory is None:
+            raise KeptLabError(f"{self.path} does not exist (no lab was kept)")
+        return self.directory
 
     def reserve(self, lab: KeptLab) -> None:
         """Write ``lab``'s first entry; :class:`KeptLabError` when its name is taken."""
         try:
-            self.directory.write_new(check_name(lab.name, "lab name") + _ENTRY, lab.to_json(), mode=0o600)
+            self._dir.write_new(check_name(lab.name, "lab name") + _ENTRY, lab.to_json(), mode=0o600)
         except FileExistsError:
             taken = self.load(lab.name)
             state = taken.status().value if taken is not None else "being created"
@@ -181,10 +189,12 @@ class Registry:
 
     def save(self, lab: KeptLab) -> None:
         """Write ``lab``'s entry (atomically)."""
-        self.directory.write_text(lab.name + _ENTRY, lab.to_json(), mode=0o600)
+        self._dir.write_text(lab.name + _ENTRY, lab.to_json(), mode=0o600)
 
     def load(self, name: str) -> KeptLab | None:
         """The entry of lab ``name``, or None when there is none (or it cannot be read)."""
+        if self.directory is None:
+            return None
         try:
             fd = os.open(name + _ENTRY, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.directory.fd)
         except (OSError, ValueError):
@@ -205,6 +215,8 @@ class Registry:
 
     def entries(self) -> list[KeptLab]:
         """Every readable entry, oldest first."""
+        if self.directory is None:
+            return []
         names = sorted(entry[: -len(_ENTRY)] for entry in os.listdir(self.directory.fd)
                        if entry.endswith(_ENTRY) and not entry.startswith("."))
         found = [lab for lab in (self.load(name) for name in names) if lab is not None]
@@ -212,7 +224,7 @@ class Registry:
 
     def log(self, name: str) -> Any:
         """A new log file for lab ``name``'s keeper (binary, open for writing)."""
-        return self.directory.open_stream(name + _LOG, mode=0o600)
+        return self._dir.open_stream(name + _LOG, mode=0o600)
 
     def log_path(self, name: str) -> Path:
         """Where lab ``name``'s keeper logs."""
@@ -220,6 +232,8 @@ class Registry:
 
     def remove(self, name: str, *, log: bool = True) -> None:
         """Delete lab ``name``'s entry (and its log)."""
+        if self.directory is None:
+            return
         for suffix in (_ENTRY, _LOG) if log else (_ENTRY,):
             try:
                 os.unlink(name + suffix, dir_fd=self.directory.fd)
@@ -228,7 +242,8 @@ class Registry:
 
     def close(self) -> None:
         """Let go of the directory."""
-        self.directory.close()
+        if self.directory is not None:
+            self.directory.close()
 
     def __enter__(self) -> Registry:
         return self

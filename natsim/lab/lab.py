@@ -12,9 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,11 +94,12 @@ class Lab:
     def __init__(self, topology: str | TopologyRef, middleboxes: Mapping[str, Middlebox] | None = None, *,
                  time_scale: TimeScale | None = None, lab_id: str | None = None,
                  runtimes: bool = True, workdir: Path | None = None, seed: int = 0,
-                 loaded: tuple[str, Any] | None = None) -> None:
+                 loaded: tuple[str, Any] | None = None, run_dir: Path | None = None) -> None:
         """``runtimes``: start the processes middleboxes need (e.g. the SSH proxy daemon);
-        ``workdir``: where their files and logs go (default: a temporary directory removed at stop);
+        ``workdir``: where their files and logs go (default: a :meth:`scratch` directory);
         ``seed``: the run's seed for the middleboxes' random draws (the model uses the same);
-        ``loaded``: ``(name, Topo)`` already loaded from ``topology`` (it is then not loaded again)."""
+        ``loaded``: ``(name, Topo)`` already loaded from ``topology`` (it is then not loaded again);
+        ``run_dir``: the caller's own work directory, named in the record (``LabRecord.run_dir``)."""
         self.seed = seed
         self.topology_name, self.topo = loaded if loaded is not None else load_topology(topology)
         self.specs = node_specs(self.topo)
@@ -116,8 +115,7 @@ class Lab:
         self.processes: list[LabProcess] = []
         self.start_runtimes = runtimes
         self.runtimes: dict[str, Any] = {}
-        self._own_workdir = workdir is None
-        self.workdir = workdir
+        self.workdir, self.run_dir = workdir, run_dir
         self.home: LabHome | None = None
 
     def context(self, node: str) -> RenderContext:
@@ -141,7 +139,7 @@ class Lab:
             require_sysctls(name, rendered.sysctls)   # br_netfilter missing: one clear line
             log_render(name, rendered)
         self.record = LabRecord(lab_id=self.lab_id, owner_pid=os.getpid(), topology=self.topology_name,
-                                owner_start=process_start_time(os.getpid()))
+                                owner_start=process_start_time(os.getpid()), run_dir=str(self.run_dir or ""))
         self.record.save()
         try:
             self.home = LabHome.create(self.lab_id)
@@ -166,8 +164,7 @@ class Lab:
         for name, config in self.middleboxes.items():
             start = kind(config.kind).runtime
             if start is not None:
-                if self.workdir is None:
-                    self.workdir = Path(tempfile.mkdtemp(prefix=f"natsim-{self.lab_id}-"))
+                self.workdir = self.workdir or self.scratch("runtimes-")
                 make_dir(self.workdir)
                 self.runtimes[name] = start(config, self, name, self.workdir)
 
@@ -231,9 +228,6 @@ class Lab:
                 self.net = None
                 self.home = None     # removed by destroy() with the record, or left for `natsim cleanup`
                 self.runtimes.clear()
-                if self._own_workdir and self.workdir is not None:
-                    shutil.rmtree(self.workdir, ignore_errors=True)
-                    self.workdir = None
             self.record = None
         if report.remaining:
             raise LabError(f"lab {self.lab_id}: processes {report.remaining} would not stop; "
@@ -249,6 +243,12 @@ class Lab:
         except KeyError:
             raise LabError(f"no node '{name}' (nodes: {', '.join(self.specs)})") from None
         return node
+
+    def scratch(self, prefix: str) -> Path:
+        """A new private directory, seen in every node, removed with the lab (:class:`LabHome`)."""
+        if self.home is None:
+            raise LabError("the lab is not running")
+        return self.home.scratch(prefix)
 
     @property
     def node_env(self) -> dict[str, str]:

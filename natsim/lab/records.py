@@ -83,6 +83,9 @@ class LabRecord:
     shells: list[ProcessEntry] = field(default_factory=list)
     processes: list[ProcessEntry] = field(default_factory=list)
     home: str = ""    # the lab's home directory for root (natsim.lab.home)
+    #: The work directory of the run that built the lab (``natsim run``'s, outside the lab's home: it
+    #: outlives the lab until its files are copied), removed by ``natsim cleanup`` after a crash.
+    run_dir: str = ""
 
     @property
     def path(self) -> Path:

@@ -25,6 +25,7 @@ from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimE
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
 from natsim.lab.lab import Lab
+from natsim.lab.userns_support import private_run
 from natsim.middleboxes import kind as middlebox_kind
 from natsim.middleboxes.presets import used
 from natsim.outfiles import OutputDir, write_file
@@ -162,7 +163,8 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     with OutputDir.open(out, for_user=True) as directory:
         directory.lock()
         directory.refuse_links((*REPORT_NAMES, *(writer.name for writer in writers)))
-        with tempfile.TemporaryDirectory(prefix="natsim-run-") as scratch:
+        # inside natsim's own namespaces on their private /run: gone with them, even after a SIGKILL
+        with tempfile.TemporaryDirectory(prefix="natsim-run-", dir=private_run()) as scratch:
             outcome = RunOutcome(RunResult(source="lab", time_scale=scenario.time_scale.factor,
                                            scenario=scenario.name, started=time.time(),
                                            presets=used(scenario.middleboxes),
@@ -184,6 +186,7 @@ def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, o
     try:
         with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
                  time_scale=scenario.time_scale, workdir=workdir / "lab", seed=scenario.seed,
+                 run_dir=workdir,   # as root, `natsim cleanup` removes it with the lab if this run is killed
                  loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab:
             outcome.lab_map = lab.describe()
             ctx = DriverContext(lab, scenario, outcome.out, workdir)

@@ -3,6 +3,7 @@ lab down (or cleaning up after a crash) never touches another lab's processes.""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from natsim.lab import Lab
 from natsim.lab.cleanup import cleanup_stale
 from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, ProcessEntry
-from tests.rootless import rootless_argv, rootless_env
+from tests.rootless import left_in, own_tmpdir, rootless_argv, rootless_env
 from tests.rootstate import differences, snapshot
 from tests.tiny import TINY
 
@@ -27,12 +28,14 @@ NATSIM = [sys.executable, "-m", "natsim.cli"]
 REPEATS = 100
 
 
-def natsim(*args: str, timeout: float = 300, rootless: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run natsim in a fresh process: as it is, or as a rootless command (natsim's own namespaces)."""
-    if rootless:
-        return subprocess.run(rootless_argv(*args), env=rootless_env(), cwd="/", capture_output=True,
-                              text=True, timeout=timeout, check=False)
-    return subprocess.run([*NATSIM, *args], capture_output=True, text=True, timeout=timeout, check=False)
+def natsim(*args: str, timeout: float = 300, rootless: bool = False,
+           tmpdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run natsim in a fresh process: as it is, or as a rootless command (natsim's own namespaces);
+    ``tmpdir``: its ``$TMPDIR``."""
+    env = {**(rootless_env() if rootless else os.environ), **({"TMPDIR": str(tmpdir)} if tmpdir else {})}
+    argv = rootless_argv(*args) if rootless else [*NATSIM, *args]
+    return subprocess.run(argv, env=env, cwd="/" if rootless else None, capture_output=True, text=True,
+                          timeout=timeout, check=False)
 
 
 @pytest.mark.parametrize("rootless", [False, True], ids=["as-is", "rootless"])
@@ -40,13 +43,14 @@ def natsim(*args: str, timeout: float = 300, rootless: bool = False) -> subproce
     ("lab", "home-nat", "--run", "client true"),
     ("lab", "isp-bridge-cgn", "--run", "client ping -c1 -W2 203.0.113.10"),
     ("lab", "dc-ssh-proxy", "--run", "client1 true"),
+    ("lab", "home-nat", "--sshd", "server", "--run", "client true"),
     ("lab", "dc-load-balancer", "--set", "lb.preset=azure-lb-tcp-reset", "--time-scale", "40",
      "--run", "client ping -c1 -W2 203.0.113.10"),
     ("lab", "dc-firewall", "--set", "fw.preset=cisco-asa", "--run", "client ping -c1 -W2 198.51.100.10"),
     ("conform", "home-nat:router", "--only", "rfc5382-req1"),
     ("run", "TINY"),
-], ids=["lab-home-nat", "lab-bridge", "lab-ssh-proxy", "lab-load-balancer", "lab-firewall", "conform",
-        "run"])
+], ids=["lab-home-nat", "lab-bridge", "lab-ssh-proxy", "lab-sshd", "lab-load-balancer", "lab-firewall",
+        "conform", "run"])
 def test_a_natsim_command_leaves_the_root_namespace_unchanged(args: tuple[str, ...], rootless: bool,
                                                              tmp_path: Path) -> None:
     """Each command runs in a fresh process, so nothing done once per process can hide a change. The
@@ -57,11 +61,13 @@ def test_a_natsim_command_leaves_the_root_namespace_unchanged(args: tuple[str, .
         (work / "tiny.yaml").write_text(TINY)
         args = ("run", str(work / "tiny.yaml"), "--out", str(work / "out"))
     before = snapshot()
-    done = natsim(*args, rootless=rootless)
-    if args[0] == "run":
-        shutil.rmtree(Path(args[1]).parent, ignore_errors=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert differences(before, snapshot()) == []
+    with own_tmpdir() as tmpdir:
+        done = natsim(*args, rootless=rootless, tmpdir=tmpdir)
+        if args[0] == "run":
+            shutil.rmtree(Path(args[1]).parent, ignore_errors=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert differences(before, snapshot()) == []
+        assert left_in(tmpdir) == []    # nothing natsim made is left in its $TMPDIR
 
 
 def _held(lab: Lab) -> dict[str, HeldNamespace]:

@@ -30,7 +30,9 @@ from tests.rootless import (
     as_ordinary_user,
     carrying,
     depth,
+    left_in,
     mounts,
+    own_tmpdir,
     process_tree,
     rootless_argv,
     rootless_env,
@@ -46,8 +48,9 @@ REPEATS = 8
 GONE_WITHIN = 10.0
 
 
-def start(args: tuple[str, ...], token: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(rootless_argv(*args), env=rootless_env(token), cwd="/", text=True,
+def start(args: tuple[str, ...], token: str, tmpdir: Path | None = None) -> subprocess.Popen[str]:
+    env = {**rootless_env(token), **({"TMPDIR": str(tmpdir)} if tmpdir is not None else {})}
+    return subprocess.Popen(rootless_argv(*args), env=env, cwd="/", text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -92,10 +95,24 @@ def test_sigkill_at_a_random_moment_leaves_nothing(repetition: int) -> None:
     tearing down)."""
     seed = int(os.environ.get("NATSIM_KILL_SEED", str(time.time_ns() % 10**6))) + repetition
     rng = random.Random(seed)
-    phase = rng.choice(["running", "tearing down"])
     token = f"kill{seed}"
     own_mounts = mounts()
-    proc = start(LAB, token)
+    with own_tmpdir() as tmpdir:
+        what, before = _kill_at_random(rng, token, tmpdir)
+        what = f"seed {seed}: {what}"
+        left, old = wait_gone(token, before)
+        assert left == [] and old == [], f"{what}: still running {left} {old}"
+        assert mounts() == own_mounts, what
+        assert left_in(tmpdir) == [], f"{what}: left in $TMPDIR"
+
+
+def _kill_at_random(rng: random.Random, token: str,
+                    tmpdir: Path) -> tuple[str, dict[int, int | None]]:
+    """Start the lab (``$TMPDIR``: ``tmpdir``), SIGKILL natsim or its inner process at a moment drawn
+    from ``rng``, wait for natsim to end; what was done and the processes just before the kill
+    (PID -> start time)."""
+    phase = rng.choice(["running", "tearing down"])
+    proc = start(LAB, token, tmpdir)
     if phase == "running":
         delay, target = rng.uniform(0.0, 3.5), rng.choice(["natsim", "inner natsim"])
         time.sleep(delay)
@@ -112,11 +129,7 @@ def test_sigkill_at_a_random_moment_leaves_nothing(repetition: int) -> None:
     except ProcessLookupError:
         phase = "its end (natsim had finished)"   # the teardown was quicker than the moment drawn
     proc.wait(timeout=30)
-    left, old = wait_gone(token, before)
-    what = (f"seed {seed}: SIGKILL to {target} {victim} {delay:.2f} s into {phase} "
-            f"({len(before)} processes)")
-    assert left == [] and old == [], f"{what}: still running {left} {old}"
-    assert mounts() == own_mounts, what
+    return f"SIGKILL to {target} {victim} {delay:.2f} s into {phase} ({len(before)} processes)", before
 
 
 def test_the_exit_code_and_the_output_come_back_through_the_namespaces() -> None:
@@ -162,8 +175,14 @@ def test_where_the_kernel_refuses_natsim_says_why_and_what_allows_it() -> None:
 
 
 def test_cleanup_without_root_has_nothing_to_do() -> None:
+    """... and leaves nothing in $TMPDIR (it only reads the kept labs' directory, which an ordinary
+    user without $XDG_RUNTIME_DIR or $NATSIM_RUN_DIR has there)."""
     if not as_ordinary_user() and os.geteuid() == 0:
         pytest.skip("needs an ordinary user (root here, and nobody cannot run this venv)")
-    done = subprocess.run([*as_ordinary_user(), *NATSIM, "cleanup"], env={**os.environ, TOKEN_ENV: "c"},
-                          cwd="/", capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0 and "nothing to clean up without root" in done.stdout, done.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("NATSIM_RUN_DIR", "XDG_RUNTIME_DIR")}
+    with own_tmpdir() as tmpdir:
+        done = subprocess.run([*as_ordinary_user(), *NATSIM, "cleanup"],
+                              env={**env, TOKEN_ENV: "c", "TMPDIR": str(tmpdir)}, cwd="/",
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0 and "nothing to clean up without root" in done.stdout, done.stderr
+        assert left_in(tmpdir) == []

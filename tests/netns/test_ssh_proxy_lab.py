@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -245,3 +246,59 @@ def test_every_port_is_intercepted_transparently(tmp_path: Path) -> None:
         go_log = (tmp_path / "go-ssh-gossh.log").read_text()
         assert "connection from 192.0.2.10:" in go_log      # the backend saw the client, not the proxy
         assert "203.0.113.1:" not in go_log
+
+
+#: The backend's end of one connection: accept, read a byte, then (on a line on stdin) abort with a RST.
+RESETTING_SERVER = """
+import socket, struct, sys
+lsock = socket.socket(); lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsock.bind(("0.0.0.0", 7022)); lsock.listen(1)
+conn, _ = lsock.accept(); conn.recv(1)
+print("accepted", flush=True); sys.stdin.readline()
+conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); conn.close()
+"""
+#: The daemon's end: a transparent connection from the client's address, aborted (its RST is dropped).
+VANISHING_CLIENT = """
+import socket, struct
+sock = socket.socket(); sock.setsockopt(socket.SOL_IP, 19, 1)   # IP_TRANSPARENT
+sock.bind(("192.0.2.10", 40022)); sock.connect(("203.0.113.130", 7022)); sock.sendall(b"x")
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); sock.close()
+"""
+
+
+def _rst_counter(lab: Lab, node: str) -> int:
+    """The packets counted by the test table's one counter in ``node``."""
+    _, out = lab.run(node, ["nft", "list", "chain", "inet", "t", "c"], check=True)
+    found = [int(w.split()[1]) for w in out.split("counter")[1:]]
+    assert found, out
+    return found[0]
+
+
+def test_a_late_reply_to_a_vanished_backend_connection_is_not_forwarded_to_the_client() -> None:
+    """The daemon's backend connection carries the client's address. When its socket is gone before
+    the backend's RST arrives (both aborted at once: a key-exchange mismatch), that RST must not be
+    routed on to the client, which never had the connection (a stray RST made the captured
+    proxy→gossh handshake look like client1's own connection: test_ssh_proxy_backend_lab's flake)."""
+    counting = "table inet t { chain c { type filter hook prerouting priority raw; tcp sport 7022 " \
+               "tcp flags & rst == rst counter\n}\n}\n"
+    with Lab("dc-ssh-proxy", {"fw": INCIDENT}, time_scale=TimeScale(SCALE), runtimes=False) as lab:
+        for node in ("fw", "client1"):
+            lab.runner(node).run(["nft", "-f", "-"], input=counting)
+        # the daemon's RST never reaches conntrack or the backend: its socket vanishes silently
+        lab.runner("fw").run(["nft", "-f", "-"], input="table inet d { chain o { type filter hook output "
+                             "priority raw; tcp dport 7022 tcp flags & rst == rst drop\n}\n}\n")
+        server = lab.popen("sshd", [sys.executable, "-c", RESETTING_SERVER], stdin=subprocess.PIPE,
+                           text=True)
+        lab.wait_port("sshd", 7022, server)
+        lab.run("fw", [sys.executable, "-c", VANISHING_CLIENT], check=True)
+        assert server.popen.stdout is not None and server.popen.stdin is not None
+        assert server.popen.stdout.readline() == "accepted\n"
+        server.popen.stdin.write("reset\n")
+        server.popen.stdin.close()
+        assert server.popen.wait(timeout=10) == 0
+        deadline = time.monotonic() + 5
+        while _rst_counter(lab, "fw") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _rst_counter(lab, "fw") == 1, "the backend's RST did not reach the firewall"
+        assert lab.run("sshd", ["ping", "-c1", "-W2", "192.0.2.10"])[0] == 0   # same path, after it
+        assert _rst_counter(lab, "client1") == 0

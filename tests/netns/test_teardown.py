@@ -15,6 +15,7 @@ import pytest
 from natsim.lab import Lab
 from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, all_records
+from tests.rootless import left_in, own_tmpdir
 from tests.rootstate import differences, snapshot
 
 pytestmark = pytest.mark.natsim_netns
@@ -74,12 +75,17 @@ def test_two_labs_side_by_side_do_not_collide() -> None:
     assert_gone(inner, held)
 
 
-def start_cli_lab(tmp_path: Path) -> tuple[subprocess.Popen[str], LabRecord, dict[str, HeldNamespace]]:
-    """``natsim lab ... --run 'server sleep 120'`` in a subprocess; wait until it is up; hold its
-    namespaces (through its recorded shells) to look inside them later."""
-    proc = subprocess.Popen([*NATSIM, "lab", "home-nat", "--run", "server sleep 120"],
+Started = tuple[subprocess.Popen[str], LabRecord, dict[str, HeldNamespace]]
+
+
+def start_cli_lab(tmp_path: Path, *more: str, tmpdir: Path | None = None) -> Started:
+    """``natsim lab ... --run 'server sleep 120'`` (``more``: further arguments; ``tmpdir``: its
+    ``$TMPDIR``) in a subprocess; wait until it is up; hold its namespaces (through its recorded
+    shells) to look inside them later."""
+    env = {**os.environ, **({"TMPDIR": str(tmpdir)} if tmpdir is not None else {})}
+    proc = subprocess.Popen([*NATSIM, "lab", "home-nat", *more, "--run", "server sleep 120"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     assert proc.stdout is not None
     first = proc.stdout.readline()
     match = re.match(r"lab (\w+) ", first)
@@ -119,15 +125,19 @@ def test_signals_during_teardown_wait_until_it_is_done(tmp_path: Path) -> None:
 
 
 def test_sigkill_leftovers_are_removed_by_natsim_cleanup(tmp_path: Path) -> None:
-    proc, record, held = start_cli_lab(tmp_path)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-    assert held["server"].members(), "expected leftovers after SIGKILL"
-    done = subprocess.run([*NATSIM, "cleanup", "--lab", record.lab_id], capture_output=True, text=True,
-                          check=False, timeout=30)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"lab {record.lab_id}: stopped" in done.stdout
-    assert_gone(record, held)
+    """... the lab's directories in $TMPDIR too (its home, sshd's files): natsim's record names them."""
+    with own_tmpdir() as tmpdir:
+        proc, record, held = start_cli_lab(tmp_path, "--sshd", "server", tmpdir=tmpdir)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert held["server"].members(), "expected leftovers after SIGKILL"
+        assert left_in(tmpdir), "expected the lab's directory in $TMPDIR after SIGKILL"
+        done = subprocess.run([*NATSIM, "cleanup", "--lab", record.lab_id], capture_output=True, text=True,
+                              check=False, timeout=30)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"lab {record.lab_id}: stopped" in done.stdout
+        assert_gone(record, held)
+        assert left_in(tmpdir) == []
 
 
 def test_lab_command_with_sshd_lets_the_client_log_in(tmp_path: Path) -> None:
@@ -166,3 +176,24 @@ def test_a_signal_while_the_lab_comes_up_is_one_line_and_130(sig: signal.Signals
     assert len(said) == 1, rest
     assert not [r for r in all_records() if r.owner_pid == proc.pid]
     assert differences(before, snapshot()) == []
+
+
+def test_a_sigkilled_runs_work_directory_is_removed_by_natsim_cleanup(tmp_path: Path) -> None:
+    """``natsim run`` keeps its work directory (the probes' logs, copied at the end) outside the lab's
+    home, in $TMPDIR as root; its lab's record names it, so `natsim cleanup` removes it with the lab."""
+    with own_tmpdir() as tmpdir:
+        proc = subprocess.Popen([*NATSIM, "run", str(SHORT), "--out", str(tmp_path / "out")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "TMPDIR": str(tmpdir)})
+        deadline, record = time.monotonic() + 60, None
+        while record is None or not any("natsim.probes" in p.what for p in record.processes):
+            assert time.monotonic() < deadline and proc.poll() is None, "the run's probes did not start"
+            time.sleep(0.05)
+            record = next((r for r in all_records() if r.owner_pid == proc.pid), None)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert left_in(tmpdir), "expected the run's directories in $TMPDIR after SIGKILL"
+        done = subprocess.run([*NATSIM, "cleanup", "--lab", record.lab_id], capture_output=True, text=True,
+                              check=False, timeout=30)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert left_in(tmpdir) == []

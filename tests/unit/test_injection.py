@@ -47,6 +47,9 @@ def test_sshd_start_script_quotes_its_paths(tmp_path: Path) -> None:
     odd = tmp_path / "it's; touch pwned"
     words = shlex.split(start_script(odd / "sshd_config", odd / "shadow"))
     assert str(odd / "sshd_config") in words and str(odd / "shadow") in words
+    on_run = Path("/run/natsim-ab12cd-home-x") / "it's; touch pwned"
+    script = start_script(on_run / "sshd_config", on_run / "shadow")   # steps end in ";"
+    assert shlex.quote(str(on_run)) in script and shlex.quote(f"/tmp/{on_run.relative_to('/run')}") in script
 
 
 @pytest.mark.parametrize("iface", ['eth0" accept; flush ruleset; "', "eth0\nflush ruleset", "a b", "x" * 16,

@@ -34,7 +34,11 @@ def test_a_home_holds_an_ssh_config_keeping_known_hosts_there() -> None:
         assert f"UserKnownHostsFile {home.home}/.ssh/known_hosts\n" in config
         assert "GlobalKnownHostsFile /dev/null\n" in config
         assert f":0:0:root:{home.home}:" in home.passwd.read_text()
-        assert home.env == {"HOME": str(home.home)}
+        assert home.env == {"HOME": str(home.home), "TMPDIR": str(home.tmp)}
+        assert home.tmp.parent == home.base and (home.tmp.stat().st_mode & 0o777) == 0o700
+        scratch = home.scratch("sshd-")
+        assert scratch.parent == home.base and scratch.name.startswith("sshd-")
+        assert (scratch.stat().st_mode & 0o777) == 0o700
         assert home.shell_setup().split() == ["mount", "--bind", str(home.passwd), "/etc/passwd"]
         assert not home.mounted_in(os.getpid())
     finally:

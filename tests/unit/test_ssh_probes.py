@@ -101,6 +101,23 @@ def test_sshd_config_is_private(tmp_path: Path) -> None:
     assert "/etc/shadow" not in start_script(tmp_path / "c", None)
 
 
+def test_sshds_private_run_keeps_its_own_directory_visible() -> None:
+    """Inside natsim's namespaces a lab's directories are on their private /run, which sshd's own
+    tmpfs on /run would hide: it is built at a transit point with sshd's directory bound in, then
+    moved onto /run. Elsewhere (root: $TMPDIR) /run is simply covered."""
+    from natsim.labview import cover_run
+
+    keep = Path("/run/natsim-ab12cd-home-x/sshd-y")
+    assert cover_run("natsim-run", keep) == [
+        "mount -n -t tmpfs -o mode=755 natsim-run /tmp", "mkdir -p /tmp/natsim-ab12cd-home-x/sshd-y",
+        "mount -n --bind /run/natsim-ab12cd-home-x/sshd-y /tmp/natsim-ab12cd-home-x/sshd-y",
+        "mount -n --move /tmp /run"]
+    assert cover_run("natsim-run", Path("/tmp/natsim-ab12cd-home-x/sshd-y")) == [
+        "mount -n -t tmpfs -o mode=755 natsim-run /run"]
+    script = start_script(keep / "sshd_config", keep / "shadow")
+    assert script.index("mount -n --move /tmp /run") < script.index("mkdir -m 755 /run/sshd")
+
+
 PASSWD = ("root:x:0:0:root:/root:/bin/bash\nsshd:x:103:65534::/run/sshd:/usr/sbin/nologin\n"
           "sshdx:x:7:7::/:/bin/false\n")
 

@@ -1,5 +1,13 @@
 """The ruleset of an ``ssh-proxy``: tproxy diversion, the bypass set, the policy routing that delivers
-diverted packets to the proxy daemon."""
+diverted packets to the proxy daemon, and the rule that keeps the daemon's own connections out of
+forwarding.
+
+The daemon's backend connections carry the client's address (``IP_TRANSPARENT``), and their replies
+reach the daemon only through ``socket transparent 1``: once the daemon's socket is gone (it aborted
+the connection, e.g. on a key-exchange mismatch, while the backend's own RST was on its way), a late
+reply matches no socket and, being addressed to the client, would be routed on to the client, which
+never had that connection. A connection the node opened itself is marked (``ct mark``) when it starts,
+and no packet of it is ever forwarded."""
 
 from __future__ import annotations
 
@@ -9,10 +17,13 @@ from natsim.units import format_duration
 
 TPROXY_MARK = "0x00000001"
 ROUTE_TABLE = "100"
+#: The conntrack mark of the connections the node itself opens (the daemon's backend connections).
+OWN_CONNECTION_MARK = "0x00000002"
 
 
 def render(config: SshProxy, ctx: RenderContext) -> Rendered:
-    """tproxy diversion, the bypass set and the policy routing that delivers diverted packets."""
+    """tproxy diversion, the bypass set, the policy routing that delivers diverted packets, and no
+    forwarding of the node's own connections (module docstring)."""
     ins = ", ".join(f'"{i}"' for i in ctx.inside)
     port_match = f"tcp dport {{ {', '.join(map(str, config.ports))} }} " if config.ports else ""
     nft = (
@@ -24,6 +35,14 @@ def render(config: SshProxy, ctx: RenderContext) -> Rendered:
         f"\t\tiifname {{ {ins} }} ip saddr . ip daddr . tcp dport @bypass accept\n"
         f"\t\tiifname {{ {ins} }} meta l4proto tcp {port_match}"
         f"tproxy ip to :{config.listen_port} meta mark set {TPROXY_MARK} accept\n"
+        "\t}\n"
+        "\tchain output {\n"
+        "\t\ttype filter hook output priority filter; policy accept;\n"
+        f"\t\tct state new ct mark set {OWN_CONNECTION_MARK}\n"
+        "\t}\n"
+        "\tchain forward {\n"
+        "\t\ttype filter hook forward priority filter; policy accept;\n"
+        f"\t\tct mark {OWN_CONNECTION_MARK} drop\n"
         "\t}\n}\n"
     )
     commands = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def start_proxy(lab: RunningLab, node: str = "fw", *, workdir: Path | None = Non
     config = lab.middleboxes.get(node)
     if not isinstance(config, SshProxy):
         raise LabError(f"node {node} is not an ssh-proxy")
-    directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-proxy-"))
+    directory = workdir or lab.scratch("proxy-")
     key, log = directory / "proxy_host_key", directory / "proxy.log"
     argv = [sys.executable, "-m", "natsim.proxy", "--config", config_json(config),
             "--time-scale", f"{lab.time_scale.factor:g}", "--host-key", str(key),

@@ -8,9 +8,9 @@ read back, so a lab run and a field run execute the same code.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from natsim.report.schema import ProbeResult, RunResult
 def start_go_ssh(lab: RunningLab, node: str = "gossh", *, port: int = GO_SSH_PORT, user: str = LAB_USER,
                  password: str = LAB_PASSWORD, workdir: Path | None = None) -> Any:
     """Start go-ssh in ``node``; returns the LabProcess once it listens."""
-    directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-gossh-"))
+    directory = workdir or lab.scratch("gossh-")
     log = inside(directory, f"go-ssh-{node}.log")
     with open_new(log) as out:
         proc = lab.popen(node, [sys.executable, "-m", "natsim.probes.ssh.goserver", "--port", str(port),
@@ -56,12 +56,13 @@ def run_ssh_probe(lab: RunningLab, node: str, kind: str, args: list[str], *, tim
     probe's ``--progress`` file.
     """
     if workdir is None:
-        with tempfile.TemporaryDirectory(prefix="natsim-sshprobe-") as scratch:
-            try:
-                return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=Path(scratch),
-                                     progress=progress)
-            except ProbeError as err:   # its log goes with the scratch directory: the message quotes it
-                raise ProbeError(str(err)) from err
+        scratch = lab.scratch("sshprobe-")
+        try:
+            return run_ssh_probe(lab, node, kind, args, timeout=timeout, workdir=scratch, progress=progress)
+        except ProbeError as err:   # its log goes with the scratch directory: the message quotes it
+            raise ProbeError(str(err)) from err
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     stamp = f"{node}-{kind}-{time.monotonic_ns()}"
     json_path, log_path = inside(workdir, f"{stamp}.json"), inside(workdir, f"{stamp}.log")
     tool = probe_kind(kind).tool

@@ -2,10 +2,12 @@
 
 ``with openssh_server(lab, "sshd", authorized_keys=[pub], password=LAB_PASSWORD) as sshd:`` starts
 ``/usr/sbin/sshd -D -e -f CONFIG`` through :meth:`Lab.popen` (so lab teardown stops it too) and
-waits until it listens. Nothing on the host is written outside a private temp directory:
+waits until it listens. Nothing on the host is written outside a private directory of the lab's
+(:meth:`RunningLab.scratch`):
 
 * sshd runs in a private mount namespace (``unshare --mount``) where a tmpfs covers ``/run`` (its
-  privilege-separation directory ``/run/sshd`` and utmp live there) and ``/var/log`` (wtmp, lastlog);
+  privilege-separation directory ``/run/sshd`` and utmp live there; its own directory stays visible)
+  and ``/var/log`` (wtmp, lastlog);
 * a private shadow file holding only ``root``'s entry (for password logins its throw-away hash, else
   no password) is bind-mounted over ``/etc/shadow`` inside that namespace only (``UsePAM no``, so
   sshd reads it). Without root, the real one is unreadable and the system's name service answers
@@ -23,14 +25,13 @@ import pwd
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from natsim.errors import ConfigError, LabError
-from natsim.labview import NodeProcess, RunningLab
+from natsim.labview import NodeProcess, RunningLab, cover_run
 from natsim.outfiles import open_new, write_file
 from natsim.privileges import maps_uid
 
@@ -113,8 +114,9 @@ def privsep_user_unmapped() -> bool:
 
 
 def start_script(config: Path, shadow: Path | None, passwd: Path | None = None) -> str:
-    """The shell run inside the private mount namespace before exec'ing sshd."""
-    steps = ["set -e", "mount -t tmpfs -o mode=755 natsim-run /run", "mkdir -m 755 /run/sshd",
+    """The shell run inside the private mount namespace before exec'ing sshd (its files, in
+    ``config``'s directory, stay visible under the private ``/run``: :func:`cover_run`)."""
+    steps = ["set -e", *cover_run("natsim-run", config.parent), "mkdir -m 755 /run/sshd",
              "mount -t tmpfs -o mode=755 natsim-log /var/log"]
     for private, public in ((shadow, "/etc/shadow"), (passwd, "/etc/passwd")):
         if private is not None:
@@ -133,7 +135,7 @@ def openssh_server(lab: RunningLab, node: str, *, port: int = 22, authorized_key
                    password: str | None = None, options: Mapping[str, str] | None = None,
                    ready_timeout: float = 10.0) -> Iterator[SshdHandle]:
     """Run sshd in ``node`` for the duration of the block (``root`` logs in by key or ``password``)."""
-    workdir = Path(tempfile.mkdtemp(prefix="natsim-sshd-"))
+    workdir = lab.scratch("sshd-")
     proc = None
     try:
         key = workdir / "ssh_host_ed25519_key"

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from natsim.errors import ProbeError
@@ -58,6 +57,6 @@ def start_probe(lab: RunningLab, node: str, kind: str, options: TcpProbeOptions,
     if options.time_scale != lab.time_scale.factor:
         raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
                          f"{lab.time_scale.factor:g}")
-    directory = workdir or Path(tempfile.mkdtemp(prefix="natsim-probe-"))
+    directory = workdir or lab.scratch("probe-")
     return start_tool(lab, node, kind, lambda out: probe_argv(kind, options, out), options, workdir=directory,
                       stem=f"{node}-{cli}-{options.name or 'probe'}", limit=expected_wall(kind, options))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from natsim.errors import ProbeError
-from natsim.labview import NodeProcess, RunningLab
+from natsim.labview import NodeProcess, RunningLab, cover_run
 from natsim.outfiles import open_new
 from natsim.paths import inside
 
@@ -40,7 +40,7 @@ READY_TIMEOUT = 15.0
 
 _SCRIPT = r"""
 set -e
-mount -t tmpfs natsim-wg /run
+eval "$3"
 mkdir -p /run/wireguard
 WG_PROCESS_FOREGROUND=1 wireguard-go -f "$1" &
 GO=$!
@@ -114,9 +114,12 @@ def _configure(interface: str, port: int, key: KeyPair, peers: list[str], addres
 
 
 def _start(lab: RunningLab, node: str, interface: str, config: str, log: Path) -> NodeProcess:
+    """wireguard-go in a mount namespace of its own whose private ``/run`` keeps the keys' directory
+    (``log``'s, the run's work directory) visible."""
+    cover = "\n".join(cover_run("natsim-wg", log.parent))
     with open_new(log) as out:
         return lab.popen(node, ["unshare", "--mount", "--propagation", "private", "sh", "-c", _SCRIPT,
-                                "natsim-wg", interface, config], stdout=out, stderr=subprocess.STDOUT)
+                                "natsim-wg", interface, config, cover], stdout=out, stderr=subprocess.STDOUT)
 
 
 def start_tunnels(lab: RunningLab, client: str, server: str, rungs: int, keepalive: int, workdir: Path, *,
