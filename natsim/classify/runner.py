@@ -12,7 +12,6 @@ goes to a private directory removed at the end, and the lab's teardown removes w
 from __future__ import annotations
 
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -43,21 +42,21 @@ def run_classifier(scenario: Scenario, command: str, *, parser: str = AUTO, time
     check_runnable(command)
     chosen = configurations(scenario, only)
     require_lab_privileges("natsim classify")
-    with tempfile.TemporaryDirectory(prefix="natsim-classify-") as scratch, \
-            Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
-                time_scale=scenario.time_scale, seed=scenario.seed,
-                loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab, \
+    with Lab(scenario.topology_ref or scenario.topology, scenario.middleboxes,
+             time_scale=scenario.time_scale, seed=scenario.seed,
+             loaded=(scenario.topology, scenario.topo) if scenario.topo is not None else None) as lab, \
             ExitStack() as servers:
+        scratch = lab.scratch("classify-")   # goes with the lab, however natsim ends
         runs = [(config, fill(command, _values(lab, config))) for config in chosen]
         for node, port in dict.fromkeys((c.server, c.port) for c in chosen):
-            log = Path(scratch) / f"serve-stun-{node}-{port}.log"
+            log = scratch / f"serve-stun-{node}-{port}.log"
             servers.callback(start_server(lab, node, log=log, port=port).stop)
         announce(runs)
         rows = []
         for config, filled in runs:
             for node in lab.middleboxes:
                 reset_state(lab, node)
-            rows.append(_run_one(lab, config, filled, parser, timeout, Path(scratch)))
+            rows.append(_run_one(lab, config, filled, parser, timeout, scratch))
     return rows
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from natsim.lab.lab import Lab
 from natsim.lab.reset import reset_state
 from natsim.probes.stun.labrun import start_server
 from natsim.scenario import load_scenario
+from tests.rootless import left_in, own_tmpdir
 
 pytestmark = pytest.mark.natsim_netns
 
@@ -80,10 +82,18 @@ def test_natsims_own_classifier_agrees_everywhere() -> None:
     assert all(row.reported == row.config.expected for row in rows)
 
 
-def test_bad_commands_get_no_answer_and_leave_nothing_behind() -> None:
+def test_bad_commands_get_no_answer_and_leave_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
     """One command, three behaviours by configuration: it hangs (stopped after the timeout, its
     background child too, before the next configuration runs), it runs a command that does not exist
-    behind shell syntax, it prints a JSON line."""
+    behind shell syntax, it prints a JSON line. Its outputs were in the lab's own directory: nothing is
+    left in ``$TMPDIR`` (before, a natsim-classify-* directory there outlived a killed run)."""
+    with own_tmpdir() as tmpdir:
+        monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+        _bad_commands()
+        assert left_in(tmpdir) == []
+
+
+def _bad_commands() -> None:
     line = json.dumps({"mapping": EI, "filtering": EI})
     command = ("case {config} in eim-eif) sleep 31.25 & sleep 31.5;; "
                "adm-eif) FOO=1 natsim-no-such-classifier;; "
