@@ -25,7 +25,7 @@ HOST_APT_PACKAGES := vagrant vagrant-libvirt
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: setup packages demo test lint unit clean-venv
+.PHONY: setup packages demo test lint unit bench clean-venv
 
 setup: packages $(VENV)/.installed
 
@@ -69,6 +69,12 @@ unit: setup
 
 test: setup lint
 	$(VENV)/bin/pytest -q -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
+
+# Every benchmark in turn, then one table: each figure, its target, its ratio to the reference measured
+# in the same run (docs/benchmarks.md). BENCH_ARGS=--quick: small sizes, a check that all still run.
+BENCH_ARGS ?=
+bench: setup
+	$(VENV)/bin/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from figures import Figure, record
+
 NATSIM = str(Path(sys.executable).parent / "natsim")
 TARGET_RATIO = 4.0
 
@@ -36,6 +38,8 @@ def main() -> None:
     print(f"natsim --help:   median {statistics.median(helped) * 1000:.0f} ms over {runs} runs")
     print(f"ratio (median of pairs): {ratio:.1f}x; target <= {TARGET_RATIO:.0f}x: "
           f"{'met' if ratio <= TARGET_RATIO else 'MISSED'}")
+    record(Figure("cli_startup", "natsim --help", statistics.median(helped) * 1000, "ms", TARGET_RATIO,
+                  "ratio", reference=statistics.median(bare) * 1000, reference_name="python -c pass"))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from figures import Figure, record
+
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.nat44 import Nat44
 from natsim.middleboxes.presets import device
@@ -91,6 +93,8 @@ def main() -> None:
           f"{'met' if best.wall <= TARGET else 'MISSED'} ({best.wall / TARGET:.2f} of the target); "
           f"busiest worker's CPU on {runs[-1].workers}: {runs[-1].busiest:.2f} s "
           f"({runs[-1].busiest / TARGET:.2f} of the target); load average after: {os.getloadavg()[0]:.2f}")
+    record(Figure("population_dask", f"{subscribers:,} subscribers x 24 h on Dask, best of {sizes}",
+                  best.wall, "s", TARGET))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Wall time of the full 130-connection ladder (tcp-send, tcp-recv, tcp-keepalive in parallel) through
 the ISP incident's CPE at time scale 60, against the 2h10m the original tools need. Target: ≤ 150 s.
 
-Run as root: ``sudo .venv/bin/python benchmarks/probe_ladder.py [--scale 60] [--connections 130]``.
+Run as root or as a user the kernel gives namespaces (``natsim doctor``):
+``.venv/bin/python benchmarks/probe_ladder.py [--scale 60] [--connections 130] [--out DIR]``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from figures import Figure, record
+from own_namespace import enter_for_labs
 
 from natsim.lab import Lab
 from natsim.middleboxes.conntrack.policy import Untracked
@@ -31,11 +35,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=60.0)
     parser.add_argument("--connections", type=int, default=130)
+    parser.add_argument("--out", type=Path, help="keep the probes' outputs here (default: removed after)")
     args = parser.parse_args()
+    enter_for_labs()
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        return ladder(args, args.out)
+    with tempfile.TemporaryDirectory(prefix="natsim-bench-") as scratch:
+        return ladder(args, Path(scratch))
+
+
+def ladder(args: argparse.Namespace, workdir: Path) -> int:
+    """Run the three probes in parallel, outputs in ``workdir``; print and record the wall time."""
     cpe = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP,
                     untracked_inbound=Untracked.PICKUP)
     cgn = device("cgn", idle_timeout=4 * 3600.0)  # out of the way of a 2h10m ladder
-    workdir = Path(tempfile.mkdtemp(prefix="natsim-bench-"))
     original = args.connections * 60.0
     with Lab("isp-bridge-cgn", {"cpe": cpe, "cgn": cgn}, time_scale=TimeScale(args.scale)) as lab:
         start_server(lab, log=workdir / "server.log")
@@ -54,7 +68,10 @@ def main() -> int:
     verdict = "meets" if wall <= TARGET_WALL else "misses"
     print(f"full ladder ({args.connections} connections x 3 probes, scale {args.scale:g}): {wall:.1f} s wall "
           f"vs {format_duration(original)} for the original tools; {verdict} the {TARGET_WALL:g} s target")
-    print(f"outputs: {workdir}")
+    if args.out is not None:
+        print(f"outputs: {workdir}")
+    record(Figure("probe_ladder", f"{args.connections}-connection ladder x 3 at scale {args.scale:g}", wall,
+                  "s", TARGET_WALL))
     return 0 if wall <= TARGET_WALL else 1
 
 

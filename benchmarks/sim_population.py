@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 
+from figures import Figure, record
+
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.presets import device
 from natsim.run.population import Population, simulate
@@ -28,6 +30,8 @@ def main() -> None:
                                                                    strict=True) if t % 3600 == 0))
     print(f"wall {result.wall:.2f} s on {workers} worker(s) (target < 60 s on 2 cores); "
           f"{result.events_per_second:,.0f} events/s")
+    record(Figure("sim_population", f"{subscribers:,} subscribers x 24 h, {workers} worker(s)", result.wall,
+                  "s", 60.0))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import statistics
 import sys
 import time
 
+from figures import Figure, record
+
 from natsim.run.predict import build
 from natsim.scenario import load_scenario
 
@@ -41,6 +43,7 @@ def main() -> None:
     median = statistics.median(times)
     print(f"predict {name}: median {median * 1000:.1f} ms, min {min(times) * 1000:.1f} ms over {runs} runs "
           f"(target < 200 ms); {events} events = {events / median:,.0f} events/s")
+    record(Figure("sim_predict", f"predict() {name}", median * 1000, "ms", 200.0))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from figures import Figure, record
+from own_namespace import enter_for_labs
+
 from natsim.report.schema import RunResult
 from natsim.run.compare import all_agree, model_rows
 from natsim.run.experiment import run_scenario
@@ -42,7 +45,9 @@ def verdicts(result: RunResult) -> dict[str, list[str]]:
 
 def main() -> None:
     scales = [float(s) for s in sys.argv[1:]] or list(SCALES)
+    enter_for_labs()
     reference: dict[str, list[str]] | None = None
+    first_wall: float | None = None
     print(f"{'scale':>6} {'wall s':>7} {'expectations':>12} {'same as first':>13} {'model':>14}  rounded")
     for scale in scales:
         scenario = restricted(scale)
@@ -52,12 +57,20 @@ def main() -> None:
             wall = time.perf_counter() - start
         seen = verdicts(outcome.result)
         reference = seen if reference is None else reference
+        first_wall = wall if first_wall is None else first_wall
         rows = model_rows(scenario, outcome.result)
         agree = sum(row.agrees for row in rows)
         print(f"{scale:>6g} {wall:>7.1f} {'met' if outcome.exit_code == 0 else 'FAILED':>12} "
               f"{'yes' if seen == reference else 'NO':>13} {f'{agree}/{len(rows)} agree':>14}  "
               f"{'; '.join(r.describe() for r in scenario.rounded) or '-'}"
               + ("" if all_agree(rows) else "  (model disagrees)"))
+        exact = outcome.exit_code == 0 and seen == reference and all_agree(rows)
+        record(Figure("time_scales", f"isp send+recv at scale {scale:g}: verdicts met, same, model agrees",
+                      1.0 if exact else 0.0, "", 1.0, at_most=False))
+        if scale == max(scales):
+            record(Figure("time_scales", f"isp send+recv at scale {scale:g}", wall, "s", TARGET_WALL,
+                          reference=first_wall if scale != scales[0] else None,
+                          reference_name=f"at scale {scales[0]:g}"))
     print(f"target: scale 600 in <= {TARGET_WALL:.0f} s wall with the same verdicts")
 
 
