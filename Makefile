@@ -21,7 +21,9 @@ SYSTEMD_RUNNING ?= /run/systemd/system
 # Only a machine that hosts VMs needs these (tests/unit/test_vagrantfile.py: `vagrant validate` with
 # both providers); the Vagrantfile's VM installs without them (HOST_APT_PACKAGES=).
 HOST_APT_PACKAGES := vagrant vagrant-libvirt
-# Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU.
+# Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU. xdist hands them out a
+# test (or a module with an expensive module-scoped fixture) at a time, longest first (--dist loadgroup,
+# scheduled by tests/schedule.py), so no long lab test starts last and such a fixture is built once.
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
@@ -68,7 +70,7 @@ unit: setup
 	$(VENV)/bin/pytest -q tests/unit $(PYTEST_ARGS)
 
 test: setup lint
-	$(VENV)/bin/pytest -q -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 # Every benchmark in turn, then one table: each figure, its target, its ratio to the reference measured
 # in the same run (docs/benchmarks.md). BENCH_ARGS=--quick: small sizes, a check that all still run.

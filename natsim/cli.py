@@ -48,6 +48,8 @@ COMMANDS = {
     "serve": "run the probe server (echo, sleep and UDP services; STUN with --stun)",
     "analyze": "analyse a lab capture directory (pcaps per link)",
     "conform": "test a lab middlebox against RFC 5382 (TCP) and RFC 4787 (UDP)",
+    "classify": "run a NAT-type classifier command in every configuration of nat-type-matrix: expected "
+                "against reported",
     "predict": "predict a scenario's outcome with the simpy model",
     "sweep": "predict a scenario over a grid of middlebox settings and probe options",
     "advise": "the largest keepalive that keeps the scenario's path open",

@@ -14,11 +14,12 @@ HEADER = """# Command reference
 
 Generated from the parsers (`python -m natsim.cli_reference > docs/cli.md`); a test keeps it equal to
 `natsim COMMAND --help`. Durations are real-world (`90`, `1h`, `2h4m`). Exit codes: 0 ok, 1 a check
-failed, 2 error, 3 a probe of `natsim run` or `demo` could not run, 130 interrupted.
+failed, 2 error, 3 a probe of `natsim run` or `demo` could not run (of `classify`: a configuration
+gave no answer or unparsed output), 130 interrupted.
 
-`natsim run`, `lab`, `demo` and `conform` build labs: run by an ordinary user, they first enter a user,
-network, mount and PID namespace of natsim's own (no sudo; `natsim doctor` says whether the kernel
-allows it); as root they build the lab beside the host's namespaces. `NATSIM_MODE=root|rootless`
+`natsim run`, `lab`, `demo`, `conform` and `classify` build labs: run by an ordinary user, they first
+enter a user, network, mount and PID namespace of natsim's own (no sudo; `natsim doctor` says whether
+the kernel allows it); as root they build the lab beside the host's namespaces. `NATSIM_MODE=root|rootless`
 overrides the choice (docs/lab.md, "Without root").
 """
 

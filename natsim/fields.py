@@ -36,7 +36,7 @@ def choice_field(default: Any, doc: str, enum_type: type[enum.Enum], **extra: An
 
 
 def plain_field(default: Any, doc: str, parse: str, **extra: Any) -> Any:
-    """A dataclass field parsed as ``bool``, ``int``, ``str``, ``address``, ``public-prefix``,
+    """A dataclass field parsed as ``bool``, ``int``, ``str``, ``node``, ``address``, ``public-prefix``,
     ``port-range``, ``str-list``, ``duration-range``, ``ports`` or ``choice`` (with ``choices``).
 
     ``extra`` metadata: ``minimum``/``maximum`` (int), ``choices``, ``optional`` (None allowed),
@@ -168,6 +168,7 @@ PARSERS: dict[str, Parser] = {
     "address": lambda what, spec, raw: check_lab_address(str(raw), what=what),
     "public-prefix": lambda what, spec, raw: check_lab_address(str(raw), what=what, public=True),
     "str": lambda what, spec, raw: str(raw),
+    "node": lambda what, spec, raw: str(raw),   # a node of the topology (the scenario loader checks it)
 }
 
 

@@ -254,6 +254,18 @@ def _probe(doc: Located, i: int, probe: _Parsed, specs: Mapping[str, NodeSpec], 
             raise doc.error((*where, role_key), f"no node '{node}' in topology {topology}"
                             f"{closest(node, list(specs))}")
         nodes[role_key] = node
+    for f in option_fields(probe.kind.options):   # options naming a third node (hole-punch's peer)
+        node = getattr(probe.options, f.name)
+        if f.metadata["parse"] != "node":
+            continue
+        if not node:
+            raise doc.error(where, f"{probe.kind.name} needs option '{f.name}': {f.metadata['doc']}")
+        if node not in specs:
+            raise doc.error((*where, "options", f.name), f"{f.name}: no node '{node}' in topology "
+                            f"{topology}{closest(str(node), list(specs))}")
+        if node in nodes.values():
+            raise doc.error((*where, "options", f.name), f"{f.name}: '{node}' is the probe's "
+                            f"{'client' if node == nodes['client'] else 'server'}; name another node")
     start = _parse_option(doc, (*where, "start"), {"parse": "duration"}, probe.item["start"]) \
         if probe.item.get("start") not in (None, 0, "0", "0s") else 0.0
     return ProbeSpec(name=probe.name, kind=probe.kind.name, client=nodes["client"], server=nodes["server"],

@@ -1,6 +1,7 @@
 """Shared test configuration.
 
-The natsim pytest plugin provides the natsim_netns marker handling. This file adds one session-wide check:
+The natsim pytest plugin provides the natsim_netns marker handling. Under xdist the tests run longest
+first (``tests/schedule.py``). This file adds one session-wide check:
 the whole test run leaves the root network namespace exactly as it found it - links, named namespaces,
 addresses, routes, rules, nftables ruleset and the sysctls in ``tests/rootstate.py``. Any difference
 fails the run, whichever test caused it.
@@ -19,6 +20,7 @@ import os
 import pytest
 
 from tests.rootstate import differences, snapshot
+from tests.schedule import LongestFirst
 
 _BEFORE = pytest.StashKey[dict[str, str]]()
 _HOST_BEFORE = pytest.StashKey[dict[str, str]]()
@@ -26,6 +28,7 @@ _HOST_BEFORE = pytest.StashKey[dict[str, str]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     """Without root, snapshot the host before the plugin moves the session into a namespace."""
+    config.pluginmanager.register(LongestFirst(config), "natsim-longest-first")
     if not hasattr(config, "workerinput") and os.geteuid() != 0:
         config.stash[_HOST_BEFORE] = snapshot()
 

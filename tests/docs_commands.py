@@ -32,6 +32,8 @@ _NATSIM = ("natsim", "$N", ".venv/bin/natsim", "~/natsim/bin/natsim")
 PARSE_ONLY = {
     ("run",): "a full lab run takes minutes (tests/e2e runs scenarios end to end)",
     ("conform",): "the RFC battery takes minutes (tests/netns/test_conform_lab.py runs it)",
+    ("classify",): "a classifier in nine NAT configurations takes a minute (tests/netns/test_classify_lab.py "
+                   "runs coturn's and natsim's through it)",
     ("analyze",): "needs a demo's output directory (tests/unit/test_analysis_*.py analyse captures)",
     ("cleanup",): "would remove other labs than the test's (tests/netns/test_teardown.py runs it)",
     ("serve",): "a server: runs until stopped (tests/unit/test_probes_server.py runs it)",

@@ -31,6 +31,8 @@ KEY = {
     "02-nat-mapping.md": Answer("02-nat-mapping.yaml", "send", "first_dead", 4),    # re-mapped: RST
     "03-keepalive.md": Answer("03-keepalive.yaml", "keepalive", "first_dead", 3),   # keepalive 8m >= 7m
     "04-bridge-modem.md": Answer("04-bridge-modem.yaml", "recv", "first_dead", None),  # inbound pickup
+    "05-hole-punch.md": Answer("05-hole-punch.yaml", "punch", "found", {"punched": True}),  # ADF lets the
+    # CGN's new port in: b1 sent to its address
     "06-ssh-proxy.md": Answer("06-ssh-proxy.yaml", "logins", "attempts", ["eof", "ok", "ok"]),
 }
 

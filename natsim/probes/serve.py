@@ -1,7 +1,8 @@
 """``natsim serve`` (also ``python -m natsim.probes serve``): the echo and sleep services the TCP probes
 talk to (:mod:`natsim.probes.tcp.protocol`), the UDP service of the UDP probes
 (:mod:`natsim.probes.udp.datagram`) and, with ``--stun``, the RFC 5780 STUN server the
-``nat-type`` probe talks to (:mod:`natsim.probes.stun.stun_server`).
+``nat-type`` probe talks to (:mod:`natsim.probes.stun.stun_server`) and, with ``--rendezvous``, the
+rendezvous of the ``hole-punch`` probe (:mod:`natsim.probes.punch.rendezvous`).
 
 Runs unprivileged on a public host; see ``docs/probes.md`` and ``docs/stun.md``.
 """
@@ -15,6 +16,8 @@ import sys
 from typing import Any
 
 from natsim.cliargs import add_time_scale
+from natsim.probes.punch.messages import RENDEZVOUS, RENDEZVOUS_PORT
+from natsim.probes.punch.rendezvous import RendezvousConfig, start_rendezvous
 from natsim.probes.registry import kinds
 from natsim.probes.service import Service
 from natsim.probes.stun.ports import STUN, STUN_ALT_PORT, STUN_PORT, StunConfig
@@ -33,7 +36,9 @@ def register(sub: Any) -> None:
                             help="run the probe server (echo, sleep and UDP services; STUN with --stun)",
                             description=f"Serve {_services(SERVICES)}; echo and sleep are wire-compatible "
                             f"with the NAT-TCP-test clients; with --stun also {_services((STUN,))}: RFC 5389 "
-                            "Binding with RFC 5780 behaviour discovery on UDP (docs/stun.md).")
+                            "Binding with RFC 5780 behaviour discovery on UDP (docs/stun.md); with "
+                            f"--rendezvous also {_services((RENDEZVOUS,))}: the NSH1 rendezvous of UDP hole "
+                            "punching (docs/probes.md).")
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--echo-port", type=int, default=ECHO_PORT, help=f"default {ECHO_PORT}")
     parser.add_argument("--sleep-port", type=int, default=SLEEP_PORT, help=f"default {SLEEP_PORT}")
@@ -48,6 +53,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--request-timeout", type=float, default=ServerConfig.request_timeout,
                         help="seconds a sleep client has to send its request")
     _add_stun(parser)
+    meet = parser.add_argument_group("rendezvous (hole-punch, UDP)")
+    meet.add_argument("--rendezvous", action="store_true", help="serve the rendezvous as well")
+    meet.add_argument("--rendezvous-only", action="store_true",
+                      help="serve the rendezvous only (no TCP or UDP probe services)")
+    meet.add_argument("--rendezvous-port", type=int, default=RENDEZVOUS_PORT,
+                      help=f"default {RENDEZVOUS_PORT}")
     parser.add_argument("--quiet", action="store_true", help="log only warnings")
     parser.set_defaults(func=run)
 
@@ -75,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         # python -m natsim.probes serve (labs): a line per event; under `natsim` its own -v/-q decide
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING if args.quiet else logging.INFO,
                             format="%(asctime)s %(message)s")
-    tcp = None if args.stun_only else ServerConfig(
+    only = args.stun_only or args.rendezvous_only
+    tcp = None if only else ServerConfig(
         bind=args.bind, echo_port=args.echo_port, sleep_port=args.sleep_port, time_scale=args.time_scale,
         per_source=args.per_source, max_connections=args.max_connections,
         request_timeout=args.request_timeout)
@@ -83,10 +95,12 @@ def run(args: argparse.Namespace) -> int:
     if args.stun or args.stun_only:
         stun = StunConfig(address=args.stun_address or args.bind, port=args.stun_port,
                           alt_address=args.stun_alt_address, alt_port=args.stun_alt_port, rate=args.stun_rate)
-    udp = None if args.stun_only else UdpServiceConfig(
+    udp = None if only else UdpServiceConfig(
         bind=args.bind, port=args.udp_port, time_scale=args.time_scale, per_source=args.per_source,
         max_pending=args.max_connections)
-    asyncio.run(serve(tcp, stun, udp))
+    meet = RendezvousConfig(bind=args.bind, port=args.rendezvous_port) \
+        if args.rendezvous or args.rendezvous_only else None
+    asyncio.run(serve(tcp, stun, udp, meet))
     return 0
 
 
@@ -99,10 +113,12 @@ def _services(services: tuple[Service, ...]) -> str:
 
 
 async def serve(config: ServerConfig | None, stun: StunConfig | None = None,
-                udp: UdpServiceConfig | None = None) -> None:
-    """Start the UDP service (``udp``), the STUN server (``stun``) and the TCP services (``config``), and
-    run until cancelled. The UDP socket is bound first: once the TCP ports listen, every service is up."""
+                udp: UdpServiceConfig | None = None, rendezvous: RendezvousConfig | None = None) -> None:
+    """Start the UDP service (``udp``), the rendezvous (``rendezvous``), the STUN server (``stun``) and the
+    TCP services (``config``), and run until cancelled. The UDP sockets are bound first: once the TCP
+    ports listen, every service is up."""
     service = await start_udp(udp) if udp is not None else None
+    meeting = await start_rendezvous(rendezvous) if rendezvous is not None else None
     stun_server = None
     if stun is not None:
         from natsim.probes.stun.stun_server import StunServer  # the codec (aioice) only when STUN runs
@@ -121,3 +137,5 @@ async def serve(config: ServerConfig | None, stun: StunConfig | None = None,
             stun_server.close()
         if service is not None:
             service.close()
+        if meeting is not None:
+            meeting.close()

@@ -21,7 +21,7 @@ from natsim.sim.trace import Event, Forwarded, Reason, Reset, Trace, Unreachable
 from natsim.sim.wheel import TimerWheel
 
 __all__ = ["Action", "Addr", "Addressed", "Answer", "ConnectionTracker", "DatagramTracker", "Drop", "Emit",
-           "Forward", "Host", "MiddleboxModel", "Route", "Segment", "Timed", "Trace"]
+           "Forward", "Host", "MiddleboxModel", "Route", "Segment", "Sided", "Timed", "Trace"]
 
 @dataclass(frozen=True)
 class Forward:
@@ -86,6 +86,18 @@ class Addressed(Protocol):
 
     def place(self, address: str) -> None:
         """Take ``address``: the node's address as the topology gives it (its name when it has none)."""
+        ...
+
+
+@runtime_checkable
+class Sided(Protocol):
+    """A middlebox model with an inside and an outside (a NAT), whose ``outbound`` means "from its
+    inside" (an optional ability, declared by subclassing). A route whose client is not behind it (a peer
+    behind another NAT reaching this one's public address) crosses it turned round: what goes towards
+    the route's server enters it from its outside."""
+
+    def behind(self, address: str) -> bool:
+        """Whether a host at ``address`` is on its inside."""
         ...
 
 
@@ -179,7 +191,8 @@ class Host:
 
 
 class Route:
-    """The path between one client host and one server host through ``middleboxes``."""
+    """The path between one client host and one server host through ``middleboxes``; each crossed from
+    the client's side as outbound, except a :class:`Sided` one the client is not behind (``turned``)."""
 
     def __init__(self, env: simpy.Environment, client: Host, middleboxes: list[MiddleboxModel],
                  server: Host, trace: Trace) -> None:
@@ -188,12 +201,14 @@ class Route:
         self.server = server
         self.middleboxes = middleboxes
         self.trace = trace
+        self.turned = [isinstance(m, Sided) and not m.behind(client.address) for m in middleboxes]
 
     def emit(self, box: object, seg: Segment, outbound: bool) -> None:
         """``seg`` leaves ``box`` towards the server (``outbound``) or the client, crossing the middleboxes
         beyond it; nothing when ``box`` is not on this route."""
         found = [i for i, m in enumerate(self.middleboxes) if m is box]
         if found:
+            outbound = outbound != self.turned[found[0]]   # the box's own direction, in the route's terms
             self.send(seg, outbound, found[0] + 1 if outbound else found[0] - 1)
 
     def send(self, seg: Segment, outbound: bool, start: int | None = None) -> None:
@@ -205,7 +220,7 @@ class Route:
         now = self.env.now
         for i in positions:
             box = self.middleboxes[i]
-            action = box.handle(seg, outbound, now)
+            action = box.handle(seg, outbound != self.turned[i], now)
             self.trace.record(*action.events)
             if isinstance(action, Forward):
                 if self.trace.packets and not action.events:

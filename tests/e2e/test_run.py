@@ -15,6 +15,7 @@ import pytest
 
 from natsim.lab.records import all_records
 from natsim.scenario import shipped_scenarios
+from tests.shared_runs import compared_run
 
 pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).with_name("short")
@@ -25,8 +26,9 @@ UDP_SHORT = ["cloud-nat-udp", "wireguard-cgn-udp-30s"]
 #: Shipped field-bug scenarios: short as they are, run with the model in tests/netns/test_sim_agreement.py.
 FIELD = ["k8s-ipvs-900s", "aws-nlb-350s", "azure-nat-4min", "azure-lb-tcp-reset", "gcp-firewall-10min"]
 #: Shipped scenarios short as they are, run whole in the lab and compared with the model exchange by
-#: exchange by their own lab test (nat-type-matrix: tests/netns/test_stun_lab.py, about 30 s).
-OWN_LAB_TEST = ["nat-type-matrix"]
+#: exchange by their own lab test (nat-type-matrix: tests/netns/test_stun_lab.py, about 30 s;
+#: p2p-hole-punch: tests/netns/test_hole_punch_lab.py, about 15 s).
+OWN_LAB_TEST = ["nat-type-matrix", "p2p-hole-punch"]
 
 
 def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -34,12 +36,15 @@ def natsim_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[
                           check=False)
 
 
+# The short TCP and UDP scenarios' `natsim run --compare` is run once per session (tests/shared_runs.py):
+# tests/netns/test_sim_agreement.py compares the same run's lab result with the model, exchange by exchange.
 @pytest.mark.parametrize("name", TCP_SHORT)
-def test_short_tcp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
-    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
-    assert_passed(done, tmp_path)
+def test_short_tcp_scenario_passes_and_agrees_with_the_model(
+        name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    done, out = compared_run(tmp_path_factory, SHORT / f"{name}.yaml")
+    assert_passed(done, out)
     assert "<-- DISAGREE" not in done.stdout
-    assert sorted(p.name for p in (tmp_path / "pcap").glob("*.pcap"))
+    assert sorted(p.name for p in (out / "pcap").glob("*.pcap"))
 
 
 def test_every_shipped_scenario_has_a_short_form_run_with_compare() -> None:
@@ -58,9 +63,10 @@ def test_short_ssh_scenario_passes_and_agrees_with_the_model(name: str, tmp_path
 
 
 @pytest.mark.parametrize("name", UDP_SHORT)
-def test_short_udp_scenario_passes_and_agrees_with_the_model(name: str, tmp_path: Path) -> None:
-    done = natsim_run(str(SHORT / f"{name}.yaml"), "--out", str(tmp_path), "--compare")
-    assert_passed(done, tmp_path)
+def test_short_udp_scenario_passes_and_agrees_with_the_model(
+        name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    done, out = compared_run(tmp_path_factory, SHORT / f"{name}.yaml")
+    assert_passed(done, out)
     assert "<-- DISAGREE" not in done.stdout
     assert " connections agree" in done.stdout
 

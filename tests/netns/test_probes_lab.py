@@ -1,4 +1,8 @@
-"""The TCP probes against the lab at time scale 60 (1 min → 1 s): the ISP incident and a CGN.
+"""The TCP probes against the lab: the ISP incident and a CGN.
+
+tcp-send and tcp-recv ladders around the CPE's 1 h run at time scale 240 (1 min → 250 ms; their
+verdicts stay exact to 600, LADDER_LIMIT; at 60 each took a minute of lab time); tcp-keepalive, whose
+TCP_KEEPIDLE is whole seconds, and the ladders around a 10 min CGN (2.5 s at 240) at 60 (1 min → 1 s).
 
 Hypothesis of the incident: the bridge-mode cable modem tracks connections with a 1 h idle timeout
 and drops packets of unknown connections arriving from the inside, but picks up ones arriving from
@@ -29,6 +33,8 @@ from natsim.report.schema import ProbeResult, Verdict
 
 pytestmark = pytest.mark.natsim_netns
 SCALE = 60.0
+#: tcp-send and tcp-recv around the CPE's 1 h (15 lab s; the long CGN's 4 h 60 s, its 4 min transitory 1 s).
+LADDER_SCALE = 240.0
 SERVER = "203.0.113.10"
 MIN = 60.0
 INCIDENT_CPE = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP,
@@ -39,10 +45,10 @@ LONG_CGN = device("cgn", idle_timeout=4 * 3600.0)
 LabFactory = Callable[..., Lab]
 
 
-def ladder(first_min: int, count: int, **kwargs: Any) -> TcpProbeOptions:
+def ladder(first_min: int, count: int, scale: float = SCALE, **kwargs: Any) -> TcpProbeOptions:
     """Idles first_min, first_min+1, ... minutes (send/recv get the lab's 2 min user timeout)."""
     return TcpProbeOptions(server=SERVER, connections=count, step=MIN, first=first_min * MIN,
-                           time_scale=SCALE, grace_wall=5.0, **kwargs)
+                           time_scale=scale, grace_wall=5.0, **kwargs)
 
 
 def by_minute(result: ProbeResult) -> dict[int, Verdict]:
@@ -51,15 +57,15 @@ def by_minute(result: ProbeResult) -> dict[int, Verdict]:
 
 
 def incident_lab(natsim_lab: LabFactory, tmp_path: Path, cpe: CpeBridge = INCIDENT_CPE,
-                 cgn: Nat44 = LONG_CGN) -> Lab:
-    lab = natsim_lab("isp-bridge-cgn", {"cpe": cpe, "cgn": cgn}, time_scale=SCALE)
+                 cgn: Nat44 = LONG_CGN, scale: float = SCALE) -> Lab:
+    lab = natsim_lab("isp-bridge-cgn", {"cpe": cpe, "cgn": cgn}, time_scale=scale)
     start_server(lab, log=tmp_path / "server.log")
     return lab
 
 
 def test_incident_send_dies_from_one_hour(natsim_lab: LabFactory, tmp_path: Path) -> None:
-    lab = incident_lab(natsim_lab, tmp_path)
-    probe = start_probe(lab, "client", "tcp-send", ladder(58, 4), workdir=tmp_path)
+    lab = incident_lab(natsim_lab, tmp_path, scale=LADDER_SCALE)
+    probe = start_probe(lab, "client", "tcp-send", ladder(58, 4, LADDER_SCALE), workdir=tmp_path)
     result = probe.wait()
     assert by_minute(result) == {58: Verdict.ALIVE, 59: Verdict.ALIVE, 60: Verdict.DEAD, 61: Verdict.DEAD}
     dead = [c for c in result.connections if c.verdict is Verdict.DEAD]
@@ -71,8 +77,8 @@ def test_incident_send_dies_from_one_hour(natsim_lab: LabFactory, tmp_path: Path
 
 
 def test_incident_recv_every_connection_returns(natsim_lab: LabFactory, tmp_path: Path) -> None:
-    lab = incident_lab(natsim_lab, tmp_path)
-    result = start_probe(lab, "client", "tcp-recv", ladder(58, 4), workdir=tmp_path).wait()
+    lab = incident_lab(natsim_lab, tmp_path, scale=LADDER_SCALE)
+    result = start_probe(lab, "client", "tcp-recv", ladder(58, 4, LADDER_SCALE), workdir=tmp_path).wait()
     assert by_minute(result) == {58: Verdict.ALIVE, 59: Verdict.ALIVE, 60: Verdict.ALIVE, 61: Verdict.ALIVE}
     assert [c.detail for c in result.connections] == ["3480", "3540", "3600", "3660"]
 
@@ -89,8 +95,8 @@ def test_incident_keepalive_dies_from_one_hour(natsim_lab: LabFactory, tmp_path:
 
 def test_cpe_dropping_both_ways_fails_recv_from_one_hour(natsim_lab: LabFactory, tmp_path: Path) -> None:
     cpe = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP, untracked_inbound=Untracked.DROP)
-    lab = incident_lab(natsim_lab, tmp_path, cpe=cpe)
-    result = start_probe(lab, "client", "tcp-recv", ladder(58, 4), workdir=tmp_path).wait()
+    lab = incident_lab(natsim_lab, tmp_path, cpe=cpe, scale=LADDER_SCALE)
+    result = start_probe(lab, "client", "tcp-recv", ladder(58, 4, LADDER_SCALE), workdir=tmp_path).wait()
     assert by_minute(result) == {58: Verdict.ALIVE, 59: Verdict.ALIVE, 60: Verdict.DEAD, 61: Verdict.DEAD}
 
 

@@ -8,7 +8,9 @@ middlebox in front of every probe kind; ``isp-modem-bridge-1h-short``'s ``send-d
 field-bug scenarios (short as shipped: :data:`FIELD`) put TCP ladders through each load-balancer expiry
 behaviour (silent, reset-next-packet, reset-both-at-expiry: the reset daemon), through the firewall and
 a NAT that resets, each built from a device preset; ``nat-aws-nat-gateway`` puts one through a preset
-of the generic ``nat`` kind (its topology is a test file: :data:`TRUSTED_SHORT`).
+of the generic ``nat`` kind (its topology is a test file: :data:`TRUSTED_SHORT`). The shortened shipped
+scenarios (:data:`TCP_SHORT`, :data:`UDP_SHORT`) are compared on the lab result of the ``natsim run
+--compare`` that tests/e2e/test_run.py checks, run once for both (tests/shared_runs.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from natsim.report.schema import RunResult, Verdict
 from natsim.run.experiment import run_scenario
 from natsim.run.predict import predict
 from natsim.scenario import load_scenario, shipped_scenarios
+from tests.shared_runs import compared_run
 
 pytestmark = [pytest.mark.natsim_netns, pytest.mark.e2e]
 SHORT = Path(__file__).resolve().parents[1] / "e2e" / "short"
@@ -70,9 +73,23 @@ def check(path: Path | str, tmp_path: Path, *, trust: bool = False) -> None:
     assert disagreements(outcome.result, predicted, scenario.time_scale.factor) == []
 
 
+def check_cli_run(path: Path, factory: pytest.TempPathFactory) -> None:
+    """As :func:`check`, on the lab result of ``natsim run PATH --compare``, the run tests/e2e/test_run.py
+    checks too (once per session: tests/shared_runs.py)."""
+    _, out = compared_run(factory, path)
+    observed = RunResult.load(out / "result.json")
+    assert observed.complete
+    scenario = load_scenario(path)
+    assert disagreements(observed, predict(scenario), scenario.time_scale.factor) == []
+
+
 @pytest.mark.parametrize("name", TCP_SHORT + UDP_SHORT + OWN_SHORT)
-def test_model_agrees_with_lab_short(name: str, tmp_path: Path) -> None:
-    check(SHORT / f"{name}.yaml", tmp_path)
+def test_model_agrees_with_lab_short(name: str, tmp_path: Path,
+                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    if name in TCP_SHORT + UDP_SHORT:   # the shortened shipped ones: the lab run test_run.py reads too
+        check_cli_run(SHORT / f"{name}.yaml", tmp_path_factory)
+    else:
+        check(SHORT / f"{name}.yaml", tmp_path)
 
 
 @pytest.mark.parametrize("name", TRUSTED_SHORT)

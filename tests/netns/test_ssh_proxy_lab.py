@@ -234,8 +234,8 @@ def test_every_port_is_intercepted_transparently(tmp_path: Path) -> None:
     with Lab("dc-ssh-proxy", {"fw": SshProxy()}, time_scale=TimeScale(SCALE), runtimes=False) as lab:
         start_go_ssh(lab, workdir=tmp_path)
         proxy = start_proxy(lab, workdir=tmp_path, extra_args=("--sniff-timeout", "1"))
-        lab.popen("gossh", [sys.executable, "-c", PEER_SERVER])
-        time.sleep(0.5)
+        peer = lab.popen("gossh", [sys.executable, "-c", PEER_SERVER])
+        lab.wait_port("gossh", 7000, peer)
         code, out = lab.run("client1", [sys.executable, "-c", PEER_CLIENT])
         assert code == 0 and out.strip() == "192.0.2.10 said hello"
         run_ssh_probe(lab, "client1", "ssh-first-connect", ["--target", GO, "--attempts", "1"])

@@ -36,6 +36,7 @@ def entered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ["lab", "home-nat", "--run", "client true"],
     ["run", "isp-modem-bridge-1h"],
     ["conform", "home-nat:router", "--only", "rfc5382-req1"],
+    ["classify", "true"],
     ["demo"],
 ])
 def test_lab_commands_run_inside_and_return_its_exit_code(argv: list[str], entered: list[str]) -> None:

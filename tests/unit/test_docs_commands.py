@@ -23,7 +23,8 @@ def test_the_docs_show_commands_and_every_one_is_classified() -> None:
     assert [c.id for c in COMMANDS if how(c)[0] == "unclassified"] == []
     # the lines that are not natsim commands are known ones (installing, make, the shell)
     firsts = {(line.split()[1] if line.startswith("sudo ") else line.split()[0]) for _, line in OTHERS}
-    assert firsts <= {".venv/bin/pip", "python3", "wait", "make", "N=.venv/bin/natsim", "dask"}
+    assert firsts <= {".venv/bin/pip", ".venv/bin/python", "python3", "wait", "make", "N=.venv/bin/natsim",
+                      "dask"}
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.id)

@@ -19,7 +19,7 @@ DOCS = Path(__file__).parents[2] / "docs" / "scenarios.md"
 def test_natsims_own_kinds_are_registered() -> None:
     assert set(kinds()) == {"tcp-send", "tcp-recv", "tcp-keepalive", "udp-send", "udp-recv", "udp-keepalive",
                             "wireguard", "ssh-first-connect", "ssh-bypass-timer", "ssh-kex", "ssh-idle",
-                            "command", "nat-type"}
+                            "command", "nat-type", "hole-punch"}
 
 
 @pytest.mark.parametrize("name", sorted(kinds()))

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from natsim.expect import check_expectations
-from natsim.probes.stun.model import Aliases, alternate_address
+from natsim.probes.aliases import Aliases
+from natsim.probes.stun.model import alternate_address
 from natsim.report.schema import Verdict
 from natsim.run.predict import predict
 from natsim.scenario import load_scenario

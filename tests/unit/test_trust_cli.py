@@ -17,10 +17,11 @@ def _argv(command: str, topo: Path, scenario: Path, out: Path) -> list[str]:
             "lab": ["lab", str(topo), "--run", "client true"],
             "predict": ["predict", str(scenario)],
             "sweep": ["sweep", str(scenario), "--param", "router.idle_timeout=1h,2h", "--out", str(out)],
-            "conform": ["conform", f"{topo}:{NAME}:router", "--only", "rfc5382-req1"]}[command]
+            "conform": ["conform", f"{topo}:{NAME}:router", "--only", "rfc5382-req1"],
+            "classify": ["classify", "true", "--scenario", str(scenario)]}[command]
 
 
-@pytest.mark.parametrize("command", ["run", "lab", "predict", "sweep", "conform"])
+@pytest.mark.parametrize("command", ["run", "lab", "predict", "sweep", "conform", "classify"])
 def test_users_topology_file_is_refused_without_trust(command: str, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     topo, marker = write_topology(tmp_path / "mine")
@@ -66,7 +67,7 @@ def test_a_lab_sweep_runs_commands_so_needs_trust_for_one(tmp_path: Path,
     assert "give one" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["run", "lab", "predict", "sweep", "conform"])
+@pytest.mark.parametrize("command", ["run", "lab", "predict", "sweep", "conform", "classify"])
 def test_trust_is_documented_in_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main([command, "--help"])

@@ -13,7 +13,7 @@ from natsim.middleboxes.nat.config import NatConfig, NatSettings
 from natsim.middleboxes.nat.pool import pool_address, pool_range
 from natsim.sim import trace as ev
 from natsim.sim.cttable import Entry, Tuple
-from natsim.sim.network import Addr, Drop, Segment
+from natsim.sim.network import Addr, Drop, Segment, Sided
 from natsim.sim.segment import TCP
 from natsim.units import TimeScale
 
@@ -21,7 +21,7 @@ from natsim.units import TimeScale
 CLOSING = ("time_wait", "close")
 
 
-class NatCore(Stateful):
+class NatCore(Stateful, Sided):
     """What every protocol of a NAT44 model shares: who is translated to which address, Linux's port
     choice, the entries it holds, conntrack's address rewriting."""
 
@@ -47,6 +47,22 @@ class NatCore(Stateful):
         except ValueError:
             raise ConfigError(f"{self.name}: source {src[0]!r} has no IPv4 address; the NAT model "
                               "needs the topology's addresses") from None
+
+    def inside_address(self, address: str) -> bool:
+        """Whether ``address`` is in the inside prefix (a label, e.g. another NAT's public address in the
+        model, is not)."""
+        try:
+            return ipaddress.ip_address(address) in self.inside
+        except ValueError:
+            return False
+
+    def behind(self, address: str) -> bool:
+        """Whether a host at ``address`` is inside (a host named by a label, not an address, is taken to
+        be: the model then crosses it as it always has, from the inside)."""
+        try:
+            return ipaddress.ip_address(address) in self.inside
+        except ValueError:
+            return True
 
     def public(self, address: str) -> bool:
         """Whether ``address`` is one of the NAT's own public addresses."""

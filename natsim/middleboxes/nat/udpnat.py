@@ -91,8 +91,8 @@ class UdpNat(NatCore):
         if entry.mapped_port is None:
             return "plain", None
         original, reply = entry.original, entry.reply
-        if self.translated(original[0]):
-            kind = "hairpin" if self.translated(reply[0]) else "out"
+        if self.inside_address(original[0][0]):
+            kind = "hairpin" if self.inside_address(reply[0][0]) else "out"
             return kind, Ends(original[0], reply[1], original[1])
         return "in", Ends(reply[0], original[1], original[0])
 

@@ -3,4 +3,4 @@
 (:mod:`.kinds`); the tools
 :mod:`.first_connect`, :mod:`.bypass_timer`, :mod:`.kex`, :mod:`.idle` (``natsim probe ssh-*``,
 :mod:`.cli`), the clients (:mod:`.login`, :mod:`.goclient`, :mod:`.openssh`), the go-ssh backend
-(:mod:`.goserver`) and the wire format (:mod:`.wire`)."""
+(:mod:`.goserver`) and the wire format (:mod:`.messages`)."""

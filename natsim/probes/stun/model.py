@@ -12,7 +12,7 @@ The server's alternate address is the address after its own (the lab's topologie
 only its being another address matters to a verdict. A model NAT without a pool names its public
 address by a label (``router-wan``), which no STUN attribute carries: on the wire of the model it
 stands for an address of 240.0.0.0/4 (reserved; never a lab address), turned back into the label
-where the tool reads it (:class:`Aliases`).
+where the tool reads it (:class:`~natsim.probes.aliases.Aliases`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 import simpy
 
+from natsim.probes.aliases import Aliases
 from natsim.probes.registry import ProbeModel, options_of
 from natsim.probes.stun import codec
 from natsim.probes.stun.answers import Responder, Slot
@@ -54,30 +55,6 @@ class ToolSocket(UdpSocket):
     def on_datagram(self, seg: Segment, route: Route, outbound: bool) -> None:
         """Keep it, an ICMP error included."""
         self.inbox.append(seg)
-
-
-class Aliases:
-    """Host labels (not IPv4 addresses) ↔ stand-in addresses of 240.0.0.0/4, both ways."""
-
-    def __init__(self) -> None:
-        self.ips: dict[str, str] = {}
-        self.labels: dict[str, str] = {}
-
-    def wire(self, address: Address) -> Address:
-        """``address`` as a STUN attribute can carry it."""
-        host, port = address
-        try:
-            ipaddress.IPv4Address(host)
-            return address
-        except ValueError:
-            if host not in self.ips:
-                self.ips[host] = str(ipaddress.IPv4Address("240.0.0.1") + len(self.ips))
-                self.labels[self.ips[host]] = host
-            return (self.ips[host], port)
-
-    def model(self, address: Address | None) -> Address | None:
-        """A wire address as the model names it."""
-        return None if address is None else (self.labels.get(address[0], address[0]), address[1])
 
 
 def alternate_address(address: str) -> str:
