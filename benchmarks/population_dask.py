@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from figures import Figure, record
 
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.middleboxes.nat44 import Nat44
+from natsim.middleboxes.presets import device
 from natsim.run.cluster import local_cluster
 from natsim.run.population import Population, PopulationResult, simulate
 
@@ -50,7 +51,7 @@ def _worker_cpu(cluster: object) -> list[float]:
     return [sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids]
 
 
-def measure(cgn: Cgn, population: Population, workers: int) -> Measured:
+def measure(cgn: Nat44, population: Population, workers: int) -> Measured:
     """Run the model once on a fresh local cluster of ``workers`` processes."""
     started = time.perf_counter()
     with local_cluster(workers) as cluster:
@@ -65,7 +66,7 @@ def main() -> None:
     """The incident-like CGN (1 h idle timeout, pickup outbound, 32 ports per subscriber)."""
     subscribers = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     sizes = [int(a) for a in sys.argv[2:]] or [1, 2]
-    cgn = Cgn(idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP, pool="198.51.100.0/24",
+    cgn = device("cgn", idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP, pool="198.51.100.0/24",
               subscribers="100.64.0.0/10", ports_per_subscriber=32)
     population = Population(subscribers=subscribers)
     print(f"{subscribers:,} subscribers x {population.duration / 3600:g} h on {os.cpu_count()} cores; "

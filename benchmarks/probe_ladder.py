@@ -18,9 +18,9 @@ from figures import Figure, record
 from own_namespace import enter_for_labs
 
 from natsim.lab import Lab
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import device
 from natsim.probes.tcp.labrun import start_probe, start_server
 from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.units import TimeScale, format_duration
@@ -49,7 +49,7 @@ def ladder(args: argparse.Namespace, workdir: Path) -> int:
     """Run the three probes in parallel, outputs in ``workdir``; print and record the wall time."""
     cpe = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP,
                     untracked_inbound=Untracked.PICKUP)
-    cgn = Cgn(idle_timeout=4 * 3600.0)  # out of the way of a 2h10m ladder
+    cgn = device("cgn", idle_timeout=4 * 3600.0)  # out of the way of a 2h10m ladder
     original = args.connections * 60.0
     with Lab("isp-bridge-cgn", {"cpe": cpe, "cgn": cgn}, time_scale=TimeScale(args.scale)) as lab:
         start_server(lab, log=workdir / "server.log")

@@ -12,8 +12,8 @@ import sys
 
 from figures import Figure, record
 
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.middleboxes.presets import device
 from natsim.run.population import Population, simulate
 
 
@@ -21,7 +21,7 @@ def main() -> None:
     """Run the incident-like CGN (1 h idle timeout, pickup outbound, 32 ports per subscriber)."""
     workers = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     subscribers = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    cgn = Cgn(idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP, pool="198.51.100.0/24",
+    cgn = device("cgn", idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP, pool="198.51.100.0/24",
               ports_per_subscriber=32)
     population = Population(subscribers=subscribers)
     result = simulate(cgn, population, workers=workers)

@@ -18,7 +18,7 @@ from natsim.endpoint import Endpoint
 from natsim.errors import ConfigError, ScenarioError, TimeScaleError
 from natsim.fields import config_from_mapping
 from natsim.lab.topology import ROLES_PLAIN, NodeSpec
-from natsim.middleboxes import build_config, kind
+from natsim.middleboxes import kind
 from natsim.middleboxes import presets as device_presets
 from natsim.middleboxes.base import Middlebox
 from natsim.units import TimeScale
@@ -50,19 +50,20 @@ def _backends(doc: Located, node: str, config: Middlebox, addresses: Mapping[str
 def _middlebox(doc: Located, node: str, spec: NodeSpec, values: dict[str, Any]) -> Middlebox:
     """The config of ``node`` from its settings: each checked at its own position, a preset's first
     (the node's own, else its role's)."""
-    role = spec.kind
+    chosen = {}
     if device_presets.PRESET_KEY in values:
-        _check_preset(doc, node, role, values[device_presets.PRESET_KEY])
+        chosen = {device_presets.PRESET_KEY: values[device_presets.PRESET_KEY]}
+        _check_preset(doc, node, spec.kind, values[device_presets.PRESET_KEY])
     for key in values:
         if key == device_presets.PRESET_KEY:
             continue
-        try:
-            build_config(role, {key: values[key]}, prefix=f"{node}.")
+        try:   # under the kind's name or the device's own (a cgn's subscribers)
+            device_presets.configure(spec.role, {**chosen, key: values[key]}, prefix=f"{node}.")
         except ConfigError as err:
             unknown = err.message.startswith("unknown setting")
             raise doc.error(("middleboxes", node, key), err.message, key=unknown) from err
     try:
-        return device_presets.configure(role, spec.settings(values), prefix=f"{node}.")
+        return device_presets.configure(spec.role, values, prefix=f"{node}.")
     except ConfigError as err:
         raise doc.error(("middleboxes", node), err.message) from err
 
@@ -82,7 +83,7 @@ def middleboxes(doc: Located, data: dict[str, Any], specs: Mapping[str, NodeSpec
         configs[node] = _middlebox(doc, node, specs[node], values)
     for node, spec in specs.items():
         if spec.role not in ROLES_PLAIN and node not in configs:
-            configs[node] = device_presets.configure(spec.kind, spec.settings())
+            configs[node] = device_presets.configure(spec.role, {})
     for node, config in configs.items():
         _backends(doc, node, config, addresses)
     return configs

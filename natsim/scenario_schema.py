@@ -14,8 +14,8 @@ from typing import Any
 from natsim.endpoint import Endpoint
 from natsim.fields import settings
 from natsim.middleboxes import config_class, kinds
-from natsim.middleboxes.base import DeviceConfig
-from natsim.middleboxes.presets import PRESET_KEY
+from natsim.middleboxes.base import DeviceConfig, Preset
+from natsim.middleboxes.presets import PRESET_KEY, shipped
 from natsim.paths import MAX_NAME, NAME_PATTERN
 from natsim.probes.options import option_fields
 from natsim.probes.registry import kinds as probe_kinds
@@ -69,6 +69,18 @@ def _middlebox(kind: str) -> dict[str, Any]:
             "description": f"settings of a {kind} node"}
 
 
+def _device(preset: Preset) -> dict[str, Any]:
+    """The settings of a node whose role is a device preset with names of its own (a ``cgn``'s
+    ``subscribers``): its kind's, and the device's names for them."""
+    entry = _middlebox(preset.kind)
+    props = dict(entry["properties"])
+    for own, setting in preset.names:
+        props[own] = {**props[setting], "description": f"{preset.name}'s name for {setting}: "
+                      + props[setting]["description"]}
+    return {**entry, "properties": props, "description": f"settings of a {preset.name} node "
+            f"(a {preset.kind} preset)"}
+
+
 def _host() -> dict[str, Any]:
     props = {f.name: {**_value(dict(f.metadata)), "description": f.metadata.get("doc", "")}
              for f in settings(Endpoint)}
@@ -104,7 +116,9 @@ def json_schema() -> dict[str, Any]:
                            "description": "real-world seconds per lab second"},
             "seed": {"type": "integer"}, "captures": {"type": "boolean"},
             "middleboxes": {"type": "object", "description": "node name -> settings of its kind",
-                            "additionalProperties": {"anyOf": [_middlebox(k) for k in kinds()]}},
+                            "additionalProperties": {"anyOf": [
+                                *(_middlebox(k) for k in kinds()),
+                                *(_device(p) for p in shipped().values() if p.names)]}},
             "hosts": {"type": "object", "description": "host name -> its kernel TCP settings (real-world)",
                       "additionalProperties": _host()},
             "probes": {"type": "array", "minItems": 1, "items": probe},

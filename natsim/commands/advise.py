@@ -47,21 +47,20 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Advise, check with the model, and with ``--verify`` in the lab."""
-    from natsim.run.advise import advise, check_scenario, checked, describe
+    from natsim.run.advise import advise, check_scenario, check_text, check_values, checked, describe
     from natsim.run.predict import predict
 
     scenario = load(args.scenario, args.time_scale, trust=args.trust, sets=args.set)
     advice = advise(scenario, args.app)
     print("\n".join(describe(advice)))
     check = check_scenario(scenario, advice)
-    advised, above = (format_duration(p.options.first) for p in check.probes)
+    advised = format_duration(check_values(check)[0])
     if advised != format_duration(advice.value):
         print(f"  checked at {advised}: {advice.value} s floored to whole lab seconds at time scale "
               f"{check.time_scale.factor:g} (--time-scale 1 checks the value itself)")
     problems = [f"model: {p}" for p in checked(predict(check))]
     print(f"  model (lab at time scale {check.time_scale.factor:g}): "
-          + ("; ".join(problems) or f"a keepalive after {advised} is answered, one after {above} "
-             f"(past {advice.binding}'s timeout) fails"))
+          + ("; ".join(problems) or check_text(advice, check)))
     if vars(args)[BUILDS_LAB] and not problems:
         from natsim.run.experiment import run_scenario
 

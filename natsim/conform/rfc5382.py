@@ -17,9 +17,9 @@ from natsim.conform.verdict import (
     judge_timeout,
     judge_unsolicited_syn,
 )
-from natsim.middleboxes.cgn.config import RFC5382_ESTABLISHED, RFC5382_TRANSITORY
+from natsim.middleboxes.nat.config import RFC5382_ESTABLISHED, RFC5382_TRANSITORY
 
-#: RFC 5382 REQ-5's minimums: the numbers the ``cgn`` defaults are (one definition).
+#: RFC 5382 REQ-5's minimums (one definition, with the ``nat`` kind's describe()).
 ESTABLISHED, TRANSITORY = RFC5382_ESTABLISHED, RFC5382_TRANSITORY
 UNSOLICITED_WAIT = 6.0  # RFC 5382 REQ-4: no answer for 6 s
 

@@ -37,7 +37,7 @@ from natsim.lab.topology import ROLES_PLAIN, NodeSpec, TopologyRef, load_topolog
 from natsim.labview import NodeProcess
 from natsim.middleboxes import kind, render
 from natsim.middleboxes.base import Middlebox, RenderContext, Rendered
-from natsim.middleboxes.presets import configure, preset_of, record
+from natsim.middleboxes.presets import chosen_preset, configure, preset_of, record
 from natsim.outfiles import make_dir
 from natsim.privileges import require_lab_privileges
 from natsim.units import TimeScale
@@ -80,11 +80,12 @@ def resolve_middleboxes(specs: Mapping[str, NodeSpec],
         if name not in specs:
             raise ConfigError(f"no node '{name}' in this topology (nodes: {', '.join(specs)})")
         if specs[name].kind != config.kind:
-            raise ConfigError(f"node '{name}' is a {specs[name].kind}, not a {config.kind}")
+            given_as = preset.name if (preset := preset_of(config)) is not None else config.kind
+            raise ConfigError(f"node '{name}' is a {specs[name].role}, not a {given_as}")
     result = dict(given)
     for name, spec in specs.items():
         if spec.role not in ROLES_PLAIN and name not in result:
-            result[name] = configure(spec.kind, spec.settings())
+            result[name] = configure(spec.role, {})
     return result
 
 
@@ -342,7 +343,7 @@ class Lab:
                                       "prefix": intf.prefixLen if intf.IP() else None})
             entry: dict[str, Any] = {"name": name, "role": spec.role, "interfaces": intfs}
             if name in self.middleboxes:
-                preset = preset_of(self.middleboxes[name])
+                preset = chosen_preset(self.middleboxes[name])
                 if preset is not None:
                     entry["preset"] = record(preset)
                 entry["settings"] = self.middleboxes[name].describe()
@@ -370,5 +371,5 @@ def lab_from_settings(topology: str | TopologyRef,
             continue
         if specs[node].role in ROLES_PLAIN:
             raise ConfigError(f"node '{node}' is a plain {specs[node].role}: it has no settings")
-        configs[node] = configure(specs[node].kind, specs[node].settings(values), prefix=f"{node}.")
+        configs[node] = configure(specs[node].role, values, prefix=f"{node}.")
     return Lab(topology, configs, time_scale=time_scale, loaded=(name, topo))

@@ -17,7 +17,6 @@ import ast
 import functools
 import importlib.util
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,6 @@ from natsim.errors import ConfigError
 from natsim.fields import closest
 from natsim.lab.topo_data import ensure_topo_module
 from natsim.middleboxes import presets
-from natsim.middleboxes.presets import PRESET_KEY
-from natsim.middleboxes.registry import kinds
 from natsim.shipped import TOPOLOGIES
 from natsim.trust import refusal
 
@@ -231,17 +228,11 @@ class NodeSpec:
     kind: str = ""
     preset: str | None = None
 
-    def settings(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The node's settings: its role's preset (if any), then ``values`` over it."""
-        return {**({PRESET_KEY: self.preset} if self.preset else {}), **(values or {})}
-
 
 def role_kind(role: str) -> tuple[str, str | None]:
     """(kind, preset) of a node's role: a plain role or a kind is itself; a device preset's name is the
-    preset's kind with that preset. An unknown role stays as it is (the kind lookup names it)."""
-    if role in ROLES_PLAIN or role in kinds() or role not in presets.available():
-        return role, None
-    return presets.find(role).kind, role
+    preset's kind with that preset (:func:`natsim.middleboxes.presets.resolve`)."""
+    return (role, None) if role in ROLES_PLAIN else presets.resolve(role)
 
 
 def node_specs(topo: Any) -> dict[str, NodeSpec]:

@@ -82,7 +82,9 @@ class Preset:
     """A named, sourced set of one kind's settings (one ``presets/NAME.yaml`` file).
 
     ``settings`` are the values as written (each kind's config parses them); ``where`` gives the file
-    position of each (``file:line:col``), for errors about a value that came from the preset.
+    position of each (``file:line:col``), for errors about a value that came from the preset. ``names``:
+    (the device's own name, the kind's setting) for settings the device calls otherwise (a ``cgn``'s
+    ``subscribers`` is the ``nat`` kind's ``inside``): user values may use either.
     """
 
     name: str
@@ -93,6 +95,12 @@ class Preset:
     note: str
     path: str
     where: tuple[tuple[str, str], ...] = ()
+    names: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def device_names(self) -> dict[str, str]:
+        """The kind's setting → the name this device gives it (``inside`` → ``subscribers``)."""
+        return {setting: own for own, setting in self.names}
 
     @property
     def approximate(self) -> bool:
@@ -118,12 +126,23 @@ class DeviceConfig(Settings):
 
     #: The preset this config was built from (set by :func:`with_preset`), None: none.
     preset: ClassVar[Preset | None] = None
+    #: True when that preset is the node's role (``natsim_role="cgn"``), not one its settings chose:
+    #: the node is then what its topology says it is (maps and results name the preset only when it is
+    #: approximate: :func:`natsim.middleboxes.presets.chosen_preset`).
+    preset_is_role: ClassVar[bool] = False
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Its settings as :meth:`Settings.describe` gives them, each under the name its preset's device
+        gives it (a ``cgn`` shows ``subscribers``, the ``nat`` kind's ``inside``)."""
+        names = self.preset.device_names if self.preset is not None else {}
+        return [(names.get(key, key), value) for key, value in super().describe()]
 
 
 C = TypeVar("C", bound=DeviceConfig)
 
 
-def with_preset(config: C, preset: Preset) -> C:
-    """``config``, remembering that it was built from ``preset``."""
+def with_preset(config: C, preset: Preset, *, role: bool = False) -> C:
+    """``config``, remembering that it was built from ``preset`` (``role``: the node's role named it)."""
     object.__setattr__(config, "preset", preset)
+    object.__setattr__(config, "preset_is_role", role)
     return config

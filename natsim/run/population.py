@@ -6,14 +6,14 @@ Each subscriber opens TCP flows as a Poisson process whose rate follows a day pr
 close. Gaps are Pareto (heavy-tailed).
 
 The CGN is the same NAT the model runs packet by packet (:class:`~natsim.middleboxes.nat.model.Nat`
-built from the :class:`~natsim.middleboxes.cgn.Cgn` config, its policy table quantised to whole
-kernel seconds): a flow's mapping lives from its SYN until ``established`` after its last packet, or
-``time_wait`` after its close; a gap of ``established`` or more finds it expired (equality counts), and
-the next packet survives only when it is outbound, the CGN picks it up and preserves ports (the
-re-mapping then lands on the same address and port, so the server never notices); otherwise the flow
-is killed (a picked-up packet re-mapped to another port opens a mapping the server's RST closes at
-once, ``close`` seconds). With ``ports_per_subscriber`` (``ct count``) a subscriber's flows that are
-not yet closing are capped; a flow beyond the cap is refused.
+built from its :class:`~natsim.middleboxes.nat44.Nat44` config, the ``cgn`` preset's or any, its policy
+table quantised to whole kernel seconds): a flow's mapping lives from its SYN until ``established``
+after its last packet, or ``time_wait`` after its close; a gap of ``established`` or more finds it
+expired (equality counts), and the next packet survives only when it is outbound, the CGN picks it up
+and preserves ports (the re-mapping then lands on the same address and port, so the server never
+notices); otherwise the flow is killed (a picked-up packet re-mapped to another port opens a mapping the
+server's RST closes at once, ``close`` seconds). With ``ports_per_subscriber`` (``ct count``) a
+subscriber's flows that are not yet closing are capped; a flow beyond the cap is refused.
 
 :func:`simulate` evaluates all of that per shard of subscribers with vectorised numpy (subscribers are
 independent: flows of different subscribers never share a server tuple), so shards can go to any
@@ -34,8 +34,8 @@ import numpy as np
 
 from natsim.errors import ConfigError
 from natsim.kernel_facts import CONNTRACK_ENTRY_BYTES
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.middleboxes.nat44 import Nat44
 from natsim.run.population_flows import SHARDS, Flows, Population, draw, shard_bounds, shard_seed
 from natsim.units import TimeScale
 
@@ -54,7 +54,7 @@ class Rules:
     limit: int | None
 
     @classmethod
-    def of(cls, cgn: Cgn) -> Rules:
+    def of(cls, cgn: Nat44) -> Rules:
         """The CGN's policy table as its kernel holds it (whole seconds), its pickup and port rules."""
         timeouts = cgn.policy().quantised(TimeScale(1.0))["tcp"]
         return cls(timeouts["established"], timeouts["time_wait"], timeouts["close"],
@@ -294,7 +294,7 @@ def evaluate(p: Population, rules: Rules, flows: Flows) -> dict[str, Any]:
             "events": len(flows.arrival) + len(flows.gaps) + 2 * len(starts)}
 
 
-def run_shard(p: Population, cgn: Cgn, shard: int) -> dict[str, Any]:
+def run_shard(p: Population, cgn: Nat44, shard: int) -> dict[str, Any]:
     """Draw and evaluate one shard of subscribers."""
     first, count = shard_bounds(p, shard)
     result = evaluate(p, Rules.of(cgn), draw(p, first, count, shard_seed(p, shard)))
@@ -302,11 +302,11 @@ def run_shard(p: Population, cgn: Cgn, shard: int) -> dict[str, Any]:
     return result
 
 
-def _shard_job(args: tuple[Population, Cgn, int]) -> dict[str, Any]:
+def _shard_job(args: tuple[Population, Nat44, int]) -> dict[str, Any]:
     return run_shard(*args)
 
 
-def _run_shards(p: Population, cgn: Cgn, workers: int, scheduler: str | None) -> list[dict[str, Any]]:
+def _run_shards(p: Population, cgn: Nat44, workers: int, scheduler: str | None) -> list[dict[str, Any]]:
     """Every shard's part, in shard order: here, on a local process pool, or on a Dask cluster."""
     jobs = [(p, cgn, k) for k in range(SHARDS)]
     if scheduler is not None:
@@ -321,7 +321,7 @@ def _run_shards(p: Population, cgn: Cgn, workers: int, scheduler: str | None) ->
         return list(pool.map(_shard_job, jobs))
 
 
-def simulate(cgn: Cgn, population: Population | None = None, *, workers: int = 1,
+def simulate(cgn: Nat44, population: Population | None = None, *, workers: int = 1,
              scheduler: str | None = None) -> PopulationResult:
     """Run the population model over ``workers`` processes, or on the Dask cluster at ``scheduler``
     (``tcp://HOST:8786``; ``local``: a cluster of ``workers`` processes on this machine, on loopback).

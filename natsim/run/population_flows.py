@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.nat44 import Nat44
 
 #: Shards are fixed so the result does not depend on the number of workers.
 SHARDS = 16
@@ -37,7 +37,7 @@ class Population:
     sample_every: float = 300.0
     seed: int = 0
 
-    def check(self, cgn: Cgn) -> None:
+    def check(self, cgn: Nat44) -> None:
         """Raise :class:`ConfigError` for values outside their domain (or more subscribers than the
         CGN's subscriber prefix holds)."""
         positive = {"subscribers": self.subscribers, "duration": self.duration,
@@ -55,10 +55,10 @@ class Population:
             raise ConfigError("population: mean_gaps must be >= 0 and gap_max >= gap_min")
         if self.duration / self.sample_every > 1_000_000:
             raise ConfigError("population: too many samples; raise sample_every")
-        room = ipaddress.ip_network(cgn.subscribers, strict=False).num_addresses - 2
+        room = ipaddress.ip_network(cgn.inside, strict=False).num_addresses - 2
         if self.subscribers > room:
             raise ConfigError(f"population.subscribers: {self.subscribers} do not fit in the CGN's "
-                              f"subscribers {cgn.subscribers} ({room} addresses)")
+                              f"subscribers {cgn.inside} ({room} addresses)")
 
 
 # ---- drawing flows -----------------------------------------------------------------------------

@@ -16,9 +16,9 @@ import ipaddress
 from collections.abc import Generator
 from typing import Any
 
-from natsim.middleboxes.cgn import Cgn
-from natsim.middleboxes.cgn.model import model as cgn_model
 from natsim.middleboxes.nat.model import Nat
+from natsim.middleboxes.nat44 import Nat44
+from natsim.middleboxes.nat44.model import model as nat_model
 from natsim.run.population_flows import Flows, Population, draw, shard_bounds, shard_seed
 from natsim.sim import trace as ev
 from natsim.sim.network import Answer, Drop, Forward, Segment
@@ -65,12 +65,12 @@ def _flow(nat: Nat, flows: Flows, k: int, client: Addr, server: Addr) -> Generat
     return outcome
 
 
-def replay(cgn: Cgn, p: Population, shard: int = 0) -> dict[str, Any]:
+def replay(cgn: Nat44, p: Population, shard: int = 0) -> dict[str, Any]:
     """Totals and the mapping table at each sample of ``shard``, packet by packet through the NAT."""
     first, count = shard_bounds(p, shard)
     flows = draw(p, first, count, shard_seed(p, shard))
-    nat = cgn_model("cgn", cgn, TimeScale(1.0), 0)
-    inside = ipaddress.ip_network(cgn.subscribers, strict=False)
+    nat = nat_model("cgn", cgn, TimeScale(1.0), 0)
+    inside = ipaddress.ip_network(cgn.inside, strict=False)
     totals = {"completed": 0, "killed": 0, "remapped": 0, "exhausted": 0}
     queue: list[tuple[float, int, Generator[float, None, str]]] = []
     ports: dict[int, int] = {}

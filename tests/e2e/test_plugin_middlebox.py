@@ -64,7 +64,7 @@ def test_the_entry_point_registers_the_kind_only_where_installed(plugin: tuple[P
     clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     plain = subprocess.run([sys.executable, "-c", KINDS],
                            capture_output=True, text=True, env=clean, check=True).stdout
-    assert "'cgn'" in plain and "idle-firewall" not in plain
+    assert "'nat'" in plain and "idle-firewall" not in plain
     refused = natsim(["predict", str(SCENARIO), "--trust"], clean, source)
     assert refused.returncode == 2 and "unknown middlebox kind 'idle-firewall'" in refused.stderr
 

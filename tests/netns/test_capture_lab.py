@@ -11,9 +11,9 @@ import pytest
 from natsim.analysis import analyze_directory, draw_ladder
 from natsim.lab import Lab
 from natsim.lab.capture import Capture
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import device
 from natsim.units import TimeScale
 from tests.lab_traffic import events, run_connector, start_listener
 
@@ -54,7 +54,7 @@ def test_silent_drop_is_located_at_the_cpe(tmp_path: Path) -> None:
 
 def test_reset_from_the_cgn(tmp_path: Path) -> None:
     middleboxes = {"cpe": CpeBridge(idle_timeout=86400.0),
-                   "cgn": Cgn(idle_timeout=120.0, untracked_inbound=Untracked.RESET)}
+                   "cgn": device("cgn", idle_timeout=120.0, untracked_inbound=Untracked.RESET)}
     with Lab("isp-bridge-cgn", middleboxes, time_scale=TimeScale(60)) as lab, Capture(lab, tmp_path):
         server = start_listener(lab, "server", 6002, [["recv"], ["send", "pong"], ["sleep", 2.5],
                                                        ["send", "late"], ["wait_dead", 2]])

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from natsim.lab import Lab
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import device
 from natsim.units import TimeScale
 
 from .conftest import connect_once, run_client, start_server
@@ -63,7 +63,7 @@ def test_keepalive_every_30_minutes_keeps_connection_through_cpe() -> None:
 
 def test_cgn_rfc5382_timeout_two_hours_survive_two_hours_ten_die() -> None:
     cpe = CpeBridge(idle_timeout=86400.0)  # out of the way
-    with Lab("isp-bridge-cgn", {"cpe": cpe, "cgn": Cgn()}, time_scale=SCALE) as lab:
+    with Lab("isp-bridge-cgn", {"cpe": cpe, "cgn": device("cgn")}, time_scale=SCALE) as lab:
         start_server(lab)
         verdicts = run_minutes(lab, SCALE, ["out:120", "out:130", "in:120", "in:130"])
     assert verdicts == {"out:120": "alive", "out:130": "timeout", "in:120": "alive", "in:130": "silent"}
@@ -71,6 +71,6 @@ def test_cgn_rfc5382_timeout_two_hours_survive_two_hours_ten_die() -> None:
 
 @pytest.mark.parametrize(("policy", "expected"), [(Untracked.DROP, "silent"), (Untracked.RESET, "refused")])
 def test_cgn_unsolicited_inbound_tcp(policy: Untracked, expected: str) -> None:
-    with Lab("isp-bridge-cgn", {"cgn": Cgn(untracked_inbound=policy)}, time_scale=SCALE) as lab:
+    with Lab("isp-bridge-cgn", {"cgn": device("cgn", untracked_inbound=policy)}, time_scale=SCALE) as lab:
         verdict = connect_once(lab, "server", "192.0.2.1", 22)
     assert verdict == expected

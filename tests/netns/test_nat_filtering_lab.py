@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from natsim.lab import Lab
-from natsim.middleboxes.home_router import HomeRouter
+from natsim.middleboxes.presets import device
 from natsim.units import TimeScale
 
 from .conftest import PORT, connect_once, start_server
@@ -24,14 +24,14 @@ UDP_PROBE = ("import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGR
 
 
 def test_the_outside_cannot_open_a_connection_to_an_inside_address() -> None:
-    with Lab("home-nat", {"router": HomeRouter()}, time_scale=TimeScale(1)) as lab:
+    with Lab("home-nat", {"router": device("home-router")}, time_scale=TimeScale(1)) as lab:
         start_server(lab, node="client")
         assert connect_once(lab, "server", "192.0.2.10", PORT) == "silent"
         assert connect_once(lab, "client", "198.51.100.10", 9) == "refused"   # the way out still works
 
 
 def test_the_outside_cannot_send_a_datagram_to_an_inside_address() -> None:
-    with Lab("home-nat", {"router": HomeRouter()}, time_scale=TimeScale(1)) as lab:
+    with Lab("home-nat", {"router": device("home-router")}, time_scale=TimeScale(1)) as lab:
         listener = lab.popen("client", [sys.executable, "-c", UDP_PROBE, "1.5"])
         lab.run("server", [sys.executable, "-c", "import socket,time; time.sleep(0.3); "
                            "socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"

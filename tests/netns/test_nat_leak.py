@@ -9,9 +9,9 @@ from scapy.all import IP, rdpcap
 
 from natsim.lab import Lab
 from natsim.lab.capture import Capture
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import device
 from natsim.units import TimeScale
 from tests.lab_traffic import events, run_connector, start_listener
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.natsim_netns
 
 
 def test_fin_after_expiry_does_not_leave_the_cgn_untranslated(tmp_path: Path) -> None:
-    cgn = Cgn(idle_timeout=3600, untracked_outbound=Untracked.PICKUP, untracked_inbound=Untracked.DROP)
+    cgn = device("cgn", idle_timeout=3600, untracked_outbound=Untracked.PICKUP,
+                 untracked_inbound=Untracked.DROP)
     cpe = CpeBridge(idle_timeout=86400, untracked_outbound=Untracked.PICKUP,
                     untracked_inbound=Untracked.PICKUP)
     with Lab("isp-bridge-cgn", {"cgn": cgn, "cpe": cpe}, time_scale=TimeScale(240)) as lab:

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from natsim.lab import Lab
-from natsim.middleboxes.cgn import Cgn
-from natsim.middleboxes.cgn.model import model as cgn_model
+from natsim.middleboxes.nat44.model import model as cgn_model
+from natsim.middleboxes.presets import device
 from natsim.sim.network import Drop, Forward, Segment
 from natsim.units import TimeScale
 
@@ -59,7 +59,7 @@ def listener(lab: Lab) -> subprocess.Popen[bytes]:
 
 
 def test_pool_address_and_port_are_linuxs() -> None:
-    cgn = Cgn(pool="192.0.2.0/29")
+    cgn = device("cgn", pool="192.0.2.0/29")
     subscribers = [f"100.64.1.{i}" for i in range(20, 36)]
     with Lab("isp-bridge-cgn", {"cgn": cgn}, time_scale=TimeScale(1)) as lab:
         for address in subscribers:
@@ -87,7 +87,7 @@ def test_pool_address_and_port_are_linuxs() -> None:
 
 
 def test_ports_per_subscriber_refuses_and_frees_as_the_model_counts() -> None:
-    cgn = Cgn(ports_per_subscriber=2)
+    cgn = device("cgn", ports_per_subscriber=2)
     with Lab("isp-bridge-cgn", {"cgn": cgn}, time_scale=TimeScale(1)) as lab:
         server = listener(lab)
         try:

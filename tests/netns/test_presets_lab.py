@@ -44,6 +44,6 @@ def test_an_unknown_preset_on_the_command_line_is_one_error_line() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "natsim: error: lb.preset: unknown preset 'aws-nbl' (did you mean 'aws-nlb'?); known: "
-        "aws-nat-gateway, aws-nlb, azure-lb, azure-lb-tcp-reset, azure-nat-gateway, cisco-asa, "
-        "gcp-cloud-nat, gcp-vpc-firewall, ipvs-kube-proxy, juniper-srx, linux-default, openwrt, palo-alto, "
-        "pfsense, rfc5382-minimum (`natsim list presets`)"]
+        "aws-nat-gateway, aws-nlb, azure-lb, azure-lb-tcp-reset, azure-nat-gateway, cgn, cisco-asa, "
+        "gcp-cloud-nat, gcp-vpc-firewall, home-router, ipvs-kube-proxy, juniper-srx, linux-default, openwrt, "
+        "palo-alto, pfsense, rfc5382-minimum (`natsim list presets`)"]

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 
 from natsim.lab import Lab
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.nat44 import Nat44
+from natsim.middleboxes.presets import device
 from natsim.probes.tcp.labrun import start_probe, start_server
 from natsim.probes.tcp.options import TcpProbeOptions
 from natsim.report.schema import ProbeResult, Verdict
@@ -39,7 +40,7 @@ MIN = 60.0
 INCIDENT_CPE = CpeBridge(idle_timeout=3600.0, untracked_outbound=Untracked.DROP,
                          untracked_inbound=Untracked.PICKUP)
 #: A CGN that is out of the CPE's way (the incident's CGN kept connections longer than 2h10m).
-LONG_CGN = Cgn(idle_timeout=4 * 3600.0)
+LONG_CGN = device("cgn", idle_timeout=4 * 3600.0)
 
 LabFactory = Callable[..., Lab]
 
@@ -56,7 +57,7 @@ def by_minute(result: ProbeResult) -> dict[int, Verdict]:
 
 
 def incident_lab(natsim_lab: LabFactory, tmp_path: Path, cpe: CpeBridge = INCIDENT_CPE,
-                 cgn: Cgn = LONG_CGN, scale: float = SCALE) -> Lab:
+                 cgn: Nat44 = LONG_CGN, scale: float = SCALE) -> Lab:
     lab = natsim_lab("isp-bridge-cgn", {"cpe": cpe, "cgn": cgn}, time_scale=scale)
     start_server(lab, log=tmp_path / "server.log")
     return lab
@@ -103,7 +104,8 @@ def test_cgn_picking_up_outbound_only_fails_recv_alone(natsim_lab: LabFactory, t
     """Field observation: "some CGN implementations only fail the tcp-recv-test"."""
     cpe = CpeBridge(idle_timeout=86400.0, untracked_outbound=Untracked.PICKUP,
                     untracked_inbound=Untracked.PICKUP)
-    cgn = Cgn(idle_timeout=10 * MIN, untracked_outbound=Untracked.PICKUP, untracked_inbound=Untracked.DROP)
+    cgn = device("cgn", idle_timeout=10 * MIN, untracked_outbound=Untracked.PICKUP,
+                 untracked_inbound=Untracked.DROP)
     lab = incident_lab(natsim_lab, tmp_path, cpe=cpe, cgn=cgn)
     send = start_probe(lab, "client", "tcp-send", ladder(8, 4, name="send"), workdir=tmp_path)
     recv = start_probe(lab, "client", "tcp-recv", ladder(8, 4, name="recv"), workdir=tmp_path)
@@ -133,7 +135,7 @@ def test_cgn_resetting_unknown_outbound_is_reported_as_reset(natsim_lab: LabFact
     """A reset is told apart from silence, and it does not stop the run."""
     cpe = CpeBridge(idle_timeout=86400.0, untracked_outbound=Untracked.PICKUP,
                     untracked_inbound=Untracked.PICKUP)
-    cgn = Cgn(idle_timeout=10 * MIN, untracked_outbound=Untracked.RESET)
+    cgn = device("cgn", idle_timeout=10 * MIN, untracked_outbound=Untracked.RESET)
     lab = incident_lab(natsim_lab, tmp_path, cpe=cpe, cgn=cgn)
     probe = start_probe(lab, "client", "tcp-send", ladder(9, 3), workdir=tmp_path)
     result = probe.wait()

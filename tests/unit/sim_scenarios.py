@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.nat44 import Nat44
+from natsim.middleboxes.presets import device
 from natsim.units import TimeScale
 
 LAB_SCALE = TimeScale(60)
@@ -56,7 +57,7 @@ def ladder(**options: Any) -> tuple[Probe, ...]:
             Probe("keepalive", "tcp-keepalive", options=dict(options)))
 
 
-def isp(cpe: CpeBridge | None = None, cgn: Cgn | None = None, **options: Any) -> Scenario:
+def isp(cpe: CpeBridge | None = None, cgn: Nat44 | None = None, **options: Any) -> Scenario:
     """The ISP topology; the CGN defaults to RFC 5382 (2h4m) unless given."""
-    boxes: dict[str, Any] = {"cpe": cpe or incident_cpe(), "cgn": cgn or Cgn()}
+    boxes: dict[str, Any] = {"cpe": cpe or incident_cpe(), "cgn": cgn or device("cgn")}
     return Scenario("isp", boxes, ladder(**options))

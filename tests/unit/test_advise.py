@@ -9,6 +9,7 @@ import pytest
 
 from natsim.cli import main
 from natsim.errors import ConfigError
+from natsim.middleboxes.nat.behaviour import Refresh
 from natsim.report.schema import Verdict
 from natsim.run.advise import advise, check_scenario, checked, largest_safe
 from natsim.run.predict import predict
@@ -57,8 +58,8 @@ def test_largest_safe_and_bad_input() -> None:
     with pytest.raises(ConfigError, match="no keepalive of a whole second"):
         largest_safe(1.0, kernel_timer=False)
     scenario = load_scenario("aws-nlb-350s")
-    with pytest.raises(ConfigError, match="UDP"):
-        advise(scenario, "wireguard")
+    with pytest.raises(ConfigError, match="UDP"):   # no middlebox on an ssh proxy's path tracks UDP
+        advise(load_scenario("pan-ssh-proxy-go-backend"), "wireguard")
     with pytest.raises(ConfigError, match="did you mean 'openssh'"):
         advise(scenario, "opensh")
 
@@ -70,3 +71,39 @@ def test_the_command_prints_the_line_and_the_binding_middlebox(capsys: pytest.Ca
     assert "checked at 13m45s: 899 s floored to whole lab seconds at time scale 75" in out
     assert "a keepalive after 13m45s is answered, one after 16m15s (past lb's timeout) fails" in out
     assert main(["advise", "k8s-ipvs-900s", "--app", "wireguard"]) == 2
+
+
+@pytest.mark.parametrize(("name", "binding", "limits"), [
+    ("wireguard-cgn-udp-30s", "cpe, cgn", (("cpe", 30.0), ("cgn", 30.0))),   # the bridge's Linux 30 s too
+    ("cloud-nat-udp", "router", (("router", 30.0),)),
+])
+def test_wireguard_gets_the_largest_persistent_keepalive_below_the_udp_timers(
+        name: str, binding: str, limits: tuple[tuple[str, float], ...]) -> None:
+    scenario = load_scenario(name)
+    advice = advise(scenario, "wireguard")
+    assert (advice.binding, advice.limits, advice.timeout, advice.value, advice.line) == \
+        (binding, limits, 30.0, 29, "PersistentKeepalive = 29")
+    check = check_scenario(scenario, advice)
+    assert [p.kind for p in check.probes] == ["wireguard", "wireguard"]
+    assert checked(predict(check)) == []
+    wrong = check_scenario(scenario, dataclasses.replace(advice, value=33))   # past the 30 s timer
+    assert checked(predict(wrong)) == ["the advised keepalive was not answered: [<Verdict.DEAD: 'dead'>]"]
+
+
+def test_wireguard_counts_the_unreplied_timer_and_refuses_an_inbound_only_refresh() -> None:
+    scenario = load_scenario("wireguard-cgn-udp-30s")
+    long_stream = {**scenario.middleboxes, "cgn": dataclasses.replace(
+        scenario.middleboxes["cgn"], udp_timeout=60.0, udp_stream_timeout=300.0)}
+    assert advise(dataclasses.replace(scenario, middleboxes=long_stream), "wireguard").limits == \
+        (("cpe", 30.0), ("cgn", 60.0))
+    inbound = {**scenario.middleboxes, "cgn": dataclasses.replace(scenario.middleboxes["cgn"],
+                                                                  refresh=Refresh.INBOUND)}
+    with pytest.raises(ConfigError, match="cgn refreshes a mapping on inbound packets only"):
+        advise(dataclasses.replace(scenario, middleboxes=inbound), "wireguard")
+
+
+def test_the_command_prints_the_wireguard_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["advise", "wireguard-cgn-udp-30s", "--app", "wireguard"]) == 0
+    out = capsys.readouterr().out
+    assert "binding: cpe, cgn at 30s" in out and "wireguard: PersistentKeepalive = 29" in out
+    assert "[Peer] section" in out and "comes through a tunnel with PersistentKeepalive 29s" in out

@@ -10,6 +10,7 @@ import pytest
 from natsim.doc_tables import blocks, rewrite, scenarios_table, tables
 from natsim.fields import describe_settings, settings, shown
 from natsim.middleboxes import build_config, kind
+from natsim.middleboxes.presets import configure
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.scenario import shipped_scenarios
 from tests.unit.test_registry import own_kinds
@@ -31,8 +32,8 @@ def test_every_middlebox_kind_has_its_settings_table() -> None:
 
 
 def test_a_stale_table_or_an_unknown_block_is_caught() -> None:
-    stale = "<!-- generated: settings of cgn -->\n| old |\n<!-- end generated -->"
-    assert rewrite(stale) == stale.replace("| old |\n", tables()["settings of cgn"])
+    stale = "<!-- generated: settings of nat -->\n| old |\n<!-- end generated -->"
+    assert rewrite(stale) == stale.replace("| old |\n", tables()["settings of nat"])
     with pytest.raises(KeyError):
         rewrite("<!-- generated: settings of no-such-kind -->\n<!-- end generated -->")
 
@@ -50,7 +51,7 @@ def test_shown_values_are_in_real_world_units() -> None:
     rows = dict(describe_settings(proxy))
     assert (rows["ports"], rows["bypass"], rows["backend_banner"]) == ("22,2222", "1m..1m30s",
                                                                        "the same as banner")
-    unset = dict(build_config("cgn", {"transitory_timeout": None}).describe())
+    unset = dict(configure("cgn", {"transitory_timeout": None}).describe())
     assert (unset["idle_timeout"], unset["transitory_timeout"]) == ("2h4m", "kernel defaults")
 
 

@@ -6,6 +6,7 @@ scaled lab tells the same story). The lab's agreement: ``tests/netns/test_sim_ag
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -70,3 +71,19 @@ def test_field_scenario_model_meets_its_expectations_exactly(name: str) -> None:
     assert failed == []
     real = predict(scenario, as_lab=False)
     assert verdicts(real) == verdicts(lab)
+
+
+def test_k8s_ipvs_fix_is_the_hosts_own_keepalive_sysctl() -> None:
+    """The reported fix (moby/moby#31208) is net.ipv4.tcp_keepalive_time=600 on the client: the scenario
+    sets it as the host's kernel setting, and an application that only switches SO_KEEPALIVE on
+    survives 20 min idle with it and dies without it (Linux's 7200 s)."""
+    scenario = load_scenario("k8s-ipvs-900s")
+    assert scenario.hosts["client"].tcp_keepalive_time == 600.0
+    fixed = next(p for p in scenario.probes if p.name == "fixed")
+    assert isinstance(fixed.options, TcpSendOptions) and not isinstance(fixed.options, TcpKeepaliveOptions)
+    assert fixed.options.so_keepalive
+    assert verdicts(predict(scenario))["fixed"] == ["alive", "alive"]
+    assert verdicts(predict(replace(scenario, hosts={})))["fixed"] == ["alive", "dead"]
+    plain = replace(fixed, options=replace(fixed.options, so_keepalive=False))
+    alone = replace(scenario, probes=(plain,), expect={})
+    assert verdicts(predict(alone))["fixed"] == ["alive", "dead"]   # the sysctl alone: no SO_KEEPALIVE

@@ -16,6 +16,7 @@ from natsim.cliargs import parse_sets
 from natsim.errors import ConfigError
 from natsim.middleboxes import build_config
 from natsim.middleboxes.base import RenderContext
+from natsim.middleboxes.presets import configure
 from natsim.middleboxes.ssh_proxy.config import SshProxy, config_json
 from natsim.probes.options import to_argv
 from natsim.probes.registry import kinds
@@ -70,7 +71,7 @@ def test_nft_renders_take_only_interface_names(iface: str) -> None:
 def test_set_values_reaching_nft_are_parsed_strictly(item: str, message: str) -> None:
     (node, values), = parse_sets([item]).items()
     with pytest.raises(ConfigError, match=message):
-        build_config("cgn", values, prefix=f"{node}.")
+        configure("cgn", values, prefix=f"{node}.")
 
 
 @pytest.mark.parametrize(("setting", "value"), [

@@ -176,7 +176,7 @@ def test_the_layer_check_finds_an_upward_import() -> None:
 # ---- kinds --------------------------------------------------------------------------------------
 
 def kind_packages() -> list[str]:
-    """The packages natsim's own kinds live in, from its entry points (``natsim.middleboxes.cgn``,
+    """The packages natsim's own kinds live in, from its entry points (``natsim.middleboxes.nat44``,
     ``natsim.probes.tcp``: a probe family's folder)."""
     found = set()
     for point in distribution("natsim").entry_points:

@@ -6,27 +6,31 @@ import pytest
 
 from natsim.errors import AddressError, ConfigError, DurationError
 from natsim.middleboxes import build_config, kinds
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.nat44 import Nat44
+from natsim.middleboxes.presets import configure, device, resolve
 from natsim.middleboxes.ssh_proxy import SshProxy
 
 
 def test_registry_knows_every_builtin_kind() -> None:
-    assert {"cpe-bridge", "cgn", "home-router", "ssh-proxy"} <= set(kinds())
+    assert {"cpe-bridge", "nat", "ssh-proxy"} <= set(kinds())
+    # cgn and home-router are device presets of the nat kind, usable wherever a kind is
+    assert {name: resolve(name) for name in ("cgn", "home-router")} == {
+        "cgn": ("nat", "cgn"), "home-router": ("nat", "home-router")}
 
 
 def test_defaults_follow_the_incidents() -> None:
-    cpe, cgn = CpeBridge(), Cgn()
+    cpe, cgn = CpeBridge(), device("cgn")
     assert cpe.idle_timeout == 3600 and cpe.untracked_outbound is Untracked.DROP
     assert cgn.idle_timeout == 7440 and cgn.transitory_timeout == 240
     assert SshProxy().bypass == (3720, 3840)
 
 
 def test_values_are_parsed_from_text() -> None:
-    config = build_config("cgn", {"idle_timeout": "2h", "untracked_inbound": "reset",
+    config = configure("cgn", {"idle_timeout": "2h", "untracked_inbound": "reset",
                                   "port_preservation": "off", "port_range": "2000-2999"})
-    assert isinstance(config, Cgn)
+    assert isinstance(config, Nat44)
     assert (config.idle_timeout, config.untracked_inbound, config.port_preservation, config.port_range) == \
         (7200, Untracked.RESET, False, (2000, 2999))
 
@@ -38,7 +42,7 @@ def test_unknown_key_suggests_the_closest() -> None:
 
 def test_unknown_kind() -> None:
     with pytest.raises(ConfigError, match="did you mean 'cgn'"):
-        build_config("cgm", {})
+        configure("cgm", {})
 
 
 @pytest.mark.parametrize(("values", "error", "text"), [
@@ -53,7 +57,7 @@ def test_unknown_kind() -> None:
 ])
 def test_bad_cgn_values(values: dict[str, str], error: type[Exception], text: str) -> None:
     with pytest.raises(error, match=text):
-        build_config("cgn", values, prefix="cgn.")
+        configure("cgn", values, prefix="cgn.")
 
 
 def test_bridge_cannot_reset() -> None:

@@ -14,6 +14,7 @@ import pytest
 from natsim.errors import ConfigError
 from natsim.middleboxes import build_config, build_model
 from natsim.middleboxes.nat.behaviour import Dependence, NatBehaviour, Refresh
+from natsim.middleboxes.presets import configure
 from natsim.sim import trace as ev
 from natsim.sim.network import Answer, Drop, Forward
 from natsim.sim.segment import ICMP, UDP, Segment
@@ -106,7 +107,7 @@ def test_a_refused_datagram_says_why_in_typed_events() -> None:
 
 
 def test_a_syn_from_the_outside_to_an_inside_address_is_filtered() -> None:
-    nat = build_model("router", build_config("home-router", {}), SCALE)
+    nat = build_model("router", configure("home-router", {}), SCALE)
     syn = nat.handle(Segment(SERVERS["S1"], INSIDE["a"], "S", "c"), False, 0.0)
     assert isinstance(syn, Drop)
     assert [(type(e), getattr(e, "reason", None)) for e in syn.events] == [

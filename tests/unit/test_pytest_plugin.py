@@ -15,9 +15,9 @@ from natsim import pytest_plugin
 from natsim.errors import ConfigError, ScenarioError
 from natsim.lab.lab import lab_from_settings
 from natsim.lab.topology import find_topology
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import device
 from natsim.scenario import load_scenario_text
 from natsim.units import TimeScale
 
@@ -140,7 +140,7 @@ def test_a_host_root_test_is_skipped_elsewhere_even_in_strict_mode(
 
 # ---- natsim_lab settings (built, never started: no kernel state in the unit tier) --------------------
 def test_settings_in_scenario_units_next_to_a_config_object() -> None:
-    cgn = Cgn(idle_timeout=7200)
+    cgn = device("cgn", idle_timeout=7200)
     lab = lab_from_settings(find_topology("isp-bridge-cgn", trust=True),
                             {"cpe": {"idle_timeout": "30m", "untracked_inbound": "pickup"}, "cgn": cgn},
                             TimeScale(60))
@@ -152,7 +152,7 @@ def test_settings_in_scenario_units_next_to_a_config_object() -> None:
 
 def test_a_config_object_of_the_wrong_kind_is_refused() -> None:
     with pytest.raises(ConfigError, match="node 'cpe' is a cpe-bridge, not a cgn"):
-        lab_from_settings(find_topology("isp-bridge-cgn", trust=True), {"cpe": Cgn()}, TimeScale(1))
+        lab_from_settings(find_topology("isp-bridge-cgn", trust=True), {"cpe": device("cgn")}, TimeScale(1))
 
 
 def test_natsim_lab_refuses_an_unknown_setting_as_a_scenario_file_does(

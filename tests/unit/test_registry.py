@@ -19,6 +19,7 @@ from natsim.middleboxes import build_config, build_model, kind, kinds, registry,
 from natsim.middleboxes.base import RenderContext, Rendered
 from natsim.middleboxes.cpe_bridge import KIND as CPE_BRIDGE
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import configure, resolve
 from natsim.sim.network import Answer, Drop, Forward, Segment
 from natsim.units import TimeScale
 from tests.unit.test_render_golden import CASES, GOLDEN
@@ -103,7 +104,9 @@ def kind_folders() -> list[str]:
 
 def test_every_kind_folder_is_registered_through_natsims_entry_points() -> None:
     assert own_kinds() == kind_folders()
-    assert {"cgn", "cpe-bridge", "home-router", "ssh-proxy"} <= set(own_kinds()) <= set(kinds())
+    assert {"cpe-bridge", "nat", "ssh-proxy"} <= set(own_kinds()) <= set(kinds())
+    # no folder of forwarders per device: cgn and home-router are presets of nat
+    assert not {"cgn", "home-router"} & set(kinds())
 
 
 @pytest.mark.parametrize("name", own_kinds())
@@ -171,12 +174,15 @@ def test_a_render_that_raises_is_reported(monkeypatch: pytest.MonkeyPatch) -> No
 def test_the_kinds_declare_what_code_outside_them_asks() -> None:
     assert [n for n in own_kinds() if kind(n).terminates_tcp] == ["ssh-proxy"]
     assert {n: kind(n).idle_timeouts(build_config(n, {})) for n in own_kinds()} == {
-        "cgn": [7440.0], "cpe-bridge": [3600.0], "home-router": [3600.0], "nat": [3600.0], "ssh-proxy": [],
-        "firewall": [3600.0], "load-balancer": [3600.0]}
+        "cpe-bridge": [3600.0], "nat": [3600.0], "ssh-proxy": [], "firewall": [3600.0],
+        "load-balancer": [3600.0]}
+    # cgn and home-router are presets of the nat kind: a name where a kind is expected
+    assert {n: kind(resolve(n)[0]).idle_timeouts(configure(n, {})) for n in ("cgn", "home-router")} == {
+        "cgn": [7440.0], "home-router": [3600.0]}
     fronting = {n: kind(n).backends for n in own_kinds() if kind(n).backends is not None}
     assert {n: f(build_config(n, {})) for n, f in fronting.items()} == {
         "load-balancer": ("203.0.113.10", "203.0.113.130")}
-    assert kind("cgn").idle_timeouts(build_config("cgn", {"idle_timeout": "1h"})) == [3600.0]
+    assert kind("nat").idle_timeouts(configure("cgn", {"idle_timeout": "1h"})) == [3600.0]
 
 
 def test_only_a_declared_policy_gives_a_plot_line() -> None:

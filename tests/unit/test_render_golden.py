@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from natsim.middleboxes import build_config, render
+from natsim.middleboxes import render
 from natsim.middleboxes.base import Middlebox, RenderContext
+from natsim.middleboxes.presets import configure
 from natsim.units import TimeScale
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "render"
@@ -72,8 +73,9 @@ CASES.update({
 
 
 def case_config(case: str) -> Middlebox:
+    """The case's config: of a kind, or of a device preset such as ``cgn`` (a preset of ``nat``)."""
     kind, values, *_ = CASES[case]
-    return build_config(kind, values)
+    return configure(kind, values)
 
 
 def render_text(case: str, config: Middlebox | None = None) -> str:

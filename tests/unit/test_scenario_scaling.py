@@ -11,7 +11,7 @@ import pytest
 from natsim.errors import ScenarioError, TimeScaleError
 from natsim.middleboxes import presets
 from natsim.middleboxes.base import with_preset
-from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.presets import device
 from natsim.probes.registry import kinds
 from natsim.probes.tcp.options import TcpKeepaliveOptions
 from natsim.run.experiment import run_scenario
@@ -100,7 +100,7 @@ def test_a_real_network_prediction_uses_the_declared_timer() -> None:
 
 def test_a_rounded_config_keeps_the_preset_it_was_built_from() -> None:
     preset = next(iter(presets.shipped().values()))
-    config = with_preset(Cgn(), preset)
+    config = with_preset(device("cgn"), preset)
     rounded, timers = round_loose_timers({"cgn": config}, frozenset({"established"}), TimeScale(600))
     assert [t.setting for t in timers] == ["transitory_timeout"]
     assert presets.preset_of(rounded["cgn"]) is preset

@@ -4,26 +4,24 @@ who is translated, the NAT's own RST; asserted as typed events."""
 from __future__ import annotations
 
 from natsim.middleboxes import build_model
-from natsim.middleboxes.cgn import Cgn
-from natsim.middleboxes.cgn.model import settings
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
-from natsim.middleboxes.home_router import HomeRouter
 from natsim.middleboxes.nat.model import Nat
 from natsim.middleboxes.nat.pool import pool_address
+from natsim.middleboxes.presets import device
 from natsim.sim.network import Answer, Drop, Forward, Segment
 from natsim.sim.trace import Dropped, Expired, Mapped, Passed, PickedUp, Reason, Reset, Unknown
 from natsim.units import TimeScale
 
 SERVER = ("203.0.113.10", 31415)
-POOL = Cgn().pool                 # 192.0.2.0/30: 192.0.2.1 and 192.0.2.2
+POOL = device("cgn").pool                 # 192.0.2.0/30: 192.0.2.1 and 192.0.2.2
 A, B = "100.64.1.10", "100.64.1.13"   # subscribers the kernel's hash puts on .1 and .2
 
 
 def nat(**config: object) -> Nat:
-    cgn = Cgn(idle_timeout=100.0, untracked_outbound=Untracked.PICKUP, untracked_inbound=Untracked.PICKUP,
-              **config)  # type: ignore[arg-type]
-    return Nat("cgn", cgn, TimeScale(), settings(cgn))
+    cgn = device("cgn", idle_timeout=100.0, untracked_outbound=Untracked.PICKUP,
+                 untracked_inbound=Untracked.PICKUP, **config)  # type: ignore[arg-type]
+    return Nat("cgn", cgn, TimeScale(), cgn.addressing("cgn"))
 
 
 def syn(port: int, host: str = A, server: tuple[str, int] = SERVER) -> Segment:
@@ -44,7 +42,7 @@ def test_the_pool_addresses_are_the_kernels_persistent_hash() -> None:
 
 
 def test_cgn_model_from_config_preserves_ports() -> None:
-    model = build_model("cgn", Cgn(), TimeScale())
+    model = build_model("cgn", device("cgn"), TimeScale())
     assert isinstance(model, Nat)
     action = model.handle(syn(40000, B), True, 0.0)
     assert isinstance(action, Forward)
@@ -136,7 +134,7 @@ def test_sources_outside_the_subscriber_prefix_pass_untranslated() -> None:
     assert len(model.table) == 1                                   # still tracked
     reply = Segment(SERVER, ("100.64.1.20", 40000), "SA", "c")
     assert model.handle(reply, False, 0.0) == Forward(reply)
-    lan = build_model("r", HomeRouter(lan="192.0.2.0/24"), TimeScale())
+    lan = build_model("r", device("home-router", lan="192.0.2.0/24"), TimeScale())
     assert lan.handle(syn(5, "198.51.100.9"), True, 0.0) == Forward(syn(5, "198.51.100.9"))
 
 
@@ -150,11 +148,11 @@ def test_unknown_inbound_reaches_the_nat_stack_under_pickup() -> None:
 
 def test_untracked_policies_inbound() -> None:
     seg = Segment(SERVER, ("192.0.2.1", 40000), "PA", "c", seq=1, data="x")
-    drop_cgn = Cgn(untracked_inbound=Untracked.DROP)
-    dropped = Nat("cgn", drop_cgn, TimeScale(), settings(drop_cgn)).handle(seg, False, 0.0)
+    drop_cgn = device("cgn", untracked_inbound=Untracked.DROP)
+    dropped = Nat("cgn", drop_cgn, TimeScale(), drop_cgn.addressing("cgn")).handle(seg, False, 0.0)
     assert isinstance(dropped, Drop) and kinds(dropped) == [("Unknown", None), ("Dropped", Reason.UNTRACKED)]
-    reset_cgn = Cgn(untracked_inbound=Untracked.RESET)
-    action = Nat("cgn", reset_cgn, TimeScale(), settings(reset_cgn)).handle(seg, False, 0.0)
+    reset_cgn = device("cgn", untracked_inbound=Untracked.RESET)
+    action = Nat("cgn", reset_cgn, TimeScale(), reset_cgn.addressing("cgn")).handle(seg, False, 0.0)
     assert isinstance(action, Answer) and kinds(action) == [("Unknown", None), ("Reset", Reason.UNTRACKED)]
     reset = action.events[1]
     assert isinstance(reset, Reset) and reset.node == "cgn" and not reset.outbound
@@ -162,7 +160,7 @@ def test_untracked_policies_inbound() -> None:
 
 def test_without_preservation_ports_are_random_but_seeded() -> None:
     def ports(seed: int) -> list[int]:
-        model = build_model("r", HomeRouter(port_preservation=False), TimeScale(), seed)
+        model = build_model("r", device("home-router", port_preservation=False), TimeScale(), seed)
         out = []
         for p in range(3):
             action = model.handle(syn(40000 + p, "192.0.2.10"), True, 0.0)
@@ -188,6 +186,6 @@ def test_a_lone_fin_cannot_be_picked_up() -> None:
     assert isinstance(action.events[1], Passed)
     again = bridge.handle(seg, False, 1.0)
     assert isinstance(again, Forward) and kinds(again) == kinds(action)    # still no entry: not tracked
-    reset_cgn = Cgn(untracked_inbound=Untracked.RESET)
-    answer = Nat("cgn", reset_cgn, TimeScale(), settings(reset_cgn)).handle(fin, False, 0.0)
+    reset_cgn = device("cgn", untracked_inbound=Untracked.RESET)
+    answer = Nat("cgn", reset_cgn, TimeScale(), reset_cgn.addressing("cgn")).handle(fin, False, 0.0)
     assert isinstance(answer, Answer) and answer.segment.flags == "R"

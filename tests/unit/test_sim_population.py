@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.middleboxes.nat44 import Nat44
+from natsim.middleboxes.presets import device
 from natsim.run.population import SHARDS, Population, Rules, evaluate, run_shard, simulate
 from natsim.run.population_flows import Flows
 from natsim.run.population_replay import replay
@@ -73,14 +74,14 @@ def test_the_limit_counts_flows_until_they_close_or_expire() -> None:
 
 
 @pytest.mark.parametrize("cgn", [
-    Cgn(idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP),
-    Cgn(idle_timeout=1800.0),
-    Cgn(idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, port_preservation=False),
-    Cgn(idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, ports_per_subscriber=4),
-    Cgn(idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, port_preservation=False,
+    device("cgn", idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP),
+    device("cgn", idle_timeout=1800.0),
+    device("cgn", idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, port_preservation=False),
+    device("cgn", idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, ports_per_subscriber=4),
+    device("cgn", idle_timeout=600.0, untracked_outbound=Untracked.PICKUP, port_preservation=False,
         ports_per_subscriber=3),
 ])
-def test_vectorised_model_agrees_with_the_nat_model_replay(cgn: Cgn) -> None:
+def test_vectorised_model_agrees_with_the_nat_model_replay(cgn: Nat44) -> None:
     population = Population(subscribers=SHARDS * 10, heavy_fraction=0.1, seed=3)
     for shard in (0, 5):
         fast, slow = run_shard(population, cgn, shard), replay(cgn, population, shard)
@@ -92,7 +93,7 @@ def test_vectorised_model_agrees_with_the_nat_model_replay(cgn: Cgn) -> None:
 
 
 def test_independent_of_workers_and_seeded() -> None:
-    cgn = Cgn(idle_timeout=3600.0, ports_per_subscriber=8)
+    cgn = device("cgn", idle_timeout=3600.0, ports_per_subscriber=8)
     population = Population(subscribers=2000)
     one, two = simulate(cgn, population), simulate(cgn, population, workers=2)
     assert (one.totals, one.mappings, one.peak_ports) == (two.totals, two.mappings, two.peak_ports)
@@ -104,7 +105,7 @@ def test_independent_of_workers_and_seeded() -> None:
 
 
 def test_outputs_peak_memory_ports_and_killed_share() -> None:
-    result = simulate(Cgn(idle_timeout=1800.0), Population(subscribers=1000))
+    result = simulate(device("cgn", idle_timeout=1800.0), Population(subscribers=1000))
     assert result.peak_mappings == max(result.mappings)
     assert result.memory == result.peak_mappings * 384          # nf_conntrack slab + extensions
     accepted = result.totals["flows"] - result.totals["exhausted"]
@@ -115,26 +116,26 @@ def test_outputs_peak_memory_ports_and_killed_share() -> None:
 
 def test_a_limit_comes_from_the_cgn_config() -> None:
     population = Population(subscribers=500, heavy_fraction=0.2)
-    assert simulate(Cgn(), population).totals["exhausted"] == 0
-    assert simulate(Cgn(ports_per_subscriber=4), population).totals["exhausted"] > 0
+    assert simulate(device("cgn"), population).totals["exhausted"] == 0
+    assert simulate(device("cgn", ports_per_subscriber=4), population).totals["exhausted"] > 0
 
 
 @pytest.mark.parametrize(("field", "value"), [("subscribers", 0), ("inbound_fraction", 1.5),
                                               ("gap_alpha", -1.0), ("sample_every", 0.0)])
 def test_bad_population(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=field):
-        simulate(Cgn(), Population(**{field: value}))  # type: ignore[arg-type]
+        simulate(device("cgn"), Population(**{field: value}))  # type: ignore[arg-type]
 
 
 def test_more_subscribers_than_the_prefix_holds() -> None:
     with pytest.raises(ConfigError, match=r"do not fit in the CGN's subscribers 100\.64\.1\.0/24"):
-        simulate(Cgn(subscribers="100.64.1.0/24"), Population(subscribers=300))
+        simulate(device("cgn", subscribers="100.64.1.0/24"), Population(subscribers=300))
 
 
 def test_sharded_over_a_dask_cluster_of_two_workers() -> None:
     from natsim.run.cluster import local_cluster
 
-    cgn = Cgn(idle_timeout=3600.0, ports_per_subscriber=8)
+    cgn = device("cgn", idle_timeout=3600.0, ports_per_subscriber=8)
     population = Population(subscribers=2000)
     with local_cluster(2) as cluster:
         spread = simulate(cgn, population, scheduler=cluster.scheduler_address)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import device
 from natsim.report.schema import RunResult, Verdict
 from natsim.run.predict import predict, predict_traced
 from natsim.sim import explain
@@ -16,7 +16,7 @@ from natsim.sim.world import World
 from natsim.units import TimeScale
 from tests.unit.sim_scenarios import Probe, Scenario, incident_cpe, isp, ladder
 
-LONG_CGN = Cgn(idle_timeout=4 * 3600.0)
+LONG_CGN = device("cgn", idle_timeout=4 * 3600.0)
 
 
 def verdicts(result: RunResult, probe: str) -> list[Verdict]:
@@ -86,7 +86,8 @@ def test_drop_both_ways_recv_fails_from_60_min() -> None:
 
 
 def test_cgn_pickup_out_drop_in_fails_only_recv() -> None:
-    cgn = Cgn(idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP, untracked_inbound=Untracked.DROP)
+    cgn = device("cgn", idle_timeout=3600.0, untracked_outbound=Untracked.PICKUP,
+                 untracked_inbound=Untracked.DROP)
     scenario = Scenario("cgn", {"cgn": cgn}, ladder(), chain=("client", "cgn", "server"),
                         time_scale=TimeScale(1))
     result, world = predict_traced(scenario)
@@ -100,7 +101,7 @@ def test_cgn_pickup_out_drop_in_fails_only_recv() -> None:
 
 
 def test_rfc_compliant_middleboxes_keep_every_idle_below_2h4m() -> None:
-    result = predict(isp(cpe=CpeBridge(idle_timeout=7440.0), cgn=Cgn(), connections=124))
+    result = predict(isp(cpe=CpeBridge(idle_timeout=7440.0), cgn=device("cgn"), connections=124))
     for probe in ("send", "recv", "keepalive"):
         assert verdicts(result, probe) == [Verdict.ALIVE] * 123 + [Verdict.DEAD], probe
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from natsim.middleboxes.abilities import negotiate
-from natsim.middleboxes.cgn import Cgn
+from natsim.middleboxes.presets import device
 from natsim.middleboxes.ssh_proxy import SshProxy
 from natsim.probes.ssh.backends import SSHD_KEX
 from natsim.probes.ssh.wire import GO_SERVER_KEX as GO_SSH_KEX
@@ -108,7 +108,7 @@ def test_uncovered_port_is_not_intercepted() -> None:
 
 
 def ssh_isp(*probes: Probe) -> Scenario:
-    return Scenario("ssh", {"cpe": incident_cpe(), "cgn": Cgn(idle_timeout=4 * 3600.0)}, probes)
+    return Scenario("ssh", {"cpe": incident_cpe(), "cgn": device("cgn", idle_timeout=4 * 3600.0)}, probes)
 
 
 def test_ssh_idle_through_the_incident_cpe() -> None:

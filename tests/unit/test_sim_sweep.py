@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.policy import Untracked
+from natsim.middleboxes.presets import device
 from natsim.report.sweep_report import sweep_figure
 from natsim.run import sweep
 from tests.unit.sim_scenarios import isp
 
 
 def scenario() -> object:
-    return isp(cgn=Cgn(idle_timeout=4 * 3600.0), connections=10, step=600.0, first=600.0)
+    return isp(cgn=device("cgn", idle_timeout=4 * 3600.0), connections=10, step=600.0, first=600.0)
 
 
 def test_duration_range_and_choice_list() -> None:

@@ -7,11 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from natsim.middleboxes.cgn import Cgn
-from natsim.middleboxes.cgn.model import settings
 from natsim.middleboxes.conntrack.model import Stateful
 from natsim.middleboxes.cpe_bridge import CpeBridge
 from natsim.middleboxes.nat.model import Nat
+from natsim.middleboxes.presets import device
 from natsim.probes.udp.datagram import Op, request
 from natsim.report.schema import Verdict
 from natsim.run.predict import build, predict
@@ -33,8 +32,8 @@ def datagram(src: tuple[str, int], dst: tuple[str, int], conn: str = "f") -> Seg
 
 
 def cgn() -> Nat:
-    config = Cgn(**LAB_SPEED)
-    return Nat("cgn", config, SCALE, settings(config))
+    config = device("cgn", **LAB_SPEED)
+    return Nat("cgn", config, SCALE, config.addressing("cgn"))
 
 
 def test_a_flow_takes_the_stream_timer_only_after_a_reply_and_two_seconds_at_lab_speed() -> None:
@@ -129,7 +128,7 @@ def test_udp_probes_predict_the_kernels_default_timers_at_lab_speed() -> None:
                                       name="short"),
                               replace(udp_probe("udp-keepalive", connections=1, first=400.0, interval=1300.0),
                                       name="long"),
-                              cpe=CpeBridge(**LAB_SPEED), cgn=Cgn(**LAB_SPEED)))
+                              cpe=CpeBridge(**LAB_SPEED), cgn=device("cgn", **LAB_SPEED)))
     alive, dead = Verdict.ALIVE, Verdict.DEAD
     recv = result.probe("udp-recv")
     assert verdicts(recv) == [(280.0, alive), (290.0, alive), (300.0, dead), (310.0, dead)]
@@ -149,7 +148,7 @@ def test_udp_probes_predict_the_kernels_default_timers_at_lab_speed() -> None:
 
 def test_a_host_without_a_socket_answers_icmp_and_a_connected_socket_reports_econnrefused() -> None:
     """The ICMP crosses the NAT back to the client's connected socket: its next call is ECONNREFUSED."""
-    world, _ = build(scenario(cpe=CpeBridge(), cgn=Cgn()))
+    world, _ = build(scenario(cpe=CpeBridge(), cgn=device("cgn")))
     sock = world.udp_socket("client", "server", 9999, "lonely")
     sock.send(request(Op.ECHO, 1, 1))
     world.env.run()

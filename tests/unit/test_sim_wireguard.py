@@ -7,9 +7,9 @@ import pytest
 import simpy
 
 from natsim.errors import ConfigError
-from natsim.middleboxes.cgn import Cgn
 from natsim.middleboxes.conntrack.model import Stateful
 from natsim.middleboxes.cpe_bridge import CpeBridge
+from natsim.middleboxes.presets import device
 from natsim.probes.udp.wgpeer import DATA, INITIATION, KEEPALIVE, RESPONSE, Peer
 from natsim.report.schema import Verdict
 from natsim.run.predict import build
@@ -100,7 +100,7 @@ def test_a_stopped_peer_sends_nothing_more() -> None:
 def wireguard_world(*probes: Probe, timer: float = 30.0):  # type: ignore[no-untyped-def]
     """The ISP path at scale 1 with a CGN whose UDP timers are both ``timer`` s (as in
     tests/netns/test_wireguard_lab.py and the shipped wireguard-cgn-udp-30s)."""
-    cgn = Cgn(udp_timeout=timer, udp_stream_timeout=timer)
+    cgn = device("cgn", udp_timeout=timer, udp_stream_timeout=timer)
     world, models = build(Scenario("wg", {"cpe": CpeBridge(), "cgn": cgn}, probes, time_scale=TimeScale(1)))
     model = world.models["cgn"]
     assert isinstance(model, Stateful)
@@ -144,7 +144,7 @@ def test_the_summary_says_what_ran() -> None:
     from natsim.report.summary import format_summary
     from natsim.run.predict import predict
 
-    result = predict(Scenario("wg", {"cpe": CpeBridge(), "cgn": Cgn()},
+    result = predict(Scenario("wg", {"cpe": CpeBridge(), "cgn": device("cgn")},
                               (Probe("tunnel", "wireguard", options={"connections": 1, "first": 20.0}),),
                               time_scale=TimeScale(1)))
     assert "tunnel ran the WireGuard model (wireguard-go's timers)" in format_summary(result).splitlines()

@@ -16,6 +16,8 @@ from natsim.lab.topology import (
     available_topologies,
     find_topology,
     load_topology,
+    node_addresses,
+    node_specs,
     static_names,
 )
 from natsim.probes.registry import kinds as probe_kinds
@@ -84,7 +86,7 @@ def test_shipped_scenarios_and_topology_files_need_no_trust(tmp_path: Path,
     (shipped / "cmd.yaml").write_text(COMMAND)
     monkeypatch.setattr("natsim.scenario.SCENARIO_DIR", shipped)
     assert load_scenario(shipped / "cmd.yaml").probes[0].kind == "command"
-    by_path = write_scenario(tmp_path / "s.yaml", str(SHIPPED_DIR / "home_nat.py"))
+    by_path = write_scenario(tmp_path / "s.yaml", str(SHIPPED_DIR / "home_nat.py") + ":home-nat")
     assert load_scenario(by_path).topology == "home-nat"
 
 
@@ -229,3 +231,13 @@ def test_trust_knows_no_probe_kind() -> None:
     for name in probe_kinds():
         assert f'"{name}"' not in source and f"'{name}'" not in source and f"({name})" not in source, name
     assert sorted(k for k, v in probe_kinds().items() if v.user_code is not None) == ["command", "ssh-idle"]
+
+
+def test_home_nat_and_cloud_nat_are_one_chain_differing_only_in_the_routers_role() -> None:
+    found = available_topologies()
+    assert found["home-nat"] == found["cloud-nat"] == SHIPPED_DIR / "home_nat.py"
+    home, cloud = (node_specs(load_topology(name)[1]) for name in ("home-nat", "cloud-nat"))
+    assert [(s.name, s.inside, s.outside) for s in home.values()] == \
+        [(s.name, s.inside, s.outside) for s in cloud.values()]
+    assert (home["router"].role, cloud["router"].role) == ("home-router", "nat")
+    assert node_addresses(load_topology("home-nat")[1]) == node_addresses(load_topology("cloud-nat")[1])

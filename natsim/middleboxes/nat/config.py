@@ -14,6 +14,12 @@ from dataclasses import dataclass
 
 from natsim.middleboxes.conntrack.config import ConntrackConfig
 from natsim.middleboxes.nat.behaviour import NatBehaviour
+from natsim.units import format_duration
+
+#: RFC 5382 REQ-5: an established idle timeout of at least 2 h 4 min.
+RFC5382_ESTABLISHED = 7440.0
+#: RFC 5382 REQ-5: the transitory timeout at least 4 min.
+RFC5382_TRANSITORY = 240.0
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,9 @@ class NatConfig(NatBehaviour, ConntrackConfig):
     def validate(self) -> None:
         """The behaviour must be one natsim renders faithfully."""
         self.check(f"{self.kind}.")  # type: ignore[attr-defined]
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Its settings in real-world units, then whether they meet RFC 5382 REQ-5 (computed)."""
+        return [*super().describe(),
+                ("rfc5382_req5", "meets" if self.idle_timeout >= RFC5382_ESTABLISHED else
+                 f"violates (< {format_duration(RFC5382_ESTABLISHED)})")]

@@ -1,5 +1,5 @@
-"""NAT44 models (``nat``, ``cgn``, ``home-router``): conntrack policy plus source NAT as its render writes
-it, reading the same three records (policy, behaviour, addressing).
+"""NAT44 models (the ``nat`` kind and its presets: ``cgn``, ``home-router`` …): conntrack policy plus
+source NAT as its render writes it, reading the same three records (policy, behaviour, addressing).
 
 The render SNATs packets from the ``inside`` prefix (``ip saddr PREFIX``) to the ``pool`` (``snat to
 FIRST-LAST persistent``; one address: ``masquerade``); packets from other sources pass untranslated.

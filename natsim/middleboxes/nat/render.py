@@ -1,5 +1,5 @@
-"""The ruleset of every NAT kind (``nat``, ``cgn``, ``home-router``) from its config's three records:
-the conntrack policy, the NAT behaviour and where it translates.
+"""The ruleset of the ``nat`` kind (and so of its presets: ``cgn``, ``home-router`` …) from its config's
+three records: the conntrack policy, the NAT behaviour and where it translates.
 
 Always: the policy's timeout objects, the untracked policy per direction, a new connection from the
 outside to an inside address dropped (a NAT lets nothing in unsolicited), a new UDP flow addressed to

@@ -1,6 +1,6 @@
 """``nat``: a NAT44 whose every behaviour is a setting (RFC 4787 mapping, filtering, hairpinning, port
 preservation and overloading, refresh, what a refused datagram meets): the kind device presets are made
-of. Its render and model are the NAT44 ones ``cgn`` and ``home-router`` share
+of, ``cgn`` and ``home-router`` among them (``presets/``). Its render and model are the NAT44 ones
 (:mod:`natsim.middleboxes.nat`)."""
 
 from natsim.middleboxes.nat44.config import Nat44

@@ -128,8 +128,13 @@ class TcpProbe:
         return f"{self.spec.name}#{i}"
 
     def open(self, i: int) -> Socket:
-        """A client socket for connection ``i``."""
-        return self.world.socket(self.spec.client, self.spec.server, self.port, self.conn(i), self.settings)
+        """A client socket for connection ``i`` (with ``so_keepalive``: the client host's keepalive
+        timers, in whole lab seconds as its sysctls hold them)."""
+        sock = self.world.socket(self.spec.client, self.spec.server, self.port, self.conn(i), self.settings)
+        if self.options.so_keepalive:
+            idle, interval, count = self.world.endpoint(self.spec.client).keepalive
+            sock.set_keepalive(self.world.timing.whole(idle), self.world.timing.whole(interval), count)
+        return sock
 
     def record(self, i: int, idle: float, verdict: Verdict, how: str, detail: str, outcome: str,
                *, at: float | None = None) -> None:

@@ -55,6 +55,10 @@ class TcpSendOptions(LadderOptions):
         allow_zero=True)
     port: int | None = plain_field(None, "service port (default: the kind's service)", "int",
                                    optional=True, minimum=1, maximum=65535)
+    so_keepalive: bool = plain_field(
+        False, "SO_KEEPALIVE on every connection with the host's own keepalive timers (its "
+        "net.ipv4.tcp_keepalive_*: a scenario's hosts:), as an application's keepalive switch does "
+        "(libpq keepalives=1, Redis, a JDBC pool); tcp-keepalive always has it, with its own idles", "bool")
     flavour: str = plain_field("natsim", "schedule: natsim has absolute deadlines, all connections in "
                                "parallel; original is the NAT-TCP-test tools' sequential one (model "
                                "only: the lab's tools run natsim; the original tools set no user_timeout: "

@@ -57,7 +57,7 @@ def recv_line(result: ConnectionResult) -> str:
 async def run_recv(options: TcpProbeOptions, output: ProbeOutput | None = None) -> ProbeResult:
     """Run tcp-recv-test against the sleep service of ``options.server``."""
     requests = [sleep_request(s) for s in sleep_seconds(options)]
-    sockopts = SocketOptions(user_timeout_ms=options.user_timeout_ms())
+    sockopts = SocketOptions(user_timeout_ms=options.user_timeout_ms(), so_keepalive=options.so_keepalive)
     loop = asyncio.get_running_loop()
 
     async def send_request(conn: ProbeConnection) -> None:

@@ -61,6 +61,6 @@ def send_line(result: ConnectionResult) -> str:
 
 async def run_send(options: TcpProbeOptions, output: ProbeOutput | None = None) -> ProbeResult:
     """Run tcp-send-test against the echo service of ``options.server``."""
-    sockopts = SocketOptions(user_timeout_ms=options.user_timeout_ms())
+    sockopts = SocketOptions(user_timeout_ms=options.user_timeout_ms(), so_keepalive=options.so_keepalive)
     return await run_ladder(KIND, options, output or ProbeOutput(label="send"),
                             socket_options=lambda i: sockopts, test=test_send, line=send_line)

@@ -65,6 +65,7 @@ class SocketOptions:
     keepalive_idle: int | None = None       # whole seconds; enables SO_KEEPALIVE
     keepalive_interval: int | None = None
     keepalive_count: int | None = None
+    so_keepalive: bool = False              # SO_KEEPALIVE with the host's own timers (no TCP_KEEP*)
 
     def apply(self, sock: socket.socket, keepalive_idle: int | None = None) -> None:
         """Set the options on ``sock`` (``keepalive_idle`` overrides the shared value)."""
@@ -72,8 +73,9 @@ class SocketOptions:
         try:
             if self.user_timeout_ms is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, self.user_timeout_ms)
-            if idle is not None:
+            if idle is not None or self.so_keepalive:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if idle is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
                 if self.keepalive_interval is not None:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, self.keepalive_interval)
