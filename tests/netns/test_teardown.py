@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from natsim.lab import Lab
+from natsim.lab.home import home_parent
 from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, all_records
 from tests.rootless import left_in, own_tmpdir
@@ -125,18 +126,22 @@ def test_signals_during_teardown_wait_until_it_is_done(tmp_path: Path) -> None:
 
 
 def test_sigkill_leftovers_are_removed_by_natsim_cleanup(tmp_path: Path) -> None:
-    """... the lab's directories in $TMPDIR too (its home, sshd's files): natsim's record names them."""
+    """... the lab's directory too (its home, sshd's files; in /dev/shm where that is a tmpfs, else in
+    $TMPDIR): natsim's record names it. Nothing is left in $TMPDIR."""
     with own_tmpdir() as tmpdir:
         proc, record, held = start_cli_lab(tmp_path, "--sshd", "server", tmpdir=tmpdir)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         assert held["server"].members(), "expected leftovers after SIGKILL"
-        assert left_in(tmpdir), "expected the lab's directory in $TMPDIR after SIGKILL"
+        lab_dir = Path(LabRecord.load(record.path).home)
+        assert lab_dir.parent in (home_parent() or tmpdir, tmpdir), lab_dir
+        assert any(p.name.startswith("sshd-") for p in lab_dir.iterdir()), "expected sshd's files in it"
         done = subprocess.run([*NATSIM, "cleanup", "--lab", record.lab_id], capture_output=True, text=True,
                               check=False, timeout=30)
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"lab {record.lab_id}: stopped" in done.stdout
         assert_gone(record, held)
+        assert not lab_dir.exists()
         assert left_in(tmpdir) == []
 
 
