@@ -16,6 +16,7 @@ from natsim.lab import Lab
 from natsim.lab.home import home_parent
 from natsim.lab.netns import HeldNamespace
 from natsim.lab.records import LabRecord, all_records
+from natsim.lab.userns_support import private_run
 from tests.rootless import left_in, own_tmpdir
 from tests.rootstate import differences, snapshot
 
@@ -185,7 +186,9 @@ def test_a_signal_while_the_lab_comes_up_is_one_line_and_130(sig: signal.Signals
 
 def test_a_sigkilled_runs_work_directory_is_removed_by_natsim_cleanup(tmp_path: Path) -> None:
     """``natsim run`` keeps its work directory (the probes' logs, copied at the end) outside the lab's
-    home, in $TMPDIR as root; its lab's record names it, so `natsim cleanup` removes it with the lab."""
+    home: in $TMPDIR as root, on natsim's private /run inside its namespaces (this test's run as an
+    ordinary user: the session's namespaces outlive the killed run); its lab's record names it, so
+    `natsim cleanup` removes it with the lab, and nothing is left in $TMPDIR."""
     with own_tmpdir() as tmpdir:
         proc = subprocess.Popen([*NATSIM, "run", str(SHORT), "--out", str(tmp_path / "out")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -197,8 +200,10 @@ def test_a_sigkilled_runs_work_directory_is_removed_by_natsim_cleanup(tmp_path: 
             record = next((r for r in all_records() if r.owner_pid == proc.pid), None)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        assert left_in(tmpdir), "expected the run's directories in $TMPDIR after SIGKILL"
+        run_dir = Path(record.run_dir)
+        assert run_dir.parent == (private_run() or tmpdir) and run_dir.is_dir(), record.run_dir
         done = subprocess.run([*NATSIM, "cleanup", "--lab", record.lab_id], capture_output=True, text=True,
                               check=False, timeout=30)
         assert done.returncode == 0, done.stdout + done.stderr
+        assert not run_dir.exists()
         assert left_in(tmpdir) == []
