@@ -21,8 +21,9 @@ SYSTEMD_RUNNING ?= /run/systemd/system
 # Only a machine that hosts VMs needs these (tests/unit/test_vagrantfile.py: `vagrant validate` with
 # both providers); the Vagrantfile's VM installs without them (HOST_APT_PACKAGES=).
 HOST_APT_PACKAGES := vagrant vagrant-libvirt
-# Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU, but the longest are
-# handed out first (tests/schedule.py), so every worker runs a lab at once. At 8 on 2 cores the lab
+# Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU. xdist hands them out a
+# test (or a module with an expensive module-scoped fixture, built once) at a time, longest first
+# (--dist loadgroup, scheduled by tests/schedule.py), so every worker runs a lab at once. At 8 on 2 cores the lab
 # tools' own timing suffered (CI, unprivileged pass: a 2 min UDP timer seen expired at 1m57s of nominal
 # idle, a WireGuard keepalive 4.4 lab s late, loopback echoes reset); 4 keeps the cores from starving.
 WORKERS ?= 4
