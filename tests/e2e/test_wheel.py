@@ -184,6 +184,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _listens(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def test_light_install_has_no_lab_plots_or_ssh(light: Installed) -> None:
     for module in ("mininet", "matplotlib", "asyncssh", "scapy", "rich"):
         done = light.run("python", ["-c", f"import {module}"])
@@ -199,14 +206,17 @@ def test_light_install_serves_probes_and_predicts(light: Installed) -> None:
                                "--udp-port", "0", "--quiet"],
                               cwd=light.work, env=env)
     try:
+        # Wait until the server listens: a refused connection is a probe verdict ("reset", exit 0) since
+        # each connection gets its own, so the probe's exit status no longer says the server was up
+        # (under load the light install's server started after the first probe: CI saw reset, reset).
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            probe = light.run("natsim", ["probe", "send", "--server", "127.0.0.1", "--port", str(echo),
-                                         "--connections", "2", "--first", "1m", "--step", "1m",
-                                         "--time-scale", "60", "--json"])
-            if probe.returncode == 0:
-                break
-            time.sleep(0.2)
+        while not _listens(echo):
+            assert server.poll() is None, "natsim serve exited"
+            assert time.monotonic() < deadline, "natsim serve did not listen within 15 s"
+            time.sleep(0.1)
+        probe = light.run("natsim", ["probe", "send", "--server", "127.0.0.1", "--port", str(echo),
+                                     "--connections", "2", "--first", "1m", "--step", "1m",
+                                     "--time-scale", "60", "--json"])
     finally:
         stop(server)
     _check(probe, "natsim probe send")
