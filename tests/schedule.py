@@ -20,6 +20,7 @@ tests' durations, committed for a fresh clone such as CI's: refresh it with
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,24 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 CACHE_KEY = "natsim/durations"
+#: Each test's CPU seconds (the worker's and its reaped children's, setup to teardown), for finding
+#: what a whole run spends its cores on: not used for scheduling.
+CPU_KEY = "natsim/cpu"
 WORKER_KEY = "natsim_durations"
 #: Modules run whole by one worker: their module-scoped fixtures are expensive.
 GROUPED = frozenset({"tests/e2e/test_wheel.py", "tests/e2e/test_plugin_middlebox.py",
                      "tests/netns/test_nat_matrix_lab.py"})
 COMMITTED = Path(__file__).with_name("durations.json")
+
+
+CPU_AT_SETUP = pytest.StashKey[float]()
+CPU_PROPERTY = "natsim_cpu_seconds"
+
+
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its children it has reaped."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def known_durations(config: pytest.Config) -> dict[str, float]:
@@ -77,6 +91,7 @@ class LongestFirst:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.measured: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         worker = getattr(config, "workerinput", None)
         #: Decided by the controlling process, which reads the durations once and sends them to every
         #: worker (so all sort alike) when xdist hands tests out by unit; None: keep file order.
@@ -105,10 +120,27 @@ class LongestFirst:
         order = longest_first([[item.nodeid for item in unit] for unit in units.values()], self.durations)
         items[:] = [by_id[n] for n in order]
 
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Any:
+        """Note the CPU used so far when ``item``'s setup starts."""
+        item.stash[CPU_AT_SETUP] = cpu_seconds()
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """Attach the CPU ``item`` used, setup to teardown, to its teardown report."""
+        outcome = yield
+        start = item.stash.get(CPU_AT_SETUP, None)
+        if call.when == "teardown" and start is not None:
+            outcome.get_result().user_properties.append((CPU_PROPERTY, round(cpu_seconds() - start, 2)))
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Add a phase's duration to its test's (in the controlling process, which sees every
-        worker's reports)."""
+        """Add a phase's duration to its test's, and note the CPU it used (in the controlling process,
+        which sees every worker's reports)."""
         self.measured[report.nodeid] = round(self.measured.get(report.nodeid, 0.0) + report.duration, 2)
+        for name, value in report.user_properties:
+            if name == CPU_PROPERTY:
+                self.cpu[report.nodeid] = float(value)
 
     def pytest_sessionfinish(self) -> None:
         """Merge this run's durations into the cache (tests not run keep their last)."""
@@ -116,3 +148,4 @@ class LongestFirst:
         if cache is None or not self.measured or hasattr(self.config, "workerinput"):
             return
         cache.set(CACHE_KEY, {**cache.get(CACHE_KEY, {}), **self.measured})
+        cache.set(CPU_KEY, {**cache.get(CPU_KEY, {}), **self.cpu})
