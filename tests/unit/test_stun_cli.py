@@ -180,7 +180,7 @@ def test_the_tool_counts_its_exchanges_in_its_progress_file(tmp_path: Path,
     argv = probe_argv(NatTypeOptions(), server="203.0.113.10:3478", time_scale=60, json_path=json_path,
                       name=None, node="client")
     assert f"--progress={progress_path(json_path)}" in argv
-    running = RunningNatType("client", None, json_path, tmp_path / "log", 10.0)  # type: ignore[arg-type]
+    running = RunningNatType("nat-type", "client", None, json_path, tmp_path / "log", 10.0)  # type: ignore[arg-type]
     assert running.progress() == Tally(0, None)
     with udp_peer(lambda data: None) as port:
         code, result, _ = run_json(port, capsys, f"--progress={progress_path(json_path)}")

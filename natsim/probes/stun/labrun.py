@@ -1,25 +1,22 @@
-"""Running the STUN server and the ``nat-type`` tool inside lab nodes (through the lab's ``popen``, so
-they live in the nodes' namespaces and stop with the lab). The tool hands its result back as a JSON
-file in natsim's result schema."""
+"""Running the STUN server and the ``nat-type`` tool inside lab nodes (on :mod:`natsim.probes.toolrun`:
+through the lab's ``popen``, so they live in the nodes' namespaces and stop with the lab). The tool hands
+its result back as a JSON file in natsim's result schema."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
-from natsim.errors import LabError, ProbeError
+from natsim.errors import LabError
 from natsim.labview import NodeProcess, RunningLab
-from natsim.outfiles import open_new
-from natsim.paths import inside
 from natsim.probes.options import to_argv
 from natsim.probes.stun.cli import TIMEOUT
 from natsim.probes.stun.options import NatTypeOptions
 from natsim.probes.stun.ports import STUN_PORT, alternate_port
 from natsim.probes.tally import Tally, read_tally
+from natsim.probes.toolrun import ToolRun, launch, start_service
 from natsim.probes.tools import TOOL_COMMAND
-from natsim.report.schema import ProbeResult, RunResult
+from natsim.report.schema import ProbeResult
 
 
 def node_addresses(lab: RunningLab, node: str) -> list[str]:
@@ -51,16 +48,9 @@ def start_server(lab: RunningLab, node: str, *, log: Path, port: int = STUN_PORT
     """Start the STUN server in ``node`` on its first two addresses and ``port``; return once it
     listens."""
     addresses = node_addresses(lab, node)
-    out: IO[Any]
-    with open_new(log) as out:
-        proc = lab.popen(node, server_argv(addresses, port), stdout=out, stderr=out)
-    try:   # the alternate port's sockets are bound last
-        lab.wait_port(node, alternate_port(port) if len(addresses) > 1 else port, proc,
-                      timeout=ready_timeout, log=log, transport="udp")
-    except LabError as err:
-        proc.stop()
-        raise ProbeError(f"the STUN server did not start: {err}") from err
-    return proc
+    last = alternate_port(port) if len(addresses) > 1 else port   # the alternate port is bound last
+    return start_service(lab, node, server_argv(addresses, port), what="STUN server", log=log,
+                         ports=[(last, "udp")], ready_timeout=ready_timeout)
 
 
 def probe_argv(options: NatTypeOptions, *, server: str, time_scale: float, json_path: Path,
@@ -85,54 +75,26 @@ def expected_wall(options: NatTypeOptions, time_scale: float, timeout: float = T
 
 
 @dataclass
-class RunningNatType:
+class RunningNatType(ToolRun):
     """The tool started in a lab node; :meth:`wait` returns its result."""
 
-    node: str
-    process: NodeProcess
-    json_path: Path
-    log_path: Path
     limit: float
 
     def wait(self, timeout: float | None = None) -> ProbeResult:
         """Its result once it ends; :class:`ProbeError` when it failed."""
-        limit = timeout if timeout is not None else self.limit
-        try:
-            code = self.process.popen.wait(timeout=limit)
-        except subprocess.TimeoutExpired as err:
-            self.process.stop()
-            raise ProbeError(f"{self.node}: nat-type did not finish within {limit:.0f} s",
-                             log=self.log_path) from err
-        if code != 0 or not self.json_path.exists():
-            tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
-            raise ProbeError(f"{self.node}: nat-type exited {code}: {tail.strip()}", log=self.log_path)
-        return RunResult.load(self.json_path).probes[0]
-
-    def stop(self) -> None:
-        """SIGTERM: the tool writes what it observed."""
-        self.process.stop(grace=3.0)
+        return self.result(timeout if timeout is not None else self.limit)
 
     def progress(self) -> Tally:
         """Exchanges with a verdict so far (how many there will be depends on the answers)."""
         return read_tally(progress_path(self.json_path), None)
 
-    def partial(self) -> ProbeResult | None:
-        """What a stopped tool wrote before it exited."""
-        if not self.json_path.exists():
-            return None
-        probe = RunResult.load(self.json_path).probes[0]
-        probe.complete = False
-        return probe
-
 
 def start_probe(lab: RunningLab, node: str, options: NatTypeOptions, *, server: str, workdir: Path,
                 name: str | None = None) -> RunningNatType:
     """Start the tool in ``node`` against the STUN server at ``server`` (``ip:port``)."""
-    stem = f"{node}-nat-type-{name or 'probe'}"
-    json_path, log_path = inside(workdir, f"{stem}.json"), inside(workdir, f"{stem}.log")
-    json_path.unlink(missing_ok=True)
     scale = lab.time_scale.factor
-    argv = probe_argv(options, server=server, time_scale=scale, json_path=json_path, name=name, node=node)
-    with open_new(log_path) as log:
-        proc = lab.popen(node, argv, stdout=log, stderr=subprocess.STDOUT)
-    return RunningNatType(node, proc, json_path, log_path, expected_wall(options, scale))
+    run = launch(lab, node, lambda json_path: probe_argv(options, server=server, time_scale=scale,
+                                                         json_path=json_path, name=name, node=node),
+                 label="nat-type", workdir=workdir, stem=f"{node}-nat-type-{name or 'probe'}")
+    return RunningNatType(run.label, run.node, run.process, run.json_path, run.log_path,
+                          expected_wall(options, scale))

@@ -6,32 +6,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from natsim.errors import ProbeError
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.labview import RunningLab
-from natsim.probes.labtool import RunningProbe, progress_path, start_server, start_tool, tool_of
-from natsim.probes.options import option_fields, to_argv
+from natsim.probes.labtool import RunningProbe, check_scale, progress_path, start_server, start_tool, tool_of
+from natsim.probes.labtool import probe_argv as family_argv
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpProbeOptions, TcpRecvOptions
 from natsim.probes.tcp.send import read_guard
-from natsim.probes.tools import TOOL_COMMAND
 
 __all__ = ["RunningProbe", "expected_wall", "probe_argv", "progress_path", "start_probe", "start_server"]
 
 
 def probe_argv(kind: str, options: TcpProbeOptions, json_path: Path) -> list[str]:
-    """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``: the kind's
-    declared options as its flags (:func:`~natsim.probes.options.to_argv`), plus where and how to run."""
-    probe, cli = tool_of(kind)
-    declared = probe.options(**{f.name: getattr(options, f.name) for f in option_fields(probe.options)})
-    argv = [*TOOL_COMMAND, cli, "--server", options.server, *to_argv(declared),
-            "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
-            "--connect-timeout", f"{options.connect_timeout_wall:g}", f"--out={json_path}",
-            f"--progress={progress_path(json_path)}", "--source", "lab"]
-    if options.name:
-        argv.append(f"--name={options.name}")
-    if options.node:
-        argv.append(f"--node={options.node}")
-    return argv
+    """The command line that runs probe ``kind`` with ``options`` and writes ``json_path``."""
+    return family_argv(kind, options, json_path, timeout_flag="--connect-timeout",
+                       timeout=options.connect_timeout_wall)
 
 
 def expected_wall(kind: str, options: TcpProbeOptions) -> float:
@@ -54,9 +42,7 @@ def start_probe(lab: RunningLab, node: str, kind: str, options: TcpProbeOptions,
                 workdir: Path | None = None) -> RunningProbe:
     """Start probe ``kind`` in ``node`` (the options' time scale must be the lab's)."""
     _, cli = tool_of(kind)
-    if options.time_scale != lab.time_scale.factor:
-        raise ProbeError(f"probe time scale {options.time_scale:g} differs from the lab's "
-                         f"{lab.time_scale.factor:g}")
+    check_scale(options, lab)
     directory = workdir or lab.scratch("probe-")
     return start_tool(lab, node, kind, lambda out: probe_argv(kind, options, out), options, workdir=directory,
                       stem=f"{node}-{cli}-{options.name or 'probe'}", limit=expected_wall(kind, options))
