@@ -100,7 +100,9 @@ class Lab:
         ``workdir``: where their files and logs go (default: a :meth:`scratch` directory);
         ``seed``: the run's seed for the middleboxes' random draws (the model uses the same);
         ``loaded``: ``(name, Topo)`` already loaded from ``topology`` (it is then not loaded again);
-        ``run_dir``: the caller's own work directory, named in the record (``LabRecord.run_dir``)."""
+        ``run_dir``: the caller's own work directory (not yet existing: :meth:`start` creates it, mode
+        0700, once the record names it (``LabRecord.run_dir``), so a SIGKILL at any moment leaves it
+        to ``natsim cleanup``; the caller removes it)."""
         self.seed = seed
         self.topology_name, self.topo = loaded if loaded is not None else load_topology(topology)
         self.specs = node_specs(self.topo)
@@ -143,6 +145,8 @@ class Lab:
                                 owner_start=process_start_time(os.getpid()), run_dir=str(self.run_dir or ""))
         self.record.save()
         try:
+            if self.run_dir is not None:
+                os.mkdir(self.run_dir, 0o700)   # never an existing one (nor a link put in its place)
             self.home = LabHome.create(self.lab_id)
             self.record.home = str(self.home.base)
             self.record.save()

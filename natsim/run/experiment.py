@@ -11,11 +11,13 @@ daemons write into a private work directory instead; their logs are copied over 
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +26,7 @@ from natsim.endpoint import apply_endpoint
 from natsim.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_PROBE_FAILED, NatsimError, ProbeError
 from natsim.expect import Check, check_expectations
 from natsim.extras import missing_extra
+from natsim.lab.home import remove_private_dir
 from natsim.lab.lab import Lab
 from natsim.lab.userns_support import private_run
 from natsim.middleboxes import kind as middlebox_kind
@@ -163,17 +166,31 @@ def run_scenario(scenario: Scenario, out: Path, *, extra: Mapping[str, tuple[str
     with OutputDir.open(out, for_user=True) as directory:
         directory.lock()
         directory.refuse_links((*REPORT_NAMES, *(writer.name for writer in writers)))
-        # inside natsim's own namespaces on their private /run: gone with them, even after a SIGKILL
-        with tempfile.TemporaryDirectory(prefix="natsim-run-", dir=private_run()) as scratch:
+        with run_scratch() as scratch:
             outcome = RunOutcome(RunResult(source="lab", time_scale=scenario.time_scale.factor,
                                            scenario=scenario.name, started=time.time(),
                                            presets=used(scenario.middleboxes),
                                            unscaled=[r.describe() for r in scenario.rounded]), [], out)
             try:
-                _run_lab(scenario, probes, outcome, directory, Path(scratch), progress_stream, writers)
+                _run_lab(scenario, probes, outcome, directory, scratch, progress_stream, writers)
             finally:
-                directory.copy_files(Path(scratch), KEPT_SUFFIXES)
+                if scratch.is_dir():
+                    directory.copy_files(scratch, KEPT_SUFFIXES)
     return outcome
+
+
+@contextmanager
+def run_scratch() -> Iterator[Path]:
+    """The path of the run's work directory, removed at the end. The lab creates it once its record names
+    it (:class:`~natsim.lab.lab.Lab`'s ``run_dir``): a run killed at any moment leaves it to ``natsim
+    cleanup``, never unrecorded in ``$TMPDIR``. Inside natsim's own namespaces it is on their private
+    /run, gone with them."""
+    base = private_run() or Path(tempfile.gettempdir())
+    path = base / f"natsim-run-{secrets.token_hex(6)}"
+    try:
+        yield path
+    finally:
+        remove_private_dir(str(path))
 
 
 def _run_lab(scenario: Scenario, probes: list[ProbeSpec], outcome: RunOutcome, out: OutputDir,

@@ -66,6 +66,26 @@ def test_exception_inside_the_lab_leaves_nothing() -> None:
     assert_gone(record, held)
 
 
+def test_a_callers_run_directory_is_made_once_the_record_names_it(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Lab(run_dir=...)`` (``natsim run``'s work directory) creates it, private, after the record that
+    names it is saved: a SIGKILL at any moment leaves nothing `natsim cleanup` cannot find. It is the
+    caller's to remove."""
+    run_dir, seen = tmp_path / "natsim-run-x", []
+    save = LabRecord.save
+
+    def saving(record: LabRecord) -> None:
+        seen.append((record.run_dir, run_dir.exists()))
+        save(record)
+
+    monkeypatch.setattr(LabRecord, "save", saving)
+    with Lab("home-nat", run_dir=run_dir) as lab:
+        assert lab.record is not None and LabRecord.load(lab.record.path).run_dir == str(run_dir)
+        assert run_dir.is_dir() and run_dir.stat().st_mode & 0o777 == 0o700
+    assert seen[0] == (str(run_dir), False)
+    assert run_dir.is_dir()
+
+
 def test_two_labs_side_by_side_do_not_collide() -> None:
     with Lab("isp-bridge-cgn") as first, Lab("isp-bridge-cgn") as second:
         assert first.lab_id != second.lab_id

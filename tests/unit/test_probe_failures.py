@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -34,12 +35,18 @@ expect:
 
 
 class _Lab:
-    """Stands for the lab: a context manager with a map (for report.html) and nothing else."""
+    """Stands for the lab: a context manager with a map (for report.html) that creates the run's work
+    directory as the lab does (once its record names it), and nothing else."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
+    entered: ClassVar[list[tuple[Path, bool]]] = []   # (run_dir, whether it existed), at each __enter__
+
+    def __init__(self, *args: Any, run_dir: Path | None = None, **kwargs: Any) -> None:
+        self.run_dir = run_dir
 
     def __enter__(self) -> _Lab:
+        assert self.run_dir is not None
+        _Lab.entered.append((self.run_dir, self.run_dir.exists()))
+        os.mkdir(self.run_dir, 0o700)
         return self
 
     def describe(self) -> dict[str, Any]:
@@ -110,6 +117,24 @@ def test_every_kind_of_probe_failure_fails_the_run(stand_in_lab: None, tmp_path:
                           "last): ... ValueError: the tool refused it — log: "
                           f"{tmp_path / 'out' / 'client-send-tool.log'}")
     assert summary[4] == "  FAILED empty (tcp-send): tcp-send measured nothing: its result has no connection"
+
+
+def test_the_runs_work_directory_is_the_labs_to_create_and_the_runs_to_remove(
+        stand_in_lab: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run names its work directory to the lab, which creates it once its record names it (a run
+    killed before that leaves nothing unrecorded in $TMPDIR); the run removes it at the end."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    (tmp_path / "tmp").mkdir()
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO)
+    _Lab.entered.clear()
+    with open(tmp_path / "progress", "w") as progress:
+        experiment.run_scenario(load_scenario(path), tmp_path / "out", progress_stream=progress)
+    [(run_dir, existed)] = _Lab.entered
+    assert not existed and run_dir.parent == tmp_path / "tmp" and run_dir.name.startswith("natsim-run-")
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert (tmp_path / "out" / "client-send-tool.log").exists()   # its logs were kept first
 
 
 def test_natsim_run_exits_3_and_prints_the_failures(stand_in_lab: None, tmp_path: Path,
