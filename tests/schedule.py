@@ -59,10 +59,22 @@ def known_durations(config: pytest.Config) -> dict[str, float]:
     return durations
 
 
+#: Tests that read one shared lab run (tests/shared_runs.py): their unit is the run's scenario (the
+#: test's parameter), so they run one after the other on one worker and the second reads the run at
+#: once. Apart, the second waited on the first's lock, its worker idle (69 s and 32 s in a whole run).
+SHARED_RUN_TESTS = frozenset({"tests/netns/test_sim_agreement.py::test_model_agrees_with_lab_short",
+                              "tests/e2e/test_run.py::test_short_tcp_scenario_passes_and_agrees_with_the_model",
+                              "tests/e2e/test_run.py::test_short_udp_scenario_passes_and_agrees_with_the_model"})
+
+
 def unit_of(nodeid: str) -> str:
-    """The work unit of test ``nodeid``: its module if that is in :data:`GROUPED`, else the test."""
+    """The work unit of test ``nodeid``: its module if that is in :data:`GROUPED`, the shared run's
+    scenario for :data:`SHARED_RUN_TESTS`, else the test."""
     module = nodeid.split("::")[0]
-    return module if module in GROUPED else nodeid
+    function, bracket, parameter = nodeid.partition("[")
+    if module in GROUPED:
+        return module
+    return f"shared-run[{parameter}" if bracket and function in SHARED_RUN_TESTS else nodeid
 
 
 class UnitScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped here

@@ -1,6 +1,11 @@
 """``python -m natsim.probes serve|TOOL ...``: the probe server and every probe kind's tool without the
 rest of the ``natsim`` command (what labs run inside their nodes). Same options and exit codes as
-``natsim serve`` and ``natsim probe TOOL``."""
+``natsim serve`` and ``natsim probe TOOL``.
+
+A lab starts one of these per probe, so it builds only the parser its command names (the server's, or
+one tool's, whose kind's code alone it imports: :mod:`natsim.later`); help and an unknown command get
+every parser, as ``natsim probe`` does.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,24 @@ import sys
 from collections.abc import Sequence
 
 from natsim.entry import run_parsed
-from natsim.probes import serve
 from natsim.probes.registry import kinds
 from natsim.probes.tools import add_tools
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the tool."""
+    args = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m natsim.probes",
                                      description="natsim's probe server and probe tools")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    serve.register(sub)
-    add_tools(sub, kinds())
-    return run_parsed(parser.parse_args(argv))
+    named = args[0] if args else ""
+    tools = {name: k for name, k in kinds().items() if k.tool is not None and k.tool.name == named}
+    if not tools:
+        from natsim.probes import serve  # the server's code: asyncio, every service
+
+        serve.register(sub)
+    add_tools(sub, tools if tools or named == "serve" else kinds())
+    return run_parsed(parser.parse_args(args))
 
 
 if __name__ == "__main__":

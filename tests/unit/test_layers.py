@@ -35,8 +35,19 @@ def _resolve(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
+def later_target(node: ast.AST) -> str:
+    """The module a call ``later("module:name")`` (:mod:`natsim.later`) imports when first called, or ""
+    (not such a call). Only a literal is followed: natsim's kinds name their targets literally."""
+    if not (isinstance(node, ast.Call) and node.args and
+            isinstance(node.func, ast.Name | ast.Attribute) and
+            (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) in ("later", "Later")):
+        return ""
+    arg = node.args[0]
+    return arg.value.partition(":")[0] if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else ""
+
+
 def import_graph() -> dict[str, set[str]]:
-    """Module → natsim modules it imports anywhere in its body."""
+    """Module → natsim modules it imports anywhere in its body, or names in a ``later(...)`` call."""
     modules = _modules()
     graph: dict[str, set[str]] = {m: set() for m in modules}
     for name, path in modules.items():
@@ -51,6 +62,8 @@ def import_graph() -> dict[str, set[str]]:
                     anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*anchor, base]) if base else ".".join(anchor)
                 targets = [f"{base}.{a.name}" for a in node.names] + [base]
+            elif deferred := later_target(node):   # natsim.later: an import made when first called
+                targets = [deferred]
             for target in targets:
                 found = _resolve(target, modules)
                 if found is not None and found != name:

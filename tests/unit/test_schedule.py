@@ -18,3 +18,14 @@ def test_unknown_tests_keep_their_order_after_the_known_ones() -> None:
 def test_a_grouped_module_is_one_unit() -> None:
     assert unit_of("tests/e2e/test_wheel.py::test_x") == "tests/e2e/test_wheel.py"
     assert unit_of("tests/unit/test_a.py::test_b[1]") == "tests/unit/test_a.py::test_b[1]"
+
+
+def test_the_tests_reading_one_shared_run_are_one_unit() -> None:
+    agreement = "tests/netns/test_sim_agreement.py::test_model_agrees_with_lab_short[cloud-nat-udp]"
+    run = "tests/e2e/test_run.py::test_short_udp_scenario_passes_and_agrees_with_the_model[cloud-nat-udp]"
+    assert unit_of(agreement) == unit_of(run) == "shared-run[cloud-nat-udp]"
+    other = ("tests/e2e/test_run.py::test_short_tcp_scenario_passes_and_agrees_with_the_model"
+             "[cgn-loose-pickup]")
+    assert unit_of(other) != unit_of(run)
+    ssh = "tests/e2e/test_run.py::test_short_ssh_scenario_passes_and_agrees_with_the_model[cloud-nat-udp]"
+    assert unit_of(ssh) == ssh

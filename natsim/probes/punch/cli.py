@@ -26,10 +26,6 @@ from natsim.probes.registry import ProbeKind
 from natsim.probes.results import check_out, hand_out
 from natsim.report.schema import ProbeResult, RunResult, Verdict
 
-#: What the tool's ``--help`` adds to its kind's summary.
-DESCRIPTION = ("Run it on both peers with the same --session; each registers with the rendezvous "
-               "(`natsim serve --rendezvous`) from one UDP port, learns the other's public endpoint and "
-               "punches towards it. Durations are real-world; the lab waits duration/--time-scale.")
 #: Wall seconds a peer waits for the rendezvous to name its peer, unless --setup-timeout says otherwise.
 SETUP_TIMEOUT = 10.0
 

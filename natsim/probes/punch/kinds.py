@@ -4,16 +4,21 @@ Its tool is ``natsim probe hole-punch`` (:mod:`.cli`), run on both peers; the se
 rendezvous of ``natsim serve --rendezvous`` (:mod:`natsim.probes.serve`, wire format in :mod:`.messages`).
 """
 
-from natsim.probes.punch import cli
-from natsim.probes.punch.driver import driver
+from natsim.later import later
 from natsim.probes.punch.messages import RENDEZVOUS
-from natsim.probes.punch.model import model
 from natsim.probes.punch.options import HolePunchOptions
 from natsim.probes.registry import ProbeKind, ProbeTool
 
+#: What the tool's ``--help`` adds to its kind's summary.
+DESCRIPTION = ("Run it on both peers with the same --session; each registers with the rendezvous "
+               "(`natsim serve --rendezvous`) from one UDP port, learns the other's public endpoint and "
+               "punches towards it. Durations are real-world; the lab waits duration/--time-scale.")
+
 HOLE_PUNCH = ProbeKind(
-    HolePunchOptions.kind, HolePunchOptions, driver, model=model, service=RENDEZVOUS,
-    tool=ProbeTool(HolePunchOptions.kind, cli.build, cli.DESCRIPTION),
+    # driver, model and tool imported when used (natsim.later)
+    HolePunchOptions.kind, HolePunchOptions, later("natsim.probes.punch.driver:driver"),
+    model=later("natsim.probes.punch.model:model"), service=RENDEZVOUS,
+    tool=ProbeTool(HolePunchOptions.kind, later("natsim.probes.punch.cli:build"), DESCRIPTION),
     summary="UDP hole punching: two peers meet at a rendezvous and punch towards each other's public "
             "endpoint (both hear each other: punched)")
 

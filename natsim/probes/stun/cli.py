@@ -25,10 +25,6 @@ from natsim.probes.tally import TallyWriter
 from natsim.report.schema import ProbeResult, RunResult, Verdict
 from natsim.units import format_duration
 
-#: What the tool's ``--help`` adds to its kind's summary.
-DESCRIPTION = ("Mapping, filtering, hairpinning and (with --lifetime-max) binding lifetime, by the RFC 5780 "
-               "tests against an RFC 5780 STUN server (`natsim serve --stun`, coturn, ...). Durations are "
-               "real-world; the lab waits duration/--time-scale.")
 #: Wall seconds one exchange waits for its answer (retransmitting), unless --timeout says otherwise.
 TIMEOUT = 3.0
 

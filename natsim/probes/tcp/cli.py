@@ -19,6 +19,7 @@ from natsim.probes.output import ProbeOutput, stdout_output
 from natsim.probes.registry import ProbeKind, ToolBuilder
 from natsim.probes.results import check_out, hand_out
 from natsim.probes.tally import TallyWriter
+from natsim.probes.tcp.keepalive import run_keepalive
 from natsim.probes.tcp.options import (
     CONNECT_TIMEOUT_WALL,
     GRACE_WALL,
@@ -26,12 +27,13 @@ from natsim.probes.tcp.options import (
     TcpSendOptions,
     run_options,
 )
+from natsim.probes.tcp.recv import run_recv
+from natsim.probes.tcp.send import run_send
 from natsim.report.schema import ProbeResult, RunResult
 
 Runner = Callable[[TcpProbeOptions, ProbeOutput | None], Coroutine[Any, Any, ProbeResult]]
 
 #: What every TCP tool's ``--help`` adds to its kind's summary.
-DURATIONS = "Durations are real-world (1m, 2h4m, 90s); the lab waits duration/--time-scale."
 
 
 def tool(runner: Runner, *, warn_without_user_timeout: bool = False) -> ToolBuilder:
@@ -115,3 +117,9 @@ def run_result(source: str, options: TcpProbeOptions, probes: list[ProbeResult],
     return RunResult(source=source, time_scale=options.time_scale, started=started, finished=finished,
                      probes=probes, unscaled=unscaled, notes=notes,
                      complete=all(p.complete for p in probes))
+
+
+#: The three tools' parser builders (their kinds: :mod:`.kinds`).
+SEND = tool(run_send, warn_without_user_timeout=True)
+RECV = tool(run_recv)
+KEEPALIVE = tool(run_keepalive)

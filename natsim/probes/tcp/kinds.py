@@ -5,17 +5,16 @@ by ``natsim serve`` (:mod:`natsim.probes.serve`, wire format in :mod:`.protocol`
 """
 
 from natsim.kernel_facts import HZ
+from natsim.later import later
 from natsim.probes.registry import ProbeKind, ProbeTool, ScaleLimit
-from natsim.probes.tcp.cli import DURATIONS, tool
-from natsim.probes.tcp.driver import driver
-from natsim.probes.tcp.keepalive import run_keepalive
-from natsim.probes.tcp.model import KeepaliveProbe, RecvProbe, SendProbe
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpRecvOptions, TcpSendOptions
 from natsim.probes.tcp.protocol import ECHO, SLEEP
-from natsim.probes.tcp.recv import run_recv
-from natsim.probes.tcp.send import run_send
 from natsim.sim.cttable import ESTABLISHED
 from natsim.units import TimeScale
+
+#: Imported when used (:mod:`natsim.later`): a lab node's tool process needs none of them but its own.
+driver = later("natsim.probes.tcp.driver:driver")
+DURATIONS = "Durations are real-world (1m, 2h4m, 90s); the lab waits duration/--time-scale."
 
 #: Their verdicts depend on the established timeout alone: a connection is set up, idles established,
 #: then speaks; the transitory timers (handshake, close) never decide whether it survives.
@@ -42,16 +41,17 @@ KEEPALIVE_LIMIT = ScaleLimit(60.0, "TCP_KEEPIDLE is whole seconds: a 1 min step 
                              "rounded above it unless every idle time and the keepalive interval are "
                              "whole lab seconds", exact_above=_whole_keepalive_seconds)
 
-SEND = ProbeKind(TcpSendOptions.kind, TcpSendOptions, driver, SendProbe, service=ECHO,
-                 tool=ProbeTool("send", tool(run_send, warn_without_user_timeout=True), DURATIONS),
+SEND = ProbeKind(TcpSendOptions.kind, TcpSendOptions, driver, later("natsim.probes.tcp.model:SendProbe"),
+                 service=ECHO, tool=ProbeTool("send", later("natsim.probes.tcp.cli:SEND"), DURATIONS),
                  summary="after each idle time write 'A' and expect it back (the client speaks first)",
                  scale_limit=LADDER_LIMIT, conntrack_states=IDLE_ONLY)
-RECV = ProbeKind(TcpRecvOptions.kind, TcpRecvOptions, driver, RecvProbe, service=SLEEP,
-                 tool=ProbeTool("recv", tool(run_recv), DURATIONS),
+RECV = ProbeKind(TcpRecvOptions.kind, TcpRecvOptions, driver, later("natsim.probes.tcp.model:RecvProbe"),
+                 service=SLEEP, tool=ProbeTool("recv", later("natsim.probes.tcp.cli:RECV"), DURATIONS),
                  summary="the server answers after each idle time (the server speaks first)",
                  scale_limit=LADDER_LIMIT, conntrack_states=IDLE_ONLY)
-KEEPALIVE = ProbeKind(TcpKeepaliveOptions.kind, TcpKeepaliveOptions, driver, KeepaliveProbe, service=ECHO,
-                      tool=ProbeTool("keepalive", tool(run_keepalive), DURATIONS),
+KEEPALIVE = ProbeKind(TcpKeepaliveOptions.kind, TcpKeepaliveOptions, driver,
+                      later("natsim.probes.tcp.model:KeepaliveProbe"), service=ECHO,
+                      tool=ProbeTool("keepalive", later("natsim.probes.tcp.cli:KEEPALIVE"), DURATIONS),
                       summary="TCP keepalive probes each connection after its idle time",
                       scale_limit=KEEPALIVE_LIMIT, conntrack_states=IDLE_ONLY)
 

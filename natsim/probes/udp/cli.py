@@ -22,10 +22,6 @@ from natsim.probes.udp.exchanges import run_udp, unscaled_timers
 from natsim.probes.udp.options import SETUP_TIMEOUT_WALL, UdpProbeOptions, UdpSendOptions, run_options
 from natsim.report.schema import ProbeResult, RunResult
 
-#: What every UDP tool's ``--help`` adds to its kind's summary.
-DURATIONS = ("Durations are real-world (1m, 2h4m, 90s); the lab waits duration/--time-scale. Each "
-             "connection is a UDP flow of its own (its own client port).")
-
 
 def build(parser: argparse.ArgumentParser, kind: ProbeKind) -> Callable[[argparse.Namespace], int]:
     """Add a UDP tool's own flags to ``parser``; return what runs it."""

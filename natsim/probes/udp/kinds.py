@@ -5,14 +5,19 @@ The tools are ``natsim probe udp-send|udp-recv|udp-keepalive`` (:mod:`.cli`); th
 is served by ``natsim serve`` (:mod:`natsim.probes.serve`, wire format in :mod:`.datagram`).
 """
 
+from natsim.later import later
 from natsim.probes.registry import ProbeKind, ProbeTool
-from natsim.probes.udp.cli import DURATIONS, build
 from natsim.probes.udp.datagram import UDP_ECHO
-from natsim.probes.udp.driver import driver
-from natsim.probes.udp.model import model
 from natsim.probes.udp.options import UdpKeepaliveOptions, UdpRecvOptions, UdpSendOptions, WireguardOptions
-from natsim.probes.udp.wgdriver import driver as wireguard_driver
-from natsim.probes.udp.wgmodel import model as wireguard_model
+
+#: Imported when used (:mod:`natsim.later`): a lab node's tool process needs none of them but its own.
+driver, model, build = later("natsim.probes.udp.driver:driver"), later("natsim.probes.udp.model:model"), \
+    later("natsim.probes.udp.cli:build")
+wireguard_driver = later("natsim.probes.udp.wgdriver:driver")
+wireguard_model = later("natsim.probes.udp.wgmodel:model")
+#: What every UDP tool's ``--help`` adds to its kind's summary.
+DURATIONS = ("Durations are real-world (1m, 2h4m, 90s); the lab waits duration/--time-scale. Each "
+             "connection is a UDP flow of its own (its own client port).")
 
 SEND = ProbeKind(UdpSendOptions.kind, UdpSendOptions, driver, model, service=UDP_ECHO,
                  tool=ProbeTool(UdpSendOptions.kind, build, DURATIONS),
