@@ -21,12 +21,15 @@ SYSTEMD_RUNNING ?= /run/systemd/system
 # Only a machine that hosts VMs needs these (tests/unit/test_vagrantfile.py: `vagrant validate` with
 # both providers); the Vagrantfile's VM installs without them (HOST_APT_PACKAGES=).
 HOST_APT_PACKAGES := vagrant vagrant-libvirt
-# Parallel workers for the lab tier: tests mostly wait on scaled timers, not CPU. xdist hands them out a
-# test (or a module with an expensive module-scoped fixture, built once) at a time, longest first
-# (--dist loadgroup, scheduled by tests/schedule.py), so every worker runs a lab at once. At 8 on 2 cores the lab
-# tools' own timing suffered (CI, unprivileged pass: a 2 min UDP timer seen expired at 1m57s of nominal
-# idle, a WireGuard keepalive 4.4 lab s late, loopback echoes reset); 4 keeps the cores from starving.
-WORKERS ?= 4
+# Parallel workers for the lab tiers (tests/netns, tests/e2e): they mostly wait on scaled timers, not
+# CPU. xdist hands them out a test (or a module with an expensive module-scoped fixture, built once) at a
+# time, longest first (--dist loadgroup, scheduled by tests/schedule.py), so every worker runs a lab at
+# once. The unit tier runs beside them as its own session under nice 19 (tests/tiers.py): it takes only
+# the CPU the labs leave, so the labs' tools keep their timing (in one session, 8 workers on 2 cores once
+# starved them: a 2 min UDP timer seen expired at 1m57s of nominal idle, a WireGuard keepalive 4.4 lab s
+# late). PYTEST_ARGS: test paths choose the tiers; other pytest options go to both.
+WORKERS ?= 8
+UNIT_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: setup packages demo test lint unit bench clean-venv
@@ -72,7 +75,7 @@ unit: setup
 	$(VENV)/bin/pytest -q tests/unit $(PYTEST_ARGS)
 
 test: setup lint
-	$(VENV)/bin/pytest -q -n $(WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m tests.tiers --lab-workers $(WORKERS) --unit-workers $(UNIT_WORKERS) $(PYTEST_ARGS)
 
 # Every benchmark in turn, then one table: each figure, its target, its ratio to the reference measured
 # in the same run (docs/benchmarks.md). BENCH_ARGS=--quick: small sizes, a check that all still run.

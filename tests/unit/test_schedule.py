@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.schedule import longest_first, unit_of
+from tests.tiers import LAB, UNIT, session, split
 
 
 def test_the_longest_unit_goes_first_and_a_group_counts_as_its_sum() -> None:
@@ -29,3 +30,19 @@ def test_the_tests_reading_one_shared_run_are_one_unit() -> None:
     assert unit_of(other) != unit_of(run)
     ssh = "tests/e2e/test_run.py::test_short_ssh_scenario_passes_and_agrees_with_the_model[cloud-nat-udp]"
     assert unit_of(ssh) == ssh
+
+
+def test_make_test_splits_its_arguments_into_the_two_tiers() -> None:
+    assert split([]) == ([UNIT], LAB, [])
+    assert split(["-x", "tests/unit/test_schedule.py::test_a_grouped_module_is_one_unit",
+                  "tests/netns/test_teardown.py", "-k", "foo"]) == (
+        ["tests/unit/test_schedule.py::test_a_grouped_module_is_one_unit"], ["tests/netns/test_teardown.py"],
+        ["-x", "-k", "foo"])
+    assert split(["tests/e2e"]) == ([], ["tests/e2e"], [])
+    assert split(["-k", "x"]) == ([UNIT], LAB, ["-k", "x"])
+
+
+def test_the_unit_tier_runs_at_the_lowest_priority() -> None:
+    assert session([UNIT], 2, ["-x"], nice=True)[:3] == ["nice", "-n", "19"]
+    lab = session(LAB, 8, [], nice=False)
+    assert lab[1:3] == ["-m", "pytest"] and lab[-4:] == ["-n", "8", *LAB]
