@@ -138,6 +138,10 @@ def start_tunnels(lab: RunningLab, client: str, server: str, rungs: int, keepali
     interface = f"wg{slot}s"
     config = _configure(interface, server_port(slot), server_key, peers, addresses)
     procs = [_start(lab, server, interface, config, logs[0])]
+    # The server first: a client peer with PersistentKeepalive sends its handshake initiation as soon as
+    # it is configured, and one that reaches a server not yet configured is lost; WireGuard retries only
+    # after REKEY_TIMEOUT (5 wall seconds, unscaled), which delayed a loaded lab's tunnel by 5 s.
+    _wait_ready(procs, logs)
     for i, key in enumerate(client_keys):
         interface = f"wg{slot}c{i}"
         peer = (f"peer {server_key.public} allowed-ips {tunnel_addresses(i, slot)[0]}/32 endpoint {endpoint} "
@@ -146,11 +150,17 @@ def start_tunnels(lab: RunningLab, client: str, server: str, rungs: int, keepali
                             [f"{tunnel_addresses(i, slot)[1]}/30"])
         logs.append(inside(workdir, f"wg{slot}-{client}-{i}.log"))
         procs.append(_start(lab, client, interface, config, logs[-1]))
-    _wait_ready(procs, logs)
+    try:
+        _wait_ready(procs[1:], logs[1:])
+    except ProbeError:
+        procs[0].stop()
+        raise
     return procs
 
 
 def _wait_ready(procs: list[NodeProcess], logs: list[Path]) -> None:
+    """Return once each of ``procs`` wrote READY in its log; else stop them all and raise
+    :class:`ProbeError` naming the first that exited or was not ready within :data:`READY_TIMEOUT`."""
     give_up = time.monotonic() + READY_TIMEOUT
     pending = set(range(len(procs)))
     while pending:
@@ -161,5 +171,5 @@ def _wait_ready(procs: list[NodeProcess], logs: list[Path]) -> None:
                 for proc in procs:
                     proc.stop()
                 tail = logs[i].read_text(errors="replace")[-400:].strip()
-                raise ProbeError(f"WireGuard interface {i} did not come up: {tail or 'no output'}")
+                raise ProbeError(f"WireGuard {logs[i].stem} did not come up: {tail or 'no output'}")
         time.sleep(0.05)
