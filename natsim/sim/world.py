@@ -66,6 +66,7 @@ class World:
         self.labels = dict(labels or {})
         self.endpoints = dict(endpoints or {})
         self._conn_routes: dict[str, Route] = {}
+        self._abilities: dict[tuple[Route, Any], list[Any]] = {}
         for name, model in self.models.items():
             if isinstance(model, Addressed):
                 model.place(self.addresses.get(name, name))
@@ -154,13 +155,21 @@ class World:
 
     def udp_limits(self, route: Route) -> list[tuple[str, float, float]]:
         """(node, unreplied, stream) UDP timeouts of each middlebox on ``route`` that tracks UDP flows."""
-        return [(model.name, *model.udp_timeouts) for model in route.middleboxes
-                if isinstance(model, DatagramTracker)]
+        return [(model.name, *model.udp_timeouts) for model in self._of(route, DatagramTracker)]
 
     def limits(self, route: Route) -> list[tuple[str, float]]:
         """(node, established timeout) of each stateful middlebox on ``route``."""
-        return [(model.name, float(model.established_timeout)) for model in route.middleboxes
-                if isinstance(model, ConnectionTracker)]
+        return [(model.name, float(model.established_timeout))
+                for model in self._of(route, ConnectionTracker)]
+
+    def _of(self, route: Route, ability: Any) -> list[Any]:
+        """The middleboxes of ``route`` that have ``ability`` (a runtime-checkable protocol), found once per
+        route: a protocol's isinstance costs ~40 us in Python 3.11, and the explanations ask per event
+        (7 % of predicting isp-modem-bridge-1h)."""
+        key = (route, ability)
+        if key not in self._abilities:
+            self._abilities[key] = [m for m in route.middleboxes if isinstance(m, ability)]
+        return self._abilities[key]
 
     def events(self, conn: str, since: float = float("-inf")) -> list[Event]:
         """What happened to ``conn`` from ``since`` (the trace's events)."""

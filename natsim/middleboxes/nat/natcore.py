@@ -4,6 +4,7 @@ public address, Linux's choice of a port (``nf_nat_core.c: get_unique_tuple``, s
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 
@@ -43,7 +44,7 @@ class NatCore(Stateful, Sided):
     def translated(self, src: Addr) -> bool:
         """Whether ``src`` is in the prefix the NAT translates."""
         try:
-            return ipaddress.ip_address(src[0]) in self.inside
+            return _address(src[0]) in self.inside
         except ValueError:
             raise ConfigError(f"{self.name}: source {src[0]!r} has no IPv4 address; the NAT model "
                               "needs the topology's addresses") from None
@@ -182,3 +183,9 @@ class NatCore(Stateful, Sided):
             return seg
         src, dst = (entry.original[1], entry.original[0]) if is_reply else (entry.reply[1], entry.reply[0])
         return seg.with_src(src).with_dst(dst)
+
+
+@functools.lru_cache(maxsize=65536)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ipaddress.ip_address(text)``, parsed once per address (the model asks per connection)."""
+    return ipaddress.ip_address(text)
