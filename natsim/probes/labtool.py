@@ -23,7 +23,7 @@ from natsim.probes.registry import PartialResults, ProbeKind
 from natsim.probes.registry import kind as probe_kind
 from natsim.probes.serve import SERVICES
 from natsim.probes.tally import Tally, read_tally
-from natsim.probes.toolrun import ToolRun, launch, start_service
+from natsim.probes.toolrun import ToolRun, launch, progress_path, start_service
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult
 
@@ -79,11 +79,6 @@ def serve_once(ctx: DriverContext, node: str) -> NodeProcess:
     """``natsim serve`` on ``node``, started the first time a probe of the run needs it."""
     log = inside(ctx.workdir, f"serve-{node}.log")
     return ctx.server(node, SERVE, lambda: start_server(ctx.lab, node, log=log))  # type: ignore[no-any-return]
-
-
-def progress_path(json_path: Path) -> Path:
-    """Where the probe writing ``json_path`` reports its progress (``--progress``)."""
-    return json_path.with_suffix(".progress")
 
 
 @dataclass

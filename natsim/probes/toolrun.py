@@ -25,6 +25,11 @@ from natsim.report.schema import ProbeResult, RunResult
 LOG_TAIL = 800
 
 
+def progress_path(json_path: Path) -> Path:
+    """Where the tool writing ``json_path`` reports its progress (``--progress``)."""
+    return json_path.with_suffix(".progress")
+
+
 @dataclass
 class ToolRun:
     """A tool started in ``node``: its process, where it writes its result and its output. ``label``

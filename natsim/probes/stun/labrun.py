@@ -14,7 +14,7 @@ from natsim.probes.stun.cli import TIMEOUT
 from natsim.probes.stun.options import NatTypeOptions
 from natsim.probes.stun.ports import STUN_PORT, alternate_port
 from natsim.probes.tally import Tally, read_tally
-from natsim.probes.toolrun import ToolRun, launch, start_service
+from natsim.probes.toolrun import ToolRun, launch, progress_path, start_service
 from natsim.probes.tools import TOOL_COMMAND
 from natsim.report.schema import ProbeResult
 
@@ -60,11 +60,6 @@ def probe_argv(options: NatTypeOptions, *, server: str, time_scale: float, json_
             f"{time_scale:g}", "--timeout", f"{timeout:g}", f"--out={json_path}",
             f"--progress={progress_path(json_path)}", "--source", "lab"]
     return argv + [f"--name={name}"] * bool(name) + [f"--node={node}"] * bool(node)
-
-
-def progress_path(json_path: Path) -> Path:
-    """Where the tool writing ``json_path`` counts its exchanges (``--progress``)."""
-    return json_path.with_suffix(".progress")
 
 
 def expected_wall(options: NatTypeOptions, time_scale: float, timeout: float = TIMEOUT) -> float:

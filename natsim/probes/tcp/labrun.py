@@ -8,10 +8,11 @@ from pathlib import Path
 
 from natsim.kernel_facts import TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TIMER_WHEEL_SLACK
 from natsim.labview import RunningLab
-from natsim.probes.labtool import RunningProbe, check_scale, progress_path, start_server, start_tool, tool_of
+from natsim.probes.labtool import RunningProbe, check_scale, start_server, start_tool, tool_of
 from natsim.probes.labtool import probe_argv as family_argv
 from natsim.probes.tcp.options import TcpKeepaliveOptions, TcpProbeOptions, TcpRecvOptions
 from natsim.probes.tcp.send import read_guard
+from natsim.probes.toolrun import progress_path
 
 __all__ = ["RunningProbe", "expected_wall", "probe_argv", "progress_path", "start_probe", "start_server"]
 
