@@ -39,7 +39,7 @@ def split(arguments: list[str]) -> tuple[list[str], list[str], list[str]]:
         path = argument.split("::")[0]
         if argument.startswith("-") or not (ROOT / path).exists():
             options.append(argument)
-        elif Path(path).resolve().is_relative_to(ROOT / UNIT):
+        elif (ROOT / path).resolve().is_relative_to(ROOT / UNIT):
             unit.append(argument)
         else:
             lab.append(argument)
