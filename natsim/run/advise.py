@@ -17,6 +17,7 @@ must be answered, one a lab second past the binding timeout must fail.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -184,12 +185,8 @@ def tunnel_check(scenario: Any, advice: Advice, advised: float) -> Any:
     if not fits:
         raise ConfigError(f"advise --verify: the model finds no idle at which a PersistentKeepalive of "
                           f"{format_duration(above)} loses the answer")
-    runs: list[list[int]] = []
-    for lab in fits:
-        if runs and runs[-1][-1] == lab - 1:
-            runs[-1].append(lab)
-        else:
-            runs.append([lab])
+    # runs of consecutive seconds: within one, a second minus its place in ``fits`` is constant
+    runs = [[lab for _, lab in run] for _, run in itertools.groupby(enumerate(fits), lambda p: p[1] - p[0])]
     longest = max(runs, key=len)
     return at(longest[len(longest) // 2] * factor)
 
