@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.schedule import longest_first, unit_of
+import ast
+from pathlib import Path
+
+from tests.schedule import SHARED_RUN_TESTS, longest_first, unit_of
 from tests.tiers import LAB, UNIT, session, split
 
 
@@ -46,3 +49,32 @@ def test_the_unit_tier_runs_at_the_lowest_priority() -> None:
     assert session([UNIT], 2, ["-x"], nice=True)[:3] == ["nice", "-n", "19"]
     lab = session(LAB, 8, [], nice=False)
     assert lab[1:3] == ["-m", "pytest"] and lab[-4:] == ["-n", "8", *LAB]
+
+
+def _callers_of(module: ast.Module, target: str) -> set[str]:
+    """Names of the module-level functions of ``module`` that call ``target`` or, in turn, such a
+    function."""
+    bodies = {f.name: f for f in module.body if isinstance(f, ast.FunctionDef)}
+    found: set[str] = set()
+    wanted = {target}
+    while True:
+        more = {name for name, f in bodies.items() if name not in found and any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in wanted
+            for n in ast.walk(f))}
+        if not more:
+            return found
+        found |= more
+        wanted |= more
+
+
+def test_every_test_reading_a_shared_run_is_grouped() -> None:
+    """SHARED_RUN_TESTS names tests by their function: one that reads a shared run (tests/shared_runs.py)
+    and is missing there would wait on another worker's lock again."""
+    root = Path(__file__).parents[2]
+    readers = set()
+    for path in sorted((root / "tests").rglob("test_*.py")):
+        module = ast.parse(path.read_text())
+        relative = path.relative_to(root).as_posix()
+        readers |= {f"{relative}::{name}" for name in _callers_of(module, "compared_run")
+                    if name.startswith("test_")}
+    assert readers == SHARED_RUN_TESTS
