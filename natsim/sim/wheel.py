@@ -4,8 +4,9 @@ kernel/time/timer.c files a timer ``delta`` ticks ahead in the first level whose
 fires it at that level's next bucket boundary after its expiry (``calc_index``: late by 1 tick up to
 one granularity of the level), and a bucket's timers fire newest first (``hlist_add_head``, expired
 from the head). Measured in the lab (tests/e2e/short/cgn-port-limit-syn-race.yaml): three SYNs
-retransmitted 1 s after connect() left together, the last-armed first, after the port a probe closed
-at exactly 1 s had been freed.
+retransmitted 1 s after connect() left together, the last-armed first. Which side of a bucket's
+boundary an event a few ms away falls on depends on the wheel's phase, which the model takes as 0: a
+scenario whose verdict hangs on that is a coin toss in the lab (the short scenario keeps a 167 ms margin).
 """
 
 from __future__ import annotations
