@@ -8,6 +8,7 @@ untracked``. Nothing else in natsim words an event.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from natsim.report.schema import errno_name
@@ -37,9 +38,11 @@ from natsim.sim.trace import (
 from natsim.units import format_duration
 
 
+@functools.lru_cache(maxsize=4096)
 def seconds(value: float) -> str:
     """A duration as scenario files write it: ``'1h'``, ``'15m25s'``, ``'2.048s'``
-    (:func:`natsim.units.format_duration`)."""
+    (:func:`natsim.units.format_duration`). Cached: a prediction words the same few timeouts and idle
+    times thousands of times (5,870 calls for 5 predictions of isp-modem-bridge-1h)."""
     return format_duration(value)
 
 

@@ -221,7 +221,8 @@ class Route:
         for i in positions:
             box = self.middleboxes[i]
             action = box.handle(seg, outbound != self.turned[i], now)
-            self.trace.record(*action.events)
+            if action.events:
+                self.trace.record(*action.events)
             if isinstance(action, Forward):
                 if self.trace.packets and not action.events:
                     self.trace.record(Forwarded.at(now, box.name, seg, outbound))

@@ -3,7 +3,7 @@ a UDP datagram, or an ICMP port unreachable about a datagram."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Addr = tuple[str, int]
 
@@ -11,9 +11,8 @@ Addr = tuple[str, int]
 TCP, UDP, ICMP = "tcp", "udp", "icmp"
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A packet as far as middleboxes and endpoints care.
+class Segment(NamedTuple):
+    """A packet as far as middleboxes and endpoints care (immutable).
 
     TCP (``protocol`` ``tcp``, the default): ``flags`` is a string of ``S`` (SYN), ``A`` (ACK), ``F``
     (FIN), ``R`` (RST), ``P`` (data); ``seq`` numbers data segments 1, 2, ...; ``ack`` is the last data
@@ -21,6 +20,10 @@ class Segment:
     unreachable (``icmp``) names in ``about`` the (source, destination) of the datagram it answers, as
     that datagram was where the error was made; its own ``src``/``dst`` are the ports of that datagram
     turned round (as the analysis of a capture shows it).
+
+    A named tuple, not a frozen dataclass: the model makes ~10,000 per prediction of the ISP scenario,
+    and a frozen dataclass's ``__init__`` (one ``object.__setattr__`` per field) took 2.1 us against
+    0.5 us (timeit, this machine), about 8 % of ``predict()``.
     """
 
     src: Addr
