@@ -241,23 +241,30 @@ class Socket:
             self._abort(errno.ETIMEDOUT, Abort.CONNECT)
 
     def _start_rtx(self) -> None:
+        """(Re)arm the retransmission timer: the Linux back-off from now, ETIMEDOUT at ``give_up``; an
+        earlier arm is void (its generation is old). Timeouts with a callback, not a process per arm:
+        a process costs two more simpy events (its start and its end), and a prediction of
+        isp-modem-bridge-1h arms 945 times."""
         self._rtx_gen += 1
-        self.env.process(self._rtx_timer(self._rtx_gen))
+        s, now = self.settings, self.env.now
+        due = [now + offset for offset in backoff_schedule(s.give_up, rto=s.rto, rto_max=s.rto_max)]
+        self._rtx_wait(self._rtx_gen, [*due, now + s.give_up], 0, s.give_up)
 
-    def _rtx_timer(self, gen: int) -> Generator[simpy.Event, Any, None]:
-        start = self.env.now
-        s = self.settings
-        for offset in backoff_schedule(s.give_up, rto=s.rto, rto_max=s.rto_max):
-            yield self.env.timeout(start + offset - self.env.now)
-            if gen != self._rtx_gen:
-                return
-            self.retransmissions += 1
-            for seq, data, fin in self.unacked:
-                self._transmit("PA" + ("F" if fin else "") if data else "FA", seq=seq, data=data)
-        yield self.env.timeout(start + s.give_up - self.env.now)
-        if gen == self._rtx_gen:
-            self._abort(errno.ETIMEDOUT, Abort.RETRANSMISSIONS, count=self.retransmissions,
-                        after=s.give_up)
+    def _rtx_wait(self, gen: int, due: list[float], i: int, give_up: float) -> None:
+        """Wait for ``due[i]``: a retransmission of the arm ``gen``, or (the last) its give-up."""
+        timeout = self.env.timeout(due[i] - self.env.now)
+        timeout.callbacks.append(lambda _: self._rtx_due(gen, due, i, give_up))
+
+    def _rtx_due(self, gen: int, due: list[float], i: int, give_up: float) -> None:
+        if gen != self._rtx_gen:
+            return
+        if i == len(due) - 1:
+            self._abort(errno.ETIMEDOUT, Abort.RETRANSMISSIONS, count=self.retransmissions, after=give_up)
+            return
+        self.retransmissions += 1
+        for seq, data, fin in self.unacked:
+            self._transmit("PA" + ("F" if fin else "") if data else "FA", seq=seq, data=data)
+        self._rtx_wait(gen, due, i + 1, give_up)
 
     def _start_keepalive(self) -> None:
         self._ka_gen += 1
