@@ -16,6 +16,7 @@ it (not the nftables ruleset); natsim's own namespace is snapshotted inside as r
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -26,8 +27,20 @@ _BEFORE = pytest.StashKey[dict[str, str]]()
 _HOST_BEFORE = pytest.StashKey[dict[str, str]]()
 
 
+def _interruptible() -> None:
+    """A test runner started in the background by a shell without job control (``make test &`` in a
+    script) has SIGINT ignored, and every process the tests start inherits that: Python then raises no
+    KeyboardInterrupt, and the tests that interrupt natsim as Ctrl-C does see it carry on (natsim keeps
+    an inherited ignore, as Unix programs do). Caught here, SIGINT reaches every process the tests
+    start as a terminal delivers it (exec resets a caught signal to its default action)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Without root, snapshot the host before the plugin moves the session into a namespace."""
+    """Without root, snapshot the host before the plugin moves the session into a namespace; SIGINT
+    as a terminal delivers it (:func:`_interruptible`)."""
+    _interruptible()
     config.pluginmanager.register(LongestFirst(config), "natsim-longest-first")
     if not hasattr(config, "workerinput") and os.geteuid() != 0:
         config.stash[_HOST_BEFORE] = snapshot()
