@@ -55,9 +55,9 @@ def probe_argv(kind: str, options: Any, json_path: Path, *, timeout_flag: str, t
     kind's declared options as its flags (:func:`~natsim.probes.options.to_argv`), plus where and how to
     run; ``timeout_flag``: the family's wall limit on setting a connection up (``--connect-timeout``,
     ``--setup-timeout``), ``timeout`` seconds."""
-    probe, cli = tool_of(kind)
+    probe, _ = tool_of(kind)
     declared = probe.options(**{f.name: getattr(options, f.name) for f in option_fields(probe.options)})
-    argv = [*TOOL_COMMAND, cli, "--server", options.server, *to_argv(declared),
+    argv = [*TOOL_COMMAND, kind, "--server", options.server, *to_argv(declared),
             "--time-scale", f"{options.time_scale:g}", "--grace", f"{options.grace_wall:g}",
             timeout_flag, f"{timeout:g}", f"--out={json_path}", f"--progress={progress_path(json_path)}",
             "--source", "lab"]

@@ -14,14 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from natsim.plugins import find_kind, load_kinds
+from natsim.plugins import find_kind, load_kind, load_kinds
 from natsim.probes.options import ProbeOptions, UserCodeReader
 from natsim.probes.service import Service
 from natsim.probes.tally import Tally
 from natsim.report.schema import ProbeResult
 
 __all__ = ["GROUP", "Handle", "PartialResults", "ProbeKind", "ProbeModel", "ProbeTool", "ScaleLimit",
-           "Service", "kind", "kinds", "options_of"]
+           "Service", "kind", "kind_alone", "kinds", "options_of"]
 
 #: The entry-point group probe kinds register in.
 GROUP = "natsim.probes"
@@ -149,6 +149,12 @@ def kinds() -> dict[str, ProbeKind]:
 def kind(name: str) -> ProbeKind:
     """The probe kind called ``name``; :class:`ConfigError` with the closest name when unknown."""
     return find_kind(_registered(), name, "probe kind")
+
+
+def kind_alone(name: str) -> ProbeKind | None:
+    """The probe kind called ``name`` with no other kind's code imported (None when none is): a lab
+    node's tool process (``python -m natsim.probes KIND``) needs its own kind only."""
+    return load_kind(GROUP, ProbeKind, name)
 
 
 def options_of(spec: Any) -> ProbeOptions:

@@ -27,7 +27,8 @@ def add_tools(sub: Any, kinds: Mapping[str, ProbeKind]) -> None:
         if kind.tool is None:
             continue
         more = f" {kind.tool.description}" if kind.tool.description else ""
-        parser = sub.add_parser(kind.tool.name, help=kind.summary,
+        aliases = [kind.name] if kind.name != kind.tool.name else []   # `natsim probe tcp-send` too
+        parser = sub.add_parser(kind.tool.name, aliases=aliases, help=kind.summary,
                                 description=f"{kind.name}: {kind.summary}.{more}")
         run = kind.tool.build(parser, kind)
         add_cli_options(parser, kind.options)

@@ -55,6 +55,28 @@ def test_a_tool_process_imports_its_own_tool_only() -> None:
     assert {"natsim.probes.serve", "natsim.probes.udp.cli"} <= loaded_by(["--help"])
 
 
+def test_a_tool_named_by_its_kind_loads_no_other_kind() -> None:
+    """As labs start tools (tests/unit/test_progress.py checks the command line): ``tcp-send`` is
+    ``send``, and only its own kinds' module is imported (by ``send``'s name, every kind is loaded)."""
+    by_kind = loaded_by(["tcp-send", "--help"])
+    assert "natsim.probes.tcp.send" in by_kind and "natsim.probes.tcp.kinds" in by_kind
+    for other in ("natsim.probes.udp.kinds", "natsim.probes.ssh.kinds", "natsim.probes.ssh.options",
+                  "natsim.probes.stun.kinds", "natsim.probes.punch.kinds", "natsim.probes.command.kinds"):
+        assert other not in by_kind, other
+    assert "natsim.probes.ssh.kinds" in loaded_by(["send", "--help"])
+
+
+def test_a_tool_named_by_its_kind_is_the_same_tool() -> None:
+    def usage(argv: list[str]) -> str:
+        done = subprocess.run([sys.executable, "-m", "natsim.probes", *argv], capture_output=True,
+                              text=True, timeout=60)
+        return f"{done.returncode} {done.stdout} {done.stderr}"
+    assert usage(["tcp-send", "--help"]) == usage(["send", "--help"])
+    assert usage(["tcp-send", "--help"]).startswith("0 usage: python -m natsim.probes send [-h] --server")
+    assert usage(["tcp-keepalive", "--bogus"]) == usage(["keepalive", "--bogus"])
+    assert usage(["tcp-keepalive", "--bogus"]).startswith("2 ")
+
+
 def test_the_layer_check_follows_a_deferred_import() -> None:
     graph = import_graph()
     assert {"natsim.probes.tcp.driver", "natsim.probes.tcp.model", "natsim.probes.tcp.cli"} <= \

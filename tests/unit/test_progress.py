@@ -48,6 +48,7 @@ def test_a_lab_probe_is_given_its_progress_file_and_its_handle_reads_it(tmp_path
     json_path = tmp_path / "client-send-send.json"
     argv = probe_argv("tcp-send", options, json_path)
     assert f"--progress={progress_path(json_path)}" in argv
+    assert argv[1:4] == ["-m", "natsim.probes", "tcp-send"]   # by its kind: no other kind is loaded
     running = RunningProbe("tcp-send", "client", None, json_path, tmp_path / "log",  # type: ignore[arg-type]
                            options, 60.0)
     assert running.progress() == Tally(0, 130)
