@@ -25,9 +25,23 @@ overrides the choice (docs/lab.md, "Without root").
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Each subcommand once, by its own name (an alias names the same parser again, after it)."""
     for action in parser._actions:   # argparse keeps subparsers only here
         if isinstance(action, argparse._SubParsersAction):
-            yield from action.choices.items()
+            seen: set[int] = set()
+            for name, sub in action.choices.items():
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    yield name, sub
+
+
+def _aliases(parser: argparse.ArgumentParser, name: str) -> list[str]:
+    """The other names ``parser``'s subcommand ``name`` answers to."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [other for other, sub in action.choices.items()
+                    if sub is action.choices[name] and other != name]
+    return []
 
 
 def _cell(text: str) -> str:
@@ -57,7 +71,9 @@ def reference() -> str:
     for name, sub in _subparsers(parser):
         lines += [f"## natsim {name}", "", _cell(sub.description or ""), "", *_table(sub), ""]
         for kind, probe in _subparsers(sub):
-            lines += [f"### natsim {name} {kind}", "", _cell(probe.description or ""), "", *_table(probe), ""]
+            also = "".join(f" Also `natsim {name} {alias}`." for alias in _aliases(sub, kind))
+            lines += [f"### natsim {name} {kind}", "", _cell(probe.description or "") + also, "",
+                      *_table(probe), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
