@@ -12,8 +12,6 @@ scenario whose verdict hangs on that is a coin toss in the lab (the short scenar
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
-from typing import Any
 
 import simpy
 
@@ -51,11 +49,10 @@ class TimerWheel:
         bucket = self._buckets.get(when)
         if bucket is None:
             bucket = self._buckets[when] = []
-            self.env.process(self._fire(when))
+            self.env.timeout(when - self.env.now).callbacks.append(lambda _: self._fire(when))
         bucket.append(event)
         return event
 
-    def _fire(self, when: float) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(when - self.env.now)
+    def _fire(self, when: float) -> None:
         for event in reversed(self._buckets.pop(when)):
             event.succeed()
