@@ -21,7 +21,7 @@ from natsim.probes.tally import Tally
 from natsim.report.schema import ProbeResult
 
 __all__ = ["GROUP", "Handle", "PartialResults", "ProbeKind", "ProbeModel", "ProbeTool", "ScaleLimit",
-           "Service", "kind", "kind_alone", "kinds", "options_of"]
+           "Service", "check_tool_names", "kind", "kind_alone", "kinds", "options_of"]
 
 #: The entry-point group probe kinds register in.
 GROUP = "natsim.probes"
@@ -138,7 +138,19 @@ class ProbeKind:
 
 @functools.cache
 def _registered() -> dict[str, ProbeKind]:
-    return load_kinds(GROUP, ProbeKind, "probe kind")
+    found = load_kinds(GROUP, ProbeKind, "probe kind")
+    check_tool_names(found)
+    return found
+
+
+def check_tool_names(found: Mapping[str, ProbeKind]) -> None:
+    """TypeError when a kind's name is another kind's tool name: a tool is started by its kind's name
+    too (``python -m natsim.probes tcp-send``, ``natsim probe tcp-send``), so the two would clash."""
+    tools = {k.tool.name: k.name for k in found.values() if k.tool is not None}
+    for name in found:
+        if tools.get(name, name) != name:
+            raise TypeError(f"probe kind {name!r} has the name of the tool of probe kind {tools[name]!r}: "
+                            "a tool is started by its kind's name as well, so the two would clash")
 
 
 def kinds() -> dict[str, ProbeKind]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from natsim.probes.options import from_cli, markdown_table, option_fields, to_argv
-from natsim.probes.registry import ProbeKind, kinds
+from natsim.probes.registry import ProbeKind, ProbeTool, check_tool_names, kinds
 from natsim.probes.tools import add_tools
 from natsim.units import MAX_DURATION
 
@@ -38,6 +38,16 @@ def test_a_kind_without_model_or_reason_is_refused() -> None:
     command = kinds()["command"]
     with pytest.raises(TypeError, match="needs a model or a reason"):
         ProbeKind("command", command.options, command.driver)
+
+
+def test_a_kind_named_as_another_kinds_tool_is_refused() -> None:
+    """A lab starts a tool by its kind's name, so kind ``recv`` beside tcp-recv's tool ``recv`` clashes."""
+    check_tool_names(kinds())
+    send = kinds()["tcp-send"]
+    plugin = ProbeKind("recv", type("RecvOptions", (send.options,), {"kind": "recv"}), send.driver,
+                       send.model, tool=ProbeTool("recv-tool", send.tool.build) if send.tool else None)
+    with pytest.raises(TypeError, match="'recv' has the name of the tool of probe kind 'tcp-recv'"):
+        check_tool_names({**kinds(), "recv": plugin})
 
 
 def test_docs_show_exactly_the_declared_options() -> None:
