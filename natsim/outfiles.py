@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from natsim.errors import OutputError
+from natsim.outlock import lock_holder
 
 #: The lock file :meth:`OutputDir.lock` holds while a natsim writes the directory.
 LOCK_NAME = ".natsim.lock"
@@ -293,14 +294,13 @@ class OutputDir:
 
     # ---- one writer at a time -----------------------------------------------------------------
     def lock(self) -> None:
-        """Take this directory for this process, or raise :class:`OutputError` naming the natsim
-        that has it (PID and command). Released by :meth:`close`."""
+        """Take this directory until :meth:`close`, or raise :class:`OutputError` naming its holder."""
         for _ in range(10):
             fd, writable = self._open_lock()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 500, 0).decode(errors="replace").strip() or "another natsim"
+                holder = lock_holder(fd)
                 os.close(fd)
                 raise OutputError(f"{self.path} is in use by {holder}; natsim writes an output "
                                   "directory from one run at a time") from None

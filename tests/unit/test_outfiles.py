@@ -129,6 +129,25 @@ def test_one_natsim_per_directory(tmp_path: Path) -> None:
         again.lock()
 
 
+def test_a_run_refused_before_the_holder_wrote_its_line_still_names_it(tmp_path: Path) -> None:
+    """The holder writes who it is just after taking the lock; a run refused in between (seen in a whole
+    test run on 2 cores: "is in use by another natsim") waits for the line."""
+    (tmp_path / "out").mkdir()
+    code = ("import fcntl, os, sys, time\n"
+            f"fd = os.open({str(tmp_path / 'out' / LOCK_NAME)!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(0.3)\n"
+            "os.pwrite(fd, b'another natsim run (pid 1: natsim run late.yaml)\\n', 0); time.sleep(30)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with OutputDir.open(tmp_path / "out") as out, pytest.raises(OutputError) as info:
+            out.lock()
+        assert "is in use by another natsim run (pid 1: natsim run late.yaml);" in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_lock_left_by_a_killed_natsim_does_not_block(tmp_path: Path) -> None:
     """flock is released by the kernel when its holder dies; only the file stays behind."""
     code = ("import os, sys; from natsim.outfiles import OutputDir\n"
