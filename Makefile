@@ -27,8 +27,8 @@ HOST_APT_PACKAGES := vagrant vagrant-libvirt
 # once. The unit tier runs beside them as its own session under nice 19 (tests/tiers.py): it takes only
 # the CPU the labs leave, so the labs' tools keep their timing (in one session, 8 workers on 2 cores once
 # starved them: a 2 min UDP timer seen expired at 1m57s of nominal idle, a WireGuard keepalive 4.4 lab s
-# late). 10 lab workers: `make test` 5 min 52 s and 6 min 3 s, against 7 min 10 s and 7 min 22 s with 8 and
-# 6 min 19 s with 12 (the unit tier, starved, then took longest; CPU 702 s against 634 s): docs/lab.md.
+# late). 10 lab workers: `make test` 5 min 52 s to 6 min 33 s in four runs, against 7 min 7 s to 7 min 22 s
+# in three with 8 and 6 min 19 s with 12 (the unit tier, starved, then took longest): docs/lab.md.
 # PYTEST_ARGS: test paths choose the tiers; other pytest options go to both.
 WORKERS ?= 10
 UNIT_WORKERS ?= 2
