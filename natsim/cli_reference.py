@@ -24,24 +24,27 @@ overrides the choice (docs/lab.md, "Without root").
 """
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
-    """Each subcommand once, by its own name (an alias names the same parser again, after it)."""
+def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """``parser``'s subcommands by every name they answer to (aliases included); {} without any."""
     for action in parser._actions:   # argparse keeps subparsers only here
         if isinstance(action, argparse._SubParsersAction):
-            seen: set[int] = set()
-            for name, sub in action.choices.items():
-                if id(sub) not in seen:
-                    seen.add(id(sub))
-                    yield name, sub
+            return action.choices
+    return {}
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Each subcommand once, by its own name (an alias names the same parser again, after it)."""
+    seen: set[int] = set()
+    for name, sub in _choices(parser).items():
+        if id(sub) not in seen:
+            seen.add(id(sub))
+            yield name, sub
 
 
 def _aliases(parser: argparse.ArgumentParser, name: str) -> list[str]:
     """The other names ``parser``'s subcommand ``name`` answers to."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return [other for other, sub in action.choices.items()
-                    if sub is action.choices[name] and other != name]
-    return []
+    choices = _choices(parser)
+    return [other for other, sub in choices.items() if sub is choices[name] and other != name]
 
 
 def _cell(text: str) -> str:
