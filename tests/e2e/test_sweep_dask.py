@@ -15,7 +15,6 @@ from typing import Any
 
 import psutil
 import pytest
-from dask.distributed import Client
 
 from natsim.outfiles import OutputDir
 from natsim.report.schema import RunResult
@@ -40,6 +39,9 @@ def _lab_processes(pid: int) -> list[psutil.Process]:
 
 def _kill_a_worker_mid_run(address: str, killed: dict[str, Any]) -> None:
     """Once a worker's lab has run for 2 s, SIGKILL that worker process; note what it ran."""
+    # imported here: 0.8 s, which every xdist worker's collection paid at the top of the module
+    from dask.distributed import Client
+
     with Client(address) as client:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

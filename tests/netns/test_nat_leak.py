@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scapy.all import IP, rdpcap
+
+# not scapy.all: it loads every layer, 1.5 s of each xdist worker's collection
+from scapy.layers.inet import IP
+from scapy.utils import rdpcap
 
 from natsim.lab import Lab
 from natsim.lab.capture import Capture

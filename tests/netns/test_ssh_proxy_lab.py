@@ -20,7 +20,6 @@ from natsim.probes.ssh.labrun import run_ssh_probe, start_go_ssh
 from natsim.probes.ssh.sshd import openssh_server
 from natsim.report.schema import Verdict
 from natsim.units import TimeScale
-from tests.unit.ssh_helpers import same_key
 
 pytestmark = pytest.mark.natsim_netns
 
@@ -81,6 +80,9 @@ def test_go_ssh_first_attempt_fails_with_eof_then_bypassed(lab_factory: Any) -> 
 
 
 def _sshd_attempts(lab_factory: Any, attempts: int) -> None:
+    # imported here: it imports asyncssh, which every xdist worker's collection paid at the top
+    from tests.unit.ssh_helpers import same_key
+
     lab, proxy = lab_factory(INCIDENT)
     with openssh_server(lab, "sshd", password="natsim") as sshd:
         result = run_ssh_probe(lab, "client1", "ssh-first-connect",
