@@ -29,6 +29,7 @@ HOST_APT_PACKAGES := vagrant vagrant-libvirt
 # starved them: a 2 min UDP timer seen expired at 1m57s of nominal idle, a WireGuard keepalive 4.4 lab s
 # late). 10 lab workers: `make test` 5 min 52 s to 6 min 33 s in four runs, against 7 min 7 s to 7 min 22 s
 # in three with 8 and 6 min 19 s with 12 (the unit tier, starved, then took longest): docs/lab.md.
+# The unit modules that time real sleeps (tests/tiers.py REALTIME) run in the lab session, not niced.
 # PYTEST_ARGS: test paths choose the tiers; other pytest options go to both.
 WORKERS ?= 10
 UNIT_WORKERS ?= 2

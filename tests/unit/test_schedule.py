@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 from tests.schedule import SHARED_RUN_TESTS, longest_first, unit_of
-from tests.tiers import LAB, UNIT, session, split
+from tests.tiers import LAB, REALTIME, ROOT, UNIT, session, split
 
 
 def test_the_longest_unit_goes_first_and_a_group_counts_as_its_sum() -> None:
@@ -35,14 +35,28 @@ def test_the_tests_reading_one_shared_run_are_one_unit() -> None:
     assert unit_of(ssh) == ssh
 
 
+IGNORED = [f"--ignore={module}" for module in REALTIME]
+
+
 def test_make_test_splits_its_arguments_into_the_two_tiers() -> None:
-    assert split([]) == ([UNIT], LAB, [])
+    assert split([]) == ([UNIT, *IGNORED], [*LAB, *REALTIME], [])
     assert split(["-x", "tests/unit/test_schedule.py::test_a_grouped_module_is_one_unit",
                   "tests/netns/test_teardown.py", "-k", "foo"]) == (
         ["tests/unit/test_schedule.py::test_a_grouped_module_is_one_unit"], ["tests/netns/test_teardown.py"],
         ["-x", "-k", "foo"])
     assert split(["tests/e2e"]) == ([], ["tests/e2e"], [])
-    assert split(["-k", "x"]) == ([UNIT], LAB, ["-k", "x"])
+    assert split(["-k", "x"]) == ([UNIT, *IGNORED], [*LAB, *REALTIME], ["-k", "x"])
+
+
+def test_unit_modules_that_time_real_sleeps_run_at_normal_priority() -> None:
+    """A unit path holding a :data:`REALTIME` module leaves it to the lab session (``--ignore`` in the
+    unit session); one named alone goes there whole, and a unit tier left empty is not started."""
+    assert all((ROOT / module).is_file() for module in REALTIME)
+    one = f"{REALTIME[0]}::test_x"
+    assert split([one, "-x"]) == ([], [one], ["-x"])
+    assert split(["tests/unit/test_schedule.py", REALTIME[1]]) == (
+        ["tests/unit/test_schedule.py"], [REALTIME[1]], [])
+    assert split([UNIT, "tests/e2e"]) == ([UNIT, *IGNORED], ["tests/e2e", *REALTIME], [])
 
 
 def test_the_unit_tier_runs_at_the_lowest_priority() -> None:
