@@ -82,6 +82,15 @@ class NamespaceRunner:
         self.pid = pid
         self.env = {**os.environ, **env} if env else None
 
+    def tmpdir(self) -> str | None:
+        """Where this runner's output files go: the lab's ``TMPDIR`` (removed with the lab), else None
+        (``$TMPDIR``). Named, so that no process of natsim's probes ``$TMPDIR`` for its first temporary
+        file: Python's probe writes a file with a random name there and removes it, and a process
+        killed in between (a rootless natsim's inner process, SIGKILLed with its PID namespace) left
+        an empty one in the host's /tmp."""
+        tmp = (self.env or {}).get("TMPDIR")
+        return tmp if tmp and os.path.isdir(tmp) else None
+
     def prefix(self) -> list[str]:
         """The argv prefix that enters the namespace."""
         return ["mnexec", "-a", str(self.pid)]
@@ -93,8 +102,9 @@ class NamespaceRunner:
         LOG.debug("%s$ %s", self.node, shlex.join(argv))
         # files, not pipes: a pipe's end stays open in every background child, and waiting for it
         # to close would wait for them (`socat ... &` kept `natsim lab --run` waiting forever)
+        tmp = self.tmpdir()
         with contextlib.ExitStack() as files:
-            stdin, out, err = (files.enter_context(tempfile.TemporaryFile()) for _ in range(3))
+            stdin, out, err = (files.enter_context(tempfile.TemporaryFile(dir=tmp)) for _ in range(3))
             stdin.write((input or "").encode())
             stdin.seek(0)
             try:
