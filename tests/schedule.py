@@ -5,8 +5,11 @@
 one test, or every test of a module in :data:`GROUPED` (modules whose module-scoped fixture is expensive:
 a wheel and its virtualenvs, a plugin build; spread over workers, each worker built its own); a worker
 holds a few tests and takes the next unit of the collection as they end, the first two rounds going
-round-robin. The collection order
-is then the schedule, and this module sorts it by each unit's last duration, longest first (greedy
+round-robin, except that a worker already holding more than :data:`LONG_AHEAD` seconds of work takes the
+last (shortest) unit: xdist runs a test only once the next one is queued, so what is queued behind a
+long test waits for it. The collection order
+is then the schedule (xdist's reordering by tests per unit is off), and this module sorts it by each
+unit's last duration, longest first (greedy
 longest-processing-time scheduling: the lab tests, which mostly wait on scaled timers, run side by side
 from the start, and the short unit tests fill in at the end). Under another scheduler (xdist's default
 ``load`` hands out chunks of consecutive tests), or without xdist, the collection keeps its file order.
@@ -77,11 +80,38 @@ def unit_of(nodeid: str) -> str:
     return f"shared-run[{parameter}" if bracket and function in SHARED_RUN_TESTS else nodeid
 
 
+#: Seconds of work a worker already holds beyond which the unit queued behind it is the shortest left,
+#: not the next longest: an xdist worker runs a test only once the next is queued (or it is told to
+#: stop), so the unit queued behind the 254 s test waited all that time (the 15th longest of the lab
+#: tier on 14 workers, whose end was the run's end).
+LONG_AHEAD = 30.0
+
+
 class UnitScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped here
-    """xdist's scope scheduler with :func:`unit_of` as the scope."""
+    """xdist's scope scheduler with :func:`unit_of` as the scope; a worker holding more than
+    :data:`LONG_AHEAD` seconds of work (by ``durations``) gets the shortest unit, any other the longest."""
+
+    def __init__(self, config: pytest.Config, log: Any = None,
+                 durations: dict[str, float] | None = None) -> None:
+        super().__init__(config, log)
+        self.durations = durations or {}
+        # the collection's order is the schedule: xdist's default (--loadscope-reorder) would put the
+        # units of most tests first, a grouped module of short tests before the 254 s test
+        config.option.loadscopereorder = False
 
     def _split_scope(self, nodeid: str) -> str:
         return unit_of(nodeid)
+
+    def ahead(self, node: Any) -> float:
+        """Seconds of the tests ``node`` holds and has not finished (the running one whole)."""
+        return sum(self.durations.get(nodeid, 0.0) for unit in self.assigned_work.get(node, {}).values()
+                   for nodeid, completed in unit.items() if not completed)
+
+    def _assign_work_unit(self, node: Any) -> None:
+        """The next unit (the queue is longest first), or the last when ``node`` is busy for long."""
+        if len(self.workqueue) > 1 and self.ahead(node) > LONG_AHEAD:
+            self.workqueue.move_to_end(next(reversed(self.workqueue)), last=False)
+        super()._assign_work_unit(node)
 
 
 def longest_first(units: list[list[str]], durations: dict[str, float]) -> list[str]:
@@ -113,7 +143,7 @@ class LongestFirst:
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> UnitScheduling | None:
         """The scheduler by unit, for ``--dist loadgroup``."""
-        return UnitScheduling(config, log) if self.durations is not None else None
+        return UnitScheduling(config, log, self.durations) if self.durations is not None else None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
-from tests.schedule import SHARED_RUN_TESTS, longest_first, unit_of
+from tests.schedule import SHARED_RUN_TESTS, UnitScheduling, longest_first, unit_of
 from tests.tiers import LAB, REALTIME, ROOT, UNIT, session, split
 
 
@@ -36,6 +37,50 @@ def test_the_tests_reading_one_shared_run_are_one_unit() -> None:
 
 
 IGNORED = [f"--ignore={module}" for module in REALTIME]
+
+
+class _Config:
+    """What xdist's scheduler reads of a config: the workers' specs, its options (xdist's defaults)."""
+
+    option = SimpleNamespace(loadscopereorder=True)
+
+    def getvalue(self, name: str) -> list[str]:
+        assert name == "tx"
+        return ["2*popen"]
+
+
+class _Worker:
+    """A stand-in xdist worker: records the test indexes it is sent."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = SimpleNamespace(id=name)
+        self.sent: list[int] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indexes: list[int]) -> None:
+        self.sent += indexes
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def test_a_worker_busy_for_long_gets_the_shortest_unit_queued_behind() -> None:
+    """xdist runs a worker's test only once the next is queued: behind a 254 s test goes the shortest
+    unit, not the next longest, which would wait 254 s; a worker with little ahead takes the longest."""
+    wheel = "tests/e2e/test_wheel.py"   # a grouped module: one unit of two short tests, third last
+    durations = {"t::long": 254.0, "t::a": 50.0, "t::b": 40.0, "t::c": 20.0, f"{wheel}::x": 1.5,
+                 f"{wheel}::y": 0.5, "t::d": 1.0, "t::e": 0.5}
+    collection = list(durations)   # longest first, as the workers' collection is sorted
+    scheduler = UnitScheduling(_Config(), durations=durations)  # type: ignore[arg-type]
+    one, two = _Worker("gw0"), _Worker("gw1")
+    for worker in (one, two):
+        scheduler.add_node(worker)
+        scheduler.add_node_collection(worker, collection)
+    scheduler.schedule()
+    assert [collection[i] for i in one.sent] == ["t::long", "t::e"]
+    assert [collection[i] for i in two.sent] == ["t::a", "t::d"]
+    scheduler.mark_test_complete(two, collection.index("t::a"), 50.0)   # two now runs d: 1 s ahead
+    assert [collection[i] for i in two.sent] == ["t::a", "t::d", "t::b"]
 
 
 def test_make_test_splits_its_arguments_into_the_two_tiers() -> None:
