@@ -27,11 +27,10 @@ HOST_APT_PACKAGES := vagrant vagrant-libvirt
 # once. The unit tier runs beside them as its own session under nice 19 (tests/tiers.py): it takes only
 # the CPU the labs leave, so the labs' tools keep their timing (in one session, 8 workers on 2 cores once
 # starved them: a 2 min UDP timer seen expired at 1m57s of nominal idle, a WireGuard keepalive 4.4 lab s
-# late). 10 lab workers: `make test` 5 min 52 s to 6 min 33 s in four runs, against 7 min 7 s to 7 min 22 s
-# in three with 8 and 6 min 19 s with 12 (the unit tier, starved, then took longest): docs/lab.md.
-# The unit modules that time real sleeps (tests/tiers.py REALTIME) run in the lab session, not niced.
+# late). The unit modules that time real sleeps (tests/tiers.py REALTIME) run in the lab session, not
+# niced. 12 lab workers: measured times against 10 and 14 in docs/lab.md.
 # PYTEST_ARGS: test paths choose the tiers; other pytest options go to both.
-WORKERS ?= 10
+WORKERS ?= 12
 UNIT_WORKERS ?= 2
 PYTEST_ARGS ?=
 

@@ -84,7 +84,7 @@ def session(paths: list[str], workers: int, options: list[str], *, nice: bool) -
 def main(argv: list[str] | None = None) -> int:
     """Run the tiers ``argv`` asks for; the exit status of the first that failed, else 0."""
     parser = argparse.ArgumentParser(prog="python -m tests.tiers", description=__doc__.split("\n")[0])
-    parser.add_argument("--lab-workers", type=int, default=10)
+    parser.add_argument("--lab-workers", type=int, default=12)
     parser.add_argument("--unit-workers", type=int, default=2)
     args, rest = parser.parse_known_args(argv)
     unit, lab, options = split(rest)
