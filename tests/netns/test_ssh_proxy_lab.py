@@ -141,7 +141,8 @@ def test_bypass_timer_brackets_a_short_bypass(lab_factory: Any) -> None:
 
 
 def test_bypass_timer_reports_the_incident_bracket(lab_factory: Any) -> None:
-    """About 130 s: 31 bypassed logins 2 min (2 s lab) apart, then two bisection rounds."""
+    """31 bypassed logins 2 min (2 s lab) apart, then two bisection rounds: the suite's longest test
+    (255 s in whole runs at time scale 60, the ssh kinds' limit)."""
     lab, _ = lab_factory(INCIDENT)
     result = run_ssh_probe(lab, "client1", "ssh-bypass-timer",
                            ["--target", GO, "--step", "2m", "--resolution", "30s"], timeout=600)
