@@ -6,10 +6,6 @@ from pathlib import Path
 
 import pytest
 
-# not scapy.all: it loads every layer, 1.5 s of each xdist worker's collection
-from scapy.layers.inet import IP
-from scapy.utils import rdpcap
-
 from natsim.lab import Lab
 from natsim.lab.capture import Capture
 from natsim.middleboxes.conntrack.policy import Untracked
@@ -22,6 +18,10 @@ pytestmark = pytest.mark.natsim_netns
 
 
 def test_fin_after_expiry_does_not_leave_the_cgn_untranslated(tmp_path: Path) -> None:
+    # imported here, and not scapy.all (every layer, 1.5 s): each xdist worker's collection paid it
+    from scapy.layers.inet import IP
+    from scapy.utils import rdpcap
+
     cgn = device("cgn", idle_timeout=3600, untracked_outbound=Untracked.PICKUP,
                  untracked_inbound=Untracked.DROP)
     cpe = CpeBridge(idle_timeout=86400, untracked_outbound=Untracked.PICKUP,
