@@ -16,7 +16,9 @@ from natsim.errors import LabError
 from natsim.lab.exec import NamespaceRunner
 
 
-def test_the_runner_names_the_labs_tmpdir_while_it_exists(tmp_path: Path) -> None:
+def test_the_runner_names_the_labs_tmpdir_while_it_exists(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TMPDIR", raising=False)   # a runner's environment is the caller's plus the lab's
     assert NamespaceRunner("n", 1, {"TMPDIR": str(tmp_path)}).tmpdir() == str(tmp_path)
     assert NamespaceRunner("n", 1, {"TMPDIR": str(tmp_path / "gone")}).tmpdir() is None
     assert NamespaceRunner("n", 1, {"HOME": str(tmp_path)}).tmpdir() is None
